@@ -1,0 +1,71 @@
+// Tiny field checkers for the wire: each returns an error text or null. Hand-written instead of a
+// schema library because the messages are few and flat, and the app's bundle budget is small.
+
+export type Checker = (value: unknown) => string | null;
+
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const num =
+  (min: number, max: number, opts: { int?: boolean } = {}): Checker =>
+  (v) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return 'must be a finite number';
+    if (opts.int && !Number.isInteger(v)) return 'must be an integer';
+    if (v < min || v > max) return `must be between ${min} and ${max}`;
+    return null;
+  };
+
+export const int = (min: number, max: number): Checker => num(min, max, { int: true });
+
+export const str =
+  (minLen: number, maxLen: number, pattern?: RegExp): Checker =>
+  (v) => {
+    if (typeof v !== 'string') return 'must be a string';
+    if (v.length < minLen) return minLen === 1 ? 'must not be empty' : `must have at least ${minLen} characters`;
+    if (v.length > maxLen) return `must have at most ${maxLen} characters`;
+    if (pattern && !pattern.test(v)) return `has an invalid format`;
+    return null;
+  };
+
+export const oneOf =
+  <T extends string>(...values: readonly T[]): Checker =>
+  (v) =>
+    typeof v === 'string' && (values as readonly string[]).includes(v) ? null : `must be one of ${values.join(', ')}`;
+
+export const bool: Checker = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
+
+export const nullable =
+  (inner: Checker): Checker =>
+  (v) =>
+    v === null ? null : inner(v);
+
+export interface FieldSpec {
+  check: Checker;
+  optional?: boolean;
+}
+
+/**
+ * Checks an object against a field spec: every required field present and valid, optional ones
+ * valid when present, and no unknown fields (an unknown field is a typo or a probe, not data).
+ */
+export function checkFields(
+  obj: Record<string, unknown>,
+  spec: Record<string, FieldSpec | Checker>,
+  prefix = '',
+): { error: string; field: string } | null {
+  for (const key of Object.keys(obj)) {
+    if (!(key in spec)) return { error: 'is not a known field', field: prefix + key };
+  }
+  for (const [key, entry] of Object.entries(spec)) {
+    const { check, optional } = typeof entry === 'function' ? { check: entry, optional: false } : entry;
+    if (!(key in obj) || obj[key] === undefined) {
+      if (optional) continue;
+      return { error: 'is required', field: prefix + key };
+    }
+    const problem = check(obj[key]);
+    if (problem) return { error: problem, field: prefix + key };
+  }
+  return null;
+}
+
+export const optional = (check: Checker): FieldSpec => ({ check, optional: true });
