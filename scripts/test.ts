@@ -64,7 +64,7 @@ const suites: { name: string; go: () => Promise<Tally> }[] = [
   {
     name: 'node',
     go: () => {
-      const files = ['protocol', 'bridge', 'server', 'firmware', 'docs', 'scripts', 'deploy'].flatMap((d) => findTests(join(root, d)));
+      const files = ['protocol', 'common', 'bridge', 'server', 'firmware', 'docs', 'scripts', 'deploy'].flatMap((d) => findTests(join(root, d)));
       if (!files.length) return Promise.resolve({ passed: 0, failed: 0 });
       return run('node:test', 'node', ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...files], tapCounts);
     },
