@@ -1,0 +1,132 @@
+// Relay-specific frames (server mode). What an operator sends and what the robot answers are the
+// ordinary ClientMessage / RobotMessage of protocol/messages.ts; this file only adds the envelopes
+// the relay needs around them, so the robot can tell its remote operators apart:
+//
+//   app ──ClientMessage──▶ relay ──forward{client, msg}──▶ robot
+//   app ◀──RobotMessage── relay ◀──RobotMessage (to everyone) | to{client, msg} (to one)── robot
+//
+// In server mode the relay owns the driver lease: it consumes `hello` and `lease` from the apps,
+// tells the robot who drives (`driver`), and forwards drive/motor/heartbeat/tts/talk only from the
+// driver (stop from anyone). When a client's socket drops the robot gets `client` leave; when it was
+// the driver the relay first forwards a `stop` on its behalf.
+
+import { checkFields, isRecord, nullable, num, oneOf, str, type Checker } from './check.ts';
+import { MAX_ID_CHARS, MAX_TEXT_FRAME_BYTES, PROTOCOL_VERSION } from './limits.ts';
+import { parseClientMessage, parseRobotMessage, utf8Length, type ClientMessage, type Role, type RobotMessage } from './messages.ts';
+import { fail, ok, type Result } from './result.ts';
+
+/** A robot id: also a MediaMTX path segment (`robots/<id>`, `robots/<id>/talk`). */
+export const ROBOT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** A client id chosen by the app for one tab/connection (`/ws/client/:clientId`). */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/;
+
+/** WebSocket close codes the relay adds to protocol/limits.ts CloseCode (kept clear of 4000-4019). */
+export const RelayCloseCode = {
+  /** The client read too slowly: its send queue passed the relay's bound. */
+  slowConsumer: 4020,
+} as const;
+
+// ---- relay → robot --------------------------------------------------------------------------
+
+/** A validated operator message, tagged with the client (session connection) it came from. */
+export interface ForwardMsg { v: 1; type: 'forward'; client: string; msg: ClientMessage }
+/** An operator connected (join) or went away (leave). */
+export interface ClientPresenceMsg {
+  v: 1; type: 'client'; event: 'join' | 'leave'; client: string; role: Role; name: string | null;
+}
+/** Who drives now, as the relay decided (null: nobody). The robot accepts drive only from them. */
+export interface DriverMsg { v: 1; type: 'driver'; client: string | null; name: string | null }
+
+export type RelayToRobotMessage = ForwardMsg | ClientPresenceMsg | DriverMsg;
+
+// ---- robot → relay --------------------------------------------------------------------------
+
+/** A robot message for one client only (acks, heartbeat_ack, per-session errors). */
+export interface ToClientMsg { v: 1; type: 'to'; client: string; msg: RobotMessage }
+/** Anything else the robot sends is a plain RobotMessage, broadcast to all its clients. */
+export type RobotToRelayMessage = ToClientMsg | RobotMessage;
+
+// ---- relay → app (besides forwarded RobotMessages) -------------------------------------------
+
+/** The robot's socket came or went; sent on connect and at once on every change. */
+export interface RobotPresenceMsg { v: 1; type: 'robot'; robot: string; online: boolean }
+/** A fresh session token (answer to `refresh`): replace the old one, which stops working. */
+export interface SessionMsg { v: 1; type: 'session'; token: string; expiresAt: number }
+
+export type RelayToClientMessage = RobotPresenceMsg | SessionMsg;
+
+// ---- app → relay (besides ClientMessages) ----------------------------------------------------
+
+/** Ask for a fresh session token over the open socket (the app does this before expiry). */
+export interface RefreshMsg { v: 1; type: 'refresh' }
+
+// ---- validators ----------------------------------------------------------------------------
+
+const V: Checker = (v) => (v === PROTOCOL_VERSION ? null : `must be ${PROTOCOL_VERSION}`);
+const CLIENT: Checker = str(1, MAX_ID_CHARS, CLIENT_ID_PATTERN);
+const NAME: Checker = str(1, MAX_ID_CHARS);
+const ROBOT: Checker = str(1, 64, ROBOT_ID_PATTERN);
+
+function decode(input: unknown): Result<Record<string, unknown>> {
+  let value = input;
+  if (typeof input === 'string') {
+    if (utf8Length(input) > MAX_TEXT_FRAME_BYTES) return fail(`message larger than ${MAX_TEXT_FRAME_BYTES} bytes`);
+    try { value = JSON.parse(input); } catch { return fail('not valid JSON'); }
+  }
+  if (!isRecord(value)) return fail('message must be a JSON object');
+  if (value.v !== PROTOCOL_VERSION) return fail(`unsupported protocol version (this side speaks v${PROTOCOL_VERSION})`, 'v');
+  return ok(value);
+}
+
+const nested = (parse: (x: unknown) => Result<unknown>): Checker => (m) => {
+  const r = parse(m);
+  return r.ok ? null : r.error; // the inner error already names its field
+};
+
+const relayToRobotSpecs: Record<RelayToRobotMessage['type'], Parameters<typeof checkFields>[1]> = {
+  forward: { v: V, type: oneOf('forward'), client: CLIENT, msg: nested(parseClientMessage) },
+  client: { v: V, type: oneOf('client'), event: oneOf('join', 'leave'), client: CLIENT, role: oneOf('driver', 'viewer'), name: nullable(NAME) },
+  driver: { v: V, type: oneOf('driver'), client: nullable(CLIENT), name: nullable(NAME) },
+};
+
+/** Validates a frame the relay sent to the robot (the bridge's server client uses this). */
+export function parseRelayToRobot(input: unknown): Result<RelayToRobotMessage> {
+  const d = decode(input);
+  if (!d.ok) return d;
+  const type = d.value.type;
+  if (typeof type !== 'string' || !Object.hasOwn(relayToRobotSpecs, type)) return fail('unknown message type', 'type');
+  const p = checkFields(d.value, relayToRobotSpecs[type as RelayToRobotMessage['type']]);
+  return p ? fail(`${p.field} ${p.error}`, p.field) : ok(d.value as unknown as RelayToRobotMessage);
+}
+
+/** Validates a frame the robot sent to the relay: a `to` envelope or a plain RobotMessage. */
+export function parseRobotToRelay(input: unknown): Result<RobotToRelayMessage> {
+  const d = decode(input);
+  if (!d.ok) return d;
+  if (d.value.type !== 'to') return parseRobotMessage(d.value);
+  const p = checkFields(d.value, { v: V, type: oneOf('to'), client: CLIENT, msg: nested(parseRobotMessage) });
+  return p ? fail(`${p.field} ${p.error}`, p.field) : ok(d.value as unknown as ToClientMsg);
+}
+
+/** Validates a frame an app sent to the relay: `refresh`, or any ClientMessage. */
+export function parseClientToRelay(input: unknown): Result<ClientMessage | RefreshMsg> {
+  const d = decode(input);
+  if (!d.ok) return d;
+  if (d.value.type !== 'refresh') return parseClientMessage(d.value);
+  const p = checkFields(d.value, { v: V, type: oneOf('refresh') });
+  return p ? fail(`${p.field} ${p.error}`, p.field) : ok(d.value as unknown as RefreshMsg);
+}
+
+/** Validates a relay notice the app received (the app's link uses this beside parseRobotMessage). */
+export function parseRelayToClient(input: unknown): Result<RelayToClientMessage> {
+  const d = decode(input);
+  if (!d.ok) return d;
+  const specs = {
+    robot: { v: V, type: oneOf('robot'), robot: ROBOT, online: (x: unknown) => (typeof x === 'boolean' ? null : 'must be true or false') },
+    session: { v: V, type: oneOf('session'), token: str(16, 200), expiresAt: num(0, 2 ** 53) },
+  } as const;
+  const type = d.value.type;
+  if (typeof type !== 'string' || !Object.hasOwn(specs, type)) return fail('unknown message type', 'type');
+  const p = checkFields(d.value, specs[type as keyof typeof specs]);
+  return p ? fail(`${p.field} ${p.error}`, p.field) : ok(d.value as unknown as RelayToClientMessage);
+}

@@ -1,0 +1,57 @@
+// Renders server/mediamtx.yml for given ports, app origin and relay URL. The YAML file stays the
+// one template: this only replaces the values of named top-level keys, line by line, and fails
+// loudly when a key it must set is missing (so template and renderer cannot drift apart).
+import { readFileSync } from 'node:fs';
+
+export const MEDIAMTX_TEMPLATE = new URL('./mediamtx.yml', import.meta.url).pathname;
+
+export interface MediamtxOptions {
+  /** Bind host for the public listeners: '' (all interfaces, default) or '127.0.0.1' for tests. */
+  host?: string;
+  rtspPort?: number;
+  webrtcPort?: number;
+  /** UDP port for WebRTC ICE. */
+  webrtcUdpPort?: number;
+  hlsPort?: number;
+  /** API and metrics always bind to 127.0.0.1. */
+  apiPort?: number;
+  metricsPort?: number;
+  /** The app's origin(s) allowed by CORS on WHEP/WHIP/HLS, e.g. https://robot.example.org. */
+  appOrigins?: string[];
+  /** The relay's MediaMTX auth endpoint, e.g. http://127.0.0.1:3000/mediamtx/auth. */
+  authUrl?: string;
+  /** Loopback-only WebRTC (tests): no interface addresses, 127.0.0.1 as the only ICE host. */
+  loopbackOnly?: boolean;
+  /** Extra ICE host candidates (public IP behind NAT). */
+  additionalHosts?: string[];
+  logLevel?: 'error' | 'warn' | 'info' | 'debug';
+}
+
+const yamlList = (xs: string[]): string => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
+
+export function renderMediamtxConfig(opts: MediamtxOptions = {}, template = readFileSync(MEDIAMTX_TEMPLATE, 'utf8')): string {
+  const host = opts.host ?? '';
+  const set: Record<string, string> = {};
+  if (opts.rtspPort !== undefined || opts.host !== undefined) set.rtspAddress = `${host}:${opts.rtspPort ?? 8554}`;
+  if (opts.webrtcPort !== undefined || opts.host !== undefined) set.webrtcAddress = `${host}:${opts.webrtcPort ?? 8889}`;
+  if (opts.webrtcUdpPort !== undefined || opts.host !== undefined) set.webrtcLocalUDPAddress = `${host}:${opts.webrtcUdpPort ?? 8189}`;
+  if (opts.hlsPort !== undefined || opts.host !== undefined) set.hlsAddress = `${host}:${opts.hlsPort ?? 8888}`;
+  if (opts.apiPort !== undefined) set.apiAddress = `127.0.0.1:${opts.apiPort}`;
+  if (opts.metricsPort !== undefined) set.metricsAddress = `127.0.0.1:${opts.metricsPort}`;
+  if (opts.appOrigins) set.webrtcAllowOrigins = set.hlsAllowOrigins = yamlList(opts.appOrigins);
+  if (opts.authUrl) set.authHTTPAddress = opts.authUrl;
+  if (opts.logLevel) set.logLevel = opts.logLevel;
+  if (opts.loopbackOnly) {
+    set.webrtcIPsFromInterfaces = 'no';
+    set.webrtcAdditionalHosts = yamlList(['127.0.0.1', ...(opts.additionalHosts ?? [])]);
+  } else if (opts.additionalHosts) {
+    set.webrtcAdditionalHosts = yamlList(opts.additionalHosts);
+  }
+  let out = template;
+  for (const [key, value] of Object.entries(set)) {
+    const re = new RegExp(`^${key}:.*$`, 'm');
+    if (!re.test(out)) throw new Error(`server/mediamtx.yml has no top-level key ${key}`);
+    out = out.replace(re, `${key}: ${value}`);
+  }
+  return out;
+}
