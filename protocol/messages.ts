@@ -61,7 +61,11 @@ export interface WelcomeMsg {
   serverTime: number;
 }
 export type AckResult = 'applied' | 'expired' | 'superseded' | 'refused';
-export interface AckMsg { v: 1; type: 'ack'; seq: number; t: number; result: AckResult; reason?: string }
+export interface AckMsg {
+  v: 1; type: 'ack'; seq: number; t: number; result: AckResult; reason?: string;
+  /** When applied: the round trip to the motor board ($M → $A) in ms, so the app can tell link from serial delay. */
+  serialRttMs?: number;
+}
 export interface HeartbeatAckMsg { v: 1; type: 'heartbeat_ack'; t: number }
 export interface Battery { voltage: number; percentage: number }
 export interface TelemetryMsg {
@@ -154,7 +158,7 @@ const robotSpecs: Record<RobotMessage['type'], Spec> = {
     v: V, type: oneOf('welcome'), session: ID, robot: NAME, driver: nullable(ID), audio: audioFormat,
     limits: welcomeLimits, serverTime: CLOCK,
   },
-  ack: { v: V, type: oneOf('ack'), seq: SEQ, t: CLOCK, result: oneOf('applied', 'expired', 'superseded', 'refused'), reason: optional(str(1, 200)) },
+  ack: { v: V, type: oneOf('ack'), seq: SEQ, t: CLOCK, result: oneOf('applied', 'expired', 'superseded', 'refused'), reason: optional(str(1, 200)), serialRttMs: optional(num(0, 60000)) },
   heartbeat_ack: { v: V, type: oneOf('heartbeat_ack'), t: CLOCK },
   telemetry: { v: V, type: oneOf('telemetry'), battery, motors: motorsState, serial: bool, pose: optional(pose), ts: CLOCK },
   lease: { v: V, type: oneOf('lease'), driver: nullable(ID), driverName: nullable(NAME), you: bool, requestedBy: optional(ID) },
