@@ -1,0 +1,167 @@
+// The robot's configuration (avatar_tank_config.json): one typed tree with a default and a checker
+// for every option. Unknown keys are refused (a typo must not silently do nothing), and every
+// refusal names the field as a dotted path, e.g. `camera.fps`.
+
+import { bool, int, isRecord, nullable, str, type Checker } from '../../protocol/check.ts';
+import { DEFAULT_DEADMAN_MS, MAX_ID_CHARS } from '../../protocol/limits.ts';
+import { SERIAL_BAUD } from '../../protocol/serial.ts';
+
+export interface Config {
+  robot: { name: string };
+  camera: { device: string; width: number; height: number; fps: number };
+  audio: { enabled: boolean; mic_device: string; speaker_device: string };
+  motors: { serial_port: string; baud: number };
+  safety: { deadman_ms: number };
+  tts: { voice: string; rate: number };
+  https: { cert_path: string | null; key_path: string | null };
+  server_mode: {
+    enabled: boolean;
+    server_url: string;
+    stream_key: string;
+    stream_password: string;
+    fallback_to_local: boolean;
+  };
+}
+
+export const DEFAULT_CONFIG: Config = {
+  robot: { name: 'havatar' },
+  camera: { device: 'sim', width: 640, height: 480, fps: 25 },
+  audio: { enabled: true, mic_device: 'sim', speaker_device: 'sim' },
+  motors: { serial_port: '/dev/ttyUSB0', baud: SERIAL_BAUD },
+  safety: { deadman_ms: DEFAULT_DEADMAN_MS },
+  tts: { voice: 'en', rate: 160 },
+  https: { cert_path: null, key_path: null },
+  server_mode: {
+    enabled: false,
+    server_url: 'https://your-server.com',
+    stream_key: 'havatar_robot',
+    stream_password: '',
+    fallback_to_local: true,
+  },
+};
+
+/** Dotted paths of values that are never logged and never returned in clear. */
+export const SECRET_FIELDS = ['server_mode.stream_password'] as const;
+export const SECRET_MASK = '********';
+
+const PATH = str(1, 256, /^[^\0]+$/);
+const DEVICE = str(1, 128, /^[\w.:,/=-]+$/);
+const url: Checker = (v) => {
+  const p = str(1, 256)(v);
+  if (p) return p;
+  try {
+    const u = new URL(v as string);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? null : 'must be an http(s) URL';
+  } catch {
+    return 'must be a URL';
+  }
+};
+
+const BAUDS = [9600, 57600, 115200, 230400];
+const BAUD: Checker = (v) => (typeof v === 'number' && BAUDS.includes(v) ? null : `must be one of ${BAUDS.join(', ')}`);
+
+type Spec = { [key: string]: Checker | Spec };
+
+export const CONFIG_SPEC: Spec = {
+  robot: { name: str(1, MAX_ID_CHARS) },
+  camera: {
+    // "sim" selects the synthetic camera; anything else is a V4L2 device such as /dev/video0.
+    device: DEVICE,
+    width: int(160, 1920),
+    height: int(120, 1080),
+    fps: int(1, 60),
+  },
+  audio: { enabled: bool, mic_device: DEVICE, speaker_device: DEVICE },
+  motors: { serial_port: PATH, baud: BAUD },
+  safety: { deadman_ms: int(100, 2000) },
+  tts: { voice: str(1, 32, /^[\w+-]+$/), rate: int(80, 450) },
+  https: { cert_path: nullable(PATH), key_path: nullable(PATH) },
+  server_mode: {
+    enabled: bool,
+    server_url: url,
+    stream_key: str(1, MAX_ID_CHARS, /^[\w.-]+$/),
+    stream_password: str(0, 128),
+    fallback_to_local: bool,
+  },
+};
+
+export interface ConfigProblem { error: string; field: string }
+
+/** Checks a complete config: every field present and valid, nothing unknown. */
+export function validateConfig(value: unknown, spec: Spec = CONFIG_SPEC, prefix = ''): ConfigProblem | null {
+  if (!isRecord(value)) return { error: 'must be an object', field: prefix.replace(/\.$/, '') || '(root)' };
+  for (const key of Object.keys(value)) {
+    if (!Object.hasOwn(spec, key)) return { error: 'is not a known field', field: prefix + key };
+  }
+  for (const [key, entry] of Object.entries(spec)) {
+    const field = prefix + key;
+    if (!Object.hasOwn(value, key)) return { error: 'is required', field };
+    const v = value[key];
+    if (typeof entry === 'function') {
+      const problem = entry(v);
+      if (problem) return { error: problem, field };
+    } else {
+      const problem = validateConfig(v, entry, field + '.');
+      if (problem) return problem;
+    }
+  }
+  return null;
+}
+
+/**
+ * Applies a partial update onto a config, section by section. Returns the merged candidate (not
+ * yet validated) or the first structural problem (unknown key, a section that is not an object).
+ */
+export function mergePatch(base: Config, patch: unknown): { value: Config } | { problem: ConfigProblem } {
+  if (!isRecord(patch)) return { problem: { error: 'must be a JSON object', field: '(root)' } };
+  const merged = structuredClone(base) as unknown as Record<string, unknown>;
+  for (const [section, body] of Object.entries(patch)) {
+    if (!Object.hasOwn(CONFIG_SPEC, section)) return { problem: { error: 'is not a known field', field: section } };
+    if (!isRecord(body)) return { problem: { error: 'must be an object', field: section } };
+    const target = merged[section] as Record<string, unknown>;
+    for (const [key, v] of Object.entries(body)) {
+      if (!Object.hasOwn(CONFIG_SPEC[section] as Spec, key)) return { problem: { error: 'is not a known field', field: `${section}.${key}` } };
+      target[key] = v;
+    }
+  }
+  return { value: merged as unknown as Config };
+}
+
+/** Fills the sections and keys a file leaves out with defaults (older files, the seed's own file). */
+export function withDefaults(fromFile: unknown): unknown {
+  if (!isRecord(fromFile)) return fromFile;
+  const out = structuredClone(DEFAULT_CONFIG) as unknown as Record<string, unknown>;
+  for (const [section, body] of Object.entries(fromFile)) {
+    if (isRecord(body) && isRecord(out[section])) out[section] = { ...(out[section] as object), ...body };
+    else out[section] = body;
+  }
+  return out;
+}
+
+const getPath = (obj: unknown, path: string): unknown =>
+  path.split('.').reduce<unknown>((o, k) => (isRecord(o) ? o[k] : undefined), obj);
+const setPath = (obj: Record<string, unknown>, path: string, value: unknown): void => {
+  const keys = path.split('.');
+  let o: Record<string, unknown> = obj;
+  for (const k of keys.slice(0, -1)) o = o[k] as Record<string, unknown>;
+  o[keys[keys.length - 1]!] = value;
+};
+
+/** A copy safe to return or log: secrets that are set become the mask, empty ones stay empty. */
+export function maskSecrets(config: Config): Config {
+  const out = structuredClone(config) as unknown as Record<string, unknown>;
+  for (const path of SECRET_FIELDS) if (getPath(out, path)) setPath(out, path, SECRET_MASK);
+  return out as unknown as Config;
+}
+
+/** A patch that sends the mask back for a secret means "keep what is stored": drop those keys. */
+export function dropMaskedSecrets(patch: unknown): unknown {
+  if (!isRecord(patch)) return patch;
+  const out = structuredClone(patch);
+  for (const path of SECRET_FIELDS) {
+    const [section, key] = path.split('.') as [string, string];
+    const body = out[section];
+    if (isRecord(body) && body[key] === SECRET_MASK) delete body[key];
+  }
+  return out;
+}

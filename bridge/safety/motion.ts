@@ -1,0 +1,88 @@
+// Everything that moves the robot goes through here: the latest-wins gate, the deadman, and the
+// stop broadcast. Handlers decide *who* may drive (the lease); this decides *whether* a command
+// is applied and makes sure a silent or departed driver leaves a stopped robot.
+
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../common/log.ts';
+import type { AckResult, StopReason } from '../../protocol/messages.ts';
+import type { Motors } from '../hardware/types.ts';
+import { CommandGate } from './command-gate.ts';
+import { Deadman } from './deadman.ts';
+
+export interface MotionCommand { seq: number; t: number; ttl: number; left: number; right: number }
+export interface MotionOutcome { result: AckResult; reason?: string; serialRttMs?: number }
+export interface StopEvent { reason: StopReason; by?: string; at: number }
+
+/** Events: 'stopped' (StopEvent) whenever the bridge stops the motors. */
+export class Motion extends EventEmitter {
+  private gate = new CommandGate();
+  private deadman: Deadman;
+  /** Session whose command is being obeyed (its silence trips the deadman). */
+  private commander: string | null = null;
+  private moving = false;
+
+  constructor(private motors: Motors, deadmanMs: number, private log: Logger) {
+    super();
+    this.deadman = new Deadman(deadmanMs, () => {
+      this.log.warn('deadman: driver silent, stopping', { session: this.commander, deadmanMs });
+      void this.stop('deadman', this.commander ?? undefined);
+    });
+  }
+
+  setDeadmanMs(ms: number): void {
+    this.deadman.setTimeout(ms);
+  }
+
+  get isMoving(): boolean {
+    return this.moving;
+  }
+
+  /** Applies a motion command from `session` if it is the newest and still fresh. */
+  async command(session: string, cmd: MotionCommand, arrivedAt = Date.now()): Promise<MotionOutcome> {
+    const verdict = this.gate.admit(session, cmd.seq, cmd.t, cmd.ttl, arrivedAt);
+    if (verdict !== 'ok') return { result: verdict, reason: verdict === 'expired' ? 'arrived after its ttl' : 'a newer command was received' };
+    if (!this.gate.stillFresh(arrivedAt, cmd.ttl)) return { result: 'expired', reason: 'waited longer than its ttl' };
+    this.commander = session;
+    const moving = cmd.left !== 0 || cmd.right !== 0;
+    this.moving = moving;
+    if (moving) this.deadman.arm();
+    else this.deadman.feed();
+    try {
+      const { rttMs } = await this.motors.set(cmd.left, cmd.right);
+      return { result: 'applied', serialRttMs: Math.round(rttMs * 10) / 10 };
+    } catch (err) {
+      return { result: 'refused', reason: `motor board did not confirm: ${(err as Error).message}`.slice(0, 200) };
+    }
+  }
+
+  /** A sign of life from the session in command (heartbeat). */
+  feed(session: string): void {
+    if (this.commander === session) this.deadman.feed();
+  }
+
+  /** Stops now and tells everyone why. Never throws: a failed stop is logged (the ESP32 watchdog is the backstop). */
+  async stop(reason: StopReason, by?: string): Promise<void> {
+    this.deadman.disarm();
+    this.moving = false;
+    const event: StopEvent = by === undefined ? { reason, at: Date.now() } : { reason, by, at: Date.now() };
+    this.emit('stopped', event);
+    try {
+      await this.motors.stop();
+    } catch (err) {
+      this.log.error('stop failed; relying on the ESP32 watchdog', { reason, err });
+    }
+  }
+
+  /** The session left: forget its pace, and stop at once if it was the one driving. */
+  async sessionGone(session: string, reason: StopReason = 'disconnect'): Promise<void> {
+    this.gate.forget(session);
+    if (this.commander === session) {
+      this.commander = null;
+      await this.stop(reason, session);
+    }
+  }
+
+  close(): void {
+    this.deadman.disarm();
+  }
+}
