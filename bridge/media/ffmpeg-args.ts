@@ -1,0 +1,134 @@
+// Every FFmpeg command line the bridge runs is built here, so the flags that matter for latency
+// and compatibility are decided (and tested) in one place. Pure functions: sources and sinks give
+// their own input/output arguments (bridge/hardware/types.ts); this file adds codecs and muxers.
+
+import { AUDIO_SAMPLE_RATE } from '../../protocol/limits.ts';
+import type { AudioSource, SpeakerSink, VideoSource } from '../hardware/types.ts';
+
+/** The FFmpeg binary; HAVATAR_FFMPEG overrides it (a static build on the Pi, for example). */
+export const FFMPEG_BIN = process.env.HAVATAR_FFMPEG || 'ffmpeg';
+
+/** MJPEG quality for the local stream (2 best … 31 worst); 5 keeps 640x480 frames ~30-50 kB. */
+export const DEFAULT_MJPEG_QUALITY = 5;
+/** Server-mode defaults (issue 6): 1.5 Mbps at 1280x720@30, Opus mono 32 kbps. */
+export const DEFAULT_PUBLISH_VIDEO_KBPS = 1500;
+export const DEFAULT_PUBLISH_AUDIO_KBPS = 32;
+/** Below MediaMTX's 1440-byte RTP limit, so it never has to remux our packets. */
+export const RTSP_PKT_SIZE = 1400;
+/** How often `-progress` reports (seconds): the supervisor's stall detector needs it well under 2 s. */
+export const PROGRESS_PERIOD_S = 0.5;
+
+/** Quiet, non-interactive; warnings kept for the supervisor's error status. */
+export function globalArgs(): string[] {
+  return ['-hide_banner', '-nostdin', '-loglevel', 'warning'];
+}
+
+/** Low-delay input flags for live sources we read from a pipe or the network. */
+export function lowDelayInput(): string[] {
+  return ['-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0'];
+}
+
+/** Periodic key=value progress on stdout: the liveness signal for outputs that are not stdout. */
+export function progressArgs(): string[] {
+  return ['-progress', 'pipe:1', '-stats_period', String(PROGRESS_PERIOD_S), '-nostats'];
+}
+
+export interface MjpegOptions {
+  /** -q:v, 2-31 (lower is better). */
+  quality?: number;
+  /**
+   * Pass the camera's own JPEGs through without re-encoding (V4L2 cameras delivering MJPEG):
+   * saves most of the Pi's CPU, at the cost of the camera's quality setting.
+   */
+  copy?: boolean;
+}
+
+/**
+ * Local stream: concatenated JPEGs on stdout (bridge/media/mjpeg.ts splits them).
+ * `-threads 1`: the frame-threaded encoder holds 1-2 frames (~60 ms, ../shared/notes/latency.md).
+ */
+export function mjpegArgs(source: VideoSource, opts: MjpegOptions = {}): string[] {
+  const quality = opts.quality ?? DEFAULT_MJPEG_QUALITY;
+  if (!Number.isInteger(quality) || quality < 2 || quality > 31) throw new RangeError(`MJPEG quality must be an integer in 2..31, got ${quality}`);
+  const codec = opts.copy ? ['-c:v', 'copy'] : ['-c:v', 'mjpeg', '-q:v', String(quality), '-threads', '1'];
+  return [...globalArgs(), ...source.ffmpegInput(), '-an', ...codec, '-f', 'image2pipe', '-flush_packets', '1', 'pipe:1'];
+}
+
+/** PCM format shared by the microphone, push-to-talk and the WebSocket (protocol/audio.ts). */
+export function pcmFormat(): string[] {
+  return ['-f', 's16le', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '1'];
+}
+
+/** Microphone → raw PCM s16le 16 kHz mono on stdout. */
+export function micCaptureArgs(source: AudioSource): string[] {
+  return [...globalArgs(), ...source.ffmpegInput(), '-vn', '-c:a', 'pcm_s16le', ...pcmFormat(), '-flush_packets', '1', 'pipe:1'];
+}
+
+/** Push-to-talk: raw PCM s16le 16 kHz mono on stdin → the speaker. */
+export function speakerPlaybackArgs(sink: SpeakerSink): string[] {
+  return [...globalArgs(), ...lowDelayInput(), ...pcmFormat(), '-i', 'pipe:0', ...sink.ffmpegOutput()];
+}
+
+/** Text-to-speech: espeak-ng's WAV on stdin → the speaker. */
+export function ttsPlaybackArgs(sink: SpeakerSink): string[] {
+  return [...globalArgs(), '-f', 'wav', '-i', 'pipe:0', ...sink.ffmpegOutput()];
+}
+
+export interface PublishOptions {
+  /** rtsp://[user:pass@]host:port/robots/<id> */
+  url: string;
+  video: VideoSource;
+  /** Omit for a video-only publish. */
+  audio?: AudioSource;
+  videoKbps?: number;
+  audioKbps?: number;
+}
+
+/**
+ * Server mode (issue 6): H.264 + Opus to MediaMTX over RTSP/TCP. Baseline, no B-frames, a
+ * keyframe every second (MediaMTX cannot ask an RTSP publisher for one, so a new WHEP viewer
+ * waits at most 1 s), bitrate capped with a half-second buffer. Progress on stdout for the
+ * supervisor's stall detector.
+ */
+export function rtspPublishArgs(opts: PublishOptions): string[] {
+  const fps = opts.video.info.fps;
+  const kbps = opts.videoKbps ?? DEFAULT_PUBLISH_VIDEO_KBPS;
+  const akbps = opts.audioKbps ?? DEFAULT_PUBLISH_AUDIO_KBPS;
+  if (!(kbps >= 100 && kbps <= 20000)) throw new RangeError(`video bitrate must be 100..20000 kbps, got ${kbps}`);
+  if (!(akbps >= 6 && akbps <= 256)) throw new RangeError(`audio bitrate must be 6..256 kbps, got ${akbps}`);
+  assertRtspUrl(opts.url);
+  const inputs = [...opts.video.ffmpegInput(), ...(opts.audio ? opts.audio.ffmpegInput() : [])];
+  const maps = opts.audio ? ['-map', '0:v:0', '-map', '1:a:0'] : ['-map', '0:v:0'];
+  const video = [
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline',
+    '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(fps), '-keyint_min', String(fps), '-sc_threshold', '0',
+    '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${Math.round(kbps / 2)}k`,
+  ];
+  const audio = opts.audio
+    ? ['-c:a', 'libopus', '-b:a', `${akbps}k`, '-ac', '1', '-ar', '48000', '-application', 'lowdelay', '-frame_duration', '20']
+    : ['-an'];
+  return [
+    ...globalArgs(), ...inputs, ...maps, ...video, ...audio, ...progressArgs(),
+    '-f', 'rtsp', '-rtsp_transport', 'tcp', '-pkt_size', String(RTSP_PKT_SIZE), opts.url,
+  ];
+}
+
+/** Server mode: the driver's talk audio (`robots/<id>/talk`, published over WHIP) → the speaker. */
+export function rtspTalkArgs(url: string, sink: SpeakerSink): string[] {
+  assertRtspUrl(url);
+  return [
+    ...globalArgs(), '-rtsp_transport', 'tcp', ...lowDelayInput(), '-i', url,
+    '-vn', ...progressArgs(), ...sink.ffmpegOutput(),
+  ];
+}
+
+function assertRtspUrl(url: string): void {
+  let parsed: URL;
+  try { parsed = new URL(url); } catch { throw new TypeError('publish URL is not a URL'); }
+  if (parsed.protocol !== 'rtsp:' && parsed.protocol !== 'rtsps:') throw new TypeError('publish URL must be rtsp:// or rtsps://');
+}
+
+/** Arguments safe to log: credentials in URLs (rtsp://user:pass@…) and query strings removed. */
+export function redactArgs(args: readonly string[]): string[] {
+  return args.map((a) => a.replace(/^(\w+:\/\/)[^/@\s]*@/, '$1***@').replace(/\?.*$/, '?…'));
+}
