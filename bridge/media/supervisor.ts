@@ -82,6 +82,8 @@ export class FfmpegSupervisor extends EventEmitter {
   private restartTimer: NodeJS.Timeout | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private exited: Promise<void> = Promise.resolve();
+  /** The child stop()/finish() is ending: its exit is expected, never restarted. */
+  private stoppingChild: ChildProcess | null = null;
 
   constructor(options: SupervisorOptions) {
     super();
@@ -114,6 +116,11 @@ export class FfmpegSupervisor extends EventEmitter {
     live.add(this);
     this.current.restarts = 0;
     this.backoffMs = this.opts.minBackoffMs;
+    if (this.child) {
+      // Restarted while a stop() is still waiting for the old child: spawn once it is gone.
+      void this.exited.then(() => { if (this.wanted && !this.child && !this.restartTimer) this.spawnChild(); });
+      return;
+    }
     this.spawnChild();
   }
 
@@ -124,11 +131,14 @@ export class FfmpegSupervisor extends EventEmitter {
     this.clearTimers();
     const child = this.child;
     if (child) {
+      this.stoppingChild = child;
+      const exited = this.exited;
       this.killGroup(child, 'SIGTERM');
       const kill = setTimeout(() => this.killGroup(child, 'SIGKILL'), this.opts.stopGraceMs);
-      await this.exited;
+      await exited;
       clearTimeout(kill);
     }
+    if (this.wanted) return; // start() was called meanwhile: it owns the state now
     if (this.current.state !== 'failed' || child) this.setState('stopped');
   }
 
@@ -139,12 +149,14 @@ export class FfmpegSupervisor extends EventEmitter {
     this.clearTimers();
     const child = this.child;
     if (!child) return;
+    this.stoppingChild = child;
     child.stdin?.end();
     const kill = setTimeout(() => this.killGroup(child, 'SIGTERM'), timeoutMs);
     const hard = setTimeout(() => this.killGroup(child, 'SIGKILL'), timeoutMs + this.opts.stopGraceMs);
     await this.exited;
     clearTimeout(kill);
     clearTimeout(hard);
+    if (!this.wanted) this.setState(this.current.state === 'failed' ? 'failed' : 'stopped');
   }
 
   /** Kills the child now; it restarts with backoff like after a crash (tests, manual restarts). */
@@ -199,6 +211,13 @@ export class FfmpegSupervisor extends EventEmitter {
       this.child = null;
       this.current.pid = null;
       this.stopStallTimer();
+      const expected = this.stoppingChild === child;
+      if (expected) this.stoppingChild = null;
+      if (expected) {
+        this.emit('exit', { code, signal });
+        resolveExit();
+        return;
+      }
       resolveExit();
       this.onExit(code, signal);
     });

@@ -1,0 +1,72 @@
+// Shared by the media tests: a real HTTP server on an ephemeral loopback port, FFmpeg one-shots,
+// and a check that a process is gone.
+
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export async function listen(handler: http.RequestListener): Promise<{ server: http.Server; url: string; close: () => Promise<void> }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** Runs FFmpeg once in its own process group with `input` on stdin; resolves with stdout. */
+export function ffmpegOnce(args: string[], input?: Buffer, timeoutMs = 15_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', ...args], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    child.stdin.on('error', () => {});
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(new Error(`ffmpeg exited ${code}: ${err}`));
+    });
+    child.stdin.end(input ?? Buffer.alloc(0));
+  });
+}
+
+export function isAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Parses multipart/x-mixed-replace parts by their Content-Length. */
+export class MultipartReader {
+  private buf = Buffer.alloc(0);
+  readonly parts: Buffer[] = [];
+  constructor(private readonly boundary: string) {}
+  push(chunk: Buffer): void {
+    this.buf = Buffer.concat([this.buf, chunk]);
+    for (;;) {
+      const headEnd = this.buf.indexOf('\r\n\r\n');
+      if (headEnd === -1) return;
+      const head = this.buf.subarray(0, headEnd).toString('latin1');
+      if (!head.startsWith(`--${this.boundary}\r\n`)) throw new Error(`bad part head: ${JSON.stringify(head.slice(0, 80))}`);
+      const m = /Content-Length: (\d+)/i.exec(head);
+      if (!m) throw new Error('part without Content-Length');
+      const len = Number(m[1]);
+      const end = headEnd + 4 + len + 2;
+      if (this.buf.length < end) return;
+      this.parts.push(Buffer.from(this.buf.subarray(headEnd + 4, headEnd + 4 + len)));
+      if (this.buf.subarray(end - 2, end).toString('latin1') !== '\r\n') throw new Error('part not followed by CRLF');
+      this.buf = this.buf.subarray(end);
+    }
+  }
+}
