@@ -1,0 +1,52 @@
+// What the bridge's HTTP and WebSocket layers need from the robot's parts, beyond the device
+// descriptions in types.ts: the running services (MJPEG hub, mic capture, speaker player, TTS).
+// bridge/hardware/index.ts assembles them from the config; tests may pass their own.
+
+import type { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Motors, Tts } from './types.ts';
+
+/** The shared camera stream: one capture, any number of viewers. */
+export interface VideoService {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  status(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+/** The robot's microphone. Emits 'frame' (Buffer: PCM s16le 16 kHz mono, 20 ms) while started. */
+export interface MicService extends EventEmitter {
+  start(): void;
+  stop(): Promise<void> | void;
+  status(): Record<string, unknown>;
+}
+
+/** The robot's speaker for push-to-talk PCM. */
+export interface SpeakerService {
+  /** Opens the output (push-to-talk pressed). */
+  start(): void;
+  /** One PCM frame (s16le 16 kHz mono). */
+  write(pcm: Uint8Array): void;
+  /** Push-to-talk released: let what is buffered play out, then go idle. */
+  stop(): void;
+  status(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export interface TtsService extends Tts {
+  close?(): Promise<void>;
+}
+
+export interface Pose { x: number; y: number; heading: number }
+
+export interface Hardware {
+  motors: Motors;
+  video: VideoService | null;
+  mic: MicService | null;
+  speaker: SpeakerService | null;
+  tts: TtsService | null;
+  /** Simulator only: where the robot is. */
+  pose: (() => Pose) | null;
+  /** Why a part is missing (shown in /system_status), by part name. */
+  problems: Record<string, string>;
+  close(): Promise<void>;
+}

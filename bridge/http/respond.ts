@@ -1,0 +1,63 @@
+// Response helpers: the seed's {ok, msg} JSON shape, CORS for bearer-token callers on other
+// origins (never with credentials: cookies must not cross sites), and security headers on all.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export const SECURITY_HEADERS: Record<string, string> = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), geolocation=(), microphone=(self)',
+};
+
+/**
+ * The app shell's policy: everything from the bridge itself; connections also to any https/wss
+ * server (server mode) and ws to the robot; blob: for audio worklets and media.
+ */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
+  "media-src 'self' blob:; connect-src 'self' ws: wss: https: http:; worker-src 'self' blob:; " +
+  "manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+export function applyCommonHeaders(req: IncomingMessage, res: ServerResponse): void {
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+  // '*' and no Allow-Credentials: bearer-token calls from the server-hosted app work, cookies do not.
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Expose-Headers', 'Content-Type');
+  if (req.headers['access-control-request-private-network'] === 'true') {
+    // Chrome's Private Network Access preflight: the robot lives on the LAN on purpose.
+    res.setHeader('Access-Control-Allow-Private-Network', 'true');
+  }
+}
+
+export function preflight(res: ServerResponse): void {
+  res.writeHead(204, {
+    'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
+    'Access-Control-Allow-Headers': 'Authorization, Content-Type',
+    'Access-Control-Max-Age': '600',
+    'Content-Length': '0',
+  });
+  res.end();
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(text)),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+export const ok = (res: ServerResponse, msg: string, extra: Record<string, unknown> = {}, headers: Record<string, string | string[]> = {}) =>
+  sendJson(res, 200, { ok: true, msg, ...extra }, headers);
+
+export const fail = (res: ServerResponse, status: number, msg: string, extra: Record<string, unknown> = {}, headers: Record<string, string | string[]> = {}) =>
+  sendJson(res, status, { ok: false, msg, ...extra }, headers);

@@ -1,0 +1,160 @@
+// The bridge's HTTP API (docs/API_REFERENCE.md): the seed's v1 routes with their {ok, msg} shape.
+// Each route is a small function of the request and the bridge's parts.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../common/log.ts';
+import { checkFields, int, isRecord, str } from '../../protocol/check.ts';
+import { MAX_TTS_CHARS } from '../../protocol/limits.ts';
+import { DIRECTIONS, directionToTracks, type Direction } from '../../protocol/messages.ts';
+import type { Access } from '../auth/access.ts';
+import { bearerOf } from '../auth/access.ts';
+import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie } from '../auth/sessions.ts';
+import type { ConfigStore } from '../config/store.ts';
+import type { Config } from '../config/schema.ts';
+import type { Hardware } from '../hardware/parts.ts';
+import type { Lease } from '../safety/lease.ts';
+import type { Motion } from '../safety/motion.ts';
+import { readJsonBody } from './body.ts';
+import { fail, ok, sendJson } from './respond.ts';
+
+/** Session id of HTTP motor commands (the seed's v1 API has no connection to hang one on). */
+export const HTTP_SESSION = 'http';
+
+export interface RouteDeps {
+  access: Access;
+  config: ConfigStore;
+  lease: Lease;
+  motion: Motion;
+  hardware: Hardware;
+  stats: () => { clientsConnected: number; audioStreaming: boolean; totalRequests: number };
+  startedAt: number;
+  log: Logger;
+  /** Config sections whose change needs a restart to take effect (the rest apply at once). */
+  onConfigChanged?: (next: Config, previous: Config) => void;
+}
+
+export interface RouteRequest { req: IncomingMessage; res: ServerResponse; url: URL; secure: boolean }
+
+let httpSeq = 0;
+
+export async function postSession(d: RouteDeps, { req, res, secure }: RouteRequest): Promise<void> {
+  let token = bearerOf(req);
+  if (token === null) {
+    const body = await readJsonBody(req, undefined, { allowEmpty: true });
+    if (body.ok && isRecord(body.value) && typeof body.value.token === 'string') token = body.value.token;
+  }
+  if (!(await d.access.checkToken(req, token))) return fail(res, 401, 'operator token required');
+  const s = d.access.sessions.create();
+  ok(res, 'signed in', { expires: s.expires }, { 'Set-Cookie': sessionCookie(s.id, s.expires, secure) });
+}
+
+export function deleteSession(d: RouteDeps, { req, res, secure }: RouteRequest): void {
+  const id = readCookie(req.headers.cookie, SESSION_COOKIE);
+  if (id) d.access.sessions.revoke(id);
+  ok(res, 'signed out', {}, { 'Set-Cookie': clearedSessionCookie(secure) });
+}
+
+export function getHealth(d: RouteDeps, { res }: RouteRequest): void {
+  ok(res, 'alive', { uptime: Math.round((Date.now() - d.startedAt) / 1000) });
+}
+
+export function getSystemStatus(d: RouteDeps, { res }: RouteRequest): void {
+  const hw = d.hardware;
+  const m = hw.motors.state;
+  const cfg = d.config.get();
+  const stats = d.stats();
+  const driver = d.lease.driver;
+  sendJson(res, 200, {
+    camera: hw.video ? { available: true, ...hw.video.status() } : { available: false, error: hw.problems.video ?? 'not configured' },
+    motors: {
+      connected: m.connected,
+      port: m.port,
+      left: m.left,
+      right: m.right,
+      watchdog_tripped: m.watchdogTripped,
+      frames_sent: m.framesSent,
+      frames_rejected: m.framesRejected,
+      moving: d.motion.isMoving,
+      driver: driver ? { session: driver.session, name: driver.name } : null,
+      deadman_ms: cfg.safety.deadman_ms,
+    },
+    tts: hw.tts ? { ...hw.tts.info } : { available: false, error: hw.problems.tts ?? 'not configured' },
+    audio: {
+      enabled: cfg.audio.enabled,
+      mic: cfg.audio.mic_device,
+      speaker: cfg.audio.speaker_device,
+      mic_status: hw.mic ? hw.mic.status() : { available: false, error: hw.problems.mic ?? 'not configured' },
+      speaker_status: hw.speaker ? hw.speaker.status() : { available: false, error: hw.problems.speaker ?? 'not configured' },
+    },
+    battery: m.battery ?? { voltage: 0, percentage: 0 },
+    server: { available: false },
+    config: d.config.report,
+    app_state: {
+      uptime: (Date.now() - d.startedAt) / 1000,
+      clients_connected: stats.clientsConnected,
+      total_requests: stats.totalRequests,
+      audio_streaming_active: stats.audioStreaming,
+    },
+  });
+}
+
+export async function postMotor(d: RouteDeps, { req, res }: RouteRequest, direction: string): Promise<void> {
+  if (!(DIRECTIONS as readonly string[]).includes(direction)) {
+    return fail(res, 404, `unknown direction: use one of ${DIRECTIONS.join(', ')}`, { field: 'direction' });
+  }
+  if (direction === 'stop') {
+    req.resume();
+    await d.motion.stop('command', HTTP_SESSION);
+    return ok(res, 'stopped');
+  }
+  const body = await readJsonBody(req);
+  if (!body.ok) return fail(res, body.status, body.msg);
+  if (!isRecord(body.value)) return fail(res, 400, 'body must be a JSON object', { field: '(root)' });
+  const problem = checkFields(body.value, { speed: int(0, 255) });
+  if (problem) return fail(res, 400, `${problem.field} ${problem.error}`, { field: problem.field });
+  const driver = d.lease.driver;
+  if (driver) return fail(res, 409, `session ${driver.session} (${driver.name}) is driving over the WebSocket`, { driver: driver.session });
+  const speed = body.value.speed as number;
+  const deadmanMs = d.config.get().safety.deadman_ms;
+  const now = Date.now();
+  const out = await d.motion.command(HTTP_SESSION, { seq: ++httpSeq, t: now, ttl: deadmanMs, ...directionToTracks(direction as Direction, speed) }, now);
+  if (out.result !== 'applied') return fail(res, 503, out.reason ?? out.result);
+  ok(res, `${direction} at ${speed} for ${deadmanMs} ms: repeat to keep moving`, { serialRttMs: out.serialRttMs });
+}
+
+export async function postTts(d: RouteDeps, { req, res }: RouteRequest): Promise<void> {
+  const body = await readJsonBody(req);
+  if (!body.ok) return fail(res, body.status, body.msg);
+  if (!isRecord(body.value)) return fail(res, 400, 'body must be a JSON object', { field: '(root)' });
+  const problem = checkFields(body.value, { text: str(1, MAX_TTS_CHARS) });
+  if (problem) return fail(res, 400, `${problem.field} ${problem.error}`, { field: problem.field });
+  const tts = d.hardware.tts;
+  if (!tts || !tts.info.available) return fail(res, 503, 'text-to-speech is not available on this robot');
+  if (tts.info.speaking) return fail(res, 409, 'already speaking');
+  const text = body.value.text as string;
+  tts.speak(text).catch((err: unknown) => d.log.warn('tts failed', { err }));
+  ok(res, 'speaking');
+}
+
+export function getConfig(d: RouteDeps, { res }: RouteRequest): void {
+  ok(res, 'config', { config: d.config.masked(), source: d.config.report });
+}
+
+/** Sections read only at start-up: changing them needs a bridge restart. */
+const RESTART_SECTIONS = ['camera', 'audio', 'motors', 'https', 'tts', 'server_mode'] as const;
+
+export async function postConfig(d: RouteDeps, { req, res }: RouteRequest): Promise<void> {
+  const body = await readJsonBody(req);
+  if (!body.ok) return fail(res, body.status, body.msg);
+  const previous = d.config.get();
+  const r = await d.config.update(body.value);
+  if (!r.ok) return fail(res, 400, `${r.problem.field} ${r.problem.error}`, { field: r.problem.field });
+  d.onConfigChanged?.(r.config, previous);
+  const restart = RESTART_SECTIONS.filter((s) => JSON.stringify(previous[s]) !== JSON.stringify(r.config[s]));
+  ok(res, restart.length ? `saved; restart the bridge to apply ${restart.join(', ')}` : 'saved', { config: d.config.masked(), restart_required: restart });
+}
+
+export function getVideo(d: RouteDeps, { req, res }: RouteRequest): void {
+  if (!d.hardware.video) return fail(res, 503, `camera unavailable: ${d.hardware.problems.video ?? 'not configured'}`);
+  d.hardware.video.handle(req, res);
+}

@@ -1,0 +1,293 @@
+// The /ws endpoint: authenticates the HTTP handshake BEFORE upgrading (a refused client gets a
+// plain 401 and never a WebSocket), then runs each connection: every frame through the protocol
+// validator, one handler per message type, telemetry at 5 Hz, lease/stopped/talk broadcasts,
+// robot-mic audio to sessions that asked (?audio=1), ping/pong to find dead sockets.
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Logger } from '../../common/log.ts';
+import { AudioKind, encodeAudioFrame } from '../../protocol/audio.ts';
+import {
+  AUDIO_FRAME_MS, AUDIO_SAMPLE_RATE, CloseCode, DRIVER_SEND_INTERVAL_MS, MAX_BINARY_FRAME_BYTES,
+  MAX_DRIVE_TTL_MS, MAX_TEXT_FRAME_BYTES,
+} from '../../protocol/limits.ts';
+import {
+  errorCodeFor, msg, parseClientMessage, type ClientMessage, type LeaseStateMsg, type RobotMessage,
+  type StoppedMsg, type TalkStateMsg, type TelemetryMsg, type WelcomeMsg,
+} from '../../protocol/messages.ts';
+import type { Access } from '../auth/access.ts';
+import { clientAddress } from '../auth/access.ts';
+import type { Config } from '../config/schema.ts';
+import type { Hardware } from '../hardware/parts.ts';
+import type { Lease } from '../safety/lease.ts';
+import type { Motion, StopEvent } from '../safety/motion.ts';
+import type { HandlerContext } from './context.ts';
+import { handlers } from './handlers/index.ts';
+import { handleAudioFrame } from './handlers/talk.ts';
+import { MAX_BAD_FRAMES, Session } from './session.ts';
+
+export const TELEMETRY_INTERVAL_MS = 200;
+export const PING_INTERVAL_MS = 10_000;
+/** Connections beyond this are refused at the handshake (503): a Pi serves a handful of operators. */
+export const MAX_SESSIONS = 16;
+
+export interface GatewayOptions {
+  access: Access;
+  lease: Lease;
+  motion: Motion;
+  hardware: Hardware;
+  config: () => Config;
+  log: Logger;
+  pingIntervalMs?: number;
+  telemetryIntervalMs?: number;
+  maxSessions?: number;
+}
+
+function refuseHandshake(socket: Duplex, status: number, text: string, message: string): void {
+  const body = JSON.stringify({ ok: false, msg: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+export class WsGateway {
+  private wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(MAX_TEXT_FRAME_BYTES, MAX_BINARY_FRAME_BYTES), clientTracking: false });
+  private sessions = new Map<string, Session>();
+  private timers: NodeJS.Timeout[] = [];
+  private talkerId: string | null = null;
+  private micSeq = 0;
+  private micRunning = false;
+  private ctx: HandlerContext;
+  private unsubscribe: (() => void)[] = [];
+  private closing = false;
+
+  constructor(private opts: GatewayOptions) {
+    this.ctx = {
+      lease: opts.lease,
+      motion: opts.motion,
+      hardware: opts.hardware,
+      config: opts.config,
+      log: opts.log,
+      broadcast: (m) => this.broadcast(m),
+      setTalker: (s) => this.setTalker(s),
+      talker: () => this.talkerId,
+    };
+    this.unsubscribe.push(opts.lease.onChange(() => this.sendLeaseToAll()));
+    const onStopped = (e: StopEvent) => this.broadcast(msg<StoppedMsg>({ type: 'stopped', ...e }));
+    opts.motion.on('stopped', onStopped);
+    this.unsubscribe.push(() => opts.motion.off('stopped', onStopped));
+    const onMicFrame = (pcm: Buffer) => this.fanOutMic(pcm);
+    opts.hardware.mic?.on('frame', onMicFrame);
+    this.unsubscribe.push(() => opts.hardware.mic?.off('frame', onMicFrame));
+    this.timers.push(setInterval(() => this.sendTelemetry(), opts.telemetryIntervalMs ?? TELEMETRY_INTERVAL_MS));
+    this.timers.push(setInterval(() => this.pingAll(), opts.pingIntervalMs ?? PING_INTERVAL_MS));
+  }
+
+  get clientCount(): number {
+    return this.sessions.size;
+  }
+
+  get audioListeners(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.wantsAudio) n++;
+    return n;
+  }
+
+  /** For the server's 'upgrade' event. Authenticates first; only then speaks WebSocket. */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://bridge');
+    if (url.pathname !== '/ws') return refuseHandshake(socket, 404, 'Not Found', 'no WebSocket here: use /ws');
+    if (this.closing) return refuseHandshake(socket, 503, 'Service Unavailable', 'the bridge is shutting down');
+    const auth = await this.opts.access.authenticate(req, { upgrade: true });
+    if (!auth.ok) return refuseHandshake(socket, 401, 'Unauthorized', `operator token required (${auth.reason})`);
+    if (this.sessions.size >= (this.opts.maxSessions ?? MAX_SESSIONS)) return refuseHandshake(socket, 503, 'Service Unavailable', 'too many operators connected');
+    if (socket.destroyed) return;
+    const wantsAudio = url.searchParams.get('audio') === '1';
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, wantsAudio, clientAddress(req)));
+  }
+
+  private accept(ws: WebSocket, wantsAudio: boolean, address: string): void {
+    const session = new Session(ws, wantsAudio, address);
+    this.sessions.set(session.id, session);
+    this.opts.log.info('operator connected', { session: session.id, address, audio: wantsAudio, clients: this.sessions.size });
+    ws.on('pong', () => { session.alive = true; });
+    ws.on('message', (data, isBinary) => this.onFrame(session, data, isBinary));
+    ws.on('error', (err) => this.opts.log.warn('socket error', { session: session.id, err }));
+    ws.on('close', (code) => void this.onClose(session, code));
+
+    const cfg = this.opts.config();
+    const driver = this.opts.lease.driver;
+    session.send(msg<WelcomeMsg>({
+      type: 'welcome',
+      session: session.id,
+      robot: cfg.robot.name,
+      driver: driver?.session ?? null,
+      audio: { format: 'pcm_s16le', rate: AUDIO_SAMPLE_RATE, channels: 1, frameMs: AUDIO_FRAME_MS },
+      limits: { deadmanMs: cfg.safety.deadman_ms, maxTtlMs: MAX_DRIVE_TTL_MS, sendIntervalMs: DRIVER_SEND_INTERVAL_MS },
+      serverTime: Date.now(),
+    }));
+    session.send(this.leaseStateFor(session));
+    session.send(this.talkState());
+    this.updateMic();
+  }
+
+  private onFrame(session: Session, data: RawData, isBinary: boolean): void {
+    const arrivedAt = Date.now();
+    if (session.closed) return;
+    if (!session.withinRate(isBinary, arrivedAt)) {
+      session.sendError('rate_limited', 'too many messages: slow down');
+      session.close(CloseCode.rateLimited, 'rate limited');
+      this.opts.log.warn('operator rate limited', { session: session.id, address: session.address });
+      return;
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (isBinary) {
+      const problem = handleAudioFrame(this.ctx, session, bytes);
+      if (problem) this.badFrame(session, 'bad_message', problem);
+      return;
+    }
+    const parsed = parseClientMessage(bytes.toString('utf8'));
+    if (!parsed.ok) {
+      this.badFrame(session, errorCodeFor(parsed.error, parsed.field), parsed.error, parsed.field);
+      return;
+    }
+    this.dispatch(session, parsed.value, arrivedAt);
+  }
+
+  private dispatch(session: Session, m: ClientMessage, arrivedAt: number): void {
+    const handler = handlers[m.type] as (ctx: HandlerContext, s: Session, m: ClientMessage, at: number) => void | Promise<void>;
+    try {
+      const r = handler(this.ctx, session, m, arrivedAt);
+      if (r) r.catch((err: unknown) => this.handlerFailed(session, m, err));
+    } catch (err) {
+      this.handlerFailed(session, m, err);
+    }
+  }
+
+  private handlerFailed(session: Session, m: ClientMessage, err: unknown): void {
+    this.opts.log.error('handler failed', { session: session.id, type: m.type, err });
+    session.sendError('internal', 'the robot could not handle that message', undefined, m.type);
+  }
+
+  private badFrame(session: Session, code: Parameters<Session['sendError']>[0], error: string, field?: string): void {
+    session.badFrames++;
+    session.sendError(code, error, field);
+    if (session.badFrames > MAX_BAD_FRAMES) {
+      this.opts.log.warn('closing a connection that keeps sending invalid frames', { session: session.id, address: session.address, badFrames: session.badFrames });
+      session.close(CloseCode.badMessage, 'too many invalid messages');
+    }
+  }
+
+  private async onClose(session: Session, code: number): Promise<void> {
+    session.closed = true;
+    this.sessions.delete(session.id);
+    this.opts.log.info('operator disconnected', { session: session.id, code, clients: this.sessions.size });
+    if (this.talkerId === session.id) this.setTalker(null);
+    // A departing driver leaves a stopped robot, whatever it was doing.
+    const wasDriver = this.opts.lease.isDriver(session.id);
+    await this.opts.motion.sessionGone(session.id, 'disconnect');
+    if (wasDriver) this.opts.lease.release(session.id);
+    this.updateMic();
+  }
+
+  broadcast(m: RobotMessage): void {
+    for (const s of this.sessions.values()) s.send(m);
+  }
+
+  private leaseStateFor(session: Session): LeaseStateMsg {
+    const d = this.opts.lease.driver;
+    const m: Omit<LeaseStateMsg, 'v'> = { type: 'lease', driver: d?.session ?? null, driverName: d?.name ?? null, you: d?.session === session.id };
+    const requestedBy = this.opts.lease.pendingRequest;
+    if (requestedBy) m.requestedBy = requestedBy;
+    return msg<LeaseStateMsg>(m);
+  }
+
+  private sendLeaseToAll(): void {
+    for (const s of this.sessions.values()) s.send(this.leaseStateFor(s));
+  }
+
+  private talkState(): TalkStateMsg {
+    return msg<TalkStateMsg>({ type: 'talk_state', speaker: this.talkerId ? 'playing' : 'idle', by: this.talkerId });
+  }
+
+  private setTalker(session: Session | null): void {
+    const next = session?.id ?? null;
+    if (next === this.talkerId) return;
+    const speaker = this.opts.hardware.speaker;
+    if (this.talkerId && speaker) speaker.stop();
+    this.talkerId = next;
+    if (next && speaker) speaker.start();
+    this.broadcast(this.talkState());
+  }
+
+  private telemetry(): TelemetryMsg {
+    const st = this.opts.hardware.motors.state;
+    const clampUnit = (x: number) => Math.max(-1, Math.min(1, Number.isFinite(x) ? x : 0));
+    const m: Omit<TelemetryMsg, 'v'> = {
+      type: 'telemetry',
+      battery: st.battery ?? { voltage: 0, percentage: 0 },
+      motors: { left: clampUnit(st.left), right: clampUnit(st.right) },
+      serial: st.connected,
+      ts: Date.now(),
+    };
+    const pose = this.opts.hardware.pose?.();
+    if (pose) m.pose = pose;
+    return msg<TelemetryMsg>(m);
+  }
+
+  private sendTelemetry(): void {
+    if (!this.sessions.size) return;
+    const text = JSON.stringify(this.telemetry());
+    for (const s of this.sessions.values()) s.sendOptional(text);
+  }
+
+  private pingAll(): void {
+    for (const s of this.sessions.values()) {
+      if (!s.alive) {
+        this.opts.log.warn('no pong: closing a dead connection', { session: s.id });
+        s.ws.terminate();
+        continue;
+      }
+      s.alive = false;
+      try { s.ws.ping(); } catch { /* closing */ }
+    }
+  }
+
+  /** The mic runs only while someone listens: capture costs CPU on a Pi. */
+  private updateMic(): void {
+    const mic = this.opts.hardware.mic;
+    if (!mic) return;
+    const want = !this.closing && this.audioListeners > 0;
+    if (want && !this.micRunning) { this.micRunning = true; mic.start(); }
+    else if (!want && this.micRunning) { this.micRunning = false; void mic.stop(); }
+  }
+
+  get audioStreaming(): boolean {
+    return this.micRunning;
+  }
+
+  private fanOutMic(pcm: Buffer): void {
+    const frame = encodeAudioFrame(AudioKind.robotMic, this.micSeq++, pcm);
+    for (const s of this.sessions.values()) if (s.wantsAudio) s.sendOptional(frame);
+  }
+
+  /** Closes every connection (shutting down) and stops the timers. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const u of this.unsubscribe) u();
+    this.setTalker(null);
+    this.updateMic();
+    const closed = [...this.sessions.values()].map((s) => new Promise<void>((resolve) => {
+      s.ws.once('close', () => resolve());
+      s.close(CloseCode.shuttingDown, 'the robot is shutting down');
+      setTimeout(resolve, 1000).unref();
+    }));
+    await Promise.all(closed);
+    this.wss.close();
+  }
+}

@@ -1,0 +1,8 @@
+// heartbeat: keeps the driver's deadman fed while the stick is held still; echoed for RTT.
+import { msg, type HeartbeatAckMsg, type HeartbeatMsg } from '../../../protocol/messages.ts';
+import type { Handler } from '../context.ts';
+
+export const handleHeartbeat: Handler<HeartbeatMsg> = (ctx, session, m) => {
+  if (ctx.lease.isDriver(session.id)) ctx.motion.feed(session.id);
+  session.send(msg<HeartbeatAckMsg>({ type: 'heartbeat_ack', t: m.t }));
+};
