@@ -1,0 +1,208 @@
+// The one place that decides access (like MediaMTX's internal/auth/manager.go): admin key, robot
+// credentials, invites, session tokens, and MediaMTX's publish/read questions. Secrets are random
+// (>= 192 bits) and stored as SHA-256 hashes; comparisons are constant-time. Failed logins are
+// counted per address and slowed (exponential delay), and an address that keeps failing is locked
+// out for the rest of the window.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Role } from '../../protocol/messages.ts';
+import { ROBOT_ID_PATTERN } from '../../protocol/relay.ts';
+import type { Logger } from '../../common/log.ts';
+import type { RelayLimits } from './limits.ts';
+import type { SessionRecord, Store } from './store.ts';
+
+export const hashSecret = (s: string): string => createHash('sha256').update(s).digest('hex');
+const newSecret = (bytes = 24): string => randomBytes(bytes).toString('base64url');
+const sameHash = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/** What MediaMTX POSTs to authHTTPAddress (v1.20.1). */
+export interface MediamtxAuthRequest {
+  ip?: string; user?: string; password?: string; token?: string; action?: string; path?: string;
+  protocol?: string; id?: string | null; query?: string;
+}
+export type Decision = { allow: true; who: string } | { allow: false; status: 401 | 403 | 429; reason: string };
+
+export interface Invite { id: string; token: string; robot: string; role: Role; expiresAt: number }
+export interface IssuedSession { token: string; session: SessionRecord }
+
+/** Parses "90s", "30m", "1h", "7d" or plain milliseconds. */
+export function parseDuration(s: string): number | null {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(s.trim());
+  if (!m) return null;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
+  return Number(m[1]) * unit;
+}
+
+export class Access {
+  private readonly failures = new Map<string, number[]>();
+  private readonly adminHash: string | null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly limits: RelayLimits,
+    private readonly log: Logger,
+    adminKey: string | undefined,
+    private readonly onFailure: (kind: string) => void = () => {},
+  ) {
+    this.adminHash = adminKey ? hashSecret(adminKey) : null;
+  }
+
+  // ---- failed-login brake ------------------------------------------------------------------
+
+  private recentFailures(ip: string): number[] {
+    const cutoff = Date.now() - this.limits.authFailWindowMs;
+    const list = (this.failures.get(ip) ?? []).filter((t) => t > cutoff);
+    if (list.length) this.failures.set(ip, list); else this.failures.delete(ip);
+    return list;
+  }
+  /** True while an address has failed too often in the window: refuse without checking. */
+  locked(ip: string): boolean { return this.recentFailures(ip).length >= this.limits.authFailLockAfter; }
+
+  /** Records a failure and waits the brake's delay before the caller answers. */
+  async failed(ip: string, kind: string): Promise<void> {
+    const list = this.recentFailures(ip);
+    list.push(Date.now());
+    this.failures.set(ip, list);
+    this.onFailure(kind);
+    this.log.warn('auth failed', { ip, kind, recent: list.length });
+    const delay = Math.min(this.limits.authFailBaseDelayMs * 2 ** (list.length - 1), this.limits.authFailMaxDelayMs);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+
+  // ---- admin ---------------------------------------------------------------------------------
+
+  /** The admin API key, from `Authorization: Bearer <key>` or `X-Api-Key`. No key configured: no admin. */
+  isAdmin(authorization: string | undefined, apiKeyHeader: string | undefined): boolean {
+    if (!this.adminHash) return false;
+    const key = apiKeyHeader ?? bearer(authorization);
+    return !!key && sameHash(hashSecret(key), this.adminHash);
+  }
+
+  // ---- robots --------------------------------------------------------------------------------
+
+  /** Creates a robot or rotates its secret. The password is shown once and stored hashed. */
+  async registerRobot(id: string): Promise<{ robot: string; user: string; password: string }> {
+    if (!ROBOT_ID_PATTERN.test(id)) throw new Error('robot id must be 1-64 of A-Z a-z 0-9 _ -');
+    const password = newSecret();
+    await this.store.putRobot({ id, secretHash: hashSecret(password), createdAt: Date.now() });
+    this.log.info('robot registered', { robot: id });
+    return { robot: id, user: id, password };
+  }
+
+  async verifyRobot(robotId: string, secret: string): Promise<boolean> {
+    const r = await this.store.getRobot(robotId);
+    return !!r && sameHash(hashSecret(secret), r.secretHash);
+  }
+
+  /** Robot credentials from a WebSocket upgrade: Basic <robotId:secret> or Bearer <secret>. */
+  robotSecretFrom(robotId: string, authorization: string | undefined): string | null {
+    if (!authorization) return null;
+    const b = bearer(authorization);
+    if (b) return b;
+    const m = /^Basic\s+(\S+)$/i.exec(authorization);
+    if (!m) return null;
+    const decoded = Buffer.from(m[1]!, 'base64').toString();
+    const i = decoded.indexOf(':');
+    return i > 0 && decoded.slice(0, i) === robotId ? decoded.slice(i + 1) : null;
+  }
+
+  // ---- invites and sessions ---------------------------------------------------------------
+
+  async createInvite(robot: string, role: Role, ttlMs: number): Promise<Invite> {
+    if (!ROBOT_ID_PATTERN.test(robot)) throw new Error('robot id must be 1-64 of A-Z a-z 0-9 _ -');
+    if (!(ttlMs > 0 && ttlMs <= this.limits.maxInviteTtlMs)) throw new Error(`ttl must be between 1 ms and ${this.limits.maxInviteTtlMs} ms`);
+    const token = `hi_${newSecret()}`;
+    const id = newSecret(9);
+    const expiresAt = Date.now() + ttlMs;
+    await this.store.putInvite({ id, hash: hashSecret(token), robot, role, expiresAt, createdAt: Date.now() });
+    this.log.info('invite created', { invite: id, robot, role, expiresAt });
+    return { id, token, robot, role, expiresAt };
+  }
+
+  async revokeInvite(id: string): Promise<void> { await this.store.deleteInvite(id); }
+
+  /** Trades an invite for a short-lived session token; null when the invite is unknown or expired. */
+  async redeemInvite(inviteToken: string): Promise<IssuedSession | null> {
+    const inv = await this.store.getInvite(hashSecret(inviteToken));
+    if (!inv || inv.expiresAt <= Date.now()) return null;
+    const token = `hs_${newSecret(32)}`;
+    const now = Date.now();
+    const session: SessionRecord = {
+      id: newSecret(9), tokenHash: hashSecret(token), robot: inv.robot, role: inv.role, inviteId: inv.id,
+      expiresAt: Math.min(now + this.limits.sessionTtlMs, inv.expiresAt), createdAt: now,
+    };
+    await this.store.putSession(session);
+    this.log.info('session issued', { session: session.id, robot: session.robot, role: session.role });
+    return { token, session };
+  }
+
+  /** The live session a token names, or null (unknown, expired, or its invite revoked). */
+  async verifySession(token: string): Promise<SessionRecord | null> {
+    if (!token.startsWith('hs_')) return null;
+    const s = await this.store.getSessionByToken(hashSecret(token));
+    return s && s.expiresAt > Date.now() ? s : null;
+  }
+
+  /** Is a session (by id) still live? Connected sockets are re-checked with this. */
+  async sessionLive(id: string): Promise<SessionRecord | null> {
+    const s = await this.store.getSession(id);
+    return s && s.expiresAt > Date.now() ? s : null;
+  }
+
+  /** A new token for the same session (the old one stops working), while its invite still stands. */
+  async refreshSession(session: SessionRecord): Promise<IssuedSession | null> {
+    const inv = await this.store.getInviteById(session.inviteId);
+    if (!inv || inv.expiresAt <= Date.now()) return null;
+    const token = `hs_${newSecret(32)}`;
+    const next = { ...session, tokenHash: hashSecret(token), expiresAt: Math.min(Date.now() + this.limits.sessionTtlMs, inv.expiresAt) };
+    await this.store.putSession(next, session.tokenHash);
+    return { token, session: next };
+  }
+
+  async revokeSession(id: string): Promise<void> {
+    await this.store.deleteSession(id);
+    this.log.info('session revoked', { session: id });
+  }
+
+  // ---- MediaMTX ------------------------------------------------------------------------------
+
+  /**
+   * MediaMTX's question. The robot may publish only robots/<itsId> and read robots/<itsId>/talk; a
+   * driver session may publish robots/<id>/talk and read robots/<id>; a viewer may only read
+   * robots/<id>. Everything else is denied.
+   */
+  async decideMediamtx(q: MediamtxAuthRequest): Promise<Decision> {
+    const ip = q.ip || 'unknown';
+    const m = /^robots\/([A-Za-z0-9_-]{1,64})(\/talk)?$/.exec(q.path ?? '');
+    if (!m) return { allow: false, status: 403, reason: 'path not allowed' };
+    const robot = m[1]!;
+    const talk = !!m[2];
+    const action = q.action;
+    const query = new URLSearchParams(q.query ?? '');
+    const secret = q.password || q.token || query.get('token') || '';
+    if (!secret) return { allow: false, status: 401, reason: 'no credentials' };
+    if (this.locked(ip)) return { allow: false, status: 429, reason: 'too many failed logins' };
+
+    let role: 'robot' | Role | null = null;
+    let who = '';
+    if ((!q.user || q.user === robot) && !secret.startsWith('hs_') && (await this.verifyRobot(robot, secret))) {
+      role = 'robot'; who = `robot:${robot}`;
+    } else {
+      const s = await this.verifySession(secret);
+      if (s && s.robot === robot) { role = s.role; who = `session:${s.id}`; }
+    }
+    if (!role) {
+      await this.failed(ip, 'mediamtx');
+      return { allow: false, status: 401, reason: 'bad credentials' };
+    }
+    const allowed =
+      (role === 'robot' && ((action === 'publish' && !talk) || (action === 'read' && talk))) ||
+      (role === 'driver' && ((action === 'publish' && talk) || (action === 'read' && !talk))) ||
+      (role === 'viewer' && action === 'read' && !talk);
+    return allowed ? { allow: true, who } : { allow: false, status: 403, reason: `${role} may not ${action} ${talk ? 'talk' : 'video'}` };
+  }
+}
+
+export function bearer(authorization: string | undefined): string | null {
+  const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  return m ? m[1]! : null;
+}

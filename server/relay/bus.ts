@@ -1,0 +1,77 @@
+// Between relays: with REDIS_URL every relay publishes what it cannot deliver itself on one Redis
+// channel and delivers what others publish to its own sockets; which relay hosts a robot is a Redis
+// key with a short expiry. Without Redis the LocalBus has nobody to talk to.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { RobotMessage } from '../../protocol/messages.ts';
+import type { RelayToClientMessage, RelayToRobotMessage } from '../../protocol/relay.ts';
+
+export type BusEvent =
+  /** A frame for a robot that is connected to another relay. `at`: sender's Date.now(). */
+  | { kind: 'toRobot'; robot: string; frame: RelayToRobotMessage; at: number }
+  /** A frame for one client (`client`) or all clients (null) of a robot, wherever they are. */
+  | { kind: 'toClients'; robot: string; client: string | null; frame: RobotMessage | RelayToClientMessage }
+  /** The lease changed: every relay tells its clients, the robot's relay tells the robot. */
+  | { kind: 'lease'; robot: string; driver: string | null; name: string | null; requestedBy: string | null; requestedName: string | null }
+  /** A robot (re)connected: relays re-announce their clients to it. */
+  | { kind: 'resync'; robot: string };
+
+export interface Bus {
+  readonly id: string;
+  publish(ev: BusEvent): void;
+  onEvent(handler: (ev: BusEvent) => void): void;
+  /** Marks a robot as hosted here (refresh within ttlMs) or gone. */
+  setHosted(robot: string, hosted: boolean, ttlMs: number): Promise<void>;
+  /** Is the robot connected to some other relay? */
+  hostedElsewhere(robot: string): Promise<boolean>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class LocalBus implements Bus {
+  readonly id = randomBytes(6).toString('hex');
+  publish(): void {}
+  onEvent(): void {}
+  async setHosted(): Promise<void> {}
+  async hostedElsewhere(): Promise<boolean> { return false; }
+  async ping(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+const CHANNEL = 'havatar:bus';
+
+export class RedisBus implements Bus {
+  readonly id = randomBytes(6).toString('hex');
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private handler: (ev: BusEvent) => void = () => {};
+
+  constructor(url: string, onError: (err: Error) => void) {
+    this.pub = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    this.sub = new Redis(url, { maxRetriesPerRequest: null });
+    this.pub.on('error', onError);
+    this.sub.on('error', onError);
+    this.sub.on('message', (_ch: string, raw: string) => {
+      let wrapped: { from: string; ev: BusEvent };
+      try { wrapped = JSON.parse(raw) as { from: string; ev: BusEvent }; } catch { return; }
+      if (wrapped.from !== this.id) this.handler(wrapped.ev);
+    });
+  }
+  /** Resolves once the subscription is live (events published before that would be missed). */
+  async start(): Promise<void> { await this.sub.subscribe(CHANNEL); }
+  publish(ev: BusEvent): void {
+    this.pub.publish(CHANNEL, JSON.stringify({ from: this.id, ev })).catch(() => { /* Redis down: /health says so */ });
+  }
+  onEvent(handler: (ev: BusEvent) => void): void { this.handler = handler; }
+  async setHosted(robot: string, hosted: boolean, ttlMs: number): Promise<void> {
+    const key = `havatar:host:${robot}`;
+    if (hosted) await this.pub.set(key, this.id, 'PX', ttlMs);
+    else if ((await this.pub.get(key)) === this.id) await this.pub.del(key);
+  }
+  async hostedElsewhere(robot: string): Promise<boolean> {
+    const host = await this.pub.get(`havatar:host:${robot}`);
+    return !!host && host !== this.id;
+  }
+  async ping(): Promise<void> { await this.pub.ping(); }
+  async close(): Promise<void> { this.pub.disconnect(); this.sub.disconnect(); }
+}

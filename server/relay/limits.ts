@@ -1,0 +1,32 @@
+// Every limit the relay enforces, named once (the wire's own limits are in protocol/limits.ts).
+import { MAX_MESSAGES_PER_SECOND } from '../../protocol/limits.ts';
+
+export const RelayLimits = {
+  /** Commands per second per connection (token bucket refill) and the burst it may save up. */
+  messagesPerSecond: MAX_MESSAGES_PER_SECOND,
+  messageBurst: MAX_MESSAGES_PER_SECOND,
+  /** A connection refused this many times in a row for rate is closed (CloseCode.rateLimited). */
+  rateStrikes: 20,
+  /** Ping this often; a socket without a pong for deadAfterMs is terminated (<= 2 s in all). */
+  pingIntervalMs: 400,
+  deadAfterMs: 1500,
+  /** Bytes queued to one socket before it counts as a slow consumer and is dropped. */
+  maxBufferedBytes: 256 * 1024,
+  /** Session tokens live this long; the app refreshes before expiry. */
+  sessionTtlMs: 15 * 60_000,
+  /** Longest an invite link may stay valid, and its default. */
+  maxInviteTtlMs: 30 * 24 * 3600_000,
+  defaultInviteTtlMs: 24 * 3600_000,
+  /** The driver lease lapses after this long without a drive/motor/heartbeat from the driver. */
+  leaseIdleMs: 10_000,
+  /** Failed logins per address: window, the count that locks the address, and the brake. */
+  authFailWindowMs: 60_000,
+  authFailLockAfter: 20,
+  authFailBaseDelayMs: 100,
+  authFailMaxDelayMs: 3_200,
+  /** Health checks of MediaMTX / Redis give up after this long. */
+  healthTimeoutMs: 1_000,
+  /** Clients per robot (viewers + driver). */
+  maxClientsPerRobot: 32,
+} as const;
+export type RelayLimits = { -readonly [K in keyof typeof RelayLimits]: number };

@@ -1,0 +1,103 @@
+// The relay's CLI.
+//   node --import tsx server/relay/main.ts [serve] [--port 3000] [--host 0.0.0.0] [--data-dir DIR]
+//        [--app-origin https://app.example] [--app-url URL] [--public-url URL] [--trust-proxy]
+//   node --import tsx server/relay/main.ts invite --robot sim --role driver [--ttl 1h]
+//   node --import tsx server/relay/main.ts register --robot sim [--password P]
+// Environment: ADMIN_API_KEY, REDIS_URL, MEDIAMTX_API_URL (default http://127.0.0.1:9997; 'none'
+// skips the health check), HAVATAR_DATA_DIR, APP_ORIGINS, APP_URL, PUBLIC_URL, PORT.
+// `serve` prints one JSON line {"event":"listening","port":N} on stdout when ready; logs go to stderr.
+import { join } from 'node:path';
+import { createLogger } from '../../common/log.ts';
+import type { Role } from '../../protocol/messages.ts';
+import { Access, hashSecret, parseDuration } from './access.ts';
+import { RelayLimits } from './limits.ts';
+import { createRelay, inviteLinkFor, makeStore } from './server.ts';
+
+const log = createLogger('relay');
+
+function parseArgs(argv: string[]): { cmd: string; flags: Map<string, string> } {
+  const flags = new Map<string, string>();
+  let cmd = 'serve';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const [k, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+      const next = argv[i + 1];
+      if (inline !== undefined) flags.set(k, inline);
+      else if (next !== undefined && !next.startsWith('--')) { flags.set(k, next); i++; }
+      else flags.set(k, 'true');
+    } else if (i === 0) cmd = a;
+    else throw new Error(`unexpected argument ${a}`);
+  }
+  return { cmd, flags };
+}
+
+function die(message: string): never {
+  process.stderr.write(`relay: ${message}\n`);
+  process.exit(2);
+}
+
+const { cmd, flags } = (() => { try { return parseArgs(process.argv.slice(2)); } catch (e) { die((e as Error).message); } })();
+const env = process.env;
+const dataDir = flags.get('data-dir') ?? (env.HAVATAR_DATA_DIR ? join(env.HAVATAR_DATA_DIR, 'relay') : join(process.cwd(), 'data', 'relay'));
+const redisUrl = flags.get('redis-url') ?? env.REDIS_URL ?? undefined;
+const appUrl = flags.get('app-url') ?? env.APP_URL ?? 'http://127.0.0.1:5173/';
+const publicUrl = flags.get('public-url') ?? env.PUBLIC_URL ?? undefined;
+
+if (cmd === 'serve') {
+  const port = Number(flags.get('port') ?? env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) die('--port must be 0-65535');
+  const mtx = flags.get('mediamtx-api-url') ?? env.MEDIAMTX_API_URL ?? 'http://127.0.0.1:9997';
+  const origins = (flags.get('app-origin') ?? env.APP_ORIGINS ?? new URL(appUrl).origin).split(',').map((s) => s.trim()).filter(Boolean);
+  if (!env.ADMIN_API_KEY) log.warn('ADMIN_API_KEY not set: the admin API is off (the CLI still works)');
+  const relay = await createRelay({
+    port, host: flags.get('host') ?? env.HOST ?? '0.0.0.0', dataDir,
+    adminApiKey: env.ADMIN_API_KEY || undefined, redisUrl,
+    mediamtxApiUrl: mtx === 'none' ? '' : mtx, appOrigins: origins, appUrl, publicUrl,
+    trustProxy: flags.has('trust-proxy') || env.TRUST_PROXY === '1', log,
+  }).catch((err: Error) => die(`cannot start: ${err.message}`));
+  process.stdout.write(JSON.stringify({ event: 'listening', port: relay.port, redis: !!redisUrl }) + '\n');
+  log.info('listening', { port: relay.port, dataDir: redisUrl ? null : dataDir, redis: !!redisUrl, appOrigins: origins });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    const force = setTimeout(() => process.exit(1), 3000);
+    force.unref();
+    void relay.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+} else if (cmd === 'invite' || cmd === 'register') {
+  const store = makeStore(dataDir, redisUrl);
+  const access = new Access(store, { ...RelayLimits }, log.child('cli'), undefined);
+  const robot = flags.get('robot') ?? die('--robot is required');
+  try {
+    if (cmd === 'invite') {
+      const role = (flags.get('role') ?? 'driver') as Role;
+      if (role !== 'driver' && role !== 'viewer') die('--role must be driver or viewer');
+      const ttl = parseDuration(flags.get('ttl') ?? '24h') ?? die('--ttl must be like 30m, 1h, 7d');
+      const inv = await access.createInvite(robot, role, ttl);
+      const link = inviteLinkFor(appUrl, publicUrl, inv.token);
+      process.stdout.write(flags.has('json') ? JSON.stringify({ ...inv, link }) + '\n' : link + '\n');
+    } else {
+      const password = flags.get('password');
+      let creds;
+      if (password) {
+        if (password.length < 16) die('--password must have at least 16 characters');
+        await store.putRobot({ id: robot, secretHash: hashSecret(password), createdAt: Date.now() });
+        creds = { robot, user: robot, password };
+      } else {
+        creds = await access.registerRobot(robot);
+      }
+      process.stdout.write(JSON.stringify(creds) + '\n');
+    }
+  } catch (err) {
+    die((err as Error).message);
+  } finally {
+    await store.close();
+  }
+} else {
+  die(`unknown command ${cmd} (serve, invite, register)`);
+}

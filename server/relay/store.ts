@@ -1,0 +1,188 @@
+// The relay's state: robot credential hashes, invites, sessions and driver leases. Two backends
+// with one interface: a JSON file in the data dir (atomic writes; leases in memory), or Redis when
+// REDIS_URL is set (so several relays share sessions and leases). Only hashes of secrets are kept.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { Role } from '../../protocol/messages.ts';
+
+export interface RobotRecord { id: string; secretHash: string; createdAt: number }
+export interface InviteRecord { id: string; hash: string; robot: string; role: Role; expiresAt: number; createdAt: number }
+export interface SessionRecord {
+  id: string; tokenHash: string; robot: string; role: Role; inviteId: string; expiresAt: number; createdAt: number;
+}
+export interface LeaseRecord { client: string; name: string | null; since: number }
+
+export interface Store {
+  getRobot(id: string): Promise<RobotRecord | null>;
+  putRobot(r: RobotRecord): Promise<void>;
+  getInvite(hash: string): Promise<InviteRecord | null>;
+  getInviteById(id: string): Promise<InviteRecord | null>;
+  putInvite(r: InviteRecord): Promise<void>;
+  deleteInvite(id: string): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | null>;
+  getSessionByToken(hash: string): Promise<SessionRecord | null>;
+  /** Stores a session; when it had another token hash before, that token stops working. */
+  putSession(s: SessionRecord, oldTokenHash?: string): Promise<void>;
+  deleteSession(id: string): Promise<void>;
+  leaseGet(robot: string): Promise<LeaseRecord | null>;
+  /** Takes the lease when free or already held by the same client. */
+  leaseTake(robot: string, rec: LeaseRecord, ttlMs: number): Promise<boolean>;
+  leaseRenew(robot: string, client: string, ttlMs: number): Promise<boolean>;
+  leaseRelease(robot: string, client: string): Promise<boolean>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface FileState {
+  robots: Record<string, RobotRecord>;
+  invites: Record<string, InviteRecord>;
+  sessions: Record<string, SessionRecord>;
+}
+
+export class FileStore implements Store {
+  private state: FileState = { robots: {}, invites: {}, sessions: {} };
+  private readonly file: string;
+  private readonly leases = new Map<string, { rec: LeaseRecord; expiresAt: number }>();
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.file = join(dataDir, 'relay-state.json');
+    try {
+      const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<FileState>;
+      this.state = { robots: parsed.robots ?? {}, invites: parsed.invites ?? {}, sessions: parsed.sessions ?? {} };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${this.file}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Re-reads the file: the CLI (`invite`, `register`) writes it while a relay runs. */
+  private reload(): void {
+    try {
+      const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<FileState>;
+      this.state = { robots: parsed.robots ?? {}, invites: parsed.invites ?? {}, sessions: parsed.sessions ?? {} };
+    } catch { /* keep what we have */ }
+  }
+
+  private save(): void {
+    const now = Date.now();
+    for (const [k, v] of Object.entries(this.state.invites)) if (v.expiresAt < now) delete this.state.invites[k];
+    for (const [k, v] of Object.entries(this.state.sessions)) if (v.expiresAt < now) delete this.state.sessions[k];
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.state, null, 1), { mode: 0o600 });
+    renameSync(tmp, this.file); // atomic on one filesystem: readers see the old or the new file
+  }
+
+  async getRobot(id: string) { this.reload(); return this.state.robots[id] ?? null; }
+  async putRobot(r: RobotRecord) { this.reload(); this.state.robots[r.id] = r; this.save(); }
+  async getInvite(hash: string) {
+    this.reload();
+    return Object.values(this.state.invites).find((i) => i.hash === hash) ?? null;
+  }
+  async getInviteById(id: string) { this.reload(); return this.state.invites[id] ?? null; }
+  async putInvite(r: InviteRecord) { this.reload(); this.state.invites[r.id] = r; this.save(); }
+  async deleteInvite(id: string) { this.reload(); delete this.state.invites[id]; this.save(); }
+  async getSession(id: string) { return this.state.sessions[id] ?? null; }
+  async getSessionByToken(hash: string) {
+    return Object.values(this.state.sessions).find((s) => s.tokenHash === hash) ?? null;
+  }
+  async putSession(s: SessionRecord) { this.reload(); this.state.sessions[s.id] = s; this.save(); }
+  async deleteSession(id: string) { this.reload(); delete this.state.sessions[id]; this.save(); }
+
+  async leaseGet(robot: string) {
+    const l = this.leases.get(robot);
+    if (!l) return null;
+    if (l.expiresAt <= Date.now()) { this.leases.delete(robot); return null; }
+    return l.rec;
+  }
+  async leaseTake(robot: string, rec: LeaseRecord, ttlMs: number) {
+    const cur = await this.leaseGet(robot);
+    if (cur && cur.client !== rec.client) return false;
+    this.leases.set(robot, { rec: cur ?? rec, expiresAt: Date.now() + ttlMs });
+    return true;
+  }
+  async leaseRenew(robot: string, client: string, ttlMs: number) {
+    const cur = this.leases.get(robot);
+    if (!cur || cur.rec.client !== client || cur.expiresAt <= Date.now()) return false;
+    cur.expiresAt = Date.now() + ttlMs;
+    return true;
+  }
+  async leaseRelease(robot: string, client: string) {
+    const cur = await this.leaseGet(robot);
+    if (!cur || cur.client !== client) return false;
+    this.leases.delete(robot);
+    return true;
+  }
+  async ping() {}
+  async close() {}
+}
+
+const K = 'havatar:';
+const RENEW = `if redis.call('GET', KEYS[1]) and cjson.decode(redis.call('GET', KEYS[1])).client == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE = `if redis.call('GET', KEYS[1]) and cjson.decode(redis.call('GET', KEYS[1])).client == ARGV[1] then
+  return redis.call('DEL', KEYS[1]) else return 0 end`;
+const TAKE = `local cur = redis.call('GET', KEYS[1])
+if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) return 1 end
+if cjson.decode(cur).client == ARGV[2] then redis.call('PEXPIRE', KEYS[1], ARGV[3]) return 1 end
+return 0`;
+
+export class RedisStore implements Store {
+  readonly redis: Redis;
+  constructor(url: string) {
+    // Fail fast instead of queueing commands forever while Redis is down: /health reports it.
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+    this.redis.on('error', () => { /* reported by ping() → /health */ });
+  }
+  private async getJson<T>(key: string): Promise<T | null> {
+    const s = await this.redis.get(K + key);
+    return s ? (JSON.parse(s) as T) : null;
+  }
+  private ttl(expiresAt: number): number { return Math.max(1, expiresAt - Date.now()); }
+
+  getRobot(id: string) { return this.getJson<RobotRecord>(`robot:${id}`); }
+  async putRobot(r: RobotRecord) { await this.redis.set(`${K}robot:${r.id}`, JSON.stringify(r)); }
+  async getInvite(hash: string) {
+    const id = await this.redis.get(`${K}invite-hash:${hash}`);
+    return id ? this.getInviteById(id) : null;
+  }
+  getInviteById(id: string) { return this.getJson<InviteRecord>(`invite:${id}`); }
+  async putInvite(r: InviteRecord) {
+    await this.redis.multi()
+      .set(`${K}invite:${r.id}`, JSON.stringify(r), 'PX', this.ttl(r.expiresAt))
+      .set(`${K}invite-hash:${r.hash}`, r.id, 'PX', this.ttl(r.expiresAt))
+      .exec();
+  }
+  async deleteInvite(id: string) {
+    const r = await this.getInviteById(id);
+    if (r) await this.redis.del(`${K}invite:${id}`, `${K}invite-hash:${r.hash}`);
+  }
+  getSession(id: string) { return this.getJson<SessionRecord>(`session:${id}`); }
+  async getSessionByToken(hash: string) {
+    const id = await this.redis.get(`${K}token:${hash}`);
+    return id ? this.getSession(id) : null;
+  }
+  async putSession(s: SessionRecord, oldTokenHash?: string) {
+    const m = this.redis.multi()
+      .set(`${K}session:${s.id}`, JSON.stringify(s), 'PX', this.ttl(s.expiresAt))
+      .set(`${K}token:${s.tokenHash}`, s.id, 'PX', this.ttl(s.expiresAt));
+    if (oldTokenHash && oldTokenHash !== s.tokenHash) m.del(`${K}token:${oldTokenHash}`);
+    await m.exec();
+  }
+  async deleteSession(id: string) {
+    const s = await this.getSession(id);
+    if (s) await this.redis.del(`${K}session:${id}`, `${K}token:${s.tokenHash}`);
+  }
+  leaseGet(robot: string) { return this.getJson<LeaseRecord>(`lease:${robot}`); }
+  async leaseTake(robot: string, rec: LeaseRecord, ttlMs: number) {
+    return (await this.redis.eval(TAKE, 1, `${K}lease:${robot}`, JSON.stringify(rec), rec.client, String(ttlMs))) === 1;
+  }
+  async leaseRenew(robot: string, client: string, ttlMs: number) {
+    return (await this.redis.eval(RENEW, 1, `${K}lease:${robot}`, client, String(ttlMs))) === 1;
+  }
+  async leaseRelease(robot: string, client: string) {
+    return (await this.redis.eval(RELEASE, 1, `${K}lease:${robot}`, client)) === 1;
+  }
+  async ping() { await this.redis.ping(); }
+  async close() { this.redis.disconnect(); }
+}
