@@ -1,0 +1,98 @@
+// The bridge as a process.
+//   node --import tsx bridge/main.ts [--port 5000] [--https-port 5443] [--data-dir DIR]
+//                                    [--serial PATH] [--host 127.0.0.1|0.0.0.0]
+//   node --import tsx bridge/main.ts token --reset     prints a new operator token, once
+// Prints one JSON line on stdout when ready: {"event":"listening","http":5000,"https":5443}.
+// HAVATAR_OPERATOR_TOKEN sets (or resets) the token; HAVATAR_DATA_DIR the data dir (~/.havatar).
+// SIGINT/SIGTERM: stop the motors, stop every FFmpeg child, close the servers, exit.
+
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../common/log.ts';
+import { createBridge, type Bridge } from './app.ts';
+import { TokenStore } from './auth/token-store.ts';
+
+const log = createLogger('bridge');
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    port: { type: 'string', default: '5000' },
+    'https-port': { type: 'string', default: '5443' },
+    'data-dir': { type: 'string' },
+    serial: { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    reset: { type: 'boolean', default: false },
+  },
+});
+
+const dataDir = resolve(values['data-dir'] ?? process.env.HAVATAR_DATA_DIR ?? join(homedir(), '.havatar'));
+
+function port(name: string, text: string | undefined): number | null {
+  if (text === 'off') return null;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    console.error(`--${name} must be a port number (0 picks a free one) or "off"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+if (positionals[0] === 'token') {
+  if (!values.reset) {
+    console.error('usage: bridge/main.ts token --reset   (prints a new operator token; the old one stops working)');
+    process.exit(2);
+  }
+  const { newToken } = await TokenStore.open(dataDir, { regenerate: true });
+  // Shown once, on the terminal only: only its hash is stored.
+  console.log(newToken);
+  process.exit(0);
+} else if (positionals.length) {
+  console.error(`unknown command: ${positionals.join(' ')}`);
+  process.exit(2);
+}
+
+const httpPort = port('port', values.port) ?? 5000;
+const httpsPort = port('https-port', values['https-port']);
+const operatorToken = process.env.HAVATAR_OPERATOR_TOKEN || undefined;
+// Children (FFmpeg, espeak-ng) inherit the environment: the token must not travel with it.
+delete process.env.HAVATAR_OPERATOR_TOKEN;
+
+let bridge: Bridge;
+try {
+  bridge = await createBridge({
+    dataDir, host: values.host, httpPort, httpsPort, log,
+    ...(values.serial ? { serialPath: values.serial } : {}),
+    ...(operatorToken ? { operatorToken } : {}),
+  });
+} catch (err) {
+  log.error('bridge failed to start', { err });
+  process.exit(1);
+}
+
+if (bridge.newToken) {
+  // First start without a launcher-provided token: the one and only time it is shown.
+  console.log(JSON.stringify({ event: 'operator_token', token: bridge.newToken, note: 'shown once; reset with: bridge/main.ts token --reset' }));
+}
+console.log(JSON.stringify({ event: 'listening', http: bridge.httpPort, https: bridge.httpsPort }));
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info('shutting down', { signal });
+  const force = setTimeout(() => {
+    log.error('shutdown took too long; exiting');
+    process.exit(1);
+  }, 8000);
+  force.unref();
+  try {
+    await bridge.close();
+  } catch (err) {
+    log.error('shutdown failed', { err });
+  }
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
