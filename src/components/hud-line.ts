@@ -1,0 +1,42 @@
+// The heads-up line over the video: battery, link quality, command round trip, glass-to-glass
+// latency and who drives. A value that is not measured is not shown (no dashes pretending).
+
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import type { LinkState } from '../lib/link/link.ts';
+
+export const LINK_LABEL: Record<LinkState, string> = {
+  idle: 'not connected', connecting: 'connecting', live: 'live', degraded: 'weak link', lost: 'link lost', closed: 'disconnected',
+};
+
+@customElement('hv-hud')
+export class HudLine extends LitElement {
+  static override styles = css`
+    :host { display: flex; flex-wrap: wrap; gap: 0.35rem 0.8rem; align-items: center; font-size: 0.9rem; font-variant-numeric: tabular-nums; }
+    span { white-space: nowrap; }
+    .state { padding: 0.1rem 0.5rem; border-radius: 0.4rem; font-weight: 700; color: #000; }
+    .live { background: #39e07a; } .degraded, .connecting { background: #ffd400; }
+    .lost, .closed, .idle { background: #ff6b6b; }
+    .low { color: #ff6b6b; font-weight: 700; }
+  `;
+
+  @property() linkState: LinkState = 'idle';
+  @property({ type: Number }) battery: number | null = null;
+  @property({ type: Number }) linkRttMs: number | null = null;
+  @property({ type: Number }) commandRttMs: number | null = null;
+  @property({ type: Number }) glassMs: number | null = null;
+  @property() driver: string | null = null;
+  @property({ type: Boolean }) youDrive = false;
+
+  override render() {
+    return html`<span class="state ${this.linkState}" role="status">${LINK_LABEL[this.linkState]}${this.linkRttMs !== null ? html` · ${this.linkRttMs} ms` : nothing}</span>
+      ${this.battery !== null ? html`<span class=${this.battery < 20 ? 'low' : ''} title="battery">🔋 ${Math.round(this.battery)} %</span>` : nothing}
+      ${this.commandRttMs !== null ? html`<span title="command round trip">cmd ${this.commandRttMs} ms</span>` : nothing}
+      ${this.glassMs !== null ? html`<span title="glass-to-glass video latency">video ${this.glassMs} ms</span>` : nothing}
+      <span title="who is driving">🎮 ${this.youDrive ? 'you drive' : this.driver ? `${this.driver} drives` : 'nobody drives'}</span>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap { 'hv-hud': HudLine }
+}
