@@ -1,0 +1,249 @@
+// The relay as a real process on loopback (no MediaMTX needed here): access decisions, sessions,
+// forwarding and latency, lease and handoff, limits, dead sockets, what the logs never contain.
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { after, before, describe, test } from 'node:test';
+import { CloseCode } from '../../protocol/limits.ts';
+import {
+  ADMIN_KEY, Peer, admin, api, percentile, registerRobot, robotAuth, sessionFor, startRelay, stopAll, type RelayProc,
+} from './helpers.ts';
+
+let relay: RelayProc;
+let robotPw: string;
+const isType = (t: string) => (f: Record<string, unknown>) => f.type === t;
+
+/** A robot that acks every forwarded drive at once (so the round trip is all relay). */
+async function fakeRobot(robot = 'sim', pw = robotPw): Promise<Peer> {
+  const r = await Peer.open(`${relay.ws}/ws/robot/${robot}`, robotAuth(robot, pw));
+  r.ws.on('message', (d) => {
+    const f = JSON.parse(String(d)) as { type: string; client: string; msg: { type: string; seq?: number; t?: number } };
+    if (f.type === 'forward' && (f.msg.type === 'drive' || f.msg.type === 'motor')) {
+      r.send({ v: 1, type: 'to', client: f.client, msg: { v: 1, type: 'ack', seq: f.msg.seq, t: f.msg.t, result: 'applied' } });
+    } else if (f.type === 'forward' && f.msg.type === 'heartbeat') {
+      r.send({ v: 1, type: 'to', client: f.client, msg: { v: 1, type: 'heartbeat_ack', t: f.msg.t } });
+    }
+  });
+  return r;
+}
+
+async function client(role: 'driver' | 'viewer', id: string, robot = 'sim'): Promise<Peer> {
+  const token = await sessionFor(relay.url, robot, role);
+  const c = await Peer.open(`${relay.ws}/ws/client/${id}?token=${token}`);
+  await c.next(isType('welcome'));
+  return c;
+}
+
+const drive = (seq: number, t = Date.now()) => ({ v: 1, type: 'drive', seq, left: 0.5, right: 0.5, ttl: 300, t });
+
+before(async () => {
+  relay = await startRelay();
+  robotPw = await registerRobot(relay.url, 'sim');
+});
+after(stopAll);
+
+describe('HTTP API', () => {
+  test('health, status and metrics answer', async () => {
+    assert.equal((await api(relay.url, 'GET', '/health')).status, 200);
+    const s = await api(relay.url, 'GET', '/api/status');
+    assert.equal(s.status, 200);
+    assert.ok(Array.isArray((s.json.status as { robotsOnline: unknown }).robotsOnline));
+    const m = await api(relay.url, 'GET', '/metrics');
+    assert.match(m.text, /havatar_relay_messages_total/);
+  });
+
+  test('robot registration and invites need the admin key', async () => {
+    assert.equal((await api(relay.url, 'POST', '/api/robot/register', { robot: 'x' })).status, 401);
+    assert.equal((await api(relay.url, 'POST', '/api/robot/register', { robot: 'x' }, { Authorization: 'Bearer wrong' })).status, 401);
+    assert.equal((await api(relay.url, 'POST', '/api/invites', { robot: 'sim', role: 'driver' }, { 'X-Api-Key': 'nope' })).status, 401);
+    const inv = await api(relay.url, 'POST', '/api/invites', { robot: 'sim', role: 'viewer', ttl: '10m' }, { 'X-Api-Key': ADMIN_KEY });
+    assert.equal(inv.status, 201);
+    assert.match(String(inv.json.link), /invite=hi_/);
+    assert.equal((await api(relay.url, 'POST', '/api/invites', { robot: 'sim', role: 'boss' }, admin)).status, 400);
+  });
+
+  test('an invite trades for a session token that refreshes and revokes', async () => {
+    const inv = await api(relay.url, 'POST', '/api/invites', { robot: 'sim', role: 'driver', ttl: '1h' }, admin);
+    const invite = (inv.json.invite as { token: string }).token;
+    assert.equal((await api(relay.url, 'POST', '/api/session', { invite: 'hi_bogus' })).status, 401);
+    const s = await api(relay.url, 'POST', '/api/session', { invite });
+    assert.equal(s.status, 201);
+    assert.equal(s.json.role, 'driver');
+    const t1 = s.json.token as string;
+    const r = await api(relay.url, 'POST', '/api/session/refresh', undefined, { Authorization: `Bearer ${t1}` });
+    assert.equal(r.status, 200);
+    const t2 = r.json.token as string;
+    assert.notEqual(t1, t2);
+    assert.equal((await api(relay.url, 'POST', '/api/session/refresh', undefined, { Authorization: `Bearer ${t1}` })).status, 401, 'old token dead');
+    assert.equal((await api(relay.url, 'DELETE', '/api/session', undefined, { Authorization: `Bearer ${t2}` })).status, 200);
+    await assert.rejects(Peer.open(`${relay.ws}/ws/client/c-revoked?token=${t2}`), /HTTP 401/);
+  });
+
+  test('MediaMTX questions: robot publishes its path and reads its talk; driver talks; viewer only watches', async () => {
+    const viewer = await sessionFor(relay.url, 'sim', 'viewer');
+    const driver = await sessionFor(relay.url, 'sim', 'driver');
+    const other = await sessionFor(relay.url, 'other', 'driver');
+    const ask = async (q: Record<string, string>) => (await api(relay.url, 'POST', '/mediamtx/auth', { ip: '127.0.0.9', user: '', password: '', token: '', query: '', protocol: 'webrtc', id: null, ...q })).status;
+    // robot, RTSP basic: user = robot id
+    assert.equal(await ask({ action: 'publish', path: 'robots/sim', user: 'sim', password: robotPw, protocol: 'rtsp' }), 200);
+    assert.equal(await ask({ action: 'read', path: 'robots/sim/talk', user: 'sim', password: robotPw, protocol: 'rtsp' }), 200);
+    assert.equal(await ask({ action: 'publish', path: 'robots/sim/talk', user: 'sim', password: robotPw }), 403);
+    assert.equal(await ask({ action: 'publish', path: 'robots/other', user: 'sim', password: robotPw }), 401);
+    assert.equal(await ask({ action: 'publish', path: 'robots/sim', user: 'sim', password: '' }), 401);
+    assert.equal(await ask({ action: 'publish', path: 'live/cam', user: 'sim', password: robotPw }), 403);
+    // driver: bearer token, or ?token= in the query
+    assert.equal(await ask({ action: 'publish', path: 'robots/sim/talk', token: driver }), 200);
+    assert.equal(await ask({ action: 'read', path: 'robots/sim', query: `token=${driver}` }), 200);
+    assert.equal(await ask({ action: 'publish', path: 'robots/sim', token: driver }), 403);
+    assert.equal(await ask({ action: 'read', path: 'robots/sim/talk', token: driver }), 403);
+    // viewer
+    assert.equal(await ask({ action: 'read', path: 'robots/sim', token: viewer }), 200);
+    assert.equal(await ask({ action: 'publish', path: 'robots/sim/talk', token: viewer }), 403);
+    assert.equal(await ask({ action: 'read', path: 'robots/sim/talk', token: viewer }), 403);
+    // a session for another robot reads nothing here
+    assert.equal(await ask({ action: 'read', path: 'robots/sim', token: other }), 401);
+    assert.equal(await ask({ action: 'playback', path: 'robots/sim', token: viewer }), 403);
+  });
+});
+
+describe('sockets', () => {
+  test('a robot socket without or with wrong credentials is refused before the upgrade', async () => {
+    await assert.rejects(Peer.open(`${relay.ws}/ws/robot/sim`), /HTTP 401/);
+    await assert.rejects(Peer.open(`${relay.ws}/ws/robot/sim`, robotAuth('sim', 'wrong-password-xxxxxxxx')), /HTTP 401/);
+    await assert.rejects(Peer.open(`${relay.ws}/ws/client/c1`), /HTTP 401/);
+    await assert.rejects(Peer.open(`${relay.ws}/ws/client/c1?token=hs_nope`), /HTTP 401/);
+    await assert.rejects(Peer.open(`${relay.ws}/ws/elsewhere`), /HTTP 404/);
+  });
+
+  test('commands flow client → relay → robot and acks come back; p50/p99 reported', async () => {
+    const robot = await fakeRobot();
+    const c = await client('driver', 'lat-driver');
+    c.send({ v: 1, type: 'lease', action: 'take' });
+    await c.next((f) => f.type === 'lease' && f.you === true);
+    const joined = await robot.next((f) => f.type === 'client' && f.client === 'lat-driver');
+    assert.equal(joined.role, 'driver');
+    await robot.next((f) => f.type === 'driver' && f.client === 'lat-driver');
+    const rtts: number[] = [];
+    for (let seq = 1; seq <= 200; seq++) {
+      const t0 = performance.now();
+      const ack = c.fresh((f) => f.type === 'ack' && f.seq === seq);
+      c.send(drive(seq));
+      await ack;
+      rtts.push(performance.now() - t0);
+      if (seq % 40 === 0) await new Promise((r) => setTimeout(r, 700)); // stay under the rate limit
+    }
+    const fwd = await robot.next((f) => f.type === 'forward' && (f.msg as { seq?: number }).seq === 1);
+    assert.equal(fwd.client, 'lat-driver');
+    const status = (await api(relay.url, 'GET', '/api/status')).json.status as { forwardLatencyMs: { p50: number; p99: number } };
+    console.log(`# relay round trip (client→relay→robot→relay→client, loopback): p50 ${percentile(rtts, 0.5).toFixed(2)} ms, p99 ${percentile(rtts, 0.99).toFixed(2)} ms; relay-added one way: p50 ${status.forwardLatencyMs.p50} ms, p99 ${status.forwardLatencyMs.p99} ms`);
+    assert.ok(status.forwardLatencyMs.p50 !== null);
+    c.close(); robot.close();
+    await Promise.all([c.closed, robot.closed]);
+  });
+
+  test('viewers can never drive or talk; a driver without the lease is refused', async () => {
+    const robot = await fakeRobot();
+    const v = await client('viewer', 'v1');
+    v.send({ v: 1, type: 'lease', action: 'take' });
+    assert.equal((await v.next(isType('error'))).code, 'forbidden');
+    v.send(drive(1));
+    v.send({ v: 1, type: 'tts', id: 't1', text: 'hello' });
+    assert.equal((await v.fresh((f) => f.type === 'error' && f.ref === 'tts')).code, 'forbidden');
+    const d = await client('driver', 'd-nolease');
+    d.send(drive(5));
+    assert.equal((await d.next(isType('error'))).code, 'not_driver');
+    v.send({ v: 1, type: 'stop' }); // anyone may stop
+    await robot.next((f) => f.type === 'forward' && f.client === 'v1' && (f.msg as { type: string }).type === 'stop');
+    assert.ok(!robot.frames.some((f) => f.type === 'forward' && (f.msg as { type: string }).type === 'drive'), 'no drive reached the robot');
+    for (const p of [robot, v, d]) p.close();
+  });
+
+  test('one driver at a time: handoff on request and release, and the driver dropping stops the robot', async () => {
+    const robot = await fakeRobot();
+    const a = await client('driver', 'drv-a');
+    const b = await client('driver', 'drv-b');
+    a.send({ v: 1, type: 'hello', name: 'Ana', want: 'driver' });
+    await a.next((f) => f.type === 'lease' && f.you === true);
+    b.send({ v: 1, type: 'lease', action: 'take' });
+    assert.equal((await b.next(isType('error'))).code, 'lease_held');
+    b.send({ v: 1, type: 'lease', action: 'request' });
+    await a.fresh((f) => f.type === 'lease' && f.requestedBy === 'drv-b');
+    a.send({ v: 1, type: 'lease', action: 'release' });
+    await b.fresh((f) => f.type === 'lease' && f.you === true && f.driver === 'drv-b');
+    await robot.next((f) => f.type === 'driver' && f.client === 'drv-b');
+    a.send(drive(9));
+    assert.equal((await a.fresh(isType('error'))).code, 'not_driver');
+    // the driver's socket drops: the robot is told to stop on its behalf, then the lease is free
+    b.close();
+    await robot.fresh((f) => f.type === 'forward' && f.client === 'drv-b' && (f.msg as { type: string }).type === 'stop');
+    await robot.next((f) => f.type === 'client' && f.event === 'leave' && f.client === 'drv-b');
+    await a.fresh((f) => f.type === 'lease' && f.driver === null);
+    a.close(); robot.close();
+  });
+
+  test('clients are told at once when the robot socket drops and comes back', async () => {
+    const robot = await fakeRobot();
+    const c = await client('viewer', 'watch-presence');
+    await c.next((f) => f.type === 'robot' && f.online === true);
+    const t0 = Date.now();
+    robot.close();
+    await c.fresh((f) => f.type === 'robot' && f.online === false, 1000);
+    assert.ok(Date.now() - t0 < 500, 'told within 500 ms');
+    const again = await fakeRobot();
+    await c.fresh((f) => f.type === 'robot' && f.online === true);
+    c.send({ v: 1, type: 'heartbeat', t: 123 });
+    assert.equal((await c.next(isType('heartbeat_ack'))).t, 123);
+    again.close(); c.close();
+  });
+
+  test('robot telemetry is broadcast to every client, invalid robot frames are refused', async () => {
+    const robot = await fakeRobot();
+    const c1 = await client('viewer', 'tele-1');
+    const c2 = await client('driver', 'tele-2');
+    await robot.next((f) => f.type === 'client' && f.client === 'tele-2');
+    robot.send({ v: 1, type: 'telemetry', battery: { voltage: 12, percentage: 80 }, motors: { left: 0, right: 0 }, serial: true, ts: 1 });
+    await c1.next(isType('telemetry'));
+    await c2.next(isType('telemetry'));
+    robot.send({ v: 1, type: 'telemetry', battery: 'full' });
+    assert.equal((await robot.next(isType('error'))).code, 'bad_message');
+    for (const p of [robot, c1, c2]) p.close();
+  });
+
+  test('unknown, oversized and invalid client frames get error frames', async () => {
+    const c = await client('driver', 'bad-frames');
+    c.ws.send('not json');
+    assert.equal((await c.fresh(isType('error'))).code, 'bad_json');
+    c.send({ v: 1, type: 'fly' });
+    assert.equal((await c.fresh(isType('error'))).code, 'bad_message');
+    c.send({ v: 2, type: 'stop' });
+    assert.equal((await c.fresh(isType('error'))).code, 'unsupported_version');
+    c.send({ v: 1, type: 'tts', id: 'x', text: 'a'.repeat(5000) });
+    assert.equal((await c.fresh(isType('error'))).code, 'too_large');
+    const m = await api(relay.url, 'GET', '/metrics');
+    assert.match(m.text, /havatar_relay_refused_total\{code="bad_json"\} [1-9]/);
+    c.close();
+  });
+
+  test('a client that floods is rate limited, then closed with the rate-limit code', async () => {
+    const c = await client('viewer', 'flood');
+    for (let i = 0; i < 200; i++) c.send({ v: 1, type: 'heartbeat', t: i });
+    assert.equal((await c.next((f) => f.type === 'error' && f.code === 'rate_limited')).code, 'rate_limited');
+    assert.equal((await c.closed).code, CloseCode.rateLimited);
+  });
+
+  test('a socket that stops answering pings is closed within 2 s', async () => {
+    const token = await sessionFor(relay.url, 'sim', 'viewer');
+    const c = await Peer.open(`${relay.ws}/ws/client/deaf?token=${token}`, { autoPong: false });
+    const t0 = Date.now();
+    const { at } = await c.closed;
+    console.log(`# dead socket closed after ${at - t0} ms`);
+    assert.ok(at - t0 <= 2100, `closed after ${at - t0} ms`);
+  });
+
+  test('the logs never contain a token, password or invite', async () => {
+    const log = relay.lines.join('\n');
+    assert.doesNotMatch(log, /hs_[A-Za-z0-9_-]{20,}/);
+    assert.doesNotMatch(log, /hi_[A-Za-z0-9_-]{20,}/);
+    assert.ok(!log.includes(robotPw));
+    assert.match(log, /"msg":"auth failed"/); // the failures above were logged, without secrets
+  });
+});
