@@ -23,9 +23,13 @@ export function globalArgs(): string[] {
   return ['-hide_banner', '-nostdin', '-loglevel', 'warning'];
 }
 
-/** Low-delay input flags for live sources we read from a pipe or the network. */
+/**
+ * Low-delay input flags for live sources we read from a pipe or the network. Not `-fflags nobuffer`
+ * here: it discards what was read while probing, which for raw PCM on a pipe is the whole start of
+ * the talk (measured: 3 frames in, 1 out).
+ */
 export function lowDelayInput(): string[] {
-  return ['-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0'];
+  return ['-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0'];
 }
 
 /** Periodic key=value progress on stdout: the liveness signal for outputs that are not stdout. */
@@ -117,7 +121,8 @@ export function rtspPublishArgs(opts: PublishOptions): string[] {
 export function rtspTalkArgs(url: string, sink: SpeakerSink): string[] {
   assertRtspUrl(url);
   return [
-    ...globalArgs(), '-rtsp_transport', 'tcp', ...lowDelayInput(), '-i', url,
+    // nobuffer is right here: losing the first packets of a live stream beats starting behind.
+    ...globalArgs(), '-rtsp_transport', 'tcp', '-fflags', 'nobuffer', ...lowDelayInput(), '-i', url,
     '-vn', ...progressArgs(), ...sink.ffmpegOutput(),
   ];
 }
