@@ -7,6 +7,8 @@ export default {
   files: 'src/**/*.test.ts',
   nodeResolve: true,
   concurrency: 1,
+  // Lit's dev-mode notice on every file is noise; real warnings still show.
+  filterBrowserLogs: ({ args }) => !String(args[0] ?? '').startsWith('Lit is in dev mode'),
   testFramework: { config: { timeout: 5000 } },
   plugins: [esbuildPlugin({ ts: true, tsconfig: './tsconfig.json' })],
   browsers: [
