@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { api, drive, Operator, sleep, startRig, waitFor, type Rig } from './harness.ts';
+
+describe('driving safety', () => {
+  let rig: Rig;
+  before(async () => { rig = await startRig(); });
+  after(async () => { await rig?.stop(); });
+
+  async function takeLease(op: Operator) {
+    const from = op.messages.length;
+    op.send({ v: 1, type: 'lease', action: 'take' });
+    await op.next((m) => m.type === 'lease' && m.you, 3000, from);
+  }
+
+  test('a second driver is refused with the first driver named, and the lease frees on disconnect', async () => {
+    const a = await Operator.connect(rig);
+    const b = await Operator.connect(rig);
+    a.send({ v: 1, type: 'hello', name: 'Alice', want: 'driver' });
+    const lease = await b.next((m) => m.type === 'lease' && m.driver !== null);
+    assert.equal(lease.driverName, 'Alice');
+    const aId = (await a.next('welcome')).session;
+    b.send({ v: 1, type: 'lease', action: 'take' });
+    const err = await b.next('error');
+    assert.equal(err.code, 'lease_held');
+    assert.match(err.message, new RegExp(aId));
+    assert.match(err.message, /Alice/);
+    // A viewer's drive is refused, never applied.
+    const d = drive(1, 1);
+    b.send(d);
+    const ack = await b.next((m) => m.type === 'ack' && m.seq === d.seq);
+    assert.equal(ack.result, 'refused');
+    assert.equal((await rig.simState()).targetLeft, 0);
+    await a.close();
+    await b.next((m) => m.type === 'lease' && m.driver === null);
+    b.send({ v: 1, type: 'lease', action: 'take' });
+    await b.next((m) => m.type === 'lease' && m.you);
+    await b.close();
+  });
+
+  test('a silent driver is stopped by the deadman within 250 ms (+ tolerance)', async () => {
+    const op = await Operator.connect(rig);
+    await takeLease(op);
+    for (let i = 0; i < 6; i++) { op.send(drive(0.6, 0.6)); await sleep(50); }
+    const last = drive(0.6, 0.6);
+    op.send(last);
+    const ack = await op.next((m) => m.type === 'ack' && m.seq === last.seq);
+    assert.equal(ack.result, 'applied');
+    assert.equal(typeof ack.serialRttMs, 'number');
+    const silentFrom = Date.now();
+    assert.equal((await rig.simState()).targetLeft, Math.round(0.6 * 255), 'the simulated wheels were driven');
+    await waitFor(async () => (await rig.simState()).targetLeft === 0, 2000, 'the deadman stop', 10);
+    const stoppedAfter = Date.now() - silentFrom;
+    assert.ok(stoppedAfter >= 200, `not before the deadman time (${stoppedAfter} ms)`);
+    assert.ok(stoppedAfter <= 250 + 200, `stopped ${stoppedAfter} ms after the driver went silent`);
+    const stopped = await op.next('stopped');
+    assert.equal(stopped.reason, 'deadman');
+    await op.close();
+  });
+
+  test('heartbeats keep a steady drive going past the deadman time', async () => {
+    const op = await Operator.connect(rig);
+    await takeLease(op);
+    op.send(drive(0.4, 0.4));
+    for (let i = 0; i < 10; i++) { await sleep(50); op.send({ v: 1, type: 'heartbeat', t: Date.now() }); }
+    assert.equal((await rig.simState()).targetLeft, Math.round(0.4 * 255), 'still driving after 500 ms of heartbeats');
+    await op.next('heartbeat_ack');
+    await op.close();
+    await waitFor(async () => (await rig.simState()).targetLeft === 0, 1000, 'stop on close');
+  });
+
+  test('closing the driver\'s socket stops the robot at once, well before the deadman', async () => {
+    // A long deadman makes a disconnect stop distinguishable from a deadman stop.
+    assert.equal((await api(rig, 'POST', '/config', { safety: { deadman_ms: 2000 } })).status, 200);
+    try {
+      const op = await Operator.connect(rig);
+      await takeLease(op);
+      const d = drive(0.5, -0.5);
+      op.send(d);
+      await op.next((m) => m.type === 'ack' && m.seq === d.seq);
+      assert.notEqual((await rig.simState()).targetLeft, 0);
+      const t0 = Date.now();
+      op.ws.terminate();
+      await waitFor(async () => (await rig.simState()).targetLeft === 0, 1500, 'the disconnect stop', 10);
+      assert.ok(Date.now() - t0 < 500, `stopped ${Date.now() - t0} ms after the socket closed`);
+    } finally {
+      await api(rig, 'POST', '/config', { safety: { deadman_ms: 250 } });
+    }
+  });
+
+  test('a drive that arrives after its ttl is acked expired and never applied; an older seq is superseded', async () => {
+    const op = await Operator.connect(rig);
+    await takeLease(op);
+    const base = drive(0, 0);
+    op.send(base);
+    await op.next((m) => m.type === 'ack' && m.seq === base.seq);
+    const sentAt = Date.now();
+    const late = drive(0.9, 0.9, { t: Date.now() - 1000, ttl: 300 });
+    op.send(late);
+    const ack = await op.next((m) => m.type === 'ack' && m.seq === late.seq);
+    assert.equal(ack.result, 'expired');
+    const old = drive(0.9, 0.9, { seq: base.seq });
+    op.send(old);
+    const ack2 = await op.next((m) => m.type === 'ack' && m.result === 'superseded');
+    assert.equal(ack2.seq, base.seq);
+    await sleep(150);
+    const s = await rig.simState();
+    assert.equal(s.targetLeft, 0);
+    const since = s.lastMotorFrames.filter((f) => f.at >= sentAt);
+    assert.ok(since.length > 0, 'the refresh frames were seen');
+    assert.ok(since.every((f) => f.left === 0 && f.right === 0), 'no motor frame carried the stale command');
+    await op.close();
+  });
+
+  test('HTTP motor commands move for the deadman time only and are refused while a WebSocket driver holds the lease', async () => {
+    await waitFor(async () => ((await api(rig, 'GET', '/system_status')).body as { motors: { driver: unknown } }).motors.driver === null, 2000, 'the lease to be free');
+    const r = await api(rig, 'POST', '/motor/forward', { speed: 200 });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await rig.simState()).targetLeft, 200);
+    await waitFor(async () => (await rig.simState()).targetLeft === 0, 1000, 'the HTTP deadman stop');
+    const op = await Operator.connect(rig);
+    await takeLease(op);
+    const refused = await api(rig, 'POST', '/motor/left', { speed: 100 });
+    assert.equal(refused.status, 409);
+    assert.equal((await rig.simState()).targetLeft, 0);
+    assert.equal((await api(rig, 'POST', '/motor/stop')).status, 200, 'stop is always allowed');
+    assert.equal((await api(rig, 'POST', '/motor/forward', { speed: 300 })).status, 400);
+    await op.close();
+  });
+
+  test('/system_status has the seed\'s shape', async () => {
+    const r = await api(rig, 'GET', '/system_status');
+    assert.equal(r.status, 200);
+    const s = r.body as Record<string, Record<string, unknown>>;
+    for (const key of ['camera', 'motors', 'tts', 'audio', 'battery', 'server', 'app_state']) assert.ok(key in s, `has ${key}`);
+    assert.equal(typeof s.battery!.voltage, 'number');
+    assert.ok((s.battery!.voltage as number) > 6, 'battery voltage comes from the simulated ESP32');
+    assert.equal(typeof s.battery!.percentage, 'number');
+    assert.equal(s.server!.available, false);
+    assert.deepEqual(Object.keys(s.app_state!).sort(), ['audio_streaming_active', 'clients_connected', 'total_requests', 'uptime']);
+    assert.equal(s.motors!.connected, true);
+    assert.equal(s.camera!.available, true);
+  });
+});
