@@ -2,7 +2,7 @@
 // the file is corrupt), applies validated partial updates, and writes atomically, keeping the
 // previous good file as avatar_tank_config.json.bak.
 
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../common/log.ts';
 import { writeFileAtomic } from './atomic-write.ts';
@@ -65,6 +65,10 @@ export class ConfigStore {
   /** Loads (or creates) the config in dataDir. Never throws for a bad file: it reports and falls back. */
   static async open(dataDir: string, log: Logger): Promise<ConfigStore> {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    // Temp files of a write that was cut short (crash, power loss) are never the real config.
+    for (const name of await readdir(dataDir)) {
+      if (name.startsWith(`.${CONFIG_FILE}`) && name.endsWith('.tmp')) await unlink(join(dataDir, name)).catch(() => {});
+    }
     const path = join(dataDir, CONFIG_FILE);
     const main = await readConfigFile(path);
     if ('config' in main) return new ConfigStore(dataDir, main.config, { source: 'file', ok: true }, log);
