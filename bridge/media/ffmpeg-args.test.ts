@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setLogLevel } from '../../common/log.ts';
+import { decodeStripFromLuma } from '../../protocol/timestamp-strip.ts';
+import { AlsaMicrophone, AlsaSpeaker } from '../hardware/audio.ts';
+import { V4l2Camera } from '../hardware/camera.ts';
+import { SimulatedCamera } from '../sim/camera.ts';
+import { SimulatedMicrophone } from '../sim/audio.ts';
+import { micCaptureArgs, mjpegArgs, redactArgs, rtspPublishArgs, rtspTalkArgs, speakerPlaybackArgs } from './ffmpeg-args.ts';
+import { FfmpegSupervisor } from './supervisor.ts';
+import { ffmpegOnce, waitFor } from './test/helpers.ts';
+
+setLogLevel('error');
+after(() => FfmpegSupervisor.stopAll());
+
+/** The value after `flag` (first occurrence). */
+const after1 = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+
+describe('FFmpeg arguments', () => {
+  const cam = new V4l2Camera({ device: '/dev/video2', width: 1280, height: 720, fps: 30 });
+
+  it('MJPEG for the local stream: single-threaded encoder, q 5, JPEGs on stdout, no audio', () => {
+    const args = mjpegArgs(cam);
+    assert.equal(after1(args, '-c:v'), 'mjpeg');
+    assert.equal(after1(args, '-q:v'), '5');
+    assert.equal(after1(args, '-threads'), '1');
+    assert.equal(after1(args, '-f', ), 'v4l2');
+    assert.equal(after1(args, '-input_format'), 'mjpeg');
+    assert.equal(after1(args, '-i'), '/dev/video2');
+    assert.ok(args.includes('-an'));
+    assert.equal(args.at(-1), 'pipe:1');
+    assert.equal(after1(mjpegArgs(cam, { copy: true }), '-c:v'), 'copy');
+    assert.throws(() => mjpegArgs(cam, { quality: 1 }), RangeError);
+  });
+
+  it('V4L2 and ALSA devices that are not device names are refused', () => {
+    assert.throws(() => new V4l2Camera({ device: '/etc/passwd' }), RangeError);
+    assert.throws(() => new V4l2Camera({ device: '-i' }), RangeError);
+    assert.throws(() => new AlsaMicrophone('-f null'), RangeError);
+    assert.throws(() => new AlsaSpeaker('x;rm'), RangeError);
+  });
+
+  it('microphone and speaker use PCM s16le 16 kHz mono', () => {
+    const mic = micCaptureArgs(new AlsaMicrophone('plughw:1,0'));
+    assert.deepEqual(mic.slice(mic.lastIndexOf('-f'), mic.lastIndexOf('-f') + 6), ['-f', 's16le', '-ar', '16000', '-ac', '1']);
+    assert.equal(after1(mic, '-i'), 'plughw:1,0');
+    const spk = speakerPlaybackArgs(new AlsaSpeaker('default'));
+    assert.deepEqual(spk.slice(spk.indexOf('-f'), spk.indexOf('-i') + 2), ['-f', 's16le', '-ar', '16000', '-ac', '1', '-i', 'pipe:0']);
+    assert.deepEqual(spk.slice(-3), ['-f', 'alsa', 'default']);
+    assert.ok(!spk.includes('nobuffer'), 'nobuffer drops the start of PCM on a pipe');
+  });
+
+  it('RTSP publish: x264 ultrafast zerolatency baseline, no B-frames, 1 s GOP, capped bitrate, Opus 32k mono, TCP, 1400-byte packets', () => {
+    const url = 'rtsp://robot:pw@127.0.0.1:8554/robots/r1';
+    const args = rtspPublishArgs({ url, video: cam, audio: new AlsaMicrophone() });
+    for (const [flag, value] of Object.entries({
+      '-c:v': 'libx264', '-preset': 'ultrafast', '-tune': 'zerolatency', '-profile:v': 'baseline', '-bf': '0', '-g': '30',
+      '-b:v': '1500k', '-maxrate': '1500k', '-c:a': 'libopus', '-b:a': '32k', '-ac': '1', '-rtsp_transport': 'tcp', '-pkt_size': '1400',
+      '-progress': 'pipe:1',
+    })) assert.equal(after1(args, flag), value, flag);
+    assert.equal(args.at(-1), url);
+    assert.throws(() => rtspPublishArgs({ url: 'http://x/robots/r1', video: cam }), TypeError);
+    assert.throws(() => rtspPublishArgs({ url, video: cam, videoKbps: 1e9 }), RangeError);
+    assert.ok(rtspPublishArgs({ url, video: cam }).includes('-an'));
+    const talk = rtspTalkArgs(`${url}/talk`, new AlsaSpeaker());
+    assert.equal(after1(talk, '-i'), `${url}/talk`);
+  });
+
+  it('redacts credentials and query strings for logs', () => {
+    assert.deepEqual(redactArgs(['-i', 'rtsp://robot:s3cret@host:8554/robots/r1', 'rtsp://h/p?token=abc']), ['-i', 'rtsp://***@host:8554/robots/r1', 'rtsp://h/p?…']);
+  });
+});
+
+describe('RTSP publish through a real MediaMTX', () => {
+  it('publishes H.264 + Opus that reads back with the capture-time strip intact', async (t) => {
+    const mediamtx = execFileSync('bash', ['scripts/build-mediamtx.sh'], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+    const dir = mkdtempSync(join(tmpdir(), 'havatar-mtx-'));
+    const port = await freePort();
+    writeFileSync(join(dir, 'mediamtx.yml'), [
+      'logLevel: warn', 'rtsp: yes', `rtspAddress: 127.0.0.1:${port}`, 'rtspTransports: [tcp]',
+      'rtmp: no', 'hls: no', 'webrtc: no', 'srt: no', 'moq: no', 'api: no', 'metrics: no', 'pprof: no', 'playback: no',
+      'authInternalUsers:', '  - user: any', '    pass:', '    ips: []', '    permissions:', '      - action: publish', '      - action: read',
+      'paths:', '  all_others:', '',
+    ].join('\n'));
+    const server = spawn(mediamtx, [join(dir, 'mediamtx.yml')], { detached: true, stdio: 'ignore' });
+    const publisher = new FfmpegSupervisor({
+      name: 'publish', progress: true, stdin: true,
+      args: () => rtspPublishArgs({ url: `rtsp://127.0.0.1:${port}/robots/r1`, video: camera, audio: new SimulatedMicrophone() }),
+    });
+    const camera = new SimulatedCamera({ width: 640, height: 480, fps: 25 });
+    let stopFeed: (() => void) | null = null;
+    publisher.on('spawn', (child: import('node:child_process').ChildProcess) => { stopFeed = camera.feed(child.stdin!); });
+    publisher.on('exit', () => stopFeed?.());
+    t.after(async () => {
+      await publisher.stop();
+      stopFeed?.();
+      try { process.kill(-server.pid!, 'SIGKILL'); } catch { /* gone */ }
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await waitForPort(port, 5000);
+    let progress: Record<string, string> | null = null;
+    publisher.on('progress', (p: Record<string, string>) => { progress = p; });
+    publisher.start();
+    await waitFor(() => progress !== null && Number(progress.frame) > 5, 8000, 'publisher progress');
+    const started = Date.now();
+    const gray = await ffmpegOnce(['-rtsp_transport', 'tcp', '-i', `rtsp://127.0.0.1:${port}/robots/r1`, '-map', '0:v:0', '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'], undefined, 8000);
+    const strip = decodeStripFromLuma((x, y) => gray[y * 640 + x]!, 640, 480);
+    assert.ok(strip, 'strip decodes after x264 + RTSP');
+    assert.ok(Math.abs(strip.captureMs - started) < 3000, `capture time ${strip.captureMs - started} ms from read start`);
+    const probe = await ffmpegOnce(['-rtsp_transport', 'tcp', '-i', `rtsp://127.0.0.1:${port}/robots/r1`, '-map', '0:a:0', '-t', '0.2', '-f', 's16le', '-ac', '1', '-ar', '16000', 'pipe:1'], undefined, 8000);
+    assert.ok(probe.length > 1000, 'the Opus track carries audio');
+    assert.equal(publisher.status.state, 'running');
+  });
+});
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`port ${port} never opened`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
