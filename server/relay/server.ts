@@ -64,8 +64,15 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
   const store = makeStore(opts.dataDir, opts.redisUrl);
   let bus: Bus = new LocalBus();
   if (opts.redisUrl) {
-    const rb = new RedisBus(opts.redisUrl, (err) => log.warn('redis', { error: err.message }));
-    await rb.start();
+    // Redis down at start is not fatal: /health reports it, ioredis reconnects and resubscribes.
+    let lastError = '';
+    const rb = new RedisBus(opts.redisUrl, (err) => {
+      if (err.message !== lastError) log.warn('redis unavailable', { error: err.message });
+      lastError = err.message;
+    });
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), limits.healthTimeoutMs * 2).unref());
+    if ((await Promise.race([rb.start().catch(() => 'timeout' as const), timeout])) === 'timeout') log.warn('redis not reachable at start; continuing');
+    else lastError = '';
     bus = rb;
   }
   const access = new Access(store, limits, log.child('access'), opts.adminApiKey, (kind) => metrics.authFailures.inc({ kind }));

@@ -132,7 +132,7 @@ export class RedisStore implements Store {
   constructor(url: string) {
     // Fail fast instead of queueing commands forever while Redis is down: /health reports it.
     this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
-    this.redis.on('error', () => { /* reported by ping() → /health */ });
+    this.redis.on('error', () => { /* reported by ping() → /health, and logged by the bus */ });
   }
   private async getJson<T>(key: string): Promise<T | null> {
     const s = await this.redis.get(K + key);
