@@ -1,0 +1,191 @@
+// The link's state machine against a tiny in-test WebSocket (only here: the real bridge is
+// covered end to end). Timings are shrunk so the whole file runs in well under a second.
+
+import { expect } from '@open-wc/testing';
+import { CloseCode } from '../../../protocol/limits.ts';
+import { msg, type HeartbeatAckMsg, type WelcomeMsg } from '../../../protocol/messages.ts';
+import { until } from '../../test/fake-link.ts';
+import type { LinkState } from './link.ts';
+import { redact, WsLink } from './ws-link.ts';
+
+class FakeSocket {
+  static all: FakeSocket[] = [];
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  readyState = 0;
+  binaryType = 'blob';
+  sent: unknown[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((e: { data: unknown }) => void) | null = null;
+  onclose: ((e: { code: number; reason: string }) => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+  send(d: unknown) {
+    this.sent.push(d);
+  }
+  close() {
+    this.readyState = 3;
+  }
+  // test side
+  open() {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  push(m: unknown) {
+    this.onmessage?.({ data: typeof m === 'string' ? m : JSON.stringify(m) });
+  }
+  drop(code = 1006, reason = '') {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+  sentTypes(): string[] {
+    return this.sent.filter((d) => typeof d === 'string').map((d) => JSON.parse(d as string).type);
+  }
+}
+
+const welcome = (): WelcomeMsg =>
+  msg<WelcomeMsg>({
+    type: 'welcome', session: 's1', robot: 'sim', driver: null,
+    audio: { format: 'pcm_s16le', rate: 16000, channels: 1, frameMs: 20 },
+    limits: { deadmanMs: 250, maxTtlMs: 1000, sendIntervalMs: 50 }, serverTime: Date.now(),
+  });
+
+function makeLink(timing = {}) {
+  FakeSocket.all = [];
+  const states: LinkState[] = [];
+  const link = new WsLink({
+    url: () => 'ws://127.0.0.1:1/ws?token=secret',
+    hello: () => ({ name: 'tester' }),
+    WebSocketImpl: FakeSocket as unknown as new (url: string) => WebSocket,
+    timing: { connectTimeoutMs: 200, heartbeatMs: 20, degradedAfterMs: 80, lostAfterMs: 200, degradedRttMs: 1000, backoff: { baseMs: 20, maxMs: 40 }, ...timing },
+  });
+  link.on('status', (s) => states.push(s.state));
+  return { link, states, sock: () => FakeSocket.all.at(-1)! };
+}
+
+describe('WebSocket link state machine', () => {
+  // WsLink compares readyState with the global WebSocket constants; the fake uses the same values.
+  it('goes connecting → live on welcome, after saying hello', () => {
+    const { link, states, sock } = makeLink();
+    link.start();
+    expect(link.status.state).to.equal('connecting');
+    sock().open();
+    expect(sock().sentTypes()).to.deep.equal(['hello']);
+    sock().push(welcome());
+    expect(link.status.state).to.equal('live');
+    expect(states).to.deep.equal(['connecting', 'live']);
+    link.stop();
+  });
+
+  it('does not count as live before the welcome, and refuses to send commands then', () => {
+    const { link, sock } = makeLink();
+    link.start();
+    sock().open();
+    expect(link.send(msg({ type: 'stop' }))).to.equal(false);
+    link.stop();
+  });
+
+  it('sends heartbeats while live and measures their round trip', async () => {
+    const { link, sock } = makeLink();
+    link.start();
+    sock().open();
+    sock().push(welcome());
+    await until(() => sock().sentTypes().includes('heartbeat'), 500, 'heartbeat');
+    const beat = JSON.parse(sock().sent.find((d) => typeof d === 'string' && d.includes('heartbeat')) as string);
+    sock().push(msg<HeartbeatAckMsg>({ type: 'heartbeat_ack', t: beat.t }));
+    expect(link.heartbeatRttMs).to.be.a('number').and.at.least(0);
+    link.stop();
+  });
+
+  it('turns degraded when the robot goes silent, and live again when it answers', async () => {
+    const { link, sock } = makeLink();
+    link.start();
+    sock().open();
+    sock().push(welcome());
+    await until(() => link.status.state === 'degraded', 1000, 'degraded');
+    expect(link.status.reason).to.match(/No answer/);
+    sock().push(msg<HeartbeatAckMsg>({ type: 'heartbeat_ack', t: Date.now() }));
+    expect(link.status.state).to.equal('live');
+    link.stop();
+  });
+
+  it('drops a silent socket as lost and reconnects with a new one', async () => {
+    const { link, states, sock } = makeLink();
+    link.start();
+    const first = sock();
+    first.open();
+    first.push(welcome());
+    await until(() => FakeSocket.all.length === 2, 2000, 'reconnect');
+    expect(states).to.include.members(['degraded', 'lost']);
+    expect(first.readyState).to.equal(3);
+    sock().open();
+    sock().push(welcome());
+    expect(link.status.state).to.equal('live');
+    link.stop();
+  });
+
+  it('reconnects after the socket closes, and ignores events from the old socket', async () => {
+    const { link, sock } = makeLink();
+    link.start();
+    const first = sock();
+    first.open();
+    first.push(welcome());
+    first.drop(1006);
+    expect(link.status.state).to.equal('lost');
+    expect(link.status.reason).to.match(/Retrying in/);
+    await until(() => FakeSocket.all.length === 2, 1000, 'reconnect');
+    first.push(welcome()); // stale socket: must not flip the state
+    expect(link.status.state).to.equal('connecting');
+    link.stop();
+  });
+
+  it('gives up a connection that never says welcome within the connect timeout', async () => {
+    const { link, sock } = makeLink({ connectTimeoutMs: 30 });
+    link.start();
+    sock().open();
+    await until(() => link.status.state === 'lost', 500, 'lost');
+    expect(link.status.reason).to.match(/did not answer/);
+    link.stop();
+  });
+
+  it('stops retrying when the robot refuses the token, and says so', async () => {
+    const { link, sock } = makeLink();
+    link.start();
+    sock().open();
+    sock().drop(CloseCode.unauthorized, 'unauthorized');
+    expect(link.status.state).to.equal('closed');
+    expect(link.status.reason).to.match(/token/);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(FakeSocket.all).to.have.length(1);
+  });
+
+  it('clears every timer on stop: no reconnect afterwards', async () => {
+    const { link, sock } = makeLink();
+    link.start();
+    sock().drop(1006);
+    link.stop();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(FakeSocket.all).to.have.length(1);
+    expect(link.status.state).to.equal('closed');
+  });
+
+  it('ignores a malformed robot message and logs it', () => {
+    const { link, sock } = makeLink();
+    const logs: string[] = [];
+    link.on('log', (l) => logs.push(l));
+    link.start();
+    sock().open();
+    sock().push('{"v":1,"type":"welcome"}');
+    expect(link.status.state).to.equal('connecting');
+    expect(logs.some((l) => l.includes('bad message'))).to.equal(true);
+    link.stop();
+  });
+
+  it('never writes the token into its log', () => {
+    expect(redact('ws://h/ws?token=secret&audio=1')).to.equal('ws://h/ws?token=…&audio=1');
+  });
+});

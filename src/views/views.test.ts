@@ -1,0 +1,123 @@
+// Smoke tests: each view renders against a fake link, shows the state it is given, and wires its
+// buttons to the right messages. The real bridge is exercised by the end-to-end tests.
+
+import { expect, fixture, html } from '@open-wc/testing';
+import { msg, type LeaseStateMsg, type TelemetryMsg } from '../../protocol/messages.ts';
+import { createServices, setAppServices, type AppServices } from '../app/services.ts';
+import { FakeLink, tick, uniqueDbName, until } from '../test/fake-link.ts';
+import '../components/hud-line.ts';
+import type { HudLine } from '../components/hud-line.ts';
+import './drive-view.ts';
+import './settings-view.ts';
+import './status-view.ts';
+
+function services(): { s: AppServices; link: FakeLink } {
+  const link = new FakeLink();
+  const s = createServices(uniqueDbName(), link);
+  setAppServices(s);
+  return { s, link };
+}
+
+const shadow = (el: Element) => el.shadowRoot!;
+const button = (el: Element, text: RegExp) =>
+  [...shadow(el).querySelectorAll('button')].find((b) => text.test(b.textContent ?? '')) as HTMLButtonElement | undefined;
+
+afterEach(() => setAppServices(null));
+
+describe('heads-up line', () => {
+  it('shows only what is measured', async () => {
+    const el = await fixture<HudLine>(html`<hv-hud .linkState=${'live'} .battery=${81} .commandRttMs=${12}></hv-hud>`);
+    const text = shadow(el).textContent!;
+    expect(text).to.contain('live').and.contain('81 %').and.contain('cmd 12 ms').and.contain('nobody drives');
+    expect(text).not.to.contain('video');
+  });
+});
+
+describe('drive view', () => {
+  it('renders video, joystick, stop, talk and a take-control button, disabled until live', async () => {
+    const { link } = services();
+    const el = await fixture(html`<hv-drive-view></hv-drive-view>`);
+    expect(shadow(el).querySelector('hv-robot-video')).to.exist;
+    expect(shadow(el).querySelector('hv-joystick')).to.exist;
+    expect(shadow(el).querySelector('hv-talk-button')).to.exist;
+    expect(button(el, /STOP/)).to.exist;
+    expect(button(el, /Take control/)!.disabled).to.equal(true);
+    link.setState('live');
+    await (el as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete;
+    expect(button(el, /Take control/)!.disabled).to.equal(false);
+  });
+
+  it('asks for the lease, then shows the operator as driver with a release button', async () => {
+    const { link } = services();
+    link.setState('live');
+    const el = await fixture(html`<hv-drive-view></hv-drive-view>`);
+    button(el, /Take control/)!.click();
+    expect(link.sentOfType('lease')[0]!.action).to.equal('take');
+    link.receive(msg<LeaseStateMsg>({ type: 'lease', driver: 's1', driverName: 'tester', you: true }));
+    link.receive(msg<TelemetryMsg>({ type: 'telemetry', battery: { voltage: 12, percentage: 64 }, motors: { left: 0, right: 0 }, serial: true, ts: Date.now() }));
+    await tick(0);
+    expect(button(el, /Release control/)).to.exist;
+    const hud = shadow(el).querySelector('hv-hud')!;
+    await hud.updateComplete;
+    expect(shadow(hud).textContent).to.contain('you drive').and.contain('64 %');
+  });
+
+  it('stops the robot and says why when the tab goes to the background while driving', async () => {
+    const { s, link } = services();
+    link.setState('live');
+    link.receive(msg<LeaseStateMsg>({ type: 'lease', driver: 's1', driverName: 'tester', you: true }));
+    const el = await fixture(html`<hv-drive-view></hv-drive-view>`);
+    shadow(el).querySelector('hv-joystick')!.dispatchEvent(new CustomEvent('stick', { detail: { vector: { x: 0, y: 1 }, held: true } }));
+    await until(() => link.sentOfType('drive').length >= 2, 1000, 'drive commands');
+    // The page cannot really be hidden in a test: blur is the same safety path.
+    window.dispatchEvent(new Event('blur'));
+    expect(link.sent.at(-1)!.type).to.equal('stop');
+    const count = link.sentOfType('drive').length;
+    await tick(120);
+    expect(link.sentOfType('drive').length).to.equal(count); // still held, but halted
+    await (el as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete;
+    expect(shadow(el).textContent).to.contain('Robot stopped: window lost focus');
+    void s;
+  });
+
+  it('shows text-to-speech typed offline as waiting', async () => {
+    services();
+    const el = await fixture(html`<hv-drive-view></hv-drive-view>`);
+    const input = shadow(el).querySelector('input[name="tts"]') as HTMLInputElement;
+    input.value = 'hello';
+    shadow(el).querySelector('form')!.requestSubmit();
+    await until(() => (shadow(el).textContent ?? '').includes('waiting for the link'), 1000, 'pending shown');
+  });
+});
+
+describe('settings view', () => {
+  it('shows a clear message for a bad value and saves nothing', async () => {
+    const { s } = services();
+    await s.settings.load();
+    const el = await fixture(html`<hv-settings-view></hv-settings-view>`);
+    (shadow(el).querySelector('input[name="speedLimit"]') as HTMLInputElement).value = '500';
+    shadow(el).querySelector('form')!.requestSubmit();
+    await until(() => (shadow(el).textContent ?? '').includes('between 10 and 100'), 1000, 'error message');
+    expect(s.settings.value.speedLimit).to.equal(60);
+  });
+
+  it('saves valid settings', async () => {
+    const { s } = services();
+    await s.settings.load();
+    const el = await fixture(html`<hv-settings-view></hv-settings-view>`);
+    (shadow(el).querySelector('input[name="operatorName"]') as HTMLInputElement).value = 'Ana';
+    shadow(el).querySelector('form')!.requestSubmit();
+    await until(() => s.settings.value.operatorName === 'Ana', 1000, 'saved');
+  });
+});
+
+describe('status view', () => {
+  it('shows the link state and the app’s connection log', async () => {
+    const { s, link } = services();
+    s.log.add('connecting — test line');
+    link.setState('lost', 'Connection closed (1006). Retrying in 1.0 s.');
+    const el = await fixture(html`<hv-status-view></hv-status-view>`);
+    const text = shadow(el).textContent!;
+    expect(text).to.contain('link lost').and.contain('Retrying in').and.contain('test line');
+  });
+});
