@@ -87,7 +87,8 @@ export interface SpeakerPlayerOptions {
   supervisor?: SupervisorTuning;
 }
 
-export interface SpeakerStatus {
+// A type alias (not an interface) so it fits parts.ts's Record<string, unknown> status.
+export type SpeakerStatus = {
   available: true;
   kind: string;
   device: string;
@@ -96,7 +97,7 @@ export interface SpeakerStatus {
   framesPlayed: number;
   framesDropped: number;
   output: SupervisorStatus;
-}
+};
 
 /** Push-to-talk playback onto a SpeakerSink. start() on talk start, write() each frame, stop() on release. */
 export class SpeakerPlayer {
