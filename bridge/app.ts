@@ -73,7 +73,7 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
   const { store: tokens, newToken } = await TokenStore.open(opts.dataDir, opts.operatorToken !== undefined ? { resetTo: opts.operatorToken } : {});
   const access = new Access(tokens, new SessionStore(), log.child('auth'));
 
-  const hardware = opts.hardware ?? (await createHardware({ config: config.get(), serialPath: opts.serialPath, log: log.child('hardware') }));
+  const hardware = opts.hardware ?? (await createHardware({ config: config.get(), serialPath: opts.serialPath, dataDir: opts.dataDir, log: log.child('hardware') }));
   const lease = new Lease();
   const motion = new Motion(hardware.motors, config.get().safety.deadman_ms, log.child('safety'));
   const gateway = new WsGateway({

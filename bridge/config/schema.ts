@@ -74,7 +74,7 @@ export const CONFIG_SPEC: Spec = {
   audio: { enabled: bool, mic_device: DEVICE, speaker_device: DEVICE },
   motors: { serial_port: PATH, baud: BAUD },
   safety: { deadman_ms: int(100, 2000) },
-  tts: { voice: str(1, 32, /^[\w+-]+$/), rate: int(80, 450) },
+  tts: { voice: str(1, 32, /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/), rate: int(80, 400) },
   https: { cert_path: nullable(PATH), key_path: nullable(PATH) },
   server_mode: {
     enabled: bool,

@@ -5,22 +5,30 @@
 
 import type { Logger } from '../../common/log.ts';
 import type { Config } from '../config/schema.ts';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { MicCapture, SpeakerPlayer } from '../media/audio.ts';
 import { MjpegHub } from '../media/mjpeg.ts';
+import { RecordingSpeaker, SimulatedMicrophone } from '../sim/audio.ts';
 import { SimulatedCamera } from '../sim/camera.ts';
+import { AlsaMicrophone, AlsaSpeaker } from './audio.ts';
 import { V4l2Camera } from './camera.ts';
-import type { Hardware, VideoService } from './parts.ts';
+import type { Hardware, MicService, SpeakerService, TtsService, VideoService } from './parts.ts';
+import { EspeakTts } from './tts.ts';
 import { PoseEstimator } from './pose-estimator.ts';
 import { SerialMotors } from './serial-motors.ts';
-import type { VideoSource } from './types.ts';
+import type { SpeakerSink, VideoSource } from './types.ts';
 
 export interface HardwareOptions {
   config: Config;
   /** Overrides config.motors.serial_port (the simulator's pty). */
   serialPath?: string;
+  /** The data dir: the simulated speaker records its WAVs under <dataDir>/speaker. */
+  dataDir: string;
   log: Logger;
 }
 
-export async function createHardware({ config, serialPath, log }: HardwareOptions): Promise<Hardware> {
+export async function createHardware({ config, serialPath, dataDir, log }: HardwareOptions): Promise<Hardware> {
   const problems: Record<string, string> = {};
   const motors = new SerialMotors({ path: serialPath ?? config.motors.serial_port });
   // The port reopens itself with backoff: its errors are news, never fatal.
@@ -46,22 +54,56 @@ export async function createHardware({ config, serialPath, log }: HardwareOption
     log.error('camera unavailable', { err });
   }
 
-  // Microphone, speaker and TTS arrive with bridge/media/audio.ts and bridge/hardware/{audio,tts}.ts.
-  problems.mic = config.audio.enabled ? 'microphone capture not available in this build' : 'audio disabled in config';
-  problems.speaker = config.audio.enabled ? 'speaker playback not available in this build' : 'audio disabled in config';
-  problems.tts = 'text-to-speech not available in this build';
+  let mic: MicService | null = null;
+  let speaker: SpeakerService | null = null;
+  let tts: TtsService | null = null;
+  let sink: SpeakerSink | null = null;
+  if (config.audio.enabled) {
+    try {
+      const source = config.audio.mic_device === 'sim' ? new SimulatedMicrophone() : new AlsaMicrophone(config.audio.mic_device);
+      mic = new MicCapture({ source, logger: log.child('mic') });
+    } catch (err) {
+      problems.mic = (err as Error).message;
+      log.error('microphone unavailable', { err });
+    }
+    try {
+      if (config.audio.speaker_device === 'sim') {
+        const dir = join(dataDir, 'speaker');
+        mkdirSync(dir, { recursive: true });
+        sink = new RecordingSpeaker(dir);
+      } else {
+        sink = new AlsaSpeaker(config.audio.speaker_device);
+      }
+      speaker = new SpeakerPlayer({ sink, logger: log.child('speaker') });
+    } catch (err) {
+      problems.speaker = (err as Error).message;
+      log.error('speaker unavailable', { err });
+    }
+  } else {
+    problems.mic = problems.speaker = 'audio disabled in config';
+  }
+  if (sink) {
+    try {
+      tts = new EspeakTts({ sink, voice: config.tts.voice, wordsPerMinute: config.tts.rate, logger: log.child('tts') });
+    } catch (err) {
+      problems.tts = (err as Error).message;
+      log.error('text-to-speech unavailable', { err });
+    }
+  } else {
+    problems.tts = 'no speaker';
+  }
 
   return {
     motors,
     video,
-    mic: null,
-    speaker: null,
-    tts: null,
+    mic,
+    speaker,
+    tts,
     pose: poseEstimator ? () => poseEstimator.pose : null,
     problems,
     async close() {
       poseEstimator?.close();
-      await Promise.allSettled([video?.close(), motors.close()]);
+      await Promise.allSettled([video?.close(), mic?.stop(), speaker?.close(), tts?.close?.(), motors.close()]);
     },
   };
 }
