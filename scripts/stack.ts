@@ -159,7 +159,7 @@ export async function buildAppIfStale(log?: StackOptions['log']): Promise<void> 
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
-  mkdirSync(opts.dataDir, { recursive: true });
+  mkdirSync(join(opts.dataDir, 'pty'), { recursive: true });
   const token = opts.token ?? randomBytes(24).toString('base64url');
   if (opts.build !== false) await buildAppIfStale(opts.log);
   const procs = new Map<string, Proc>();
