@@ -39,7 +39,7 @@ function die(message: string): never {
 
 const { cmd, flags } = (() => { try { return parseArgs(process.argv.slice(2)); } catch (e) { die((e as Error).message); } })();
 const env = process.env;
-const dataDir = flags.get('data-dir') ?? (env.HAVATAR_DATA_DIR ? join(env.HAVATAR_DATA_DIR, 'relay') : join(process.cwd(), 'data', 'relay'));
+const dataDir = flags.get('data-dir') ?? (env.HAVATAR_DATA_DIR ? join(env.HAVATAR_DATA_DIR, 'relay') : join(process.cwd(), '.havatar', 'relay'));
 const redisUrl = flags.get('redis-url') ?? env.REDIS_URL ?? undefined;
 const appUrl = flags.get('app-url') ?? env.APP_URL ?? 'http://127.0.0.1:5173/';
 const publicUrl = flags.get('public-url') ?? env.PUBLIC_URL ?? undefined;

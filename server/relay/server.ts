@@ -154,6 +154,9 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
     if (m === 'GET' && path === '/metrics') return send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
 
     if (m === 'POST' && path === '/mediamtx/auth') {
+      // MediaMTX calls this directly; through a proxy it would be a public token oracle whose
+      // failed-login brake could be dodged by lying about `ip`.
+      if (req.headers['x-forwarded-for']) throw new HttpError(404, 'not_found', 'no such route');
       const q = (await readJson(req)) as MediamtxAuthRequest;
       const d = await access.decideMediamtx(q);
       const fields = { action: q.action, path: q.path, protocol: q.protocol, ip: q.ip };

@@ -102,6 +102,8 @@ describe('HTTP API', () => {
     // a session for another robot reads nothing here
     assert.equal(await ask({ action: 'read', path: 'robots/sim', token: other }), 401);
     assert.equal(await ask({ action: 'playback', path: 'robots/sim', token: viewer }), 403);
+    // never answered through a proxy
+    assert.equal((await api(relay.url, 'POST', '/mediamtx/auth', { action: 'read', path: 'robots/sim', token: viewer }, { 'X-Forwarded-For': '1.2.3.4' })).status, 404);
   });
 });
 

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Deploys the Havatar server (Caddy + relay + MediaMTX + Redis + Prometheus) on one VPS with Docker.
+#
+#   server/deploy-server.sh --domain robot.example.org [--public-ip 203.0.113.7] [--robot sim]
+#
+# 1. checks prerequisites (docker with compose, curl, openssl, a built app in dist/);
+# 2. writes secrets to server/.env (created once, chmod 600; re-runs keep the same secrets);
+# 3. builds and starts the stack;
+# 4. waits until https://<domain>/health answers 200;
+# 5. registers the robot (first run only: its password is printed once) and prints an operator link.
+# DNS for the domain must point at this host, and ports 80, 443, 8554/tcp and 8189/udp be open.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ENV_FILE="${HAVATAR_ENV_FILE:-$HERE/.env}"
+DOMAIN=""
+PUBLIC_IP=""
+ROBOT="sim"
+ROLE="driver"
+TTL="24h"
+HEALTH_TIMEOUT_S=120
+
+usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+die() { echo "deploy: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --domain) DOMAIN="${2:-}"; shift 2 ;;
+    --public-ip) PUBLIC_IP="${2:-}"; shift 2 ;;
+    --robot) ROBOT="${2:-}"; shift 2 ;;
+    --role) ROLE="${2:-}"; shift 2 ;;
+    --ttl) TTL="${2:-}"; shift 2 ;;
+    -h|--help) usage 0 ;;
+    *) echo "deploy: unknown option $1" >&2; usage 1 ;;
+  esac
+done
+
+# ---- 1. prerequisites --------------------------------------------------------------------------
+for tool in docker curl openssl; do
+  command -v "$tool" >/dev/null || die "$tool is missing (Debian: apt-get install docker.io docker-compose-plugin curl openssl)"
+done
+docker compose version >/dev/null 2>&1 || die "the docker compose plugin is missing (apt-get install docker-compose-plugin)"
+docker info >/dev/null 2>&1 || die "cannot talk to the Docker daemon (is it running, and may this user use it?)"
+[ -f "$HERE/../dist/index.html" ] || die "the app is not built: run 'npm run build' in $(dirname "$HERE") first"
+[[ "$ROBOT" =~ ^[A-Za-z0-9_-]{1,64}$ ]] || die "--robot must be 1-64 of A-Z a-z 0-9 _ -"
+[[ "$ROLE" == driver || "$ROLE" == viewer ]] || die "--role must be driver or viewer"
+
+# ---- 2. secrets ----------------------------------------------------------------------------------
+if [ -f "$ENV_FILE" ]; then
+  echo "deploy: keeping the secrets in $ENV_FILE"
+  # shellcheck disable=SC1090
+  . "$ENV_FILE"
+  DOMAIN="${DOMAIN:-${HAVATAR_DOMAIN:-}}"
+  PUBLIC_IP="${PUBLIC_IP:-${PUBLIC_IP_SAVED:-}}"
+else
+  [ -n "$DOMAIN" ] || die "--domain is required on the first run"
+  ADMIN_API_KEY="$(openssl rand -base64 36 | tr -d '/+=\n')"
+fi
+[ -n "$DOMAIN" ] || die "--domain is required"
+[[ "$DOMAIN" =~ ^[A-Za-z0-9.-]+$ ]] || die "--domain must be a host name"
+if [ -z "$PUBLIC_IP" ]; then
+  PUBLIC_IP="$(curl -fsS --max-time 5 https://api.ipify.org 2>/dev/null || true)"
+fi
+(
+  umask 077
+  {
+    echo "# Havatar server secrets, written by deploy-server.sh. Keep private (mode 600)."
+    echo "HAVATAR_DOMAIN=$DOMAIN"
+    echo "ADMIN_API_KEY=$ADMIN_API_KEY"
+    echo "PUBLIC_IP=$PUBLIC_IP"
+    echo "PUBLIC_IP_SAVED=$PUBLIC_IP"
+  } > "$ENV_FILE.tmp"
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+)
+chmod 600 "$ENV_FILE"
+
+# ---- 3. start --------------------------------------------------------------------------------
+compose() { docker compose --project-directory "$HERE" -f "$HERE/compose.yaml" --env-file "$ENV_FILE" "$@"; }
+compose config --quiet || die "compose.yaml does not validate"
+compose up -d --build --remove-orphans
+
+# ---- 4. health -------------------------------------------------------------------------------
+echo "deploy: waiting for https://$DOMAIN/health (TLS certificates can take a minute)"
+deadline=$((SECONDS + HEALTH_TIMEOUT_S))
+until curl -fsS --max-time 5 "https://$DOMAIN/health" >/dev/null 2>&1; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    compose ps >&2 || true
+    compose logs --tail 30 relay mediamtx caddy >&2 || true
+    die "the stack is not healthy after ${HEALTH_TIMEOUT_S}s (see the logs above)"
+  fi
+  sleep 2
+done
+echo "deploy: healthy"
+
+# ---- 5. robot and operator link -------------------------------------------------------------
+relay_cli() { compose exec -T relay node --import tsx server/relay/main.ts "$@"; }
+MARK="$HERE/.registered-$ROBOT"
+if [ ! -f "$MARK" ]; then
+  echo "deploy: registering robot '$ROBOT' — put these in the robot's server_mode settings (shown once):"
+  relay_cli register --robot "$ROBOT"
+  touch "$MARK"
+fi
+echo "deploy: operator link ($ROLE, valid $TTL):"
+relay_cli invite --robot "$ROBOT" --role "$ROLE" --ttl "$TTL"
