@@ -30,3 +30,20 @@ export const RelayLimits = {
   maxClientsPerRobot: 32,
 } as const;
 export type RelayLimits = { -readonly [K in keyof typeof RelayLimits]: number };
+
+/**
+ * Overrides from JSON (env RELAY_LIMITS, e.g. '{"leaseIdleMs":800}'): known keys, positive
+ * numbers only. Tests use it to shorten waits; operators can tune a deployment.
+ */
+export function parseLimitOverrides(json: string | undefined): Partial<RelayLimits> {
+  if (!json) return {};
+  const v = JSON.parse(json) as unknown;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('RELAY_LIMITS must be a JSON object');
+  const out: Partial<RelayLimits> = {};
+  for (const [k, n] of Object.entries(v)) {
+    if (!Object.hasOwn(RelayLimits, k)) throw new Error(`RELAY_LIMITS: unknown limit ${k}`);
+    if (typeof n !== 'number' || !(n > 0)) throw new Error(`RELAY_LIMITS: ${k} must be a positive number`);
+    out[k as keyof RelayLimits] = n;
+  }
+  return out;
+}

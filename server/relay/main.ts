@@ -4,13 +4,14 @@
 //   node --import tsx server/relay/main.ts invite --robot sim --role driver [--ttl 1h]
 //   node --import tsx server/relay/main.ts register --robot sim [--password P]
 // Environment: ADMIN_API_KEY, REDIS_URL, MEDIAMTX_API_URL (default http://127.0.0.1:9997; 'none'
-// skips the health check), HAVATAR_DATA_DIR, APP_ORIGINS, APP_URL, PUBLIC_URL, PORT.
+// skips the health check), HAVATAR_DATA_DIR, APP_ORIGINS, APP_URL, PUBLIC_URL, PORT, TRUST_PROXY=1,
+// RELAY_LIMITS (JSON overrides of server/relay/limits.ts, e.g. '{"leaseIdleMs":5000}').
 // `serve` prints one JSON line {"event":"listening","port":N} on stdout when ready; logs go to stderr.
 import { join } from 'node:path';
 import { createLogger } from '../../common/log.ts';
 import type { Role } from '../../protocol/messages.ts';
 import { Access, hashSecret, parseDuration } from './access.ts';
-import { RelayLimits } from './limits.ts';
+import { parseLimitOverrides, RelayLimits } from './limits.ts';
 import { createRelay, inviteLinkFor, makeStore } from './server.ts';
 
 const log = createLogger('relay');
@@ -49,12 +50,13 @@ if (cmd === 'serve') {
   if (!Number.isInteger(port) || port < 0 || port > 65535) die('--port must be 0-65535');
   const mtx = flags.get('mediamtx-api-url') ?? env.MEDIAMTX_API_URL ?? 'http://127.0.0.1:9997';
   const origins = (flags.get('app-origin') ?? env.APP_ORIGINS ?? new URL(appUrl).origin).split(',').map((s) => s.trim()).filter(Boolean);
+  const limits = (() => { try { return parseLimitOverrides(env.RELAY_LIMITS); } catch (e) { die((e as Error).message); } })();
   if (!env.ADMIN_API_KEY) log.warn('ADMIN_API_KEY not set: the admin API is off (the CLI still works)');
   const relay = await createRelay({
     port, host: flags.get('host') ?? env.HOST ?? '0.0.0.0', dataDir,
     adminApiKey: env.ADMIN_API_KEY || undefined, redisUrl,
     mediamtxApiUrl: mtx === 'none' ? '' : mtx, appOrigins: origins, appUrl, publicUrl,
-    trustProxy: flags.has('trust-proxy') || env.TRUST_PROXY === '1', log,
+    trustProxy: flags.has('trust-proxy') || env.TRUST_PROXY === '1', limits, log,
   }).catch((err: Error) => die(`cannot start: ${err.message}`));
   process.stdout.write(JSON.stringify({ event: 'listening', port: relay.port, redis: !!redisUrl }) + '\n');
   log.info('listening', { port: relay.port, dataDir: redisUrl ? null : dataDir, redis: !!redisUrl, appOrigins: origins });

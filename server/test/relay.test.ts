@@ -36,7 +36,8 @@ async function client(role: 'driver' | 'viewer', id: string, robot = 'sim'): Pro
 const drive = (seq: number, t = Date.now()) => ({ v: 1, type: 'drive', seq, left: 0.5, right: 0.5, ttl: 300, t });
 
 before(async () => {
-  relay = await startRelay();
+  // A short brake keeps this file quick; the brake itself is tested on its own relay below.
+  relay = await startRelay({ env: { RELAY_LIMITS: JSON.stringify({ authFailMaxDelayMs: 400 }) } });
   robotPw = await registerRobot(relay.url, 'sim');
 });
 after(stopAll);
@@ -125,13 +126,13 @@ describe('sockets', () => {
     assert.equal(joined.role, 'driver');
     await robot.next((f) => f.type === 'driver' && f.client === 'lat-driver');
     const rtts: number[] = [];
-    for (let seq = 1; seq <= 200; seq++) {
+    for (let seq = 1; seq <= 150; seq++) {
       const t0 = performance.now();
       const ack = c.fresh((f) => f.type === 'ack' && f.seq === seq);
       c.send(drive(seq));
       await ack;
       rtts.push(performance.now() - t0);
-      if (seq % 40 === 0) await new Promise((r) => setTimeout(r, 700)); // stay under the rate limit
+      if (seq % 50 === 0) await new Promise((r) => setTimeout(r, 850)); // stay under the rate limit
     }
     const fwd = await robot.next((f) => f.type === 'forward' && (f.msg as { seq?: number }).seq === 1);
     assert.equal(fwd.client, 'lat-driver');
@@ -175,10 +176,12 @@ describe('sockets', () => {
     a.send(drive(9));
     assert.equal((await a.fresh(isType('error'))).code, 'not_driver');
     // the driver's socket drops: the robot is told to stop on its behalf, then the lease is free
+    const stopped = robot.fresh((f) => f.type === 'forward' && f.client === 'drv-b' && (f.msg as { type: string }).type === 'stop');
+    const freed = a.fresh((f) => f.type === 'lease' && f.driver === null);
     b.close();
-    await robot.fresh((f) => f.type === 'forward' && f.client === 'drv-b' && (f.msg as { type: string }).type === 'stop');
+    await stopped;
     await robot.next((f) => f.type === 'client' && f.event === 'leave' && f.client === 'drv-b');
-    await a.fresh((f) => f.type === 'lease' && f.driver === null);
+    await freed;
     a.close(); robot.close();
   });
 
@@ -187,11 +190,13 @@ describe('sockets', () => {
     const c = await client('viewer', 'watch-presence');
     await c.next((f) => f.type === 'robot' && f.online === true);
     const t0 = Date.now();
+    const offline = c.fresh((f) => f.type === 'robot' && f.online === false, 1000);
     robot.close();
-    await c.fresh((f) => f.type === 'robot' && f.online === false, 1000);
+    await offline;
     assert.ok(Date.now() - t0 < 500, 'told within 500 ms');
+    const online = c.fresh((f) => f.type === 'robot' && f.online === true);
     const again = await fakeRobot();
-    await c.fresh((f) => f.type === 'robot' && f.online === true);
+    await online;
     c.send({ v: 1, type: 'heartbeat', t: 123 });
     assert.equal((await c.next(isType('heartbeat_ack'))).t, 123);
     again.close(); c.close();
@@ -247,5 +252,70 @@ describe('sockets', () => {
     assert.doesNotMatch(log, /hi_[A-Za-z0-9_-]{20,}/);
     assert.ok(!log.includes(robotPw));
     assert.match(log, /"msg":"auth failed"/); // the failures above were logged, without secrets
+  });
+});
+
+describe('sessions on an open socket', () => {
+  test('refresh over the socket returns a new token; the old one stops working', async () => {
+    const token = await sessionFor(relay.url, 'sim', 'viewer');
+    const c = await Peer.open(`${relay.ws}/ws/client/refresher?token=${token}`);
+    c.send({ v: 1, type: 'refresh' });
+    const s = await c.next(isType('session'));
+    assert.match(String(s.token), /^hs_/);
+    assert.notEqual(s.token, token);
+    assert.equal((await api(relay.url, 'POST', '/api/session/refresh', undefined, { Authorization: `Bearer ${token}` })).status, 401);
+    assert.equal((await api(relay.url, 'POST', '/api/session/refresh', undefined, { Authorization: `Bearer ${String(s.token)}` })).status, 200);
+    c.close();
+  });
+
+  test('revoking a session closes its open socket with the unauthorized code', async () => {
+    const token = await sessionFor(relay.url, 'sim', 'viewer');
+    const c = await Peer.open(`${relay.ws}/ws/client/revoked-live?token=${token}`);
+    await c.next(isType('welcome'));
+    assert.equal((await api(relay.url, 'DELETE', '/api/session', undefined, { Authorization: `Bearer ${token}` })).status, 200);
+    assert.equal((await c.closed).code, CloseCode.unauthorized);
+  });
+});
+
+describe('short limits (a relay started with leaseIdleMs 600, authFailLockAfter 3)', () => {
+  let short: RelayProc;
+  before(async () => {
+    short = await startRelay({ env: { RELAY_LIMITS: JSON.stringify({ leaseIdleMs: 600, authFailLockAfter: 3, authFailBaseDelayMs: 150 }) } });
+  });
+
+  test('a silent driver loses the lease and the operator who asked for it becomes the driver', async () => {
+    const pw = await registerRobot(short.url, 'sim');
+    const robot = await Peer.open(`${short.ws}/ws/robot/sim`, robotAuth('sim', pw));
+    const open = async (id: string) => {
+      const p = await Peer.open(`${short.ws}/ws/client/${id}?token=${await sessionFor(short.url, 'sim', 'driver')}`);
+      await p.next(isType('welcome'));
+      return p;
+    };
+    const a = await open('silent');
+    const b = await open('waiting');
+    a.send({ v: 1, type: 'lease', action: 'take' });
+    await a.next((f) => f.type === 'lease' && f.you === true);
+    b.send({ v: 1, type: 'lease', action: 'request' });
+    const t0 = Date.now();
+    await b.fresh((f) => f.type === 'lease' && f.you === true, 3000);
+    console.log(`# lease handed over ${Date.now() - t0} ms after the request (driver silent)`);
+    await robot.next((f) => f.type === 'driver' && f.client === 'waiting');
+    await a.next((f) => f.type === 'lease' && f.driver === 'waiting' && f.you === false);
+    for (const p of [robot, a, b]) p.close();
+  });
+
+  test('failed logins are slowed, then the address is locked out', async () => {
+    const t0 = Date.now();
+    assert.equal((await api(short.url, 'POST', '/api/session', { invite: 'hi_wrong-1' })).status, 401);
+    assert.ok(Date.now() - t0 >= 140, `first failure answered after ${Date.now() - t0} ms`);
+    const t1 = Date.now();
+    assert.equal((await api(short.url, 'POST', '/api/session', { invite: 'hi_wrong-2' })).status, 401);
+    assert.ok(Date.now() - t1 >= 290, 'the brake doubles');
+    await assert.rejects(Peer.open(`${short.ws}/ws/client/x?token=hs_wrong`), /HTTP 401/);
+    // locked: even a valid invite is refused from this address for the rest of the window
+    const inv = await api(short.url, 'POST', '/api/invites', { robot: 'sim', role: 'viewer' }, admin);
+    const r = await api(short.url, 'POST', '/api/session', { invite: (inv.json.invite as { token: string }).token });
+    assert.equal(r.status, 429);
+    await assert.rejects(Peer.open(`${short.ws}/ws/robot/sim`, robotAuth('sim', 'whatever-password-1234')), /HTTP 429/);
   });
 });
