@@ -18,6 +18,7 @@ export class HudLine extends LitElement {
     .live { background: #39e07a; } .degraded, .connecting { background: #ffd400; }
     .lost, .closed, .idle { background: #ff6b6b; }
     .low { color: #ff6b6b; font-weight: 700; }
+    .you { color: #ffd400; font-weight: 700; }
   `;
 
   @property() linkState: LinkState = 'idle';
@@ -30,10 +31,10 @@ export class HudLine extends LitElement {
 
   override render() {
     return html`<span class="state ${this.linkState}" role="status">${LINK_LABEL[this.linkState]}${this.linkRttMs !== null ? html` · ${this.linkRttMs} ms` : nothing}</span>
-      ${this.battery !== null ? html`<span class=${this.battery < 20 ? 'low' : ''} title="battery">🔋 ${Math.round(this.battery)} %</span>` : nothing}
+      ${this.battery !== null ? html`<span class=${this.battery < 20 ? 'low' : ''} title="battery">battery ${Math.round(this.battery)} %</span>` : nothing}
       ${this.commandRttMs !== null ? html`<span title="command round trip">cmd ${this.commandRttMs} ms</span>` : nothing}
       ${this.glassMs !== null ? html`<span title="glass-to-glass video latency">video ${this.glassMs} ms</span>` : nothing}
-      <span title="who is driving">🎮 ${this.youDrive ? 'you drive' : this.driver ? `${this.driver} drives` : 'nobody drives'}</span>`;
+      <span title="who is driving" class=${this.youDrive ? 'you' : ''}>${this.youDrive ? 'you drive' : this.driver ? `${this.driver} drives` : 'nobody drives'}</span>`;
   }
 }
 

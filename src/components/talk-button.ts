@@ -8,8 +8,10 @@ import type { TalkState } from '../lib/audio/talk-capture.ts';
 @customElement('hv-talk-button')
 export class TalkButton extends LitElement {
   static override styles = css`
+    /* The whole area is the button: a thumb landing near a corner still talks. */
+    :host { display: block; }
     button {
-      min-width: 44px; min-height: 44px; width: 100%; height: 100%; border-radius: 999px;
+      min-width: 44px; min-height: 44px; width: 100%; height: 100%; border-radius: 1.2rem;
       font: inherit; font-weight: 700; font-size: 1rem; color: #000; background: #9be7ff;
       border: 3px solid #fff; touch-action: none; user-select: none; -webkit-user-select: none;
     }
@@ -28,7 +30,7 @@ export class TalkButton extends LitElement {
       @pointerdown=${this.down} @pointerup=${this.up} @pointercancel=${this.up} @pointerleave=${this.up}
       @keydown=${(e: KeyboardEvent) => (e.key === ' ' || e.key === 'Enter') && !e.repeat && this.down(e)}
       @keyup=${(e: KeyboardEvent) => (e.key === ' ' || e.key === 'Enter') && this.up()}
-      @contextmenu=${(e: Event) => e.preventDefault()}>🎙 ${label}</button>`;
+      @contextmenu=${(e: Event) => e.preventDefault()}>${label}</button>`;
   }
 
   private down(e: Event): void {

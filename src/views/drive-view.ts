@@ -44,6 +44,8 @@ export class DriveView extends LitElement {
     hv-joystick { grid-area: stick; aspect-ratio: 1; width: 100%; max-width: 260px; justify-self: center; align-self: center; margin-bottom: 1.6em; }
     .stop { grid-area: stop; }
     hv-talk-button { grid-area: talk; min-height: 64px; }
+    .bottom { display: contents; }
+    .messages { grid-column: 1 / -1; display: grid; gap: 0.3rem; }
     .row { grid-area: row; display: flex; flex-wrap: wrap; gap: 0.5rem; }
     form { grid-area: tts; display: flex; gap: 0.5rem; }
     button, input { font: inherit; min-height: 44px; min-width: 44px; border-radius: 0.6rem; }
@@ -66,9 +68,12 @@ export class DriveView extends LitElement {
       hv-joystick { grid-area: left; max-width: 22vw; margin: 0 0 1.6em 0.4rem; }
       .stop { grid-area: right; align-self: start; padding: 0.4rem; }
       hv-talk-button { grid-area: right; align-self: end; height: 40%; margin: 0.4rem; }
-      .row { display: none; }
-      form { padding: 0.3rem 0.6rem; }
-      .row.compact { display: flex; grid-area: tts; justify-content: flex-end; }
+      /* One line under the video: control, sound, full screen, then the text box. */
+      .bottom { grid-area: tts; display: flex; gap: 0.5rem; padding: 0.3rem 0.6rem; }
+      .bottom .row { flex-wrap: nowrap; }
+      .messages { grid-area: video; align-self: end; z-index: 1; padding: 0.3rem; background: rgba(0 0 0 / 0.6); }
+      .messages:empty { display: none; }
+      .bottom form { flex: 1; }
     }
     /* Tablet: video beside the controls. */
     @media (min-width: 900px) and (min-height: 600px) {
@@ -130,22 +135,26 @@ export class DriveView extends LitElement {
         <div class="stop"><button @click=${() => this.drive.stopNow('stop button')} aria-label="Stop the robot now">■ STOP</button></div>
         <hv-talk-button .state=${this.media.talk.state} ?disabled=${!you || !live}
           @talk-start=${() => void this.media.talk.start()} @talk-end=${() => this.media.talk.stop()}></hv-talk-button>
+        <div class="bottom">
         <div class="row">
           ${you
             ? html`<button @click=${() => this.lease('release')}>Release control</button>`
             : robot.lease.driver
               ? html`<button class="primary" ?disabled=${!live} @click=${() => this.lease('request')}>Ask for control</button>`
               : html`<button class="primary" ?disabled=${!live} @click=${() => this.lease('take')}>Take control</button>`}
-          <button @click=${() => void this.media.toggleMute()} aria-pressed=${!this.media.muted}>${this.media.muted ? '🔇 Robot sound off' : '🔊 Robot sound on'}</button>
-          <button @click=${this.fullscreen} aria-label="Full screen">⛶</button>
+          <button @click=${() => void this.media.toggleMute()} aria-pressed=${!this.media.muted}>${this.media.muted ? 'Robot sound: off' : 'Robot sound: on'}</button>
+          <button @click=${this.fullscreen} >Full screen</button>
         </div>
         <form @submit=${this.say}>
           <input name="tts" maxlength=${MAX_TTS_CHARS} placeholder="Say something through the robot" aria-label="Text for the robot to speak" autocomplete="off" enterkeyhint="send" />
           <button type="submit">Say</button>
         </form>
-        ${this.media.talk.error ? html`<div class="notice bad">${this.media.talk.error}</div>` : nothing}
-        ${this.ttsError ? html`<div class="notice bad">${this.ttsError}</div>` : nothing}
-        ${this.renderActions()}
+        </div>
+        <div class="messages">
+          ${this.media.talk.error ? html`<div class="notice bad" role="alert">${this.media.talk.error}</div>` : nothing}
+          ${this.ttsError ? html`<div class="notice bad" role="alert">${this.ttsError}</div>` : nothing}
+          ${this.renderActions()}
+        </div>
       </div>`;
   }
 

@@ -7,10 +7,7 @@ import { Downsampler, FrameChunker, floatToS16, s16ToLeBytes } from './pcm.ts';
 
 export type TalkState = 'idle' | 'starting' | 'talking';
 
-// Runs on the audio thread: copies each 128-sample block to the main thread.
-const WORKLET = `registerProcessor('havatar-tap', class extends AudioWorkletProcessor {
-  process(inputs) { const ch = inputs[0] && inputs[0][0]; if (ch) this.port.postMessage(ch.slice(0)); return true; }
-});`;
+const WORKLET_URL = new URL('./tap-worklet.js', import.meta.url);
 
 export interface TalkSink {
   begin(): boolean;
@@ -51,12 +48,7 @@ export class TalkCapture {
       };
       const src = ctx.createMediaStreamSource(stream);
       if (ctx.audioWorklet) {
-        const url = URL.createObjectURL(new Blob([WORKLET], { type: 'text/javascript' }));
-        try {
-          await ctx.audioWorklet.addModule(url);
-        } finally {
-          URL.revokeObjectURL(url);
-        }
+        await ctx.audioWorklet.addModule(WORKLET_URL.href);
         if (gen !== this.generation) return;
         const node = new AudioWorkletNode(ctx, 'havatar-tap');
         node.port.onmessage = (e: MessageEvent<Float32Array>) => onBlock(e.data);
