@@ -75,8 +75,9 @@ export class Hub {
     this.robots.set(robot, conn);
     this.metrics.robots.set(this.robots.size);
     this.log.info('robot connected', { robot });
-    void this.bus.setHosted(robot, true, 5000).catch(() => {});
+    void this.bus.setHosted(robot, true, this.limits.hostTtlMs).catch(() => {});
     ws.on('pong', () => { conn.lastSeen = Date.now(); });
+    ws.on('error', (err) => this.log.warn('robot socket error', { robot, error: err }));
     ws.on('message', (data, isBinary) => this.fromRobot(conn, data as Buffer, isBinary));
     ws.on('close', () => {
       if (this.robots.get(robot) !== conn) return; // replaced: the new socket is the robot now
@@ -105,6 +106,7 @@ export class Hub {
   async addClient(ws: WebSocket, id: string, session: SessionRecord): Promise<void> {
     const robot = session.robot;
     // Frames that arrive while we look the lease up are held, then handled after the welcome.
+    ws.on('error', () => { /* a protocol error closes the socket; the close handler cleans up */ });
     const early: [Buffer, boolean][] = [];
     const hold = (d: Buffer, b: boolean) => early.push([d, b]);
     ws.on('message', hold);
@@ -122,6 +124,7 @@ export class Hub {
     this.updateClientGauge();
     this.log.info('client connected', { robot, client: id, role: conn.role, session: session.id });
     ws.on('pong', () => { conn.lastSeen = Date.now(); });
+    ws.on('error', (err) => this.log.warn('client socket error', { robot, client: id, error: err }));
     ws.on('message', (data, isBinary) => void this.fromClient(conn, data as Buffer, isBinary));
     ws.on('close', () => void this.clientGone(conn));
 
@@ -457,7 +460,13 @@ export class Hub {
     this.perSecond.push(this.count);
     this.count = 0;
     if (this.perSecond.length > 10) this.perSecond.shift();
-    for (const robot of this.robots.keys()) void this.bus.setHosted(robot, true, 5000).catch(() => {});
+    for (const robot of this.robots.keys()) void this.bus.setHosted(robot, true, this.limits.hostTtlMs).catch(() => {});
+    // A relay that died without saying so: its robots' host keys lapse, and our clients are told.
+    for (const robot of [...this.remoteOnline]) {
+      if (this.robots.has(robot) || (await this.bus.hostedElsewhere(robot).catch(() => true))) continue;
+      this.remoteOnline.delete(robot);
+      this.toClients(robot, null, { v: 1, type: 'robot', robot, online: false }, false);
+    }
     const robots = new Set([...this.robots.keys(), ...this.clients.keys()]);
     for (const robot of robots) {
       const known = this.leases.get(robot) ?? NOBODY;

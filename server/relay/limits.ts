@@ -26,6 +26,8 @@ export const RelayLimits = {
   authFailMaxDelayMs: 3_200,
   /** Health checks of MediaMTX / Redis give up after this long. */
   healthTimeoutMs: 1_000,
+  /** With Redis: how long a relay's claim to host a robot lasts unless refreshed (every second). */
+  hostTtlMs: 3_000,
   /** Clients per robot (viewers + driver). */
   maxClientsPerRobot: 32,
 } as const;

@@ -2,7 +2,7 @@
 // connected to relay B; sessions issued by one relay work on the other; the lease is shared.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Peer, api, registerRobot, robotAuth, sessionFor, startRedis, startRelay, stopAll, tempDir, type RelayProc } from './helpers.ts';
+import { Peer, api, kill, registerRobot, robotAuth, sessionFor, startRedis, startRelay, stopAll, tempDir, type RelayProc } from './helpers.ts';
 
 let a: RelayProc;
 let b: RelayProc;
@@ -12,8 +12,9 @@ before(async () => {
   const redis = await startRedis();
   if (!redis) return;
   redisUrl = redis.url;
-  a = await startRelay({ redisUrl, dataDir: tempDir() });
-  b = await startRelay({ redisUrl, dataDir: tempDir() });
+  const env = { RELAY_LIMITS: JSON.stringify({ hostTtlMs: 1500 }) };
+  a = await startRelay({ redisUrl, dataDir: tempDir(), env });
+  b = await startRelay({ redisUrl, dataDir: tempDir(), env });
 });
 after(stopAll);
 
@@ -68,5 +69,19 @@ describe('two relays and Redis', () => {
     robot.close();
     await watcher.fresh((f) => f.type === 'robot' && f.online === false);
     other.close(); watcher.close();
+  });
+
+  test('when the robot\'s relay dies without a word, clients on the other relay are told it is offline', async (t) => {
+    if (!redisUrl) return t.skip('redis-server is not installed (apt-get install redis-server)');
+    const pw = await registerRobot(a.url, 'lost');
+    const robot = await Peer.open(`${b.ws}/ws/robot/lost`, robotAuth('lost', pw));
+    const c = await Peer.open(`${a.ws}/ws/client/orphan?token=${await sessionFor(a.url, 'lost', 'viewer')}`);
+    await c.next((f) => f.type === 'robot' && f.online === true);
+    const t0 = Date.now();
+    const offline = c.fresh((f) => f.type === 'robot' && f.online === false, 4000);
+    await kill(b);
+    await offline;
+    console.log(`# robot on a killed relay reported offline after ${Date.now() - t0} ms`);
+    robot.close(); c.close();
   });
 });

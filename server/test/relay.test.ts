@@ -230,6 +230,13 @@ describe('sockets', () => {
     c.close();
   });
 
+  test('a frame beyond the socket limit closes only that socket (1009); the relay keeps serving', async () => {
+    const c = await client('viewer', 'huge');
+    c.ws.send('x'.repeat(70 * 1024));
+    assert.equal((await c.closed).code, 1009);
+    assert.equal((await api(relay.url, 'GET', '/health')).status, 200);
+  });
+
   test('a client that floods is rate limited, then closed with the rate-limit code', async () => {
     const c = await client('viewer', 'flood');
     for (let i = 0; i < 200; i++) c.send({ v: 1, type: 'heartbeat', t: i });
