@@ -1,0 +1,96 @@
+// The app in local mode against the real bridge + simulator, in Debian's Chromium: open the link
+// with #token=, take control, drag the joystick and see the simulated ESP32 move; release and see
+// it stop; close the page while driving and see the robot stop within the deadman time; hold talk
+// with the fake microphone and see frames go out.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { freePorts, startStack, type Stack } from '../scripts/stack.ts';
+import { launchChromium } from './browser.ts';
+
+let stack: Stack;
+let browser: Browser;
+
+interface SimState { left: number; right: number; stopped: boolean }
+const simState = async (): Promise<SimState> => (await fetch(`${stack.simControlUrl}/state`)).json() as Promise<SimState>;
+
+async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 3000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function openAsDriver(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await page.goto(`${stack.bridgeUrl}/#token=${stack.token}`);
+  assert.equal(new URL(page.url()).hash, '', 'the token is taken out of the address bar');
+  await page.getByRole('button', { name: 'Take control' }).click({ timeout: 10_000 });
+  await page.getByText('you drive').waitFor({ timeout: 3000 });
+  return page;
+}
+
+async function pushStick(page: Page): Promise<void> {
+  const box = (await page.locator('hv-joystick').boundingBox())!;
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  await page.mouse.move(cx, cy);
+  await page.mouse.down();
+  await page.mouse.move(cx, cy - box.height * 0.45, { steps: 4 });
+}
+
+before(async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-app-'));
+  mkdirSync(join(dataDir, 'pty'), { recursive: true });
+  stack = await startStack({ dataDir, ports: await freePorts() });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test('driving with the joystick moves the simulated robot forward, releasing stops it', async () => {
+  const page = await openAsDriver();
+  await pushStick(page);
+  const moving = await waitFor('both tracks forward', simState, (s) => s.left > 0 && s.right > 0);
+  assert.ok(Math.abs(moving.left - moving.right) <= 2, 'straight ahead drives both tracks alike');
+  await page.mouse.up();
+  await waitFor('tracks stopped', simState, (s) => s.left === 0 && s.right === 0, 1000);
+  await page.close();
+});
+
+test('closing the page while driving stops the robot within the deadman time', async () => {
+  const page = await openAsDriver();
+  await pushStick(page);
+  await waitFor('moving', simState, (s) => s.left > 0);
+  const closedAt = Date.now();
+  await page.close();
+  await waitFor('stopped after close', simState, (s) => s.left === 0 && s.right === 0, 1000);
+  assert.ok(Date.now() - closedAt < 1000, 'stopped within a second of the page closing');
+});
+
+test('holding talk with the fake microphone sends audio frames; releasing stops them', async () => {
+  const page = await openAsDriver();
+  const talk = page.locator('hv-talk-button button');
+  const box = (await talk.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.getByText('Talking').waitFor({ timeout: 3000 });
+  await page.waitForTimeout(500);
+  const sent = await page.evaluate(() => {
+    const view = document.querySelector('havatar-app')!.shadowRoot!.querySelector('hv-drive-view') as unknown as { media: { talk: { framesSent: number } } };
+    return view.media.talk.framesSent;
+  });
+  assert.ok(sent >= 15, `about 50 frames a second go out while held (got ${sent} in ~0.5 s)`);
+  await page.mouse.up();
+  await page.getByText('Hold to talk').waitFor({ timeout: 2000 });
+  await page.close();
+});
