@@ -76,6 +76,19 @@ describe('firmware protocol core on the host', { skip: noCompiler ?? false }, ()
     assert.equal(res.status, 0, out);
   });
 
+  for (const core of [2, 3]) {
+    for (const [driver, define] of [['TB6612FNG', 1], ['L298N', 2]] as const) {
+      it(`Arduino glue type-checks for Arduino-ESP32 core ${core}.x with the ${driver}`, async () => {
+        // Declarations-only stub: catches a wrong call or pin constant without the ESP32 toolchain.
+        await run('g++', [
+          '-std=gnu++17', '-Wall', '-Wextra', '-Werror', '-fsyntax-only',
+          '-I', join(esp32, 'test/arduino-stub'), '-I', join(esp32, 'src'),
+          `-DESP_ARDUINO_VERSION_MAJOR=${core}`, `-DHAVATAR_MOTOR_DRIVER=${define}`, join(esp32, 'src/main.cpp'),
+        ], { timeout: 60_000 });
+      });
+    }
+  }
+
   it('refuses to pass when the vectors file is missing', () => {
     const res = spawnSync(binary, [join(dir, 'missing.json')], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(res.status, 2, res.stderr);
