@@ -193,5 +193,6 @@ export class LineSplitter {
 
 /** Track speed in [-1, 1] → PWM duty -255..255; anything that is not a finite number is 0 (stop). */
 export const toPwm = (unit: number): number =>
-  Number.isFinite(unit) ? Math.round(Math.max(-1, Math.min(1, unit)) * PWM_MAX) : 0;
+  // Rounded away from zero symmetrically: -0.5 and 0.5 give -128 and 128 (Math.round alone would not).
+  Number.isFinite(unit) ? Math.sign(unit) * Math.round(Math.min(1, Math.abs(unit)) * PWM_MAX) : 0;
 export const fromPwm = (pwm: number): number => pwm / PWM_MAX;

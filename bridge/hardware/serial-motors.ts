@@ -23,6 +23,8 @@ export const STATUS_TIMEOUT_MS = 1000;
 /** Pause before reopening a port that disappeared; doubles on each failure up to the max. */
 export const RECONNECT_MIN_MS = 100;
 export const RECONNECT_MAX_MS = 2000;
+/** How long close() waits for the final stop frame to leave. */
+const CLOSE_DRAIN_MS = 200;
 /** Sent frames remembered for round-trip times of refresh acks. */
 const RTT_WINDOW = 64;
 const SEQ_MODULO = 65536;
@@ -36,6 +38,8 @@ export interface SerialMotorsOptions {
   statusTimeoutMs?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** First sequence number (tests start near 65535 to see the wrap). */
+  firstSeq?: number;
 }
 
 export interface MotorAck { seq: number; code: number; rttMs: number }
@@ -75,7 +79,9 @@ export class SerialMotors extends EventEmitter implements Motors {
       statusTimeoutMs: o.statusTimeoutMs ?? STATUS_TIMEOUT_MS,
       reconnectMinMs: o.reconnectMinMs ?? RECONNECT_MIN_MS,
       reconnectMaxMs: o.reconnectMaxMs ?? RECONNECT_MAX_MS,
+      firstSeq: o.firstSeq ?? 0,
     };
+    this.seq = this.opts.firstSeq % SEQ_MODULO;
     this.reconnectDelay = this.opts.reconnectMinMs;
     this.current = {
       left: 0, right: 0, connected: false, watchdogTripped: false, battery: null, port: o.path,
@@ -133,7 +139,11 @@ export class SerialMotors extends EventEmitter implements Motors {
     if (this.link === 'open' && this.port) {
       this.targetLeft = this.targetRight = 0;
       this.write({ type: 'S', seq: this.nextSeq() });
-      await new Promise<void>((resolve) => this.port!.drain(() => resolve()));
+      // Bounded: a wedged line must not keep close() (and the bridge's shutdown) waiting.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, CLOSE_DRAIN_MS);
+        this.port!.drain(() => { clearTimeout(timer); resolve(); });
+      });
     }
     this.link = 'closed';
     for (const t of [this.refreshTimer, this.statusTimer]) if (t) clearInterval(t);
@@ -142,7 +152,12 @@ export class SerialMotors extends EventEmitter implements Motors {
     this.failPending(new Error('serial motors closed'));
     const port = this.port;
     this.port = null;
-    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    if (port?.isOpen) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, CLOSE_DRAIN_MS);
+        port.close(() => { clearTimeout(timer); resolve(); });
+      });
+    }
     this.setConnected(false);
   }
 
@@ -175,7 +190,7 @@ export class SerialMotors extends EventEmitter implements Motors {
     this.reconnectDelay = this.opts.reconnectMinMs;
     port.on('data', (chunk: Buffer) => this.guard('read', () => this.onData(chunk)));
     port.on('error', (err: Error) => { log.warn('serial error', { err }); this.emit('error', err); });
-    port.on('close', () => this.guard('port closed', () => this.onPortClosed(port)));
+    port.on('close', (err?: Error) => this.guard('port closed', () => this.onPortClosed(port, err)));
     log.info('serial port open', { path: this.opts.path });
     this.write({ type: 'Q', seq: this.nextSeq() });
   }
@@ -183,10 +198,10 @@ export class SerialMotors extends EventEmitter implements Motors {
   /** A method, not a field read, so the check after an await is not narrowed away by TypeScript. */
   private isClosed(): boolean { return this.link === 'closed'; }
 
-  private onPortClosed(port: SerialPort): void {
+  private onPortClosed(port: SerialPort, err?: Error): void {
     if (this.port !== port || this.link === 'closed') return;
     this.port = null;
-    log.warn('serial port went away, reopening', { path: this.opts.path });
+    log.warn('serial port went away, reopening', { path: this.opts.path, err });
     this.failPending(new Error('serial port closed'));
     this.emit('error', new Error(`serial port ${this.opts.path} disconnected`));
     this.scheduleReopen();

@@ -4,7 +4,7 @@
 //   {"event":"ready","serialPort":"<path the bridge opens>","controlUrl":"http://127.0.0.1:<port>"}
 // and serves a loopback-only control API: GET /state, POST /battery {"mv": 7000}.
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../common/log.ts';
@@ -30,6 +30,24 @@ if (!Number.isInteger(controlPort) || controlPort < 0 || controlPort > 65535) {
 }
 
 let pty: PtyPair | null = null;
+let esp: SimulatedEsp32 | null = null;
+let server: Server | null = null;
+
+// Installed before anything is started, so a signal during start-up still cleans up socat.
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info('stopping', { signal });
+  server?.closeAllConnections();
+  server?.close();
+  await esp?.close();
+  await pty?.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+
 let devicePath = values.device;
 let hostPath = values.device ?? '';
 if (!devicePath) {
@@ -39,7 +57,7 @@ if (!devicePath) {
   hostPath = pty.hostPath;
 }
 
-const esp = new SimulatedEsp32({ path: devicePath });
+esp = new SimulatedEsp32({ path: devicePath });
 try {
   await esp.open();
 } catch (err) {
@@ -65,9 +83,10 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
-const server = createServer((req, res) => {
+const sim = esp;
+server = createServer((req, res) => {
   const url = req.url ?? '/';
-  if (req.method === 'GET' && url === '/state') return reply(res, 200, { serialPort: hostPath, ...esp.snapshot() });
+  if (req.method === 'GET' && url === '/state') return reply(res, 200, { serialPort: hostPath, ...sim.snapshot() });
   if (req.method === 'POST' && url === '/battery') {
     readJson(req).then(
       (body) => {
@@ -75,8 +94,8 @@ const server = createServer((req, res) => {
         if (typeof mv !== 'number' || !Number.isFinite(mv) || mv < BATTERY_EMPTY_MV || mv > BATTERY_FULL_MV) {
           return reply(res, 400, { ok: false, msg: `mv must be a number between ${BATTERY_EMPTY_MV} and ${BATTERY_FULL_MV}` });
         }
-        esp.world.setBatteryMv(mv);
-        reply(res, 200, { ok: true, batteryMv: esp.world.batteryMv });
+        sim.world.setBatteryMv(mv);
+        reply(res, 200, { ok: true, batteryMv: sim.world.batteryMv });
       },
       () => reply(res, 400, { ok: false, msg: 'body must be JSON {"mv": <millivolts>}' }),
     );
@@ -84,20 +103,7 @@ const server = createServer((req, res) => {
   }
   reply(res, 404, { ok: false, msg: 'not found' });
 });
-await new Promise<void>((resolve) => server.listen(controlPort, '127.0.0.1', resolve));
+await new Promise<void>((resolve) => server!.listen(controlPort, '127.0.0.1', resolve));
 const { port } = server.address() as AddressInfo;
 process.stdout.write(JSON.stringify({ event: 'ready', serialPort: hostPath, controlUrl: `http://127.0.0.1:${port}` }) + '\n');
 
-let stopping = false;
-async function stop(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log.info('stopping', { signal });
-  server.closeAllConnections();
-  server.close();
-  await esp.close();
-  await pty?.close();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));

@@ -1,0 +1,107 @@
+// The simulator as its own process, the way npm start and the end-to-end tests run it.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('./esp32-main.ts', import.meta.url));
+const DRIVER = fileURLToPath(new URL('./fixtures/drive.ts', import.meta.url));
+
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  // SIGTERM first so the simulator reaps its own socat; SIGKILL the group if it does not go.
+  await Promise.all(children.splice(0).map(async (c) => {
+    if (c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    try { process.kill(-c.pid!, 'SIGTERM'); } catch { return; }
+    const hard = setTimeout(() => { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } }, 1000);
+    await exited;
+    clearTimeout(hard);
+  }));
+});
+
+function start(file: string, args: string[]): { child: ChildProcess; line: (pred: (o: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  child.stderr!.resume();
+  const lines = createInterface({ input: child.stdout! });
+  const seen: Record<string, unknown>[] = [];
+  const waiters: { pred: (o: Record<string, unknown>) => boolean; resolve: (o: Record<string, unknown>) => void }[] = [];
+  lines.on('line', (l) => {
+    let o: Record<string, unknown>;
+    try { o = JSON.parse(l) as Record<string, unknown>; } catch { return; }
+    seen.push(o);
+    for (const w of waiters.splice(0)) if (w.pred(o)) w.resolve(o); else waiters.push(w);
+  });
+  const line = (pred: (o: Record<string, unknown>) => boolean) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const found = seen.find(pred);
+      if (found) return resolve(found);
+      const timer = setTimeout(() => reject(new Error(`no matching line from ${file}`)), 8000);
+      waiters.push({ pred, resolve: (o) => { clearTimeout(timer); resolve(o); } });
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${file} exited (${code})`)); });
+    });
+  return { child, line };
+}
+
+interface SimState { left: number; right: number; watchdogTripped: boolean; stopped: boolean; batteryMv: number; lastMotorFrames: unknown[]; framesReceived: number }
+const getState = async (url: string) => (await (await fetch(`${url}/state`)).json()) as SimState;
+
+describe('esp32-main (the simulator process)', () => {
+  it('prints ready, serves /state, and stops within its watchdog when the bridge is SIGKILLed', async () => {
+    const sim = start(MAIN, []);
+    const ready = await sim.line((o) => o.event === 'ready');
+    const url = ready.controlUrl as string;
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(existsSync(ready.serialPort as string));
+    const idle = await getState(url);
+    assert.equal(idle.stopped, true);
+
+    const bridge = start(DRIVER, [ready.serialPort as string]);
+    await bridge.line((o) => o.event === 'driving');
+    let s = await getState(url);
+    for (let i = 0; i < 50 && s.left !== 204; i++) { await new Promise((r) => setTimeout(r, 20)); s = await getState(url); }
+    assert.equal(s.left, 204);
+    assert.ok(s.lastMotorFrames.length > 0);
+
+    const killedAt = performance.now();
+    process.kill(-bridge.child.pid!, 'SIGKILL');
+    for (;;) {
+      s = await getState(url);
+      if (s.stopped && s.watchdogTripped) break;
+      assert.ok(performance.now() - killedAt < 1500, 'the simulated ESP32 kept driving');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const ms = performance.now() - killedAt;
+    // The watchdog is 500 ms after the last refresh, which came up to 100 ms before the kill.
+    assert.ok(ms <= 700, `stopped ${Math.round(ms)} ms after the bridge died`);
+    assert.equal(s.left, 0);
+    assert.equal(s.right, 0);
+  });
+
+  it('sets the battery through POST /battery and refuses bad bodies without changing it', async () => {
+    const sim = start(MAIN, []);
+    const url = (await sim.line((o) => o.event === 'ready')).controlUrl as string;
+    const post = (body: string) => fetch(`${url}/battery`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const okRes = await post(JSON.stringify({ mv: 7000 }));
+    assert.equal(okRes.status, 200);
+    const after = await getState(url);
+    assert.ok(Math.abs(after.batteryMv - 7000) < 50, `battery ${after.batteryMv}`);
+    for (const bad of ['{"mv":"7000"}', '{"mv":99999}', 'not json', '{}', 'null']) {
+      assert.equal((await post(bad)).status, 400, bad);
+    }
+    assert.ok(Math.abs((await getState(url)).batteryMv - after.batteryMv) < 20);
+    assert.equal((await fetch(`${url}/nope`)).status, 404);
+  });
+
+  it('stops on SIGTERM and removes its pty links', async () => {
+    const sim = start(MAIN, []);
+    const ready = await sim.line((o) => o.event === 'ready');
+    const exited = new Promise<number | null>((r) => sim.child.once('exit', (code) => r(code)));
+    process.kill(sim.child.pid!, 'SIGTERM');
+    assert.equal(await exited, 0);
+    assert.equal(existsSync(ready.serialPort as string), false);
+  });
+});
