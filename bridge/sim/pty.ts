@@ -2,7 +2,7 @@
 // open /dev/ttyUSB0, the simulated ESP32 opens the other.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../common/log.ts';
@@ -35,6 +35,8 @@ export async function createPtyPair(dir?: string, opts: PtyOptions = {}): Promis
   const ownGroup = opts.ownGroup ?? true;
   const ownDir = dir === undefined;
   const base = dir ?? mkdtempSync(join(tmpdir(), 'havatar-pty-'));
+  // socat replaces stale links left by a crashed run, but cannot create their folder.
+  if (!ownDir) mkdirSync(base, { recursive: true });
   const hostPath = join(base, 'ttyHOST');
   const devicePath = join(base, 'ttyESP');
   const child = spawn(
