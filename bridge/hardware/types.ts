@@ -18,6 +18,7 @@ export interface MotorState {
   /** Serial device path in use. */
   port: string;
   framesSent: number;
+  /** Frames the ESP32 refused ($E, or an ack with a non-zero code). */
   framesRejected: number;
 }
 
@@ -28,10 +29,18 @@ export interface MotorState {
  * 'disconnected', 'error' (Error: logged, never fatal — the port is reopened with backoff).
  */
 export interface Motors extends EventEmitter {
+  /**
+   * Opens the link. Never rejects: a robot comes up without its motor board; a port that cannot be
+   * opened (yet) is retried with backoff until close() (watch 'connected' / state.connected).
+   */
   open(): Promise<void>;
-  /** Sets the target for both tracks, each in [-1, 1]; resolves when the ESP32 acks (or rejects on timeout). */
+  /**
+   * Sets the target for both tracks, each in [-1, 1]; resolves when the ESP32 acks. Rejects with a
+   * RangeError for a non-finite or out-of-range speed (the target is left unchanged), and with an
+   * Error when the port is not open, the board refuses, or no ack comes within ~300 ms.
+   */
   set(left: number, right: number): Promise<{ seq: number; rttMs: number }>;
-  /** Stops now (sends $S, then keeps refreshing zero). */
+  /** Stops now (zero target, sends $S, keeps refreshing zero). Never rejects; resolves once acked or timed out. */
   stop(): Promise<void>;
   readonly state: MotorState;
   close(): Promise<void>;
