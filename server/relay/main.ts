@@ -5,6 +5,8 @@
 //   node --import tsx server/relay/main.ts register --robot sim [--password P]
 // Environment: ADMIN_API_KEY, REDIS_URL, MEDIAMTX_API_URL (default http://127.0.0.1:9997; 'none'
 // skips the health check), HAVATAR_DATA_DIR, APP_ORIGINS, APP_URL, PUBLIC_URL, PORT, TRUST_PROXY=1,
+// MEDIA_PUBLIC_URL / HLS_PUBLIC_URL (MediaMTX's WebRTC and HLS bases as browsers reach them, handed
+// out with sessions; default http://<relay host>:8889 and :8888),
 // RELAY_LIMITS (JSON overrides of server/relay/limits.ts, e.g. '{"leaseIdleMs":5000}').
 // `serve` prints one JSON line {"event":"listening","port":N} on stdout when ready; logs go to stderr.
 import { join } from 'node:path';
@@ -56,6 +58,7 @@ if (cmd === 'serve') {
     port, host: flags.get('host') ?? env.HOST ?? '0.0.0.0', dataDir,
     adminApiKey: env.ADMIN_API_KEY || undefined, redisUrl,
     mediamtxApiUrl: mtx === 'none' ? '' : mtx, appOrigins: origins, appUrl, publicUrl,
+    mediaPublicUrl: env.MEDIA_PUBLIC_URL || undefined, hlsPublicUrl: env.HLS_PUBLIC_URL || undefined,
     trustProxy: flags.has('trust-proxy') || env.TRUST_PROXY === '1', limits, log,
   }).catch((err: Error) => die(`cannot start: ${err.message}`));
   process.stdout.write(JSON.stringify({ event: 'listening', port: relay.port, redis: !!redisUrl }) + '\n');

@@ -28,6 +28,10 @@ export interface RelayOptions {
   appUrl?: string;
   /** Public URL of this relay as the app should reach it (put in invite links). */
   publicUrl?: string;
+  /** Base URL of MediaMTX's WebRTC server as browsers reach it (WHEP/WHIP); default http://<relay host>:8889. */
+  mediaPublicUrl?: string;
+  /** Base URL of MediaMTX's HLS server as browsers reach it; default http://<relay host>:8888. */
+  hlsPublicUrl?: string;
   /** Take the client address from X-Forwarded-For (behind Caddy). */
   trustProxy?: boolean;
   limits?: Partial<RelayLimits>;
@@ -51,6 +55,20 @@ export function inviteLinkFor(appUrl: string, publicUrl: string | undefined, tok
   if (publicUrl) u.searchParams.set('server', publicUrl);
   u.searchParams.set('invite', token);
   return u.toString();
+}
+
+/**
+ * Where an app finds a robot's media, handed out with every session so the app never guesses
+ * MediaMTX's address (one source of truth: the relay's configuration).
+ */
+export function mediaUrlsFor(robot: string, requestHost: string | undefined, mediaPublicUrl?: string, hlsPublicUrl?: string): { whepUrl: string; whipUrl: string; hlsUrl: string } {
+  const host = (() => {
+    try { return new URL(`http://${requestHost ?? '127.0.0.1'}`).hostname; } catch { return '127.0.0.1'; }
+  })();
+  const base = (u: string | undefined, port: number) => (u ? u.replace(/\/+$/, '') : `http://${host}:${port}`);
+  const media = base(mediaPublicUrl, 8889);
+  const hls = base(hlsPublicUrl, 8888);
+  return { whepUrl: `${media}/robots/${robot}/whep`, whipUrl: `${media}/robots/${robot}/talk/whip`, hlsUrl: `${hls}/robots/${robot}/index.m3u8` };
 }
 
 class HttpError extends Error {
@@ -80,6 +98,8 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
   const appOrigins = opts.appOrigins ?? [];
   const appUrl = opts.appUrl ?? 'http://127.0.0.1:5173/';
   const inviteLink = (token: string) => inviteLinkFor(appUrl, opts.publicUrl, token);
+
+  const media = (req: IncomingMessage, robot: string) => mediaUrlsFor(robot, req.headers.host, opts.mediaPublicUrl, opts.hlsPublicUrl);
 
   const clientIp = (req: IncomingMessage): string => {
     const xff = opts.trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() : '';
@@ -138,11 +158,12 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
     const path = url.pathname;
     const m = req.method ?? 'GET';
     const origin = req.headers.origin;
-    if (origin && path.startsWith('/api/session') && (appOrigins.includes(origin) || appOrigins.includes('*'))) {
+    // /health too: the app's "Test connection" asks it from the app's origin.
+    if (origin && (path.startsWith('/api/session') || path === '/health') && (appOrigins.includes(origin) || appOrigins.includes('*'))) {
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Vary', 'Origin');
       res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
-      res.setHeader('Access-Control-Allow-Methods', 'POST, DELETE, OPTIONS');
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
       if (m === 'OPTIONS') return void send(res, 204, '');
     }
 
@@ -200,7 +221,7 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
       const issued = await access.redeemInvite(body.invite);
       if (!issued) { await access.failed(ip, 'invite'); throw new HttpError(401, 'unauthorized', 'invite unknown or expired'); }
       const s = issued.session;
-      return send(res, 201, { ok: true, token: issued.token, session: s.id, robot: s.robot, role: s.role, expiresAt: s.expiresAt });
+      return send(res, 201, { ok: true, token: issued.token, session: s.id, robot: s.robot, role: s.role, expiresAt: s.expiresAt, ...media(req, s.robot) });
     }
     if ((m === 'POST' && path === '/api/session/refresh') || (m === 'DELETE' && path === '/api/session')) {
       const ip = clientIp(req);
@@ -214,7 +235,7 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
       if (m === 'DELETE') { await access.revokeSession(s.id); return send(res, 200, { ok: true }); }
       const issued = await access.refreshSession(s);
       if (!issued) throw new HttpError(401, 'unauthorized', 'the invite behind this session was revoked or expired');
-      return send(res, 200, { ok: true, token: issued.token, session: s.id, robot: s.robot, role: s.role, expiresAt: issued.session.expiresAt });
+      return send(res, 200, { ok: true, token: issued.token, session: s.id, robot: s.robot, role: s.role, expiresAt: issued.session.expiresAt, ...media(req, s.robot) });
     }
     const sessionId = /^\/api\/sessions\/([\w-]{1,64})$/.exec(path);
     if (m === 'DELETE' && sessionId) {

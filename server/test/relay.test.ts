@@ -69,11 +69,16 @@ describe('HTTP API', () => {
     const s = await api(relay.url, 'POST', '/api/session', { invite });
     assert.equal(s.status, 201);
     assert.equal(s.json.role, 'driver');
+    // Media URLs come with the session (default: MediaMTX's ports on the host the app asked).
+    assert.equal(s.json.whepUrl, 'http://127.0.0.1:8889/robots/sim/whep');
+    assert.equal(s.json.whipUrl, 'http://127.0.0.1:8889/robots/sim/talk/whip');
+    assert.equal(s.json.hlsUrl, 'http://127.0.0.1:8888/robots/sim/index.m3u8');
     const t1 = s.json.token as string;
     const r = await api(relay.url, 'POST', '/api/session/refresh', undefined, { Authorization: `Bearer ${t1}` });
     assert.equal(r.status, 200);
     const t2 = r.json.token as string;
     assert.notEqual(t1, t2);
+    assert.equal(r.json.whepUrl, 'http://127.0.0.1:8889/robots/sim/whep');
     assert.equal((await api(relay.url, 'POST', '/api/session/refresh', undefined, { Authorization: `Bearer ${t1}` })).status, 401, 'old token dead');
     assert.equal((await api(relay.url, 'DELETE', '/api/session', undefined, { Authorization: `Bearer ${t2}` })).status, 200);
     await assert.rejects(Peer.open(`${relay.ws}/ws/client/c-revoked?token=${t2}`), /HTTP 401/);
