@@ -7,6 +7,9 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { renderMediamtxConfig } from '../server/mediamtx-config.ts';
 
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 
@@ -14,6 +17,30 @@ export interface Ports {
   bridge: number;
   bridgeHttps: number;
   simControl: number;
+}
+
+export interface ServerPorts {
+  relay: number;
+  rtsp: number;
+  webrtc: number;
+  webrtcUdp: number;
+  hls: number;
+  api: number;
+  metrics: number;
+}
+
+export const STANDARD_SERVER_PORTS: ServerPorts = { relay: 3000, rtsp: 8554, webrtc: 8889, webrtcUdp: 8189, hls: 8888, api: 9997, metrics: 9998 };
+
+export interface ServerOptions {
+  ports: ServerPorts;
+  /** Robot id on the relay and MediaMTX path `robots/<id>`. */
+  robotId?: string;
+  /** WebRTC ICE on 127.0.0.1 only (tests); otherwise every interface, so phones on the LAN can play. */
+  loopbackOnly?: boolean;
+  /** Origins the app is served from (CORS on WHEP/WHIP/HLS and the relay). */
+  appOrigins: string[];
+  /** Where the app lives, for invite links. */
+  appUrl: string;
 }
 
 export interface StackOptions {
@@ -28,6 +55,10 @@ export interface StackOptions {
   /** Child output goes here (default: discarded, except errors kept for the failure message). */
   log?: (name: string, line: string) => void;
   env?: Record<string, string>;
+  /** Also run MediaMTX and the relay (server mode). */
+  server?: ServerOptions;
+  /** Persisted secrets for the dev stack (admin key, robot password); fresh ones when omitted. */
+  secrets?: { adminKey?: string; robotPassword?: string };
 }
 
 export interface Proc {
@@ -45,7 +76,19 @@ export interface Stack {
   simControlUrl: string;
   serialPort: string;
   procs: Proc[];
-  /** Starts (or restarts after a kill) one process by name. */
+  /** Server mode, when started with `server`. */
+  server?: {
+    relayUrl: string;
+    whepUrl: string;
+    hlsUrl: string;
+    robotId: string;
+    adminKey: string;
+    robotPassword: string;
+    mediamtxApiUrl: string;
+    /** Creates an access link for the app: `{ link, token }` of a relay invite. */
+    invite(role: 'driver' | 'viewer', ttl?: string): Promise<{ link: string; invite: string }>;
+  };
+  /** Starts (or restarts after a kill) one process by name: sim, bridge, relay, mediamtx. */
   restart(name: string): Promise<Proc>;
   stop(): Promise<void>;
 }
@@ -73,41 +116,75 @@ export function launch(
   script: string,
   args: string[],
   readyEvent: string,
-  opts: { env?: Record<string, string>; log?: StackOptions['log']; timeoutMs?: number } = {},
+  opts: LaunchOptions = {},
 ): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
-    cwd: ROOT,
+  return launchCommand(name, process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], jsonEvent(readyEvent), opts);
+}
+
+export interface LaunchOptions {
+  env?: Record<string, string>;
+  log?: StackOptions['log'];
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+/** Ready when the process prints a JSON line whose `event` is `name`. */
+export const jsonEvent = (name: string) => (line: string): Record<string, unknown> | null => {
+  if (!line.startsWith('{')) return null;
+  try {
+    const j = JSON.parse(line) as Record<string, unknown>;
+    return j.event === name ? j : null;
+  } catch {
+    return null;
+  }
+};
+
+/** Ready when a line matches (MediaMTX prints plain text). */
+export const lineMatching = (re: RegExp) => (line: string): Record<string, unknown> | null => (re.test(line) ? { line } : null);
+
+/** Spawns any command in its own process group and waits until a stdout/stderr line says it is ready. */
+export function launchCommand(
+  name: string,
+  cmd: string,
+  args: string[],
+  isReady: (line: string) => Record<string, unknown> | null,
+  opts: LaunchOptions = {},
+): Promise<Proc> {
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd ?? ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const tail: string[] = [];
-  const keep = (line: string) => {
-    tail.push(line);
-    if (tail.length > 30) tail.shift();
-    opts.log?.(name, line);
-  };
-  createInterface({ input: child.stderr! }).on('line', keep);
+  let ready = false;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       killGroup(child);
       reject(new Error(`${name} did not become ready in time. Last output:\n${tail.join('\n')}`));
     }, opts.timeoutMs ?? 20000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      keep(line);
-      if (!line.startsWith('{')) return;
-      try {
-        const j = JSON.parse(line) as Record<string, unknown>;
-        if (j.event === readyEvent) {
-          clearTimeout(timer);
-          resolve({ name, child, ready: j, exited });
-        }
-      } catch { /* not a JSON line */ }
+    const onLine = (line: string) => {
+      tail.push(line);
+      if (tail.length > 30) tail.shift();
+      opts.log?.(name, line);
+      if (ready) return;
+      const r = isReady(line);
+      if (r) {
+        ready = true;
+        clearTimeout(timer);
+        resolve({ name, child, ready: r, exited });
+      }
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', onLine);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} could not start: ${err.message}`));
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited (code ${code}) before it was ready. Last output:\n${tail.join('\n')}`));
+      if (!ready) reject(new Error(`${name} exited (code ${code}) before it was ready. Last output:\n${tail.join('\n')}`));
     });
   });
 }
@@ -126,6 +203,13 @@ export async function stopProc(p: Proc, graceMs = 3000): Promise<void> {
   clearTimeout(timer);
   // Children of the child (FFmpeg, socat) share its group: make sure none outlive it.
   killGroup(p.child, 'SIGKILL');
+}
+
+/** The MediaMTX v1.20.1 binary (built once into a cache by scripts/build-mediamtx.sh). */
+export function mediamtxBinary(): string {
+  const r = spawnSync('bash', [join(ROOT, 'scripts/build-mediamtx.sh')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`MediaMTX is not available:\n${r.stderr}`);
+  return r.stdout.trim().split('\n').pop()!;
 }
 
 function newestMtime(paths: string[]): number {
@@ -184,6 +268,48 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ),
   };
 
+  const server = opts.server;
+  const adminKey = opts.secrets?.adminKey ?? randomBytes(24).toString('base64url');
+  const robotPassword = opts.secrets?.robotPassword ?? randomBytes(24).toString('base64url');
+  const robotId = server?.robotId ?? 'sim';
+  if (server) {
+    const mediamtxConfig = join(opts.dataDir, 'mediamtx.yml');
+    writeFileSync(
+      mediamtxConfig,
+      renderMediamtxConfig({
+        host: server.loopbackOnly ? '127.0.0.1' : '',
+        rtspPort: server.ports.rtsp,
+        webrtcPort: server.ports.webrtc,
+        webrtcUdpPort: server.ports.webrtcUdp,
+        hlsPort: server.ports.hls,
+        apiPort: server.ports.api,
+        metricsPort: server.ports.metrics,
+        appOrigins: server.appOrigins,
+        authUrl: `http://127.0.0.1:${server.ports.relay}/mediamtx/auth`,
+        loopbackOnly: server.loopbackOnly ?? false,
+        logLevel: 'info',
+      }),
+    );
+    const relayEnv = {
+      ...env,
+      ADMIN_API_KEY: adminKey,
+      MEDIAMTX_API_URL: `http://127.0.0.1:${server.ports.api}`,
+      APP_URL: server.appUrl,
+      APP_ORIGINS: server.appOrigins.join(','),
+      PUBLIC_URL: `http://127.0.0.1:${server.ports.relay}`,
+      MEDIA_PUBLIC_URL: `http://127.0.0.1:${server.ports.webrtc}`,
+      HLS_PUBLIC_URL: `http://127.0.0.1:${server.ports.hls}`,
+    };
+    // The robot's credentials are set before the relay starts, so they are the same every time.
+    const reg = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/relay/main.ts'), 'register', '--robot', robotId, '--password', robotPassword, '--data-dir', join(opts.dataDir, 'relay')], {
+      cwd: ROOT, env: { ...process.env, ...relayEnv }, encoding: 'utf8',
+    });
+    if (reg.status !== 0) throw new Error(`registering robot ${robotId} with the relay failed:\n${reg.stderr}`);
+    starters.relay = () =>
+      launch('relay', 'server/relay/main.ts', ['--port', String(server.ports.relay), '--host', server.loopbackOnly ? '127.0.0.1' : '0.0.0.0', '--data-dir', join(opts.dataDir, 'relay')], 'listening', { env: relayEnv, log: opts.log });
+    starters.mediamtx = () => launchCommand('mediamtx', mediamtxBinary(), [mediamtxConfig], lineMatching(/\[API\] started/), { log: opts.log, cwd: opts.dataDir });
+  }
+
   const stack: Stack = {
     token,
     bridgeUrl: `http://127.0.0.1:${opts.ports.bridge}`,
@@ -204,8 +330,32 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
   };
 
+  if (server) {
+    const relayUrl = `http://127.0.0.1:${server.ports.relay}`;
+    stack.server = {
+      relayUrl,
+      whepUrl: `http://127.0.0.1:${server.ports.webrtc}/robots/${robotId}/whep`,
+      hlsUrl: `http://127.0.0.1:${server.ports.hls}/robots/${robotId}/index.m3u8`,
+      robotId,
+      adminKey,
+      robotPassword,
+      mediamtxApiUrl: `http://127.0.0.1:${server.ports.api}`,
+      async invite(role, ttl = '12h') {
+        const res = await fetch(`${relayUrl}/api/invites`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ robot: robotId, role, ttl }),
+        });
+        const body = (await res.json()) as { ok: boolean; link?: string; invite?: { token: string }; msg?: string };
+        if (!res.ok || !body.link || !body.invite) throw new Error(`invite failed: ${res.status} ${body.msg ?? ''}`);
+        return { link: body.link, invite: body.invite.token };
+      },
+    };
+  }
+
   try {
-    for (const name of ['sim', 'bridge']) procs.set(name, await starters[name]!());
+    const order = server ? ['relay', 'mediamtx', 'sim', 'bridge'] : ['sim', 'bridge'];
+    for (const name of order) procs.set(name, await starters[name]!());
   } catch (err) {
     await stack.stop();
     throw err;

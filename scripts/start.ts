@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ROOT, startStack, type Stack } from './stack.ts';
+import { ROOT, STANDARD_SERVER_PORTS, startStack, type Stack } from './stack.ts';
 
 const dataDir = process.env.HAVATAR_DATA_DIR ?? join(ROOT, '.havatar');
 const host = process.env.HAVATAR_HOST ?? '0.0.0.0';
@@ -14,13 +14,19 @@ mkdirSync(dataDir, { recursive: true });
 
 // The bridge keeps only a hash of the operator token. For the simulator on a laptop we keep the
 // clear token beside it (owner-only) so the printed link stays the same across restarts.
-const tokenFile = join(dataDir, 'dev-operator-token');
-let token = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '';
-if (!token) {
-  token = randomBytes(24).toString('base64url');
-  writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
+function devSecret(name: string): string {
+  const file = join(dataDir, name);
+  let value = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (!value) {
+    value = randomBytes(24).toString('base64url');
+    writeFileSync(file, value + '\n', { mode: 0o600 });
+  }
+  chmodSync(file, 0o600);
+  return value;
 }
-chmodSync(tokenFile, 0o600);
+const token = devSecret('dev-operator-token');
+const adminKey = devSecret('dev-relay-admin-key');
+const robotPassword = devSecret('dev-robot-password');
 
 const lanAddresses = Object.values(networkInterfaces())
   .flat()
@@ -40,12 +46,15 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 try {
-  console.log('starting the simulated robot and the bridge…');
+  console.log('starting MediaMTX, the relay, the simulated robot and the bridge…');
+  const appOrigins = ['http://127.0.0.1:5000', 'http://localhost:5000', 'https://127.0.0.1:5443', ...lanAddresses.map((a) => `https://${a}:5443`)];
   stack = await startStack({
     dataDir,
     token,
     host,
     ports: { bridge: 5000, bridgeHttps: 5443, simControl: 5010 },
+    server: { ports: STANDARD_SERVER_PORTS, appOrigins, appUrl: 'http://127.0.0.1:5000/', loopbackOnly: false },
+    secrets: { adminKey, robotPassword },
     log: verbose ? (name, line) => console.log(`[${name}] ${line}`) : undefined,
   });
 } catch (err) {
@@ -53,12 +62,17 @@ try {
   await shutdown(1);
 }
 
+const { invite } = await stack!.server!.invite('driver', '24h');
+const serverQuery = `?invite=${invite}&server=${encodeURIComponent(stack!.server!.relayUrl)}`;
+
 console.log(`
-Havatar is running (simulated robot).
+Havatar is running (simulated robot, local and server mode).
 
-  Open:  http://127.0.0.1:5000/#token=${token}
-${lanAddresses.map((a) => `  Phone on this network (accept the self-signed certificate once):  https://${a}:5443/#token=${token}`).join('\n')}
+  Open:  http://127.0.0.1:5000/${serverQuery}#token=${token}
+${lanAddresses.map((a) => `  Phone on this network, local mode (accept the self-signed certificate once):  https://${a}:5443/#token=${token}`).join('\n')}
 
+  Relay:            ${stack!.server!.relayUrl}/api/status   (admin key in ${join(dataDir, 'dev-relay-admin-key')})
+  MediaMTX:         rtsp://127.0.0.1:8554, WebRTC :8889, HLS :8888
   Simulator state:  ${stack!.simControlUrl}/state
   Data and config:  ${dataDir}
 Press Ctrl-C to stop.`);
