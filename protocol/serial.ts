@@ -17,7 +17,8 @@
 //                             but a value was not: nothing applied, answered with $A instead of $E
 //                             so the sender learns at once which command failed).
 //   $T,<left>,<right>,<mv>,<flags>  status, every 200 ms and after Q: PWM now (after ramping),
-//                             battery millivolts, flags (bit 0 watchdog tripped, bit 1 stopped).
+//                             battery millivolts, flags (bit 0 watchdog tripped, since the last
+//                             valid $M; bit 1 stopped: both tracks at 0 PWM now).
 //   $E,<code>                 a bad line: 1 checksum, 2 syntax, 3 too long, 4 unknown type,
 //                             5 a value out of range (when its seq could not be read for an $A).
 //   $H,<firmware>,<protocol>  sent once at boot.
