@@ -41,6 +41,13 @@ export interface WsLinkOptions {
   timing?: Partial<LinkTiming>;
   WebSocketImpl?: SocketCtor;
   now?: () => number;
+  /** 'relay' when the socket goes to the relay (server mode); see relay-link.ts. */
+  kind?: 'local' | 'relay';
+  /**
+   * Sees every parsed JSON text frame before the robot-message parser; returns true when it
+   * consumed the frame (the relay's own `robot` / `session` notices). Counts as traffic either way.
+   */
+  intercept?: (frame: Record<string, unknown>) => boolean;
 }
 
 /** Close codes after which retrying with the same settings cannot help. */
@@ -50,7 +57,7 @@ const FINAL_CLOSES: Record<number, string> = {
 };
 
 export class WsLink implements Link {
-  readonly kind = 'local' as const;
+  readonly kind: 'local' | 'relay';
   readonly clock = new ClockOffset();
   private readonly events = new Emitter<LinkEvents>();
   private readonly timing: LinkTiming;
@@ -68,6 +75,7 @@ export class WsLink implements Link {
   constructor(private readonly opts: WsLinkOptions) {
     this.timing = { ...DEFAULT_TIMING, ...opts.timing };
     this.now = opts.now ?? Date.now;
+    this.kind = opts.kind ?? 'local';
   }
 
   get status(): LinkStatus {
@@ -95,6 +103,14 @@ export class WsLink implements Link {
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
     if (this.current.state !== 'live' && this.current.state !== 'degraded' && message.type !== 'hello') return false;
     ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** An envelope that is not a ClientMessage (the relay's `refresh`); only on a usable link. */
+  sendFrame(frame: Record<string, unknown>): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || (this.current.state !== 'live' && this.current.state !== 'degraded')) return false;
+    ws.send(JSON.stringify(frame));
     return true;
   }
 
@@ -154,6 +170,15 @@ export class WsLink implements Link {
       const frame = decodeAudioFrame(new Uint8Array(data));
       if (frame.ok) this.events.emit('audio', frame.value);
       return;
+    }
+    if (this.opts.intercept && typeof data === 'string') {
+      let frame: unknown = null;
+      try {
+        frame = JSON.parse(data);
+      } catch {
+        /* the robot-message parser reports it */
+      }
+      if (frame && typeof frame === 'object' && !Array.isArray(frame) && this.opts.intercept(frame as Record<string, unknown>)) return;
     }
     const parsed = parseRobotMessage(data);
     if (!parsed.ok) {

@@ -1,0 +1,132 @@
+// Server mode's link: the same Link state machine as local mode (ws-link.ts), over the relay's
+// `/ws/client/<clientId>?token=<session token>`. The relay answers `welcome`, `lease` and forwards
+// the robot's messages, so everything above the link (command queue, robot state, drive loop) is
+// unchanged. On top it reads the relay's own notices: `robot {online}` (is the robot connected to
+// the relay at all) and `session {token, expiresAt}` (the answer to `refresh`). Binary frames are
+// never sent here: the relay does not carry audio (talk goes over WHIP, robot sound over WHEP).
+
+import { parseRelayToClient, type RefreshMsg, type SessionMsg } from '../../../protocol/relay.ts';
+import type { ClientMessage, HelloMsg } from '../../../protocol/messages.ts';
+import type { ClockOffset } from './clock.ts';
+import { Emitter } from './emitter.ts';
+import type { Link, LinkEvents, LinkStatus } from './link.ts';
+import { WsLink, type LinkTiming } from './ws-link.ts';
+
+export interface RelayTarget {
+  /** The relay's base URL (http(s)://host[:port][/prefix]). */
+  serverUrl: string;
+  /** Session token `hs_…`. */
+  token: string;
+}
+
+export interface RelayEvents extends Record<string, unknown> {
+  /** The robot's socket to the relay came (true) or went (false). */
+  robot: boolean;
+  /** A fresh session token: the old one no longer works. */
+  session: SessionMsg;
+}
+
+export interface RelayLinkOptions {
+  target: () => RelayTarget;
+  hello: () => Omit<HelloMsg, 'v' | 'type'>;
+  /** This tab's id at the relay (the robot sees it as the session). */
+  clientId?: string;
+  timing?: Partial<LinkTiming>;
+  WebSocketImpl?: new (url: string) => WebSocket;
+  now?: () => number;
+}
+
+/** The relay's WebSocket URL for one client; the token goes in the query (no headers on WS). */
+export function relayWsUrl(t: RelayTarget, clientId: string): string {
+  const base = new URL(t.serverUrl.endsWith('/') ? t.serverUrl : `${t.serverUrl}/`);
+  const url = new URL(`ws/client/${encodeURIComponent(clientId)}`, base);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.searchParams.set('token', t.token);
+  return url.href;
+}
+
+/** A client id the relay accepts (CLIENT_ID_PATTERN), new per page load. */
+export function newClientId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return `app-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+export class RelayLink implements Link {
+  readonly kind = 'relay' as const;
+  readonly clientId: string;
+  private readonly inner: WsLink;
+  private readonly relayEvents = new Emitter<RelayEvents>();
+  /** null until the relay said; false while the robot is not connected to the relay. */
+  robotOnline: boolean | null = null;
+
+  constructor(opts: RelayLinkOptions) {
+    this.clientId = opts.clientId ?? newClientId();
+    this.inner = new WsLink({
+      kind: 'relay',
+      url: () => relayWsUrl(opts.target(), this.clientId),
+      hello: opts.hello,
+      ...(opts.timing ? { timing: opts.timing } : {}),
+      ...(opts.WebSocketImpl ? { WebSocketImpl: opts.WebSocketImpl } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
+      intercept: (frame) => this.relayFrame(frame),
+    });
+    this.inner.on('status', (s) => {
+      if (s.state === 'lost' || s.state === 'closed') this.setOnline(null);
+    });
+  }
+
+  get status(): LinkStatus {
+    return this.inner.status;
+  }
+  get welcome() {
+    return this.inner.welcome;
+  }
+  get heartbeatRttMs() {
+    return this.inner.heartbeatRttMs;
+  }
+  get clock(): ClockOffset {
+    return this.inner.clock;
+  }
+
+  start(): void {
+    this.inner.start();
+  }
+  stop(reason?: string): void {
+    this.inner.stop(reason);
+  }
+  send(message: ClientMessage): boolean {
+    return this.inner.send(message);
+  }
+  /** The relay does not carry binary audio: always false. */
+  sendBinary(): boolean {
+    return false;
+  }
+  on<K extends keyof LinkEvents>(type: K, fn: (value: LinkEvents[K]) => void): () => void {
+    return this.inner.on(type, fn);
+  }
+  onRelay<K extends keyof RelayEvents>(type: K, fn: (value: RelayEvents[K]) => void): () => void {
+    return this.relayEvents.on(type, fn);
+  }
+
+  /** Asks for a fresh session token over the open socket; the answer comes as a `session` event. */
+  refresh(): boolean {
+    const frame: RefreshMsg = { v: 1, type: 'refresh' };
+    return this.inner.sendFrame({ ...frame });
+  }
+
+  private relayFrame(frame: Record<string, unknown>): boolean {
+    if (frame.type !== 'robot' && frame.type !== 'session') return false;
+    const parsed = parseRelayToClient(frame);
+    if (!parsed.ok) return true; // ours, but malformed: nothing to act on
+    const m = parsed.value;
+    if (m.type === 'robot') this.setOnline(m.online);
+    else this.relayEvents.emit('session', m);
+    return true;
+  }
+
+  private setOnline(v: boolean | null): void {
+    if (this.robotOnline === v) return;
+    this.robotOnline = v;
+    if (v !== null) this.relayEvents.emit('robot', v);
+  }
+}

@@ -1,0 +1,265 @@
+// One WHEP or WHIP session as an explicit state machine (after MediaMTX's own reader.js/publisher.js,
+// written again for this app):
+//
+//   idle → offering (OPTIONS for ICE servers, createOffer, POST the SDP) → connecting (answer set,
+//   candidates trickled with PATCH, waiting for ICE) → connected
+//   any failure → teardown (close the peer connection, DELETE the session URL) → restarting
+//   (named pause, then offering again) or failed (autoRestart off: the owner decides) · closed on
+//   purpose, never restarted.
+//
+// Every await is followed by a check that this run is still the current one and still in the state
+// it expects, so a close() or a failure in the meantime wins. Every timer is cleared in teardown.
+
+import { parseIceServers, parseOffer, sdpFragment, sessionUrl, type CandidateLike, type OfferData } from './webrtc-sdp.ts';
+
+export type RtcState = 'idle' | 'offering' | 'connecting' | 'connected' | 'restarting' | 'failed' | 'closed';
+
+/**
+ * Why a session failed, so owners can choose: unreachable (no HTTP answer: server down),
+ * not_found (404: nothing published), refused (401/403), bad_request (400/other HTTP), ice (answer
+ * received but no media path within the deadline: UDP blocked), dropped (was connected, then the
+ * peer connection failed or the owner saw the media stall).
+ */
+export type RtcFailure = 'unreachable' | 'not_found' | 'refused' | 'bad_request' | 'ice' | 'dropped';
+
+export const RETRY_PAUSE_MS = 2000;
+/** From the answer to a connected peer connection; beyond it UDP is probably blocked. */
+export const ICE_TIMEOUT_MS = 4000;
+/** An HTTP exchange with MediaMTX longer than this counts as unreachable. */
+export const HTTP_TIMEOUT_MS = 5000;
+
+export interface RtcSessionOptions {
+  /** 'whep' reads, 'whip' publishes: used in messages only. */
+  kind: 'whep' | 'whip';
+  url: string;
+  /** Session token, sent as `Authorization: Bearer`. */
+  token: string;
+  /** Adds transceivers/tracks to a fresh peer connection. */
+  setup: (pc: RTCPeerConnection) => void;
+  autoRestart?: boolean;
+  retryPauseMs?: number;
+  iceTimeoutMs?: number;
+  fetch?: typeof fetch;
+  PeerConnection?: typeof RTCPeerConnection;
+  onChange?: () => void;
+  log?: (line: string) => void;
+}
+
+export class RtcSession {
+  state: RtcState = 'idle';
+  failure: RtcFailure | null = null;
+  error: string | null = null;
+  /** The peer connection of the current run (null between runs). */
+  pc: RTCPeerConnection | null = null;
+  /** Resolved session URL (Location) of the current run. */
+  resource: string | null = null;
+  /** Was this run ever connected (decides `ice` vs `dropped`). */
+  private wasConnected = false;
+  private run = 0;
+  private offer: OfferData | null = null;
+  private queued: CandidateLike[] = [];
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private iceTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly opts: RtcSessionOptions) {
+    this.fetchImpl = opts.fetch ?? ((...a) => fetch(...a));
+  }
+
+  start(): void {
+    if (this.state !== 'idle' && this.state !== 'failed' && this.state !== 'closed') return;
+    void this.begin();
+  }
+
+  /** Ends the session for good (DELETE sent), no restart. */
+  close(): void {
+    this.teardown();
+    this.set('closed', null, null);
+  }
+
+  /** The owner saw the media die (e.g. no decoded frames): same path as a peer connection failure. */
+  fail(failure: RtcFailure, error: string): void {
+    if (this.state === 'closed' || this.state === 'idle' || this.state === 'failed' || this.state === 'restarting') return;
+    this.onFailure(failure, error);
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.opts.token ? { Authorization: `Bearer ${this.opts.token}`, ...extra } : extra;
+  }
+
+  private async begin(): Promise<void> {
+    this.teardown();
+    const run = ++this.run;
+    const live = (...states: RtcState[]): boolean => run === this.run && states.includes(this.state);
+    this.wasConnected = false;
+    this.set('offering', null, null);
+    const { url } = this.opts;
+    const Pc = this.opts.PeerConnection ?? RTCPeerConnection;
+
+    // 1. ICE servers (a server without OPTIONS support just gives none).
+    let iceServers: RTCIceServer[] = [];
+    try {
+      const res = await this.http(url, { method: 'OPTIONS', headers: this.headers() });
+      if (!live('offering')) return;
+      iceServers = parseIceServers(res.headers.get('Link'));
+    } catch (e) {
+      if (!live('offering')) return;
+      return this.onFailure('unreachable', `${this.opts.kind.toUpperCase()} server unreachable: ${(e as Error).message}`);
+    }
+
+    // 2. Offer.
+    const pc = new Pc({ iceServers });
+    this.pc = pc;
+    this.opts.setup(pc);
+    pc.onicecandidate = (ev) => {
+      if (run !== this.run || !ev.candidate) return;
+      const c: CandidateLike = { candidate: ev.candidate.candidate, sdpMLineIndex: ev.candidate.sdpMLineIndex };
+      if (this.resource && this.offer) void this.patch(run, [c]);
+      else this.queued.push(c);
+    };
+    pc.onconnectionstatechange = () => {
+      if (run !== this.run) return;
+      const s = pc.connectionState;
+      if (s === 'connected' && this.state === 'connecting') {
+        clearTimeout(this.iceTimer);
+        this.iceTimer = undefined;
+        this.wasConnected = true;
+        this.set('connected', null, null);
+      } else if (s === 'failed') {
+        this.onFailure(this.wasConnected ? 'dropped' : 'ice', this.wasConnected ? 'The media connection broke.' : 'No media path to the server (ICE failed).');
+      }
+    };
+    let offerSdp: string;
+    try {
+      const offer = await pc.createOffer();
+      if (!live('offering')) return;
+      await pc.setLocalDescription(offer);
+      if (!live('offering')) return;
+      offerSdp = offer.sdp ?? '';
+      this.offer = parseOffer(offerSdp);
+    } catch (e) {
+      if (!live('offering')) return;
+      return this.onFailure('bad_request', `Cannot make a WebRTC offer: ${(e as Error).message}`);
+    }
+
+    // 3. POST it.
+    let res: Response;
+    try {
+      res = await this.http(url, { method: 'POST', headers: this.headers({ 'Content-Type': 'application/sdp' }), body: offerSdp });
+    } catch (e) {
+      if (!live('offering')) return;
+      return this.onFailure('unreachable', `${this.opts.kind.toUpperCase()} server unreachable: ${(e as Error).message}`);
+    }
+    if (!live('offering')) return;
+    if (res.status !== 201) {
+      const detail = await errorText(res);
+      if (!live('offering')) return;
+      if (res.status === 404) return this.onFailure('not_found', 'The robot is not streaming to the server.');
+      if (res.status === 401 || res.status === 403) return this.onFailure('refused', `The server refused the session (${res.status}${detail ? `: ${detail}` : ''}).`);
+      return this.onFailure('bad_request', `The server answered ${res.status}${detail ? `: ${detail}` : ''}.`);
+    }
+    this.resource = sessionUrl(res.headers.get('Location'), url);
+    let answer: string;
+    try {
+      answer = await res.text();
+      if (!live('offering')) return;
+      this.set('connecting', null, null);
+      // The deadline starts now: only ICE/DTLS is left.
+      this.iceTimer = setTimeout(() => {
+        if (run === this.run && this.state === 'connecting') this.onFailure('ice', 'No media path to the server within a few seconds (UDP blocked?).');
+      }, this.opts.iceTimeoutMs ?? ICE_TIMEOUT_MS);
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      if (!live('connecting', 'connected')) return;
+    } catch (e) {
+      if (!live('offering', 'connecting')) return;
+      return this.onFailure('bad_request', `The server's answer is unusable: ${(e as Error).message}`);
+    }
+    // 4. Candidates found before the answer.
+    if (this.queued.length && this.resource) {
+      const batch = this.queued;
+      this.queued = [];
+      void this.patch(run, batch);
+    }
+  }
+
+  private async patch(run: number, candidates: CandidateLike[]): Promise<void> {
+    const resource = this.resource;
+    const offer = this.offer;
+    if (!resource || !offer) return;
+    try {
+      const res = await this.http(resource, {
+        method: 'PATCH',
+        headers: this.headers({ 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': '*' }),
+        body: sdpFragment(offer, candidates),
+      });
+      if (run !== this.run) return;
+      // A server without trickle support answers 405/501: the candidates in the offer must do.
+      if (res.status !== 204 && res.status !== 200) this.opts.log?.(`${this.opts.kind} PATCH answered ${res.status}`);
+    } catch (e) {
+      if (run === this.run) this.opts.log?.(`${this.opts.kind} PATCH failed: ${(e as Error).message}`);
+    }
+  }
+
+  private onFailure(failure: RtcFailure, error: string): void {
+    this.opts.log?.(`${this.opts.kind}: ${error}`);
+    this.teardown();
+    if (this.opts.autoRestart ?? true) {
+      const pause = this.opts.retryPauseMs ?? RETRY_PAUSE_MS;
+      this.set('restarting', failure, `${error} Retrying in ${(pause / 1000).toFixed(0)} s.`);
+      const run = this.run;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (run === this.run && this.state === 'restarting') void this.begin();
+      }, pause);
+    } else {
+      this.set('failed', failure, error);
+    }
+  }
+
+  /** Closes the peer connection, DELETEs the session, clears every timer; the caller sets the state. */
+  private teardown(): void {
+    this.run++;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.iceTimer);
+    this.retryTimer = this.iceTimer = undefined;
+    const pc = this.pc;
+    this.pc = null;
+    if (pc) {
+      pc.onicecandidate = null;
+      pc.onconnectionstatechange = null;
+      pc.close();
+    }
+    const resource = this.resource;
+    this.resource = null;
+    this.offer = null;
+    this.queued = [];
+    // Best effort: MediaMTX also drops the session when the peer connection times out.
+    if (resource) void this.http(resource, { method: 'DELETE', headers: this.headers(), keepalive: true }).catch(() => {});
+  }
+
+  private async http(url: string, init: RequestInit): Promise<Response> {
+    return this.fetchImpl(url, { ...init, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+  }
+
+  private set(state: RtcState, failure: RtcFailure | null, error: string | null): void {
+    this.state = state;
+    this.failure = failure;
+    this.error = error;
+    this.opts.onChange?.();
+  }
+}
+
+async function errorText(res: Response): Promise<string> {
+  try {
+    const text = await res.text();
+    try {
+      const j = JSON.parse(text) as { error?: unknown };
+      if (typeof j.error === 'string') return j.error;
+    } catch {
+      /* not JSON */
+    }
+    return text.slice(0, 200).trim();
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,186 @@
+// Server mode's video: the robot's stream read from MediaMTX over WHEP into a <video>. The session
+// state machine is webrtc-session.ts; this adds what a reader needs: recvonly video + audio, the
+// lowest jitter buffer the browser allows on the VIDEO receiver only (on audio it makes the sound
+// choppy), and a stall watch: when no new frame is decoded for STALL_MS the session counts as
+// dropped (a SIGKILLed server is noticed in ~1.5 s, long before ICE consent gives up).
+
+import { RtcSession, type RtcFailure, type RtcSessionOptions } from './webrtc-session.ts';
+import type { VideoSource, VideoState } from './video-source.ts';
+
+export const STALL_MS = 1500;
+/** Connected but no first frame by then: as good as stalled. */
+export const FIRST_FRAME_MS = 4000;
+const STATS_EVERY_MS = 500;
+
+export interface WhepOptions {
+  token: string;
+  autoRestart?: boolean;
+  retryPauseMs?: number;
+  iceTimeoutMs?: number;
+  stallMs?: number;
+  fetch?: typeof fetch;
+  PeerConnection?: typeof RTCPeerConnection;
+  log?: (line: string) => void;
+}
+
+/** Lowest playout delay on a video receiver; older Chromium knows only playoutDelayHint (seconds). */
+export function lowLatencyReceiver(receiver: RTCRtpReceiver): void {
+  const r = receiver as unknown as { jitterBufferTarget?: number | null; playoutDelayHint?: number };
+  if ('jitterBufferTarget' in receiver) r.jitterBufferTarget = 0;
+  else r.playoutDelayHint = 0;
+}
+
+export class WhepPlayer implements VideoSource {
+  readonly kind = 'whep' as const;
+  readonly element: HTMLVideoElement;
+  state: VideoState = 'idle';
+  error: string | null = null;
+  private session: RtcSession | null = null;
+  private readonly listeners = new Set<() => void>();
+  private statsTimer: ReturnType<typeof setInterval> | undefined;
+  private lastFrames = -1;
+  private lastProgressAt = 0;
+
+  constructor(private readonly opts: WhepOptions) {
+    const v = document.createElement('video');
+    v.autoplay = true;
+    v.playsInline = true;
+    // Muted until the operator asks for sound: autoplay with sound is refused without a gesture.
+    v.muted = true;
+    v.setAttribute('aria-label', 'Robot camera');
+    v.addEventListener('playing', () => {
+      if (this.session?.state === 'connected') this.set('playing', null);
+    });
+    this.element = v;
+  }
+
+  /** The current peer connection, for getStats() (null between runs). */
+  get pc(): RTCPeerConnection | null {
+    return this.session?.pc ?? null;
+  }
+
+  /** Why the last run failed (null while fine). */
+  get failure(): RtcFailure | null {
+    return this.session?.failure ?? null;
+  }
+
+  /** The session's own state (finer than VideoState). */
+  get rtcState() {
+    return this.session?.state ?? 'idle';
+  }
+
+  start(url: string): void {
+    this.stop();
+    const o = this.opts;
+    const stream = new MediaStream();
+    const options: RtcSessionOptions = {
+      kind: 'whep',
+      url,
+      token: o.token,
+      setup: (pc) => {
+        pc.addTransceiver('video', { direction: 'recvonly' });
+        pc.addTransceiver('audio', { direction: 'recvonly' });
+        pc.ontrack = (ev) => {
+          if (ev.track.kind === 'video') lowLatencyReceiver(ev.receiver);
+          for (const t of stream.getTracks()) if (t.kind === ev.track.kind) stream.removeTrack(t);
+          stream.addTrack(ev.track);
+          if (this.element.srcObject !== stream) this.element.srcObject = stream;
+        };
+      },
+      onChange: () => this.onSession(),
+      ...(o.autoRestart !== undefined ? { autoRestart: o.autoRestart } : {}),
+      ...(o.retryPauseMs !== undefined ? { retryPauseMs: o.retryPauseMs } : {}),
+      ...(o.iceTimeoutMs !== undefined ? { iceTimeoutMs: o.iceTimeoutMs } : {}),
+      ...(o.fetch ? { fetch: o.fetch } : {}),
+      ...(o.PeerConnection ? { PeerConnection: o.PeerConnection } : {}),
+      ...(o.log ? { log: o.log } : {}),
+    };
+    this.session = new RtcSession(options);
+    this.session.start();
+  }
+
+  stop(): void {
+    const s = this.session;
+    this.session = null;
+    this.stopWatch();
+    s?.close();
+    this.element.srcObject = null;
+    if (this.state !== 'idle') this.set('stopped', null);
+  }
+
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private onSession(): void {
+    const s = this.session;
+    if (!s) return;
+    switch (s.state) {
+      case 'offering':
+      case 'connecting':
+        this.stopWatch();
+        this.set('loading', null);
+        break;
+      case 'connected':
+        this.startWatch();
+        // 'playing' follows from the element (or from the first decoded frame in the watch).
+        if (!this.element.paused && this.element.readyState >= 2) this.set('playing', null);
+        else this.set('loading', null);
+        break;
+      case 'restarting':
+      case 'failed':
+        this.stopWatch();
+        this.set('error', s.error);
+        break;
+      case 'closed':
+      case 'idle':
+        this.stopWatch();
+        break;
+    }
+  }
+
+  private startWatch(): void {
+    this.stopWatch();
+    this.lastFrames = -1;
+    this.lastProgressAt = performance.now();
+    this.statsTimer = setInterval(() => void this.watch(), STATS_EVERY_MS);
+  }
+
+  private stopWatch(): void {
+    clearInterval(this.statsTimer);
+    this.statsTimer = undefined;
+  }
+
+  private async watch(): Promise<void> {
+    const session = this.session;
+    const pc = session?.pc;
+    if (!session || !pc || session.state !== 'connected') return;
+    let frames = -1;
+    try {
+      const report = await pc.getStats();
+      report.forEach((s: { type?: string; kind?: string; framesDecoded?: number }) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video' && typeof s.framesDecoded === 'number') frames = Math.max(frames, s.framesDecoded);
+      });
+    } catch {
+      return;
+    }
+    // Re-check: the session may have been replaced or closed while getStats ran.
+    if (this.session !== session || session.state !== 'connected') return;
+    const now = performance.now();
+    if (frames > this.lastFrames) {
+      if (this.lastFrames < 0 && frames > 0 && this.state !== 'playing') this.set('playing', null);
+      if (frames > 0) this.lastProgressAt = now;
+      this.lastFrames = frames;
+    }
+    const limit = this.lastFrames > 0 ? this.opts.stallMs ?? STALL_MS : FIRST_FRAME_MS;
+    if (now - this.lastProgressAt > limit) session.fail('dropped', this.lastFrames > 0 ? 'Video stalled.' : 'Connected, but no video arrived.');
+  }
+
+  private set(state: VideoState, error: string | null): void {
+    if (this.state === state && this.error === error) return;
+    this.state = state;
+    this.error = error;
+    for (const fn of this.listeners) fn();
+  }
+}
