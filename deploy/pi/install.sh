@@ -233,6 +233,8 @@ deploy_release() {
     run npm --prefix "$dest" prune --omit=dev
   fi
   run chown -R root:root "$dest"
+  # tar gave the folder the checkout's time; pruning orders releases by install time.
+  run touch "$dest"
 }
 
 # Copies a checkout without what is rebuilt or private (node_modules, .git, test output).

@@ -7,12 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '../../common/log.ts';
-import { DEFAULT_CONFIG, validateConfig } from '../../bridge/config/schema.ts';
+import { DEFAULT_CONFIG, validateConfig, type Config } from '../../bridge/config/schema.ts';
 import { CONFIG_FILE, ConfigStore } from '../../bridge/config/store.ts';
 import { PRESERVED_FILE, migrateConfig } from './migrate-config.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
-const example = JSON.parse(readFileSync(join(root, 'bridge/config/avatar_tank_config.example.json'), 'utf8')) as unknown;
+/** A complete v2 config, every value changed from the default (built from the schema, so it follows it). */
+const v2: Config = {
+  ...structuredClone(DEFAULT_CONFIG),
+  robot: { name: 'tank-7' },
+  camera: { device: '/dev/video0', width: 1280, height: 720, fps: 15 },
+  audio: { enabled: false, mic_device: 'plughw:1,0', speaker_device: 'plughw:2,0' },
+  motors: { serial_port: '/dev/havatar-esp32', baud: 115200 },
+};
 
 /** A v1 robot's file: the documented server_mode block plus the Flask modules' flat keys. */
 const v1 = {
@@ -37,7 +44,7 @@ describe('migrateConfig', () => {
   it('maps every known v1 field to its v2 place and the result is a valid config', () => {
     const { config, notes } = migrateConfig(v1);
     assert.equal(validateConfig(config), null);
-    assert.deepEqual(config.server_mode, v1.server_mode);
+    for (const [key, value] of Object.entries(v1.server_mode)) assert.equal(config.server_mode[key as keyof typeof v1.server_mode], value, key);
     assert.equal(config.camera.device, '/dev/video2');
     assert.equal(config.audio.mic_device, 'plughw:1,0');
     assert.equal(config.audio.speaker_device, 'plughw:2,0');
@@ -71,9 +78,9 @@ describe('migrateConfig', () => {
   });
 
   it('leaves a valid v2 config exactly as it is', () => {
-    const { config, preserved, wasV2 } = migrateConfig(example);
+    const { config, preserved, wasV2 } = migrateConfig(v2);
     assert.equal(wasV2, true);
-    assert.deepEqual(config, example);
+    assert.deepEqual(config, v2);
     assert.deepEqual(preserved, {});
   });
 
@@ -136,7 +143,7 @@ describe('migrate-config CLI', () => {
     const dataDir = join(dir, 'inplace');
     cli('--data-dir', dataDir);
     const path = join(dataDir, CONFIG_FILE);
-    writeFileSync(path, JSON.stringify({ ...(example as object), legacy_flag: true }));
+    writeFileSync(path, JSON.stringify({ ...v2, legacy_flag: true }));
     const res = cli('--data-dir', dataDir);
     assert.equal(res.status, 0, res.stderr);
     assert.equal(validateConfig(JSON.parse(readFileSync(path, 'utf8'))), null);
