@@ -7,10 +7,13 @@ cd "$(dirname "$0")/.."
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 # --- Debian packages -----------------------------------------------------------------------
-# command → package; redis-server is optional (only for several relays side by side).
+# command → package. redis-server and caddy are optional (several relays side by side; TLS in
+# front of the server); g++, shellcheck and systemd-analyze check the firmware and the Pi install.
 need=()
-declare -A pkg_for=([ffmpeg]=ffmpeg [socat]=socat [espeak-ng]=espeak-ng [chromium]=chromium [redis-server]=redis-server [openssl]=openssl)
-for cmd in ffmpeg socat espeak-ng chromium redis-server openssl; do
+declare -A pkg_for=([ffmpeg]=ffmpeg [socat]=socat [espeak-ng]=espeak-ng [chromium]=chromium [openssl]=openssl
+  [g++]=g++ [shellcheck]=shellcheck [systemd-analyze]=systemd [redis-server]=redis-server [caddy]=caddy)
+optional=" redis-server caddy "
+for cmd in ffmpeg socat espeak-ng chromium openssl g++ shellcheck systemd-analyze redis-server caddy; do
   command -v "$cmd" >/dev/null 2>&1 || need+=("${pkg_for[$cmd]}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -23,8 +26,8 @@ if [ ${#need[@]} -gt 0 ]; then
       $SUDO apt-get update -qq >/dev/null
     fi
     if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/tmp/havatar-apt.log 2>&1; then
-      # Redis is optional: retry without it before giving up.
-      rest=(); for p in "${need[@]}"; do [ "$p" = redis-server ] || rest+=("$p"); done
+      # Redis and Caddy are optional: retry without them before giving up.
+      rest=(); for p in "${need[@]}"; do [[ "$optional" == *" $p "* ]] || rest+=("$p"); done
       if [ ${#rest[@]} -gt 0 ] && ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${rest[@]}" >>/tmp/havatar-apt.log 2>&1; then
         say "apt-get install failed (log: /tmp/havatar-apt.log). Install by hand: ${rest[*]}"; exit 1
       fi
