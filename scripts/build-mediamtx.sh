@@ -21,7 +21,7 @@ echo "building MediaMTX $VERSION into $BIN (about a minute, once)" >&2
 DIR=$(go mod download -json "github.com/bluenviron/mediamtx@$VERSION" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);if(j.Error){console.error(j.Error);process.exit(1)}console.log(j.Dir)})') || fail "go mod download"
 cp -r "$DIR" "$WORK/src" && chmod -R u+w "$WORK/src"
 echo "$VERSION" > "$WORK/src/internal/core/VERSION"
-want=$(cat "$WORK/src/internal/servers/hls/hlsjsdownloader/VERSION" 2>/dev/null | tr -d 'v \n')
+want=$(tr -d 'v \n' < "$WORK/src/internal/servers/hls/hlsjsdownloader/VERSION" 2>/dev/null || true)
 [ -z "$want" ] || [ "$want" = "$HLSJS_VERSION" ] || echo "note: MediaMTX names hls.js $want, using $HLSJS_VERSION" >&2
 ( cd "$WORK" && npm pack --silent "hls.js@$HLSJS_VERSION" >/dev/null 2>&1 && tar -xzf hls.js-*.tgz ) || fail "npm pack hls.js@$HLSJS_VERSION"
 cp "$WORK/package/dist/hls.min.js" "$WORK/src/internal/servers/hls/hls.min.js"
