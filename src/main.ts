@@ -1,17 +1,21 @@
-// Entry point: take a `#token=` out of the address bar (saved into settings), start the shell,
-// and register the service worker after the first paint.
+// Entry point: take a `#token=` (the bridge's operator token) and an invite (`?invite=…&server=…`
+// or `#invite=…`) out of the address bar, save what they give into settings, start the shell, and
+// register the service worker after the first paint. An invite is redeemed before the shell
+// starts, so the first connection already uses the session (and Auto mode).
 
-import { appServices } from './app/services.ts';
+import { acceptInvite, appServices } from './app/services.ts';
 import './app/havatar-app.ts';
+import { takeInviteFromLocation } from './lib/storage/invite-from-url.ts';
 import { takeTokenFromLocation } from './lib/storage/token-from-url.ts';
 
 const token = takeTokenFromLocation();
-if (token) {
-  const { settings } = appServices();
-  // Saved before the shell starts the link, so the first connection already uses it; loaded
-  // first so the token is merged into what was saved, not over defaults.
-  await settings.load();
-  await settings.save({ token });
+const invite = takeInviteFromLocation();
+if (token || invite) {
+  const services = appServices();
+  // Loaded first so what the link brings is merged into what was saved, not over defaults.
+  await services.settings.load();
+  if (token) await services.settings.save({ token });
+  if (invite) await acceptInvite(services, invite);
 }
 
 const shell = document.createElement('havatar-app');

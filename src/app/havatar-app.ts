@@ -4,7 +4,7 @@
 import { Router } from '@vaadin/router';
 import { LitElement, css, html } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
-import { LINK_LABEL_SHORT } from './link-label.ts';
+import { LINK_LABEL_SHORT, modeLabel } from './link-label.ts';
 import { ConnectionController } from '../lib/link/connection-controller.ts';
 import { routeTable, urlFor, type RouteName } from '../router/routes.ts';
 import { appServices, startServices } from './services.ts';
@@ -24,9 +24,12 @@ export class HavatarApp extends LitElement {
     .dot { width: 0.8rem; height: 0.8rem; border-radius: 50%; display: inline-block; margin-right: 0.3rem; }
     .live { background: #39e07a; } .degraded, .connecting { background: #ffd400; } .lost, .closed, .idle { background: #ff6b6b; }
     .state { font-size: 0.85rem; white-space: nowrap; }
+    .mode { font-size: 0.8rem; font-weight: 700; padding: 0.1rem 0.45rem; border-radius: 0.4rem; background: #1d2b36; border: 1px solid #8aa0b0; white-space: nowrap; }
+    .mode[data-fallback='true'] { background: #ffd400; color: #000; }
     main { min-height: 0; overflow: auto; }
     main > * { height: 100%; }
     @media (orientation: landscape) and (max-height: 560px) { header { min-height: 44px; } .state span.text { display: none; } }
+    @media (max-width: 420px) { .brand { display: none; } .state { margin-right: auto; } }
   `;
 
   private readonly services = appServices();
@@ -61,11 +64,13 @@ export class HavatarApp extends LitElement {
 
   override render() {
     const s = this.conn.status.state;
+    const m = this.conn.mode;
     const link = (name: RouteName, label: string) =>
       html`<a href=${urlFor(name)} aria-current=${this.route === name ? 'page' : 'false'}>${label}</a>`;
     return html`<header>
         <span class="brand">Havatar</span>
-        <span class="state" role="status" title=${this.conn.status.reason ?? ''}><span class="dot ${s}"></span><span class="text">${LINK_LABEL_SHORT[s]}</span></span>
+        <span class="mode" data-mode=${m.path} data-setting=${m.mode} data-fallback=${String(m.fallback)} title=${m.reason ?? ''}>${modeLabel(m.mode, m.path, m.fallback)}</span>
+        <span class="state" role="status" data-link=${s} title=${this.conn.status.reason ?? ''}><span class="dot ${s}"></span><span class="text">${LINK_LABEL_SHORT[s]}</span></span>
         <nav>${link('drive', 'Drive')}${link('status', 'Status')}${link('settings', 'Settings')}</nav>
       </header>
       <main></main>

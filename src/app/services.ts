@@ -1,24 +1,37 @@
 // The app's long-lived objects, made once and shared by the shell and every view: the settings
-// store, the link to the robot, the command queue, the robot's last known state and the log.
+// store, the link to the robot (a SwitchLink over the local and server paths), the mode controller
+// that picks the path, the command queue, the robot's last known state and the log.
 // Views get them through reactive controllers; tests can install their own with setAppServices().
+// Server-mode video/talk code is imported lazily (first use), so local mode stays light.
 
 import { CommandQueue, idbOutbox } from '../lib/link/command-queue.ts';
 import { ConnectionLog } from '../lib/link/connection-log.ts';
 import type { Link } from '../lib/link/link.ts';
+import { ModeController, type ModeDeps, type ServerVideoLike } from '../lib/link/mode-controller.ts';
+import { RelayLink } from '../lib/link/relay-link.ts';
 import { RobotState } from '../lib/link/robot-state.ts';
-import { wsUrl } from '../lib/link/robot-urls.ts';
+import { videoUrl, wsUrl } from '../lib/link/robot-urls.ts';
+import { redeemInvite, refreshSession, serverHealthy } from '../lib/link/server-api.ts';
+import { SwitchLink } from '../lib/link/switch-link.ts';
 import { WsLink } from '../lib/link/ws-link.ts';
 import { openHavatarDb, type HavatarDb } from '../lib/storage/db.ts';
 import { SettingsStore } from '../lib/storage/settings-store.ts';
 import type { Settings } from '../lib/storage/settings.ts';
+import { MjpegSource } from '../lib/video/mjpeg-source.ts';
 
 export interface AppServices {
   db: Promise<HavatarDb>;
   settings: SettingsStore;
-  link: Link;
+  /** The one link everything talks through (forwards to the active path). */
+  link: SwitchLink;
+  /** Local mode's link to the bridge. */
+  local: Link;
+  mode: ModeController;
   queue: CommandQueue;
   robot: RobotState;
   log: ConnectionLog;
+  /** Set when an invite link could not be redeemed (shown on the drive view). */
+  inviteError: string | null;
 }
 
 let current: AppServices | null = null;
@@ -31,29 +44,96 @@ export function setAppServices(s: AppServices | null): void {
   current = s;
 }
 
-export function createServices(dbName?: string, link?: Link): AppServices {
+/** Test knob: `?video=hls` starts server video on HLS (the e2e tests' "WebRTC blocked"). */
+const preferHls = (): boolean => typeof location !== 'undefined' && new URLSearchParams(location.search).get('video') === 'hls';
+
+export function createServices(dbName?: string, localLink?: Link, modeDeps?: Partial<ModeDeps>): AppServices {
   const db = openHavatarDb(dbName);
   const settings = new SettingsStore(db);
-  const l = link ?? new WsLink({ url: () => wsUrl(settings.value), hello: () => ({ name: settings.value.operatorName }) });
+  const hello = () => ({ name: settings.value.operatorName });
+  const local = localLink ?? new WsLink({ url: () => wsUrl(settings.value), hello });
+  const link = new SwitchLink(local);
   const log = new ConnectionLog();
-  l.on('log', (text) => log.add(text));
-  return { db, settings, link: l, queue: new CommandQueue(l, idbOutbox(db)), robot: new RobotState(l), log };
+  link.on('log', (text) => log.add(text));
+  const mode = new ModeController({
+    link,
+    local,
+    settings: () => settings.value,
+    makeRelayLink: () => {
+      const r = new RelayLink({ target: () => ({ serverUrl: settings.value.serverUrl, token: settings.value.sessionToken }), hello });
+      r.on('log', (text) => log.add(`relay: ${text}`));
+      return r;
+    },
+    makeLocalVideo: () => new MjpegSource(),
+    localVideoUrl: () => videoUrl(settings.value),
+    makeServerVideo: async (s: Settings): Promise<ServerVideoLike> => {
+      const { ServerVideo } = await import('../lib/video/server-video.ts');
+      return new ServerVideo({ token: () => settings.value.sessionToken, hlsUrl: s.hlsUrl, preferHls: preferHls(), log: (l) => log.add(l) });
+    },
+    health: (url) => serverHealthy(url),
+    saveSession: async (token, expiresAt) => void (await settings.save({ sessionToken: token, sessionExpiresAt: expiresAt })),
+    refreshHttp: async () => {
+      const p = await refreshSession(settings.value.serverUrl, settings.value.sessionToken);
+      return { token: p.sessionToken, expiresAt: p.sessionExpiresAt };
+    },
+    log: (l) => log.add(l),
+    ...modeDeps,
+  });
+  return { db, settings, link, local, mode, queue: new CommandQueue(link, idbOutbox(db)), robot: new RobotState(link), log, inviteError: null };
 }
 
-/** Loads settings, starts the link, and reconnects when a setting the link depends on changes. */
+/** Trades an invite for a session, saves it and switches to Auto. Errors are kept for the view. */
+export async function acceptInvite(s: AppServices, invite: { invite: string; server: string }, fetchImpl?: typeof fetch): Promise<boolean> {
+  try {
+    const patch = await redeemInvite(invite.server, invite.invite, fetchImpl);
+    const r = await s.settings.save({ ...patch, mode: 'auto' });
+    if (!r.ok) throw new Error(Object.values(r.errors).join(' '));
+    s.inviteError = null;
+    s.log.add(`Invite accepted: ${patch.sessionRole} of robot ${patch.robotId} via ${patch.serverUrl}.`);
+    return true;
+  } catch (e) {
+    s.inviteError = `Invite link not accepted: ${(e as Error).message}`;
+    s.log.add(s.inviteError);
+    return false;
+  }
+}
+
+/** Loads settings, starts the chosen path, and restarts what a changed setting affects. */
 export async function startServices(s: AppServices): Promise<void> {
   await s.settings.load();
-  let key = linkKey(s.settings.value);
+  let localKey = linkKey(s.settings.value);
+  let modeKey = serverKey(s.settings.value);
+  let videoKey = videoUrl(s.settings.value);
   s.settings.subscribe((v) => {
-    const next = linkKey(v);
-    if (next === key) return;
-    key = next;
-    s.log.add('Settings changed: reconnecting.');
-    s.link.stop('Reconnecting with new settings.');
-    s.link.start();
+    const nextMode = serverKey(v);
+    const nextLocal = linkKey(v);
+    const nextVideo = videoUrl(v);
+    if (nextMode !== modeKey) {
+      modeKey = nextMode;
+      localKey = nextLocal;
+      videoKey = nextVideo;
+      s.log.add(`Connection settings changed: mode ${v.mode}.`);
+      s.mode.start();
+      return;
+    }
+    if (nextLocal !== localKey) {
+      localKey = nextLocal;
+      // Only matters while the local link is in use; a refreshed session token never restarts anything.
+      if (s.mode.path === 'local' && s.mode.phase !== 'off') {
+        s.log.add('Settings changed: reconnecting.');
+        s.local.stop('Reconnecting with new settings.');
+        s.local.start();
+      }
+    }
+    if (nextVideo !== videoKey) {
+      videoKey = nextVideo;
+      s.mode.reloadLocalVideo();
+    }
   });
-  s.link.start();
+  s.mode.start();
   await s.queue.restore();
 }
 
 const linkKey = (v: Settings): string => JSON.stringify([v.robotUrl, v.token, v.audioEnabled, v.operatorName]);
+/** What the mode controller must restart for; not the session token (refreshed in place). */
+const serverKey = (v: Settings): string => JSON.stringify([v.mode, v.serverUrl, v.robotId, v.sessionRole, v.whepUrl, v.whipUrl, v.hlsUrl]);

@@ -1,11 +1,11 @@
-// The robot's picture. Owns a video source (MJPEG in local mode) and the glass-to-glass meter;
-// reports the latency upward in `latency` events. Properties down: the stream URL and a clock
-// conversion from the link.
+// The robot's picture. Shows whatever video source it is given (MJPEG <img> in local mode, a
+// <video> from WHEP or HLS in server mode — the mode controller decides and may swap it at any
+// time) and runs the glass-to-glass meter on it; reports the latency upward in `latency` events.
+// Properties down: the source and a clock conversion from the link.
 
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { GlassToGlassMeter } from '../lib/video/glass-to-glass.ts';
-import { MjpegSource } from '../lib/video/mjpeg-source.ts';
 import type { VideoSource } from '../lib/video/video-source.ts';
 
 @customElement('hv-robot-video')
@@ -16,35 +16,31 @@ export class RobotVideo extends LitElement {
     .msg { position: absolute; inset: 0; display: grid; place-items: center; color: #fff; font-weight: 700; text-align: center; padding: 1rem; }
   `;
 
-  @property() url = '';
+  @property({ attribute: false }) source: VideoSource | null = null;
   @property({ attribute: false }) toLocal: (robotMs: number) => number = (t) => t;
-  @state() private message: string | null = 'Waiting for video…';
-  private source: VideoSource = new MjpegSource();
-  private meter = new GlassToGlassMeter(() => this.source.element, (t) => this.toLocal(t), () => this.report());
+  @state() private tick = 0;
+  private meter = new GlassToGlassMeter(() => this.source?.element ?? null, (t) => this.toLocal(t), () => this.report());
   private unsub: (() => void) | null = null;
   private lastReported: number | null = null;
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.unsub = this.source.onChange(() => {
-      const s = this.source;
-      this.message = s.state === 'playing' ? null : s.state === 'error' ? s.error : s.state === 'loading' ? 'Waiting for video…' : null;
-    });
-    if (this.url) this.source.start(this.url);
+    this.follow();
     this.meter.start();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.unsub?.();
-    this.source.stop();
+    this.unsub = null;
     this.meter.stop();
   }
 
   override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('url') && this.isConnected) {
-      if (this.url) this.source.start(this.url);
-      else this.source.stop();
+    if (changed.has('source') && this.isConnected) {
+      this.follow();
+      // A new source is a new pipeline: old readings say nothing about it.
+      this.meter.reset();
     }
   }
 
@@ -52,8 +48,22 @@ export class RobotVideo extends LitElement {
     return this.meter.latencyMs;
   }
 
+  /** What the source reports, for the operator (null while playing). */
+  get message(): string | null {
+    const s = this.source;
+    if (!s) return 'Waiting for video…';
+    return s.state === 'playing' ? null : s.state === 'error' ? s.error : s.state === 'loading' || s.state === 'idle' ? 'Waiting for video…' : null;
+  }
+
   override render() {
-    return html`${this.source.element}${this.message ? html`<div class="msg">${this.message}</div>` : nothing}`;
+    void this.tick;
+    const msg = this.message;
+    return html`${this.source?.element ?? nothing}${msg ? html`<div class="msg">${msg}</div>` : nothing}`;
+  }
+
+  private follow(): void {
+    this.unsub?.();
+    this.unsub = this.source?.onChange(() => this.tick++) ?? null;
   }
 
   // Throttled upward: only when the rounded value changes by more than a few ms.

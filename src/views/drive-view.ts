@@ -12,11 +12,11 @@ import type { StickDetail } from '../components/drive-joystick.ts';
 import '../components/hud-line.ts';
 import '../components/robot-video.ts';
 import type { RobotVideo } from '../components/robot-video.ts';
+import '../components/stats-panel.ts';
 import '../components/talk-button.ts';
 import { MediaController } from '../lib/audio/media-controller.ts';
 import { DriveController } from '../lib/control/drive-controller.ts';
 import { ConnectionController } from '../lib/link/connection-controller.ts';
-import { videoUrl } from '../lib/link/robot-urls.ts';
 import { SettingsController } from '../lib/storage/settings-controller.ts';
 
 const STOP_REASON_TEXT: Record<string, string> = {
@@ -34,6 +34,8 @@ export class DriveView extends LitElement {
       grid-template-areas: 'video' 'hud' 'controls';
     }
     hv-robot-video { grid-area: video; aspect-ratio: 4 / 3; max-height: 55vh; width: 100%; }
+    hv-stats-panel { grid-area: video; align-self: start; justify-self: end; z-index: 2; margin: 0.3rem; }
+    .speaker { background: #39e07a; color: #000; font-weight: 700; padding: 0.1rem 0.5rem; border-radius: 0.4rem; }
     .hud { grid-area: hud; padding: 0.4rem 0.6rem; background: #000; display: flex; flex-direction: column; gap: 0.3rem; }
     .controls {
       grid-area: controls; min-height: 0; display: grid; gap: 0.6rem; padding: 0.6rem;
@@ -91,11 +93,14 @@ export class DriveView extends LitElement {
   private readonly media = new MediaController(this, this.services);
   @state() private glassMs: number | null = null;
   @state() private ttsError: string | null = null;
+  @state() private statsOpen = false;
   @query('hv-robot-video') private video?: RobotVideo;
   private hudTimer: ReturnType<typeof setInterval> | undefined;
 
   override connectedCallback(): void {
     super.connectedCallback();
+    // Video runs while this view is shown (local MJPEG or server WHEP/HLS, as the mode decides).
+    this.services.mode.attachVideo();
     // Readouts that change without an event (round trips, a strip that stopped decoding).
     this.hudTimer = setInterval(() => {
       this.glassMs = this.video?.latencyMs ?? null;
@@ -105,8 +110,30 @@ export class DriveView extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.services.mode.detachVideo();
     clearInterval(this.hudTimer);
     this.hudTimer = undefined;
+  }
+
+  /** State for end-to-end tests and styling: which path, which video, is it a fallback. */
+  override willUpdate(): void {
+    const m = this.conn.mode;
+    this.dataset.mode = m.path;
+    this.dataset.settingMode = m.mode;
+    this.dataset.fallback = String(m.fallback);
+    this.dataset.video = m.videoKind;
+    this.dataset.videoState = m.video?.state ?? 'idle';
+    this.dataset.link = this.conn.status.state;
+  }
+
+  private renderModeNotices() {
+    const m = this.conn.mode;
+    const hls = m.videoKind === 'hls';
+    return html`
+      ${hls ? html`<div class="notice" role="status" data-banner="hls">HLS fallback — ~0.6 s delay, not for driving</div>` : nothing}
+      ${m.fallback ? html`<div class="notice" role="status" data-banner="fallback">${m.reason ?? 'Server unavailable — local mode (fallback).'}</div>` : nothing}
+      ${!m.fallback && m.reason && m.mode !== 'local' ? html`<div class="notice bad" role="status" data-banner="mode">${m.reason}</div>` : nothing}
+      ${this.services.inviteError ? html`<div class="notice bad" role="alert" data-banner="invite">${this.services.inviteError}</div>` : nothing}`;
   }
 
   override render() {
@@ -117,12 +144,16 @@ export class DriveView extends LitElement {
     const halt = this.drive.sender.lastHalt;
     const stopped = robot.lastStopped;
     return html`
-      <hv-robot-video .url=${videoUrl(this.settings.value)} .toLocal=${(t: number) => this.conn.link.clock.toLocal(t)}
+      <hv-robot-video .source=${this.conn.mode.video} .toLocal=${(t: number) => this.conn.link.clock.toLocal(t)}
         @latency=${(e: CustomEvent<number | null>) => (this.glassMs = e.detail)}></hv-robot-video>
+      ${this.statsOpen ? html`<hv-stats-panel .source=${this.conn.mode.video} .glassMs=${this.glassMs}
+        .commandRttMs=${live ? this.conn.queue.commandRttMs : null} .linkRttMs=${this.conn.link.heartbeatRttMs}></hv-stats-panel>` : nothing}
       <div class="hud">
         <hv-hud .linkState=${status.state} .battery=${robot.telemetry?.battery.percentage ?? null}
           .linkRttMs=${this.conn.link.heartbeatRttMs} .commandRttMs=${live ? this.conn.queue.commandRttMs : null}
           .glassMs=${this.glassMs} .driver=${robot.lease.driverName ?? robot.lease.driver} .youDrive=${you}></hv-hud>
+        ${robot.talk?.speaker === 'playing' ? html`<div><span class="speaker" role="status" data-speaker="playing">Robot speaker: playing ${robot.talk.by === robot.session ? 'your voice' : 'talk'}</span></div>` : nothing}
+        ${this.renderModeNotices()}
         ${status.reason && status.state !== 'live' ? html`<div class="notice ${status.state === 'degraded' ? '' : 'bad'}" role="alert">${status.reason}</div>` : nothing}
         ${halt ? html`<div class="notice" role="alert">Robot stopped: ${halt.reason}.${this.drive.halted ? ' Release the stick to drive again.' : ''}</div>` : nothing}
         ${!halt && stopped && stopped.reason !== 'command' && Date.now() - this.conn.link.clock.toLocal(stopped.at) < 10_000
@@ -134,7 +165,7 @@ export class DriveView extends LitElement {
         <hv-joystick ?disabled=${!you || !live} @stick=${(e: CustomEvent<StickDetail>) => this.drive.setStick(e.detail.vector, e.detail.held)}></hv-joystick>
         <div class="stop"><button @click=${() => this.drive.stopNow('stop button')} aria-label="Stop the robot now">■ STOP</button></div>
         <hv-talk-button .state=${this.media.talk.state} ?disabled=${!you || !live}
-          @talk-start=${() => void this.media.talk.start()} @talk-end=${() => this.media.talk.stop()}></hv-talk-button>
+          @talk-start=${() => void this.media.startTalk()} @talk-end=${() => this.media.stopTalk()}></hv-talk-button>
         <div class="bottom">
         <div class="row">
           ${you
@@ -144,6 +175,7 @@ export class DriveView extends LitElement {
               : html`<button class="primary" ?disabled=${!live} @click=${() => this.lease('take')}>Take control</button>`}
           <button @click=${() => void this.media.toggleMute()} aria-pressed=${!this.media.muted}>${this.media.muted ? 'Robot sound: off' : 'Robot sound: on'}</button>
           <button @click=${this.fullscreen} >Full screen</button>
+          <button class="stats-toggle" aria-pressed=${this.statsOpen} @click=${() => (this.statsOpen = !this.statsOpen)}>Stats</button>
         </div>
         <form @submit=${this.say}>
           <input name="tts" maxlength=${MAX_TTS_CHARS} placeholder="Say something through the robot" aria-label="Text for the robot to speak" autocomplete="off" enterkeyhint="send" />

@@ -1,5 +1,5 @@
-// Reactive controller: re-renders its host whenever the link, the robot's state or the command
-// queue changes, and gives the host read access to all three.
+// Reactive controller: re-renders its host whenever the link, the robot's state, the command
+// queue or the connection mode changes, and gives the host read access to all four.
 
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { AppServices } from '../../app/services.ts';
@@ -23,6 +23,9 @@ export class ConnectionController implements ReactiveController {
   get link() {
     return this.services.link;
   }
+  get mode() {
+    return this.services.mode;
+  }
 
   hostConnected(): void {
     const update = (): void => this.host.requestUpdate();
@@ -30,6 +33,7 @@ export class ConnectionController implements ReactiveController {
       this.services.link.on('status', update),
       this.services.robot.on('change', update),
       this.services.queue.on('change', update),
+      this.services.mode.on('change', update),
     ];
   }
 

@@ -42,6 +42,14 @@ export class GlassToGlassMeter {
     this.raf = 0;
   }
 
+  /** Forgets readings (the video source changed: another pipeline, another latency). */
+  reset(): void {
+    this.recent = [];
+    this.lastFrameNo = -1;
+    this.lastAt = 0;
+    this.disabled = false;
+  }
+
   /** Median of recent readings, ms; null when no strip has decoded lately. */
   get latencyMs(): number | null {
     if (!this.recent.length || performance.now() - this.lastAt > STALE_MS) return null;
