@@ -1,11 +1,16 @@
-// Settings: robot address, token, name, video size, audio, joystick sensitivity, speed limit.
-// Validated on save with one clear message per wrong field; nothing is saved while any is wrong.
+// Settings: connection mode (Local / Server / Auto) and the server session, robot address, token,
+// name, video size, audio, joystick sensitivity, speed limit — validated on save with one clear
+// message per wrong field; nothing is saved while any is wrong. Below, the ROBOT's own server-mode
+// settings (hv-server-config, saved on the bridge) with "Test connection".
 
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { appServices, type AppServices } from '../app/services.ts';
 import { SettingsController } from '../lib/storage/settings-controller.ts';
-import { VIDEO_SIZES, type Settings, type SettingsErrors } from '../lib/storage/settings.ts';
+import { CONNECTION_MODES, VIDEO_SIZES, hasServerSession, type Settings, type SettingsErrors } from '../lib/storage/settings.ts';
+import '../components/server-config-form.ts';
+
+const MODE_TEXT = { local: 'Local — straight to the robot', server: 'Server — through the relay only', auto: 'Auto — server, local while it is down' } as const;
 
 @customElement('hv-settings-view')
 export class SettingsView extends LitElement {
@@ -22,6 +27,11 @@ export class SettingsView extends LitElement {
     .error { color: #ff8f8f; font-weight: 700; }
     button { font: inherit; font-weight: 700; min-height: 48px; border-radius: 0.6rem; background: #ffd400; color: #000; border: 2px solid #fff; }
     .saved { color: #39e07a; font-weight: 700; }
+    fieldset { border: 2px solid #33424d; border-radius: 0.6rem; display: grid; gap: 0.2rem; }
+    legend { font-weight: 700; }
+    .session { font-size: 0.9rem; color: #cfd8de; }
+    button.secondary { background: #1d2b36; color: #fff; padding: 0 1rem; }
+    h2 { margin-top: 2rem; }
   `;
 
   services: AppServices = appServices();
@@ -34,6 +44,15 @@ export class SettingsView extends LitElement {
     const e = this.errors;
     return html`<h1>Settings</h1>
       <form novalidate @submit=${this.save} @input=${() => (this.saved = false)}>
+        <fieldset>
+          <legend>Connection mode</legend>
+          ${CONNECTION_MODES.map((m) => html`<label class="check"><input type="radio" name="mode" value=${m} ?checked=${s.mode === m} /> ${MODE_TEXT[m]}</label>`)}
+          ${e.mode ? html`<span class="error" role="alert">${e.mode}</span>` : nothing}
+          <p class="session" data-session=${hasServerSession(s) ? 'yes' : 'no'}>${hasServerSession(s)
+            ? html`Server session: ${s.sessionRole} of robot <strong>${s.robotId}</strong> via ${s.serverUrl}, valid until ${new Date(s.sessionExpiresAt).toLocaleString()}.
+                <button type="button" class="secondary" @click=${this.forget}>Forget server session</button>`
+            : 'No server session: open an invite link from the server to use Server or Auto.'}</p>
+        </fieldset>
         ${this.text('robotUrl', 'Robot address', s.robotUrl, 'Empty = this page’s robot. Otherwise e.g. https://192.168.1.20:5443', 'url')}
         ${this.text('token', 'Operator token', s.token, 'Filled in by a link with #token=…', 'password')}
         ${this.text('operatorName', 'Your name', s.operatorName, 'Shown to other operators')}
@@ -48,8 +67,14 @@ export class SettingsView extends LitElement {
         ${this.range('speedLimit', 'Speed limit', s.speedLimit, 'Top speed of the tracks')}
         <button type="submit">Save</button>
         ${this.saved ? html`<span class="saved" role="status">Saved.</span>` : nothing}
-      </form>`;
+      </form>
+      <h2>Robot’s server mode</h2>
+      <hv-server-config .settings=${s}></hv-server-config>`;
   }
+
+  private forget = async (): Promise<void> => {
+    await this.settings.store.save({ sessionToken: '', sessionExpiresAt: 0, robotId: '', sessionRole: '', whepUrl: '', whipUrl: '', hlsUrl: '', mode: 'local' });
+  };
 
   private text(name: keyof Settings, label: string, value: string, hint: string, type = 'text') {
     const err = this.errors[name];
