@@ -1,0 +1,244 @@
+// Mode controller transitions with fake links and players: Local stays local; Auto starts on the
+// server, falls back to local when the relay drops, the robot goes offline or the server video
+// fails, probes with backoff and returns only when the whole server path works; a switch halts
+// driving (listeners see the link drop) and a driver asks for the lease again on the new path.
+
+import { expect } from '@open-wc/testing';
+import { Emitter } from './emitter.ts';
+import { FakeLink, until } from '../../test/fake-link.ts';
+import type { RelayEvents } from './relay-link.ts';
+import { ModeController, type ServerLink, type ServerVideoLike } from './mode-controller.ts';
+import { SwitchLink } from './switch-link.ts';
+import { DEFAULT_SETTINGS, type Settings } from '../storage/settings.ts';
+import type { VideoState } from '../video/video-source.ts';
+import { msg, type LeaseStateMsg } from '../../../protocol/messages.ts';
+import type { LinkState } from './link.ts';
+
+class FakeRelay extends FakeLink implements ServerLink {
+  override readonly kind = 'local' as const;
+  readonly relay = new Emitter<RelayEvents>();
+  robotOnline: boolean | null = null;
+  refreshes = 0;
+  onRelay<K extends keyof RelayEvents>(type: K, fn: (value: RelayEvents[K]) => void): () => void {
+    return this.relay.on(type, fn);
+  }
+  refresh(): boolean {
+    this.refreshes++;
+    return true;
+  }
+  online(v: boolean): void {
+    this.robotOnline = v;
+    this.relay.emit('robot', v);
+  }
+}
+
+class FakeVideo implements ServerVideoLike {
+  readonly listeners = new Set<() => void>();
+  state: VideoState = 'idle';
+  error: string | null = null;
+  failure: ServerVideoLike['failure'] = null;
+  hlsReason: string | null = null;
+  pc = null;
+  started: string | null = null;
+  constructor(readonly kind: 'mjpeg' | 'whep' | 'hls', readonly element = document.createElement(kind === 'mjpeg' ? 'img' : 'video')) {}
+  start(url: string) {
+    this.started = url;
+    this.set('loading');
+  }
+  stop() {
+    this.set('stopped');
+  }
+  onChange(fn: () => void) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+  set(s: VideoState, failure: ServerVideoLike['failure'] = null) {
+    this.state = s;
+    this.failure = failure;
+    this.error = failure ? `failed: ${failure}` : null;
+    for (const fn of this.listeners) fn();
+  }
+}
+
+const SESSION: Partial<Settings> = {
+  serverUrl: 'http://127.0.0.1:3000', sessionToken: 'hs_abcdefabcdefabcdef', sessionExpiresAt: Date.now() + 3_600_000,
+  robotId: 'sim', sessionRole: 'driver', whepUrl: 'http://127.0.0.1:8889/robots/sim/whep', whipUrl: '', hlsUrl: 'http://127.0.0.1:8888/robots/sim/index.m3u8',
+};
+
+function rig(settings: Partial<Settings>) {
+  const local = new FakeLink();
+  const link = new SwitchLink(local);
+  const relays: FakeRelay[] = [];
+  const serverVideos: FakeVideo[] = [];
+  const localVideos: FakeVideo[] = [];
+  let healthy = true;
+  const healthCalls: number[] = [];
+  const s: Settings = { ...DEFAULT_SETTINGS, ...settings };
+  const statuses: LinkState[] = [];
+  link.on('status', (st) => statuses.push(st.state));
+  const mode = new ModeController({
+    link, local, settings: () => s,
+    makeRelayLink: () => {
+      const r = new FakeRelay();
+      relays.push(r);
+      return r;
+    },
+    makeLocalVideo: () => {
+      const v = new FakeVideo('mjpeg');
+      localVideos.push(v);
+      return v;
+    },
+    localVideoUrl: () => 'http://robot/video',
+    makeServerVideo: async () => {
+      const v = new FakeVideo('whep');
+      serverVideos.push(v);
+      return v;
+    },
+    health: async () => {
+      healthCalls.push(Date.now());
+      return healthy;
+    },
+    timing: { connectDeadlineMs: 300, videoDeadlineMs: 400, probeBaseMs: 20, probeCapMs: 60, checkEveryMs: 20 },
+  });
+  return {
+    mode, link, local, relays, serverVideos, localVideos, statuses, healthCalls,
+    setHealthy: (v: boolean) => (healthy = v),
+    relay: () => relays[relays.length - 1]!,
+  };
+}
+
+describe('mode controller', () => {
+  let r: ReturnType<typeof rig> | null = null;
+  afterEach(() => {
+    r?.mode.stop();
+    r = null;
+  });
+
+  it('Local mode: only the local link and MJPEG run', async () => {
+    r = rig({ mode: 'local', ...SESSION });
+    r.mode.attachVideo();
+    r.mode.start();
+    expect(r.mode.phase).to.equal('local');
+    expect(r.local.started).to.equal(1);
+    expect(r.relays.length).to.equal(0);
+    expect(r.mode.videoKind).to.equal('mjpeg');
+    expect(r.localVideos[0]!.started).to.equal('http://robot/video');
+    expect(r.link.active).to.equal(r.local);
+  });
+
+  it('Auto without a session is local and says why; Server without one is off', () => {
+    r = rig({ mode: 'auto' });
+    r.mode.start();
+    expect(r.mode.phase).to.equal('local');
+    expect(r.mode.reason).to.match(/invite/);
+    r.mode.stop();
+    r = rig({ mode: 'server' });
+    r.mode.start();
+    expect(r.mode.phase).to.equal('off');
+    expect(r.local.started).to.equal(0);
+    expect(r.mode.reason).to.match(/No server session/);
+  });
+
+  it('Auto: server first, falls back to local at once when the relay drops, returns when the server is whole again', async () => {
+    r = rig({ mode: 'auto', ...SESSION });
+    r.mode.attachVideo();
+    r.mode.start();
+    await until(() => r!.serverVideos.length === 1, 500, 'server video');
+    const first = r.relay();
+    expect(r.mode.phase).to.equal('server');
+    expect(r.link.active).to.equal(first);
+    expect(r.serverVideos[0]!.started).to.equal(SESSION.whepUrl);
+    first.setState('live');
+    first.online(true);
+    r.serverVideos[0]!.set('playing');
+    expect(r.mode.videoKind).to.equal('webrtc');
+
+    // The relay goes away: local at once, listeners saw the link drop.
+    r.statuses.length = 0;
+    first.setState('lost', 'relay gone');
+    expect(r.mode.phase).to.equal('fallback');
+    expect(r.mode.fallback).to.equal(true);
+    expect(r.mode.reason).to.match(/Relay connection lost/);
+    expect(r.link.active).to.equal(r.local);
+    expect(r.statuses[0]).to.equal('lost');
+    expect(r.local.started).to.equal(1);
+    expect(r.mode.videoKind).to.equal('mjpeg');
+    expect(r.serverVideos[0]!.state).to.equal('stopped');
+
+    // Server still down: probes keep failing on /health, no relay socket is even tried.
+    r.setHealthy(false);
+    await until(() => r!.healthCalls.length >= 2, 1000, 'probes');
+    expect(r.relays.length).to.equal(1);
+    expect(r.mode.phase).to.be.oneOf(['fallback', 'probing']);
+
+    // Back: the probe builds the server path beside local, swaps only when the video plays.
+    r.setHealthy(true);
+    await until(() => r!.relays.length === 2, 1000, 'probe relay');
+    const second = r.relay();
+    expect(r.link.active).to.equal(r.local, 'local stays in use while probing');
+    second.setState('live');
+    second.online(true);
+    await until(() => r!.serverVideos.length === 2, 1000, 'probe video');
+    expect(r.mode.phase).to.equal('probing');
+    r.serverVideos[1]!.set('playing');
+    await until(() => r!.mode.phase === 'server', 1000, 'back to server');
+    expect(r.link.active).to.equal(second);
+    expect(r.mode.fallback).to.equal(false);
+    expect(r.local.status.state).to.equal('closed');
+    expect(r.localVideos[0]!.state).to.equal('stopped');
+  });
+
+  it('Auto: the robot going offline at the relay, or the server video failing, also falls back', async () => {
+    r = rig({ mode: 'auto', ...SESSION });
+    r.mode.attachVideo();
+    r.mode.start();
+    await until(() => r!.serverVideos.length === 1, 500);
+    r.relay().setState('live');
+    r.relay().online(true);
+    r.relay().online(false);
+    expect(r.mode.phase).to.equal('fallback');
+    expect(r.mode.reason).to.match(/robot is not connected/);
+    r.mode.stop();
+
+    r = rig({ mode: 'auto', ...SESSION });
+    r.mode.attachVideo();
+    r.mode.start();
+    await until(() => r!.serverVideos.length === 1, 500);
+    r.relay().setState('live');
+    r.relay().online(true);
+    r.serverVideos[0]!.set('playing');
+    r.serverVideos[0]!.set('error', 'dropped');
+    expect(r.mode.phase).to.equal('fallback');
+    expect(r.mode.reason).to.match(/Server video failed/);
+  });
+
+  it('Auto: a server that never answers counts as down after the connect deadline', async () => {
+    r = rig({ mode: 'auto', ...SESSION });
+    r.mode.start();
+    expect(r.mode.phase).to.equal('server');
+    await until(() => r!.mode.phase !== 'server', 1000, 'deadline');
+    expect(r.mode.reason).to.match(/did not answer in time/);
+  });
+
+  it('Server mode never falls back: the relay link reconnects by itself', async () => {
+    r = rig({ mode: 'server', ...SESSION });
+    r.mode.start();
+    r.relay().setState('lost');
+    await new Promise((res) => setTimeout(res, 400));
+    expect(r.mode.phase).to.equal('server');
+    expect(r.local.started).to.equal(0);
+  });
+
+  it('a driver asks for the lease again after a switch', async () => {
+    r = rig({ mode: 'auto', ...SESSION });
+    r.mode.start();
+    const relay = r.relay();
+    relay.setState('live');
+    relay.online(true);
+    relay.receive(msg<LeaseStateMsg>({ type: 'lease', driver: 'c1', driverName: 'ana', you: true }));
+    relay.setState('lost');
+    expect(r.mode.phase).to.equal('fallback');
+    r.local.setState('live');
+    expect(r.local.sentOfType('lease').map((m) => m.action)).to.deep.equal(['take']);
+  });
+});
