@@ -5,6 +5,7 @@ import type { AudioFrame } from '../../protocol/audio.ts';
 import type { ClientMessage, RobotMessage } from '../../protocol/messages.ts';
 import { ClockOffset } from '../lib/link/clock.ts';
 import { Emitter } from '../lib/link/emitter.ts';
+import type { RelayEvents } from '../lib/link/relay-link.ts';
 import type { Link, LinkEvents, LinkState, LinkStatus } from '../lib/link/link.ts';
 
 export class FakeLink implements Link {
@@ -49,6 +50,24 @@ export class FakeLink implements Link {
   }
   sentOfType<T extends ClientMessage['type']>(type: T): Extract<ClientMessage, { type: T }>[] {
     return this.sent.filter((m): m is Extract<ClientMessage, { type: T }> => m.type === type);
+  }
+}
+
+/** A relay link for tests of the mode controller and views: robot presence set by the test. */
+export class FakeRelayLink extends FakeLink {
+  readonly relay = new Emitter<RelayEvents>();
+  robotOnline: boolean | null = null;
+  refreshes = 0;
+  onRelay<K extends keyof RelayEvents>(type: K, fn: (value: RelayEvents[K]) => void): () => void {
+    return this.relay.on(type, fn);
+  }
+  refresh(): boolean {
+    this.refreshes++;
+    return true;
+  }
+  online(v: boolean): void {
+    this.robotOnline = v;
+    this.relay.emit('robot', v);
   }
 }
 

@@ -121,3 +121,30 @@ describe('status view', () => {
     expect(text).to.contain('link lost').and.contain('Retrying in').and.contain('test line');
   });
 });
+
+describe('drive view in server mode', () => {
+  it('exposes mode and video as data attributes and says when it plays HLS', async () => {
+    const { FakeRelayLink } = await import('../test/fake-link.ts');
+    const relay = new FakeRelayLink();
+    const listeners = new Set<() => void>();
+    const hls = {
+      kind: 'hls' as const, state: 'playing' as const, error: null, failure: null, hlsReason: 'test', pc: null,
+      element: document.createElement('video'), start() {}, stop() {},
+      onChange: (fn: () => void) => (listeners.add(fn), () => listeners.delete(fn)),
+    };
+    const s = createServices(uniqueDbName(), new FakeLink(), { makeRelayLink: () => relay, makeServerVideo: async () => hls });
+    setAppServices(s);
+    await s.settings.load();
+    await s.settings.save({ mode: 'server', serverUrl: 'http://127.0.0.1:3000', sessionToken: 'hs_0123456789abcdef', sessionExpiresAt: Date.now() + 60_000, robotId: 'sim', sessionRole: 'driver' });
+    s.mode.start();
+    const el = await fixture<HTMLElement>(html`<hv-drive-view></hv-drive-view>`);
+    await until(() => el.dataset.video === 'hls', 1000, 'hls video');
+    expect(el.dataset.mode).to.equal('server');
+    expect(el.dataset.settingMode).to.equal('server');
+    expect(el.dataset.fallback).to.equal('false');
+    await (el as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete;
+    expect(shadow(el).querySelector('[data-banner="hls"]')!.textContent).to.equal('HLS fallback — ~0.6 s delay, not for driving');
+    expect(shadow(el).querySelector('hv-robot-video')!.shadowRoot!.querySelector('video')).to.equal(hls.element);
+    s.mode.stop();
+  });
+});

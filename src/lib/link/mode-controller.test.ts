@@ -4,9 +4,7 @@
 // driving (listeners see the link drop) and a driver asks for the lease again on the new path.
 
 import { expect } from '@open-wc/testing';
-import { Emitter } from './emitter.ts';
-import { FakeLink, until } from '../../test/fake-link.ts';
-import type { RelayEvents } from './relay-link.ts';
+import { FakeLink, FakeRelayLink, until } from '../../test/fake-link.ts';
 import { ModeController, type ServerLink, type ServerVideoLike } from './mode-controller.ts';
 import { SwitchLink } from './switch-link.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../storage/settings.ts';
@@ -14,23 +12,7 @@ import type { VideoState } from '../video/video-source.ts';
 import { msg, type LeaseStateMsg } from '../../../protocol/messages.ts';
 import type { LinkState } from './link.ts';
 
-class FakeRelay extends FakeLink implements ServerLink {
-  override readonly kind = 'local' as const;
-  readonly relay = new Emitter<RelayEvents>();
-  robotOnline: boolean | null = null;
-  refreshes = 0;
-  onRelay<K extends keyof RelayEvents>(type: K, fn: (value: RelayEvents[K]) => void): () => void {
-    return this.relay.on(type, fn);
-  }
-  refresh(): boolean {
-    this.refreshes++;
-    return true;
-  }
-  online(v: boolean): void {
-    this.robotOnline = v;
-    this.relay.emit('robot', v);
-  }
-}
+class FakeRelay extends FakeRelayLink implements ServerLink {}
 
 class FakeVideo implements ServerVideoLike {
   readonly listeners = new Set<() => void>();

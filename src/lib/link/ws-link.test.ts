@@ -189,3 +189,37 @@ describe('WebSocket link state machine', () => {
     expect(redact('ws://h/ws?token=secret&audio=1')).to.equal('ws://h/ws?token=…&audio=1');
   });
 });
+
+describe('relay link (server mode)', () => {
+  it('builds /ws/client/<id>?token= and reads the relay notices beside the robot messages', async () => {
+    const { RelayLink, relayWsUrl } = await import('./relay-link.ts');
+    expect(relayWsUrl({ serverUrl: 'https://relay.example/base', token: 'hs_t' }, 'app-1')).to.equal('wss://relay.example/base/ws/client/app-1?token=hs_t');
+    FakeSocket.all = [];
+    const link = new RelayLink({
+      target: () => ({ serverUrl: 'http://127.0.0.1:3000', token: 'hs_abc' }), hello: () => ({ name: 'ana' }), clientId: 'app-x',
+      WebSocketImpl: FakeSocket as unknown as new (url: string) => WebSocket,
+    });
+    const online: boolean[] = [];
+    const sessions: string[] = [];
+    link.onRelay('robot', (v) => online.push(v));
+    link.onRelay('session', (m) => sessions.push(m.token));
+    link.start();
+    const sock = FakeSocket.all[0]!;
+    expect(sock.url).to.equal('ws://127.0.0.1:3000/ws/client/app-x?token=hs_abc');
+    sock.open();
+    expect(sock.sentTypes()).to.deep.equal(['hello']);
+    sock.push(welcome());
+    sock.push({ v: 1, type: 'robot', robot: 'sim', online: true });
+    expect(link.status.state).to.equal('live');
+    expect(link.kind).to.equal('relay');
+    expect(link.robotOnline).to.equal(true);
+    expect(link.refresh()).to.equal(true);
+    expect(sock.sentTypes()).to.deep.equal(['hello', 'refresh']);
+    sock.push({ v: 1, type: 'session', token: 'hs_newtoken_0123456', expiresAt: Date.now() + 1000 });
+    sock.push({ v: 1, type: 'robot', robot: 'sim', online: false });
+    expect(online).to.deep.equal([true, false]);
+    expect(sessions).to.deep.equal(['hs_newtoken_0123456']);
+    expect(link.sendBinary()).to.equal(false);
+    link.stop();
+  });
+});
