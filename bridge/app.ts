@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../common/log.ts';
 import { Access } from './auth/access.ts';
 import { SessionStore } from './auth/sessions.ts';
 import { TokenStore } from './auth/token-store.ts';
+import type { Config } from './config/schema.ts';
 import { ConfigStore } from './config/store.ts';
 import { createHardware } from './hardware/index.ts';
 import type { Hardware } from './hardware/parts.ts';
@@ -17,6 +18,7 @@ import { StaticFiles } from './http/static.ts';
 import { loadOrCreateTls } from './http/tls.ts';
 import { Lease } from './safety/lease.ts';
 import { Motion } from './safety/motion.ts';
+import { ServerMode } from './server-mode/controller.ts';
 import { WsGateway } from './ws/gateway.ts';
 
 export const REPO_ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -81,6 +83,8 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     ...(opts.pingIntervalMs ? { pingIntervalMs: opts.pingIntervalMs } : {}),
   });
 
+  const server = new ServerMode({ config: () => config.get().server_mode, gateway, lease, hardware, log: log.child('server-mode') });
+
   const startedAt = Date.now();
   let totalRequests = 0;
   const staticDir = opts.staticDir === undefined ? join(REPO_ROOT, 'dist') : opts.staticDir;
@@ -89,7 +93,11 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     staticFiles: staticDir ? new StaticFiles(staticDir) : null,
     countRequest: () => { totalRequests++; },
     stats: () => ({ clientsConnected: gateway.clientCount, audioStreaming: gateway.audioStreaming, totalRequests }),
-    onConfigChanged: (next: { safety: { deadman_ms: number } }) => motion.setDeadmanMs(next.safety.deadman_ms),
+    server,
+    onConfigChanged: async (next: Config, previous: Config) => {
+      motion.setDeadmanMs(next.safety.deadman_ms);
+      await server.configChanged(next.server_mode, previous.server_mode);
+    },
   };
 
   const servers: Server[] = [];
@@ -103,6 +111,7 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     });
 
   const cleanup = async () => {
+    await server.close();
     await gateway.close();
     await motion.stop('shutdown');
     motion.close();
@@ -125,6 +134,10 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
       httpsPort = await listen(https, opts.httpsPort ?? 5443, host);
     }
     log.info('bridge listening', { host, httpPort, httpsPort, dataDir: opts.dataDir, config: config.report.source });
+    if (config.get().server_mode.enabled) {
+      // Server mode comes up in the background; local mode serves meanwhile (and if it never does).
+      void server.start().then((r) => { if (!r.ok) log.warn('server mode enabled but not started', { reason: r.msg }); });
+    }
 
     let closing: Promise<void> | null = null;
     const bridge: Bridge = { httpPort, httpsPort, close: () => (closing ??= cleanup()) };

@@ -4,6 +4,7 @@
 
 import { bool, int, isRecord, nullable, str, type Checker } from '../../protocol/check.ts';
 import { DEFAULT_DEADMAN_MS, MAX_ID_CHARS } from '../../protocol/limits.ts';
+import { ROBOT_ID_PATTERN } from '../../protocol/relay.ts';
 import { SERIAL_BAUD } from '../../protocol/serial.ts';
 
 export interface Config {
@@ -20,6 +21,15 @@ export interface Config {
     stream_key: string;
     stream_password: string;
     fallback_to_local: boolean;
+    /** MediaMTX's RTSP address (rtsp://host:port); null: the server_url's host on port 8554. */
+    rtsp_url: string | null;
+    /** Largest picture published (a bigger capture is scaled down, never up). */
+    video_width: number;
+    video_height: number;
+    video_fps: number;
+    /** H.264 bitrate cap and Opus bitrate. */
+    video_kbps: number;
+    audio_kbps: number;
   };
 }
 
@@ -37,6 +47,12 @@ export const DEFAULT_CONFIG: Config = {
     stream_key: 'havatar_robot',
     stream_password: '',
     fallback_to_local: true,
+    rtsp_url: null,
+    video_width: 1280,
+    video_height: 720,
+    video_fps: 30,
+    video_kbps: 1500,
+    audio_kbps: 32,
   },
 };
 
@@ -52,6 +68,20 @@ const url: Checker = (v) => {
   try {
     const u = new URL(v as string);
     return u.protocol === 'https:' || u.protocol === 'http:' ? null : 'must be an http(s) URL';
+  } catch {
+    return 'must be a URL';
+  }
+};
+
+const rtspUrl: Checker = (v) => {
+  const p = str(1, 256)(v);
+  if (p) return p;
+  try {
+    const u = new URL(v as string);
+    if (u.protocol !== 'rtsp:' && u.protocol !== 'rtsps:') return 'must be an rtsp:// or rtsps:// URL';
+    // Credentials come from stream_key/stream_password, never from a URL that gets shown.
+    if (u.username || u.password) return 'must not contain credentials';
+    return u.pathname === '' || u.pathname === '/' ? null : 'must be only scheme, host and port (the path is robots/<stream_key>)';
   } catch {
     return 'must be a URL';
   }
@@ -79,9 +109,16 @@ export const CONFIG_SPEC: Spec = {
   server_mode: {
     enabled: bool,
     server_url: url,
-    stream_key: str(1, MAX_ID_CHARS, /^[\w.-]+$/),
+    // The robot id on the relay and the MediaMTX path segment (robots/<stream_key>).
+    stream_key: str(1, 64, ROBOT_ID_PATTERN),
     stream_password: str(0, 128),
     fallback_to_local: bool,
+    rtsp_url: nullable(rtspUrl),
+    video_width: int(160, 1920),
+    video_height: int(120, 1080),
+    video_fps: int(5, 60),
+    video_kbps: int(100, 20000),
+    audio_kbps: int(6, 256),
   },
 };
 

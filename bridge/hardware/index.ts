@@ -13,7 +13,7 @@ import { RecordingSpeaker, SimulatedMicrophone } from '../sim/audio.ts';
 import { SimulatedCamera } from '../sim/camera.ts';
 import { AlsaMicrophone, AlsaSpeaker } from './audio.ts';
 import { V4l2Camera } from './camera.ts';
-import type { Hardware, MicService, SpeakerService, TtsService, VideoService } from './parts.ts';
+import type { Hardware, MicService, SpeakerService, TtsService, VideoService, VideoTap } from './parts.ts';
 import { EspeakTts } from './tts.ts';
 import { PoseEstimator } from './pose-estimator.ts';
 import { SerialMotors } from './serial-motors.ts';
@@ -47,6 +47,7 @@ export async function createHardware({ config, serialPath, dataDir, log }: Hardw
     video = {
       handle: (req, res) => hub.handle(req, res),
       status: () => ({ ...source.info, ...hub.stats(), target_fps: source.info.fps }),
+      tap: () => videoTap(source, hub),
       close: () => hub.close(),
     };
   } catch (err) {
@@ -99,11 +100,39 @@ export async function createHardware({ config, serialPath, dataDir, log }: Hardw
     mic,
     speaker,
     tts,
+    speakerSink: sink,
     pose: poseEstimator ? () => poseEstimator.pose : null,
     problems,
     async close() {
       poseEstimator?.close();
       await Promise.allSettled([video?.close(), mic?.stop(), speaker?.close(), tts?.close?.(), motors.close()]);
     },
+  };
+}
+
+/**
+ * One capture feeds both the local MJPEG and the server stream (issue 6). A camera device opens
+ * once, so the publisher never opens it itself:
+ * - simulator: the frame generator writes each raw frame to every attached FFmpeg stdin (the MJPEG
+ *   encoder's and the publisher's), so the server gets uncompressed frames and nothing is encoded twice;
+ * - V4L2: the publisher reads the MJPEG hub's JPEGs (the camera's own MJPEG when copied) from stdin.
+ *   The hub keeps the device; it counts the publisher as a viewer, so the capture runs while either
+ *   needs it, and a publisher crash (server gone) never touches the local stream. The cost is one
+ *   JPEG decode in the publisher, cheaper on a Pi than a second capture path (and the device cannot
+ *   be opened twice anyway).
+ * Frames are stamped on arrival (wall clock): dropped frames never shift the timeline.
+ */
+function videoTap(source: VideoSource, hub: MjpegHub): VideoTap {
+  const feed = source.feed?.bind(source);
+  if (feed) {
+    return { info: source.info, ffmpegInput: () => ['-use_wallclock_as_timestamps', '1', ...source.ffmpegInput()], attach: (stdin) => feed(stdin) };
+  }
+  return {
+    info: source.info,
+    ffmpegInput: () => ['-f', 'mjpeg', '-use_wallclock_as_timestamps', '1', '-probesize', '65536', '-analyzeduration', '0', '-i', 'pipe:0'],
+    attach: (stdin) => hub.subscribe((jpeg) => {
+      // A publisher that falls behind skips frames (never an unbounded queue in the bridge).
+      if (!stdin.destroyed && stdin.writableLength < 2 * jpeg.length) stdin.write(jpeg);
+    }),
   };
 }

@@ -4,12 +4,27 @@
 
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Motors, Tts } from './types.ts';
+import type { Writable } from 'node:stream';
+import type { Motors, SpeakerSink, Tts, VideoInfo } from './types.ts';
+
+/**
+ * The camera's frames for a second FFmpeg (the server-mode publisher) without opening the device
+ * again: FFmpeg input arguments reading stdin, and a feeder that writes this capture's frames there.
+ */
+export interface VideoTap {
+  readonly info: VideoInfo;
+  /** Input arguments, `-i pipe:0` included. */
+  ffmpegInput(): string[];
+  /** Starts writing frames to `stdin`; returns the function that stops it. */
+  attach(stdin: Writable): () => void;
+}
 
 /** The shared camera stream: one capture, any number of viewers. */
 export interface VideoService {
   handle(req: IncomingMessage, res: ServerResponse): void;
   status(): Record<string, unknown>;
+  /** The same capture for the server-mode publisher (see hardware/index.ts for how). */
+  tap?(): VideoTap;
   close(): Promise<void>;
 }
 
@@ -43,6 +58,8 @@ export interface Hardware {
   video: VideoService | null;
   mic: MicService | null;
   speaker: SpeakerService | null;
+  /** Where talk audio read from the server (server mode) is played; absent: no server talk. */
+  speakerSink?: SpeakerSink | null;
   tts: TtsService | null;
   /** Simulator only: where the robot is. */
   pose: (() => Pose) | null;

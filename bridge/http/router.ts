@@ -6,8 +6,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { stripQuery } from '../../common/log.ts';
 import { applyCommonHeaders, fail, preflight } from './respond.ts';
 import {
-  deleteSession, getConfig, getHealth, getSystemStatus, getVideo, postConfig, postMotor, postSession, postTts,
-  type RouteDeps, type RouteRequest,
+  deleteSession, getConfig, getHealth, getServerStatus, getSystemStatus, getVideo, postConfig, postMotor,
+  postServerConfig, postServerStart, postServerStop, postSession, postTts, type RouteDeps, type RouteRequest,
 } from './routes.ts';
 import type { StaticFiles } from './static.ts';
 
@@ -24,10 +24,14 @@ const ROUTES: Route[] = [
   { method: 'GET', path: /^\/config$/, auth: true, fn: getConfig },
   { method: 'POST', path: /^\/config$/, auth: true, fn: postConfig },
   { method: 'GET', path: /^\/video$/, auth: true, fn: getVideo },
+  { method: 'POST', path: /^\/server\/start$/, auth: true, fn: postServerStart },
+  { method: 'POST', path: /^\/server\/stop$/, auth: true, fn: postServerStop },
+  { method: 'GET', path: /^\/server\/status$/, auth: true, fn: getServerStatus },
+  { method: 'POST', path: /^\/server\/config$/, auth: true, fn: postServerConfig },
 ];
 
 /** Paths that belong to the API: never answered with the app shell, even when unknown. */
-const API_PREFIX = /^\/(auth|health|system_status|motor|tts|config|video|ws|api)(\/|$)/;
+const API_PREFIX = /^\/(auth|health|system_status|motor|tts|config|video|ws|api|server)(\/|$)/;
 
 export interface RouterOptions extends RouteDeps {
   staticFiles: StaticFiles | null;

@@ -14,6 +14,7 @@ import type { Config } from '../config/schema.ts';
 import type { Hardware } from '../hardware/parts.ts';
 import type { Lease } from '../safety/lease.ts';
 import type { Motion } from '../safety/motion.ts';
+import type { ServerMode } from '../server-mode/controller.ts';
 import { readJsonBody } from './body.ts';
 import { fail, ok, sendJson } from './respond.ts';
 
@@ -29,8 +30,10 @@ export interface RouteDeps {
   stats: () => { clientsConnected: number; audioStreaming: boolean; totalRequests: number };
   startedAt: number;
   log: Logger;
-  /** Config sections whose change needs a restart to take effect (the rest apply at once). */
-  onConfigChanged?: (next: Config, previous: Config) => void;
+  /** Called after every saved config change, to apply what applies at once. */
+  onConfigChanged?: (next: Config, previous: Config) => void | Promise<void>;
+  /** Server mode (absent in tests that build a bridge without it). */
+  server?: ServerMode;
 }
 
 export interface RouteRequest { req: IncomingMessage; res: ServerResponse; url: URL; secure: boolean }
@@ -87,7 +90,7 @@ export function getSystemStatus(d: RouteDeps, { res }: RouteRequest): void {
       speaker_status: hw.speaker ? hw.speaker.status() : { available: false, error: hw.problems.speaker ?? 'not configured' },
     },
     battery: m.battery ?? { voltage: 0, percentage: 0 },
-    server: { available: false },
+    server: d.server ? { available: d.server.configured, ...d.server.status() } : { available: false },
     config: d.config.report,
     app_state: {
       uptime: (Date.now() - d.startedAt) / 1000,
@@ -141,7 +144,7 @@ export function getConfig(d: RouteDeps, { res }: RouteRequest): void {
 }
 
 /** Sections read only at start-up: changing them needs a bridge restart. */
-const RESTART_SECTIONS = ['camera', 'audio', 'motors', 'https', 'tts', 'server_mode'] as const;
+const RESTART_SECTIONS = ['camera', 'audio', 'motors', 'https', 'tts'] as const;
 
 export async function postConfig(d: RouteDeps, { req, res }: RouteRequest): Promise<void> {
   const body = await readJsonBody(req);
@@ -149,7 +152,7 @@ export async function postConfig(d: RouteDeps, { req, res }: RouteRequest): Prom
   const previous = d.config.get();
   const r = await d.config.update(body.value);
   if (!r.ok) return fail(res, 400, `${r.problem.field} ${r.problem.error}`, { field: r.problem.field });
-  d.onConfigChanged?.(r.config, previous);
+  await d.onConfigChanged?.(r.config, previous);
   const restart = RESTART_SECTIONS.filter((s) => JSON.stringify(previous[s]) !== JSON.stringify(r.config[s]));
   ok(res, restart.length ? `saved; restart the bridge to apply ${restart.join(', ')}` : 'saved', { config: d.config.masked(), restart_required: restart });
 }
@@ -157,4 +160,65 @@ export async function postConfig(d: RouteDeps, { req, res }: RouteRequest): Prom
 export function getVideo(d: RouteDeps, { req, res }: RouteRequest): void {
   if (!d.hardware.video) return fail(res, 503, `camera unavailable: ${d.hardware.problems.video ?? 'not configured'}`);
   d.hardware.video.handle(req, res);
+}
+
+// ---- server mode (the seed's /server/* routes) ---------------------------------------------------
+
+function serverOf(d: RouteDeps, res: ServerResponse): ServerMode | null {
+  if (!d.server) fail(res, 503, 'server mode is not available in this bridge');
+  return d.server ?? null;
+}
+
+/** Starts server mode now and on every start of the bridge (`server_mode.enabled: true`). */
+export async function postServerStart(d: RouteDeps, { req, res }: RouteRequest): Promise<void> {
+  req.resume();
+  const server = serverOf(d, res);
+  if (!server) return;
+  const missing = server.configured ? null : 'server_mode.stream_password';
+  if (missing) return fail(res, 400, `${missing} is not set: POST /server/config first`, { field: missing });
+  const previous = d.config.get();
+  if (!previous.server_mode.enabled) {
+    const r = await d.config.update({ server_mode: { enabled: true } });
+    if (!r.ok) return fail(res, 400, `${r.problem.field} ${r.problem.error}`, { field: r.problem.field });
+  }
+  const started = await server.start();
+  if (!started.ok) return fail(res, started.field ? 400 : 503, started.msg, started.field ? { field: started.field } : {});
+  ok(res, 'server mode starting', { status: server.status() });
+}
+
+/** Stops server mode and keeps it off across restarts (`server_mode.enabled: false`). */
+export async function postServerStop(d: RouteDeps, { req, res }: RouteRequest): Promise<void> {
+  req.resume();
+  const server = serverOf(d, res);
+  if (!server) return;
+  if (d.config.get().server_mode.enabled) {
+    const r = await d.config.update({ server_mode: { enabled: false } });
+    if (!r.ok) return fail(res, 400, `${r.problem.field} ${r.problem.error}`, { field: r.problem.field });
+  }
+  await server.stop();
+  ok(res, 'server mode stopped', { status: server.status() });
+}
+
+export function getServerStatus(d: RouteDeps, { res }: RouteRequest): void {
+  const server = serverOf(d, res);
+  if (!server) return;
+  ok(res, 'server mode status', { status: server.status() });
+}
+
+/**
+ * The `server_mode` block (any subset of its fields), validated by the config schema, saved
+ * atomically, applied at once (server mode restarts with it when enabled). The password is
+ * write-only: answers show it masked.
+ */
+export async function postServerConfig(d: RouteDeps, { req, res }: RouteRequest): Promise<void> {
+  const server = serverOf(d, res);
+  if (!server) { req.resume(); return; }
+  const body = await readJsonBody(req);
+  if (!body.ok) return fail(res, body.status, body.msg);
+  if (!isRecord(body.value)) return fail(res, 400, 'body must be a JSON object (the server_mode block)', { field: '(root)' });
+  const previous = d.config.get();
+  const r = await d.config.update({ server_mode: body.value });
+  if (!r.ok) return fail(res, 400, `${r.problem.field} ${r.problem.error}`, { field: r.problem.field });
+  await d.onConfigChanged?.(r.config, previous);
+  ok(res, r.config.server_mode.enabled ? 'saved and applied' : 'saved', { config: d.config.masked().server_mode, status: server.status() });
 }

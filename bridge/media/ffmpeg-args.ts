@@ -86,6 +86,18 @@ export interface PublishOptions {
   audio?: AudioSource;
   videoKbps?: number;
   audioKbps?: number;
+  /**
+   * Largest picture sent: a bigger capture is scaled down to fit (aspect kept, never scaled up,
+   * even sizes for yuv420p). Omit to send the capture's size.
+   */
+  fit?: { width: number; height: number };
+  /** Output frame rate when lower than the capture's (frames dropped evenly). */
+  fps?: number;
+  /**
+   * Per-frame encoder stats to this path (a FIFO the bridge reads): -progress has no byte count
+   * for RTSP output, so the bitrate is measured from these frame sizes.
+   */
+  vstatsFile?: string;
 }
 
 /**
@@ -95,7 +107,18 @@ export interface PublishOptions {
  * supervisor's stall detector.
  */
 export function rtspPublishArgs(opts: PublishOptions): string[] {
-  const fps = opts.video.info.fps;
+  const inFps = opts.video.info.fps;
+  if (opts.fps !== undefined && !(Number.isInteger(opts.fps) && opts.fps >= 1 && opts.fps <= 60)) throw new RangeError(`publish fps must be an integer in 1..60, got ${opts.fps}`);
+  const fps = opts.fps !== undefined && opts.fps < inFps ? opts.fps : inFps;
+  const fit = opts.fit;
+  if (fit && !(Number.isInteger(fit.width) && Number.isInteger(fit.height) && fit.width >= 16 && fit.height >= 16 && fit.width <= 3840 && fit.height <= 2160)) {
+    throw new RangeError(`publish size must be within 16x16..3840x2160, got ${fit.width}x${fit.height}`);
+  }
+  const needsScale = fit && (opts.video.info.width > fit.width || opts.video.info.height > fit.height);
+  const filters = needsScale
+    ? ['-vf', `scale=w=${fit.width}:h=${fit.height}:force_original_aspect_ratio=decrease:force_divisible_by=2`]
+    : [];
+  const rate = fps !== inFps ? ['-r', String(fps)] : [];
   const kbps = opts.videoKbps ?? DEFAULT_PUBLISH_VIDEO_KBPS;
   const akbps = opts.audioKbps ?? DEFAULT_PUBLISH_AUDIO_KBPS;
   if (!(kbps >= 100 && kbps <= 20000)) throw new RangeError(`video bitrate must be 100..20000 kbps, got ${kbps}`);
@@ -104,6 +127,7 @@ export function rtspPublishArgs(opts: PublishOptions): string[] {
   const inputs = [...opts.video.ffmpegInput(), ...(opts.audio ? opts.audio.ffmpegInput() : [])];
   const maps = opts.audio ? ['-map', '0:v:0', '-map', '1:a:0'] : ['-map', '0:v:0'];
   const video = [
+    ...filters, ...rate,
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline',
     '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(fps), '-keyint_min', String(fps), '-sc_threshold', '0',
     '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${Math.round(kbps / 2)}k`,
@@ -111,8 +135,9 @@ export function rtspPublishArgs(opts: PublishOptions): string[] {
   const audio = opts.audio
     ? ['-c:a', 'libopus', '-b:a', `${akbps}k`, '-ac', '1', '-ar', '48000', '-application', 'lowdelay', '-frame_duration', '20']
     : ['-an'];
+  const vstats = opts.vstatsFile ? ['-vstats_file', opts.vstatsFile] : [];
   return [
-    ...globalArgs(), ...inputs, ...maps, ...video, ...audio, ...progressArgs(),
+    ...globalArgs(), ...inputs, ...maps, ...video, ...audio, ...progressArgs(), ...vstats,
     '-f', 'rtsp', '-rtsp_transport', 'tcp', '-pkt_size', String(RTSP_PKT_SIZE), opts.url,
   ];
 }

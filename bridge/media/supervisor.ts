@@ -33,10 +33,20 @@ export interface SupervisorOptions {
   args: () => string[];
   /** Pipe stdin (sources that feed frames, speakers that take PCM); otherwise it is closed. */
   stdin?: boolean;
+  /**
+   * Extra input pipes after stderr (fd 3, 4, …: FFmpeg's `pipe:3`), for a second fed input such as
+   * the microphone's PCM beside video on stdin. Reach them as `child.stdio[3]` in 'spawn'.
+   */
+  extraPipes?: number;
   /** Parse stdout as `-progress` key=value blocks and emit 'progress' instead of 'data'. */
   progress?: boolean;
   /** Kill and restart when stdout is silent this long; 0 disables (children that may be idle). */
   stallMs?: number;
+  /**
+   * Before the first output, allow this long instead of stallMs (a network publisher connects and
+   * authenticates before it reports anything). Defaults to stallMs.
+   */
+  firstOutputMs?: number;
   /** Restart after exit; false: run once (state ends 'stopped' on exit 0, else 'failed'). */
   restart?: boolean;
   /** First restart pause, doubled after each quick failure up to maxBackoffMs. */
@@ -93,8 +103,10 @@ export class FfmpegSupervisor extends EventEmitter {
       command: options.command ?? FFMPEG_BIN,
       args: options.args,
       stdin: options.stdin ?? false,
+      extraPipes: options.extraPipes ?? 0,
       progress: options.progress ?? false,
       stallMs: options.stallMs ?? DEFAULT_STALL_MS,
+      firstOutputMs: options.firstOutputMs ?? options.stallMs ?? DEFAULT_STALL_MS,
       restart: options.restart ?? true,
       minBackoffMs: options.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS,
       maxBackoffMs: options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
@@ -184,7 +196,7 @@ export class FfmpegSupervisor extends EventEmitter {
     this.progressBlock = {};
     const child = spawn(this.opts.command, args, {
       detached: true,
-      stdio: [this.opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      stdio: [this.opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...Array<'pipe'>(this.opts.extraPipes).fill('pipe')],
     });
     this.child = child;
     this.startedAt = Date.now();
@@ -197,6 +209,7 @@ export class FfmpegSupervisor extends EventEmitter {
 
     // A child that dies while we write must not take the bridge with it.
     child.stdin?.on('error', () => {});
+    for (let fd = 3; fd < 3 + this.opts.extraPipes; fd++) (child.stdio[fd] as NodeJS.WritableStream | null)?.on('error', () => {});
     child.stdout!.on('data', (chunk: Buffer) => this.onStdout(chunk));
     child.stderr!.on('data', (chunk: Buffer) => this.onStderr(chunk));
     child.once('error', (err: NodeJS.ErrnoException) => {
@@ -268,7 +281,8 @@ export class FfmpegSupervisor extends EventEmitter {
   }
 
   private checkStall(): void {
-    if (!this.child || Date.now() - this.lastActivity <= this.opts.stallMs) return;
+    const limit = this.current.state === 'starting' ? Math.max(this.opts.stallMs, this.opts.firstOutputMs) : this.opts.stallMs;
+    if (!this.child || Date.now() - this.lastActivity <= limit) return;
     const reason = `stalled: no output for ${Math.round((Date.now() - this.lastActivity) / 100) / 10} s`;
     this.log.warn('stall', { pid: this.child.pid, stallMs: this.opts.stallMs });
     this.current.lastError = reason;

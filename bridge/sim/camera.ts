@@ -22,6 +22,8 @@ export interface SimulatedCameraOptions {
   poseSource?: () => Pose;
 }
 
+interface Consumer { stdin: Writable; recent: Buffer[] }
+
 export interface SimulatedCameraStats { framesWritten: number; framesDropped: number; lastCaptureMs: number | null }
 
 /** Floor stripe period in metres: 25 cm reads as motion at a slow crawl. */
@@ -41,6 +43,8 @@ export class SimulatedCamera implements VideoSource {
   private frameNo = 0;
   private odometer = 0;
   private lastPose: Pose | null = null;
+  private readonly consumers = new Set<Consumer>();
+  private stopTicker: (() => void) | null = null;
   private readonly counters: SimulatedCameraStats = { framesWritten: 0, framesDropped: 0, lastCaptureMs: null };
 
   constructor(options: SimulatedCameraOptions = {}) {
@@ -56,8 +60,7 @@ export class SimulatedCamera implements VideoSource {
     this.frameBytes = width * height * 3 / 2;
     // Two full turns of wall texture wide enough that any heading maps to one contiguous window.
     this.panorama = makePanorama(Math.round((2 * Math.PI / FOV_RAD) * width));
-    // Rotating buffers: a frame is written only when at most one earlier frame is still in flight,
-    // so a buffer is never rewritten while the pipe still holds it.
+    // A small pool of frame buffers (see freeBuffer): never rewritten while a pipe still holds it.
     this.buffers = [Buffer.alloc(this.frameBytes), Buffer.alloc(this.frameBytes), Buffer.alloc(this.frameBytes)];
   }
 
@@ -68,7 +71,25 @@ export class SimulatedCamera implements VideoSource {
     return ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0'];
   }
 
+  /**
+   * Feeds one FFmpeg stdin. Any number may be attached at once (the local MJPEG capture and the
+   * server-mode publisher): ONE generator renders each frame once and writes the same buffer to
+   * every attached stdin that keeps up — the simulator's "one capture feeds both" (issue 6).
+   */
   feed(stdin: Writable): () => void {
+    const consumer: Consumer = { stdin, recent: [] };
+    this.consumers.add(consumer);
+    if (!this.stopTicker) this.stopTicker = this.startTicker();
+    return () => {
+      if (!this.consumers.delete(consumer)) return;
+      if (!this.consumers.size) { this.stopTicker?.(); this.stopTicker = null; }
+    };
+  }
+
+  /** Number of stdins being fed now. */
+  get consumerCount(): number { return this.consumers.size; }
+
+  private startTicker(): () => void {
     const interval = 1000 / this.info.fps;
     const start = Date.now();
     let n = 0;
@@ -76,12 +97,23 @@ export class SimulatedCamera implements VideoSource {
     let stopped = false;
     const tick = () => {
       if (stopped) return;
-      if (stdin.destroyed || stdin.writableEnded) { stopped = true; return; }
-      if (stdin.writableLength >= this.frameBytes) {
-        this.counters.framesDropped++;
-      } else {
-        stdin.write(this.renderFrame(Date.now()));
+      const ready: Consumer[] = [];
+      for (const c of this.consumers) {
+        if (c.stdin.destroyed || c.stdin.writableEnded) { this.consumers.delete(c); continue; }
+        // A consumer still holding a whole frame skips this one: dropped, never queued.
+        if (c.stdin.writableLength >= this.frameBytes) continue;
+        ready.push(c);
+      }
+      if (ready.length) {
+        const frame = this.renderFrame(Date.now());
+        for (const c of ready) {
+          c.stdin.write(frame);
+          c.recent.push(frame);
+          if (c.recent.length > 2) c.recent.shift();
+        }
         this.counters.framesWritten++;
+      } else {
+        this.counters.framesDropped++;
       }
       // Deadlines come from the start time, so timer lateness never accumulates; when we fall more
       // than a frame behind, skip ahead (those frames are simply never made).
@@ -99,11 +131,28 @@ export class SimulatedCamera implements VideoSource {
     };
   }
 
-  /** Builds one frame stamped with `captureMs`; the returned buffer is reused two frames later. */
+  /**
+   * A buffer no stdin may still be reading. A write does not copy: the last two frames written to
+   * each consumer may still sit in its pipe (a tail of one plus the next), so those are skipped and
+   * the pool grows when all are taken (at most 2 per consumer + 1).
+   */
+  private freeBuffer(): Buffer {
+    const busy = new Set<Buffer>();
+    for (const c of this.consumers) for (const b of c.recent) busy.add(b);
+    for (let i = 0; i < this.buffers.length; i++) {
+      const idx = (this.next + i) % this.buffers.length;
+      const b = this.buffers[idx]!;
+      if (!busy.has(b)) { this.next = (idx + 1) % this.buffers.length; return b; }
+    }
+    const b = Buffer.alloc(this.frameBytes);
+    this.buffers.push(b);
+    return b;
+  }
+
+  /** Builds one frame stamped with `captureMs` into a pooled buffer: copy it if you keep it past the next two calls. */
   renderFrame(captureMs: number): Buffer {
     const { width, height } = this.info;
-    const buf = this.buffers[this.next]!;
-    this.next = (this.next + 1) % this.buffers.length;
+    const buf = this.freeBuffer();
     const yPlane = buf.subarray(0, width * height);
     const uPlane = buf.subarray(width * height, width * height * 5 / 4);
     const vPlane = buf.subarray(width * height * 5 / 4);

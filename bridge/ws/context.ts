@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.ts';
 import type { Hardware } from '../hardware/parts.ts';
 import type { Lease } from '../safety/lease.ts';
 import type { Motion } from '../safety/motion.ts';
-import type { Session } from './session.ts';
+import type { Peer } from './session.ts';
 
 export interface HandlerContext {
   lease: Lease;
@@ -17,8 +17,8 @@ export interface HandlerContext {
   log: Logger;
   broadcast(message: RobotMessage): void;
   /** Push-to-talk: who holds the speaker now (null: idle). */
-  setTalker(session: Session | null): void;
+  setTalker(peer: Peer | null): void;
   talker(): string | null;
 }
 
-export type Handler<M> = (ctx: HandlerContext, session: Session, message: M, arrivedAt: number) => void | Promise<void>;
+export type Handler<M> = (ctx: HandlerContext, session: Peer, message: M, arrivedAt: number) => void | Promise<void>;

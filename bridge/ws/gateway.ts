@@ -24,8 +24,9 @@ import type { Lease } from '../safety/lease.ts';
 import type { Motion, StopEvent } from '../safety/motion.ts';
 import type { HandlerContext } from './context.ts';
 import { handlers } from './handlers/index.ts';
+import { releaseLease } from './handlers/lease.ts';
 import { handleAudioFrame } from './handlers/talk.ts';
-import { MAX_BAD_FRAMES, Session } from './session.ts';
+import { MAX_BAD_FRAMES, Session, type Peer } from './session.ts';
 
 export const TELEMETRY_INTERVAL_MS = 200;
 export const PING_INTERVAL_MS = 10_000;
@@ -56,7 +57,10 @@ export class WsGateway {
   private wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(MAX_TEXT_FRAME_BYTES, MAX_BINARY_FRAME_BYTES), clientTracking: false });
   private sessions = new Map<string, Session>();
   private timers: NodeJS.Timeout[] = [];
-  private talkerId: string | null = null;
+  private talker: Peer | null = null;
+  private broadcastSinks = new Set<(m: RobotMessage) => void>();
+  /** Who else needs the microphone running (the server-mode publisher), by name. */
+  private micDemand = new Set<string>();
   private micSeq = 0;
   private micRunning = false;
   private ctx: HandlerContext;
@@ -72,7 +76,7 @@ export class WsGateway {
       log: opts.log,
       broadcast: (m) => this.broadcast(m),
       setTalker: (s) => this.setTalker(s),
-      talker: () => this.talkerId,
+      talker: () => this.talker?.id ?? null,
     };
     this.unsubscribe.push(opts.lease.onChange(() => this.sendLeaseToAll()));
     const onStopped = (e: StopEvent) => this.broadcast(msg<StoppedMsg>({ type: 'stopped', ...e }));
@@ -157,8 +161,9 @@ export class WsGateway {
     this.dispatch(session, parsed.value, arrivedAt);
   }
 
-  private dispatch(session: Session, m: ClientMessage, arrivedAt: number): void {
-    const handler = handlers[m.type] as (ctx: HandlerContext, s: Session, m: ClientMessage, at: number) => void | Promise<void>;
+  /** Runs one validated client message through its handler: local sessions and relay peers alike. */
+  dispatch(session: Peer, m: ClientMessage, arrivedAt: number): void {
+    const handler = handlers[m.type] as (ctx: HandlerContext, s: Peer, m: ClientMessage, at: number) => void | Promise<void>;
     try {
       const r = handler(this.ctx, session, m, arrivedAt);
       if (r) r.catch((err: unknown) => this.handlerFailed(session, m, err));
@@ -167,7 +172,7 @@ export class WsGateway {
     }
   }
 
-  private handlerFailed(session: Session, m: ClientMessage, err: unknown): void {
+  private handlerFailed(session: Peer, m: ClientMessage, err: unknown): void {
     this.opts.log.error('handler failed', { session: session.id, type: m.type, err });
     session.sendError('internal', 'the robot could not handle that message', undefined, m.type);
   }
@@ -185,16 +190,44 @@ export class WsGateway {
     session.closed = true;
     this.sessions.delete(session.id);
     this.opts.log.info('operator disconnected', { session: session.id, code, clients: this.sessions.size });
-    if (this.talkerId === session.id) this.setTalker(null);
-    // A departing driver leaves a stopped robot, whatever it was doing.
-    const wasDriver = this.opts.lease.isDriver(session.id);
-    await this.opts.motion.sessionGone(session.id, 'disconnect');
-    if (wasDriver) this.opts.lease.release(session.id);
+    await this.peerGone(session);
     this.updateMic();
+  }
+
+  /** A peer went away (socket closed, relay client left, relay link lost). */
+  async peerGone(peer: Peer, reason: 'disconnect' | 'lease_released' = 'disconnect'): Promise<void> {
+    if (this.talker?.id === peer.id) this.setTalker(null);
+    // A departing driver leaves a stopped robot, whatever it was doing.
+    const wasDriver = this.opts.lease.isDriver(peer.id);
+    await this.opts.motion.sessionGone(peer.id, reason);
+    if (wasDriver) this.opts.lease.release(peer.id);
+  }
+
+  /** The peer lets go of the lease (the relay moved its lease elsewhere): same as `lease release`. */
+  async release(peer: Peer): Promise<void> {
+    await releaseLease(this.ctx, peer);
+  }
+
+  /** Ends `peer`'s talk if it holds the speaker (its talk stream ended by itself). */
+  endTalk(peerId: string): void {
+    if (this.talker?.id === peerId) this.setTalker(null);
   }
 
   broadcast(m: RobotMessage): void {
     for (const s of this.sessions.values()) s.send(m);
+    for (const sink of this.broadcastSinks) sink(m);
+  }
+
+  /** Also sends every broadcast (stopped, talk_state, …) to `sink` (the relay link); returns the unsubscribe. */
+  onBroadcast(sink: (m: RobotMessage) => void): () => void {
+    this.broadcastSinks.add(sink);
+    return () => this.broadcastSinks.delete(sink);
+  }
+
+  /** Keeps the microphone running for someone besides the WebSocket listeners (server-mode publisher). */
+  setMicDemand(who: string, wanted: boolean): void {
+    if (wanted) this.micDemand.add(who); else this.micDemand.delete(who);
+    this.updateMic();
   }
 
   private leaseStateFor(session: Session): LeaseStateMsg {
@@ -209,21 +242,39 @@ export class WsGateway {
     for (const s of this.sessions.values()) s.send(this.leaseStateFor(s));
   }
 
-  private talkState(): TalkStateMsg {
-    return msg<TalkStateMsg>({ type: 'talk_state', speaker: this.talkerId ? 'playing' : 'idle', by: this.talkerId });
+  /**
+   * 'playing' while a talker holds the speaker; for talk read from the server, only once its audio
+   * actually flows (until then the talker is named and the speaker still idle).
+   */
+  talkState(): TalkStateMsg {
+    const t = this.talker;
+    const playing = !!t && (!t.talkAudio || t.talkAudio.flowing);
+    return msg<TalkStateMsg>({ type: 'talk_state', speaker: playing ? 'playing' : 'idle', by: t?.id ?? null });
   }
 
-  private setTalker(session: Session | null): void {
-    const next = session?.id ?? null;
-    if (next === this.talkerId) return;
-    const speaker = this.opts.hardware.speaker;
-    if (this.talkerId && speaker) speaker.stop();
-    this.talkerId = next;
-    if (next && speaker) speaker.start();
+  /** A remote talk stream started or stopped flowing: tell everyone. */
+  talkFlowChanged(): void {
     this.broadcast(this.talkState());
   }
 
-  private telemetry(): TelemetryMsg {
+  private setTalker(peer: Peer | null): void {
+    const prev = this.talker;
+    if ((peer?.id ?? null) === (prev?.id ?? null)) return;
+    const speaker = this.opts.hardware.speaker;
+    if (prev) {
+      if (prev.talkAudio) prev.talkAudio.stop();
+      else speaker?.stop();
+    }
+    this.talker = peer;
+    if (peer) {
+      if (peer.talkAudio) peer.talkAudio.start();
+      else speaker?.start();
+    }
+    this.broadcast(this.talkState());
+  }
+
+  /** The telemetry frame as of now (the relay link sends the same to its clients). */
+  telemetry(): TelemetryMsg {
     const st = this.opts.hardware.motors.state;
     const clampUnit = (x: number) => Math.max(-1, Math.min(1, Number.isFinite(x) ? x : 0));
     const m: Omit<TelemetryMsg, 'v'> = {
@@ -260,7 +311,7 @@ export class WsGateway {
   private updateMic(): void {
     const mic = this.opts.hardware.mic;
     if (!mic) return;
-    const want = !this.closing && this.audioListeners > 0;
+    const want = !this.closing && (this.audioListeners > 0 || this.micDemand.size > 0);
     if (want && !this.micRunning) { this.micRunning = true; mic.start(); }
     else if (!want && this.micRunning) { this.micRunning = false; void mic.stop(); }
   }
@@ -277,6 +328,7 @@ export class WsGateway {
   /** Closes every connection (shutting down) and stops the timers. */
   async close(): Promise<void> {
     this.closing = true;
+    this.micDemand.clear();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     for (const u of this.unsubscribe) u();

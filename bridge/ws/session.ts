@@ -16,6 +16,29 @@ export const MAX_BUFFERED_BYTES = 256 * 1024;
 
 export type RateVerdict = 'ok' | 'rate_limited';
 
+/**
+ * Whoever sends client messages, as the handlers see it: a local WebSocket Session, or an operator
+ * behind the relay (bridge/server-mode/relay-peer.ts). Lease, deadman, latest-wins and ttl are kept
+ * per peer id, so the rules are the same whichever path the commands came by.
+ */
+export interface Peer {
+  readonly id: string;
+  name: string;
+  send(message: RobotMessage): void;
+  sendError(code: ErrorCode, message: string, field?: string, ref?: string): void;
+  /**
+   * Talk audio that does not arrive as WebSocket frames (server mode: read from MediaMTX). The
+   * speaker counts as playing only while `flowing`.
+   */
+  readonly talkAudio?: RemoteTalk;
+}
+
+export interface RemoteTalk {
+  start(): void;
+  stop(): void;
+  readonly flowing: boolean;
+}
+
 class WindowCounter {
   private windowStart = 0;
   private count = 0;
@@ -29,7 +52,7 @@ class WindowCounter {
   }
 }
 
-export class Session {
+export class Session implements Peer {
   readonly id = `s-${randomBytes(6).toString('base64url')}`;
   name: string;
   talking = false;

@@ -2,16 +2,16 @@
 // robot (a driver who lets go leaves it standing). request asks the driver to hand over.
 import type { LeaseMsg } from '../../../protocol/messages.ts';
 import type { Handler, HandlerContext } from '../context.ts';
-import type { Session } from '../session.ts';
+import type { Peer } from '../session.ts';
 
-export function takeLease(ctx: HandlerContext, session: Session): boolean {
+export function takeLease(ctx: HandlerContext, session: Peer): boolean {
   const r = ctx.lease.take(session.id, session.name);
   if (r.ok) return true;
   session.sendError('lease_held', `driver is session ${r.holder.session} (${r.holder.name})`, undefined, r.holder.session);
   return false;
 }
 
-export async function releaseLease(ctx: HandlerContext, session: Session): Promise<void> {
+export async function releaseLease(ctx: HandlerContext, session: Peer): Promise<void> {
   if (!ctx.lease.isDriver(session.id)) return;
   if (ctx.talker() === session.id) ctx.setTalker(null);
   ctx.lease.release(session.id);

@@ -3,9 +3,9 @@
 import { msg, type AckMsg } from '../../../protocol/messages.ts';
 import type { MotionCommand } from '../../safety/motion.ts';
 import type { HandlerContext } from '../context.ts';
-import type { Session } from '../session.ts';
+import type { Peer } from '../session.ts';
 
-export async function driveAndAck(ctx: HandlerContext, session: Session, cmd: MotionCommand, arrivedAt: number): Promise<void> {
+export async function driveAndAck(ctx: HandlerContext, session: Peer, cmd: MotionCommand, arrivedAt: number): Promise<void> {
   const ack: Omit<AckMsg, 'v'> = { type: 'ack', seq: cmd.seq, t: cmd.t, result: 'refused' };
   if (!ctx.lease.isDriver(session.id)) {
     const d = ctx.lease.driver;

@@ -1,0 +1,265 @@
+// Server mode, robot side, against real processes on loopback: the relay (server/relay/main.ts),
+// MediaMTX v1.20.1 (authMethod http → the relay), the simulator and the bridge configured for
+// server mode, FFmpeg publishing talk audio. Every port is free-picked; every process group is
+// killed in after().
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { analyseWav } from '../sim/audio.ts';
+import { readdirSync } from 'node:fs';
+import {
+  ADMIN_KEY, Peer, api as relayApi, freePort, kill, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx,
+  stopAll, tempDir, type MediamtxProc, type Proc,
+} from '../../server/test/helpers.ts';
+import { api, sleep, startRig, TOKEN, waitFor, type Rig } from './harness.ts';
+
+interface Status {
+  state: string; since: number; last_error: string | null; relay_connected: boolean; publishing: boolean;
+  bitrate_kbps: number; fps: number; viewers: number; server_url: string; stream_key: string;
+  talk: { by: string | null; flowing: boolean };
+}
+
+let relayPort = 0;
+let relayDir = '';
+let relay: Proc | null = null;
+let mtxPorts: Awaited<ReturnType<typeof mediamtxPorts>>;
+let mtx: MediamtxProc | null = null;
+let robotPassword = '';
+let rig: Rig | null = null;
+const relayUrl = () => `http://127.0.0.1:${relayPort}`;
+
+async function startRelayOnPort(): Promise<void> {
+  relay = await launch('node', ['--import', 'tsx', 'server/relay/main.ts', '--port', String(relayPort), '--host', '127.0.0.1', '--data-dir', relayDir], /"event":"listening"/, {
+    env: { ADMIN_API_KEY: ADMIN_KEY, MEDIAMTX_API_URL: 'none', HAVATAR_LOG_LEVEL: 'warn' },
+  });
+}
+
+async function status(): Promise<Status> {
+  const r = await api(rig!, 'GET', '/server/status');
+  assert.equal(r.status, 200);
+  return (r.body as { status: Status }).status;
+}
+
+async function waitState(state: string, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  await waitFor(async () => (await status()).state === state, timeoutMs, `server mode state ${state} (last: ${JSON.stringify(await status())})`, 50);
+  return Date.now() - t0;
+}
+
+async function mtxPath(): Promise<Record<string, unknown> | null> {
+  const r = await fetch(`http://127.0.0.1:${mtxPorts.api}/v3/paths/get/${encodeURIComponent('robots/sim')}`).catch(() => null);
+  return r && r.ok ? ((await r.json()) as Record<string, unknown>) : null;
+}
+
+/** Counts MJPEG parts from the bridge's local /video for `ms`. */
+async function localFrames(ms: number): Promise<number> {
+  const ac = new AbortController();
+  const r = await fetch(`${rig!.http}/video`, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: ac.signal });
+  assert.equal(r.status, 200);
+  let parts = 0;
+  const timer = setTimeout(() => ac.abort(), ms);
+  try {
+    for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
+      parts += Buffer.from(chunk).toString('latin1').split('--frame').length - 1;
+    }
+  } catch { /* aborted: done */ }
+  clearTimeout(timer);
+  return parts;
+}
+
+async function relayClient(role: 'driver' | 'viewer', id: string): Promise<Peer> {
+  const token = await sessionFor(relayUrl(), 'sim', role);
+  const c = await Peer.open(`ws://127.0.0.1:${relayPort}/ws/client/${id}?token=${token}`);
+  (c as Peer & { token: string }).token = token;
+  await c.next((f) => f.type === 'robot' && f.online === true, 5000);
+  return c;
+}
+
+let seq = 0;
+const drive = (left: number, right: number) => ({ v: 1, type: 'drive', seq: ++seq, left, right, ttl: 300, t: Date.now() });
+
+before(async () => {
+  relayPort = await freePort();
+  relayDir = tempDir('havatar-relay-');
+  await startRelayOnPort();
+  robotPassword = await registerRobot(relayUrl(), 'sim');
+  mtxPorts = await mediamtxPorts();
+  mtx = await startMediamtx(`${relayUrl()}/mediamtx/auth`, mtxPorts);
+  rig = await startRig({ env: process.env.SM_DEBUG_LOG ? { HAVATAR_LOG_LEVEL: 'debug' } : {},
+    prepare: (dir) => writeFileSync(join(dir, 'avatar_tank_config.json'), JSON.stringify({
+      // One capture at the publish size: the simulator's frames feed MJPEG and H.264 alike.
+      camera: { device: 'sim', width: 1280, height: 720, fps: 30 },
+      server_mode: {
+        enabled: true, server_url: relayUrl(), stream_key: 'sim', stream_password: robotPassword,
+        fallback_to_local: true, rtsp_url: `rtsp://127.0.0.1:${mtxPorts.rtsp}`,
+      },
+    })),
+  });
+});
+
+after(async () => {
+  if (process.env.SM_DEBUG_LOG && rig) writeFileSync(process.env.SM_DEBUG_LOG, rig.bridgeLog.join('\n'));
+  await rig?.stop();
+  await stopAll();
+});
+
+describe('server mode (robot side)', () => {
+  test('connects to the relay and publishes H.264 + Opus 1280x720 to robots/sim', async () => {
+    await waitState('live', 15_000);
+    const p = await mtxPath();
+    assert.ok(p, 'MediaMTX lists robots/sim');
+    assert.equal(p.ready, true);
+    assert.deepEqual([...(p.tracks as string[])].sort(), ['H264', 'Opus']);
+    const video = (p.tracks2 as { codec: string; codecProps?: { width?: number; height?: number } }[]).find((t) => t.codec === 'H264');
+    assert.equal(video?.codecProps?.width, 1280);
+    assert.equal(video?.codecProps?.height, 720);
+    await waitFor(async () => (await status()).fps > 20, 5000, 'fps from -progress');
+    // The first second carries the start-up backlog; the cap holds once it has drained.
+    await waitFor(async () => { const b = (await status()).bitrate_kbps; return b > 300 && b <= 1500 * 1.15; }, 8000, 'the measured bitrate to settle under the 1.5 Mbps cap');
+    const s = await status();
+    assert.equal(s.relay_connected, true);
+    assert.equal(s.publishing, true);
+    assert.equal(s.stream_key, 'sim');
+  });
+
+  test('a relay driver drives the simulated robot and gets acks; closing its socket stops the robot', async () => {
+    await waitState('live', 10_000);
+    const c = await relayClient('driver', 'drv1');
+    try {
+      c.send({ v: 1, type: 'hello', name: 'remote tester', want: 'driver' });
+      await c.next((f) => f.type === 'lease' && f.you === true, 3000);
+      await waitFor(async () => (await status()).viewers === 1, 2000, 'viewers from client join');
+      const ticker = setInterval(() => c.send(drive(0.6, 0.6)), 50);
+      try {
+        const ack = await c.next((f) => f.type === 'ack' && f.result === 'applied', 3000);
+        assert.equal(typeof ack.serialRttMs, 'number');
+        await waitFor(async () => (await rig!.simState()).left > 0.3, 3000, 'wheels moving');
+        // The bridge's lease is the one authority: a local operator cannot take it meanwhile.
+        const local = await api(rig!, 'GET', '/system_status');
+        assert.equal((local.body as { motors: { driver: { session: string } } }).motors.driver.session, 'r:drv1');
+      } finally {
+        clearInterval(ticker);
+      }
+      const stopped = c.next((f) => f.type === 'stopped', 3000).catch(() => null);
+      c.send(drive(0.6, 0.6));
+      c.close();
+      const t0 = Date.now();
+      await waitFor(async () => { const st = await rig!.simState(); return st.targetLeft === 0 && st.targetRight === 0; }, 2000, 'the robot to stop');
+      assert.ok(Date.now() - t0 < 1000, 'stopped within 1 s of the driver leaving');
+      void stopped;
+      await waitFor(async () => (await status()).viewers === 0, 2000, 'viewers back to 0 on leave');
+    } finally {
+      c.close();
+    }
+  });
+
+  test('/server/* endpoints: auth, 400 naming the field, password never returned, config applied live', async () => {
+    const noAuth = await api(rig!, 'GET', '/server/status', undefined, {});
+    assert.equal(noAuth.status, 401);
+    for (const [body, field] of [
+      [{ video_kbps: 'fast' }, 'server_mode.video_kbps'],
+      [{ stream_key: 'a/b' }, 'server_mode.stream_key'],
+      [{ server_url: 'ftp://x' }, 'server_mode.server_url'],
+      [{ rtsp_url: 'rtsp://u:p@h:1' }, 'server_mode.rtsp_url'],
+      [{ bogus: 1 }, 'server_mode.bogus'],
+      [[1, 2], '(root)'],
+    ] as const) {
+      const r = await api(rig!, 'POST', '/server/config', body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal((r.body as { field: string }).field, field);
+    }
+    const bad = await api(rig!, 'POST', '/server/config', '{not json');
+    assert.equal(bad.status, 400);
+
+    const good = await api(rig!, 'POST', '/server/config', { video_kbps: 1200 });
+    assert.equal(good.status, 200);
+    const text = JSON.stringify(good.body);
+    assert.ok(!text.includes(robotPassword), 'the password is never returned');
+    assert.equal((good.body as { config: { stream_password: string; video_kbps: number } }).config.stream_password, '********');
+    assert.equal((good.body as { config: { video_kbps: number } }).config.video_kbps, 1200);
+    await waitState('live', 10_000);
+
+    const sys = await api(rig!, 'GET', '/system_status');
+    const server = (sys.body as { server: Status & { available: boolean } }).server;
+    assert.equal(server.available, true);
+    assert.equal(server.state, 'live');
+    assert.ok(!JSON.stringify(sys.body).includes(robotPassword));
+
+    const stop = await api(rig!, 'POST', '/server/stop');
+    assert.equal(stop.status, 200);
+    assert.equal((await status()).state, 'off');
+    await waitFor(async () => (await mtxPath()) === null, 3000, 'the path to go away');
+    const start = await api(rig!, 'POST', '/server/start');
+    assert.equal(start.status, 200);
+    await waitState('live', 10_000);
+    assert.ok(!rig!.bridgeLog.some((l) => l.includes(robotPassword)), 'the bridge never logs the password');
+  });
+
+  test('MediaMTX killed: fallback within 3 s, local video keeps serving, live again by itself after restart', async () => {
+    await waitState('live', 10_000);
+    await kill(mtx!);
+    const toFallback = await waitState('fallback', 3000);
+    assert.match((await status()).last_error ?? '', /MediaMTX/);
+    assert.ok((await localFrames(1000)) >= 10, 'local /video still serves frames');
+    mtx = await startMediamtx(`${relayUrl()}/mediamtx/auth`, mtxPorts);
+    const toLive = await waitState('live', 8000);
+    console.log(`# MediaMTX killed → fallback in ${toFallback} ms; restarted → live in ${toLive} ms`);
+    assert.ok((await mtxPath())?.ready, 'publishing again');
+  });
+
+  test('relay killed: fallback within 3 s, local video keeps serving, live again by itself after restart', async () => {
+    await waitState('live', 10_000);
+    await kill(relay!);
+    const toFallback = await waitState('fallback', 3000);
+    const s = await status();
+    assert.equal(s.relay_connected, false);
+    assert.match(s.last_error ?? '', /relay/);
+    assert.ok((await localFrames(1000)) >= 10, 'local /video still serves frames');
+    await waitFor(async () => (await mtxPath()) === null, 3000, 'the server stream to stop while the relay is away');
+    await startRelayOnPort();
+    const toLive = await waitState('live', 8000);
+    console.log(`# relay killed → fallback in ${toFallback} ms; restarted → live in ${toLive} ms`);
+  });
+
+  test('talk: audio published to robots/sim/talk plays on the simulated speaker while the mic is ducked', async () => {
+    await waitState('live', 10_000);
+    const c = await relayClient('driver', 'talker1');
+    let ff: ChildProcess | null = null;
+    try {
+      c.send({ v: 1, type: 'hello', name: 'talker', want: 'driver' });
+      await c.next((f) => f.type === 'lease' && f.you === true, 3000);
+      const before = new Set(speakerFiles());
+      c.send({ v: 1, type: 'talk', action: 'start' });
+      await sleep(300); // the app publishes after talk start: the robot must wait for the path
+      const token = (c as Peer & { token: string }).token;
+      // WHIP is the app's job; RTSP with the driver's session token is the same access decision.
+      ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=600:sample_rate=48000',
+        '-c:a', 'libopus', '-b:a', '32k', '-ac', '1', '-f', 'rtsp', '-rtsp_transport', 'tcp',
+        `rtsp://driver:${token}@127.0.0.1:${mtxPorts.rtsp}/robots/sim/talk`], { detached: true, stdio: 'ignore' });
+      const playing = await c.next((f) => f.type === 'talk_state' && f.speaker === 'playing', 6000);
+      assert.equal(playing.by, 'r:talker1');
+      assert.equal((await status()).talk.flowing, true);
+      await sleep(1500);
+      c.send({ v: 1, type: 'talk', action: 'stop' });
+      await c.fresh((f) => f.type === 'talk_state' && f.speaker === 'idle', 3000);
+      const fresh = speakerFiles().filter((f) => !before.has(f));
+      assert.ok(fresh.length >= 1, 'a recording was made');
+      await waitFor(() => fresh.some((f) => analyseWav(f).durationMs > 800), 3000, 'the recording to be written');
+      const rec = fresh.map((f) => analyseWav(f)).sort((a, b) => b.durationMs - a.durationMs)[0]!;
+      assert.ok(rec.rms > 0.05, `recorded sound, rms ${rec.rms.toFixed(3)}`);
+    } finally {
+      if (ff?.pid) try { process.kill(-ff.pid, 'SIGKILL'); } catch { /* gone */ }
+      c.close();
+    }
+  });
+});
+
+function speakerFiles(): string[] {
+  const dir = join(rig!.dataDir, 'speaker');
+  try { return readdirSync(dir).filter((n) => n.endsWith('.wav')).map((n) => join(dir, n)); } catch { return []; }
+}
+
+void relayApi;
