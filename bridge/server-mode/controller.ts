@@ -14,7 +14,7 @@
 // - FALLBACK: the relay link lost (detected within 1.5 s) or the publisher failing (FFmpeg exits at
 //   once when MediaMTX drops the TCP connection; a stall is caught at 2 s) puts the state to
 //   'fallback': the server stream stops (or is being retried), local mode is untouched, and both
-//   the link and the publisher retry with backoff capped at 3 s, so server mode returns by itself.
+//   the link and the publisher retry with backoff capped at 2 s, so server mode returns by itself.
 //   The publisher runs only while the relay link is up. With `fallback_to_local: false` a failure
 //   after going live ends server mode instead (state 'off' with the error) until /server/start.
 
@@ -51,7 +51,7 @@ export interface ServerStatus {
   enabled: boolean;
   fallback_to_local: boolean;
   /** Who talks through the server now, and whether their audio is flowing to the speaker. */
-  talk: { by: string | null; flowing: boolean };
+  talk: { by: string | null; flowing: boolean; mic_ducked: boolean };
 }
 
 export interface ServerModeDeps {
@@ -103,7 +103,7 @@ export class ServerMode {
       rtsp_url: rtspBase(cfg),
       enabled: this.deps.config().enabled,
       fallback_to_local: cfg.fallback_to_local,
-      talk: { by: this.talker?.id ?? null, flowing: this.talk?.flowing ?? false },
+      talk: { by: this.talker?.id ?? null, flowing: this.talk?.flowing ?? false, mic_ducked: this.publisher?.isDucked ?? false },
     };
   }
 

@@ -26,7 +26,7 @@ export const PUBLISH_STALL_MS = 2000;
 /** Connect + authenticate + first frames: allowed longer than a stall in mid-stream. */
 export const PUBLISH_FIRST_OUTPUT_MS = 5000;
 export const PUBLISH_MIN_BACKOFF_MS = 300;
-export const PUBLISH_MAX_BACKOFF_MS = 3000;
+export const PUBLISH_MAX_BACKOFF_MS = 2000;
 /** PCM waiting in the mic pipe beyond this is dropped (8 frames = 160 ms). */
 const MAX_MIC_QUEUED = 8 * 640;
 

@@ -17,7 +17,7 @@ export const LINK_PING_MS = 400;
 export const LINK_DEAD_MS = 1500;
 export const LINK_MIN_BACKOFF_MS = 250;
 /** Kept low so the robot is back in server mode within a few seconds of the relay returning. */
-export const LINK_MAX_BACKOFF_MS = 3000;
+export const LINK_MAX_BACKOFF_MS = 2000;
 /** A send queue larger than this means the relay is not reading: optional frames are dropped. */
 const MAX_BUFFERED = 256 * 1024;
 

@@ -14,12 +14,12 @@ import {
   ADMIN_KEY, Peer, api as relayApi, freePort, kill, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx,
   stopAll, tempDir, type MediamtxProc, type Proc,
 } from '../../server/test/helpers.ts';
-import { api, sleep, startRig, TOKEN, waitFor, type Rig } from './harness.ts';
+import { api, Operator, sleep, startRig, TOKEN, waitFor, type Rig } from './harness.ts';
 
 interface Status {
   state: string; since: number; last_error: string | null; relay_connected: boolean; publishing: boolean;
   bitrate_kbps: number; fps: number; viewers: number; server_url: string; stream_key: string;
-  talk: { by: string | null; flowing: boolean };
+  talk: { by: string | null; flowing: boolean; mic_ducked: boolean };
 }
 
 let relayPort = 0;
@@ -92,6 +92,8 @@ before(async () => {
     prepare: (dir) => writeFileSync(join(dir, 'avatar_tank_config.json'), JSON.stringify({
       // One capture at the publish size: the simulator's frames feed MJPEG and H.264 alike.
       camera: { device: 'sim', width: 1280, height: 720, fps: 30 },
+      // The longest deadman: a stop within 1 s then proves the disconnect path, not the deadman.
+      safety: { deadman_ms: 2000 },
       server_mode: {
         enabled: true, server_url: relayUrl(), stream_key: 'sim', stream_password: robotPassword,
         fallback_to_local: true, rtsp_url: `rtsp://127.0.0.1:${mtxPorts.rtsp}`,
@@ -156,6 +158,37 @@ describe('server mode (robot side)', () => {
     }
   });
 
+  test('one lease: a local driver keeps it against the relay driver, who gets it when the local one releases', async () => {
+    await waitState('live', 10_000);
+    const local = await Operator.connect(rig!);
+    const c = await relayClient('driver', 'drv3');
+    try {
+      local.send({ v: 1, type: 'lease', action: 'take' });
+      await local.next((m) => m.type === 'lease' && m.you === true);
+      c.send({ v: 1, type: 'hello', want: 'driver' });
+      const held = await c.next((f) => f.type === 'error' && f.code === 'lease_held', 3000);
+      assert.match(String(held.message), /driven locally/);
+      c.send(drive(0.5, 0.5));
+      const refused = await c.next((f) => f.type === 'ack' && f.result === 'refused', 3000);
+      assert.match(String(refused.reason), /not the driver/);
+      assert.equal((await rig!.simState()).targetLeft, 0, 'the relay driver did not move the robot');
+      local.send({ v: 1, type: 'lease', action: 'release' });
+      const handed = await local.next((m) => m.type === 'lease' && m.driver === 'r:drv3', 3000);
+      assert.equal(handed.you, false);
+      c.send(drive(0.5, 0.5));
+      await c.next((f) => f.type === 'ack' && f.result === 'applied', 3000);
+      // …and now the local operator is the one refused.
+      local.send({ v: 1, type: 'lease', action: 'take' });
+      const refusedLocal = await local.next((m) => m.type === 'error' && m.code === 'lease_held');
+      assert.equal(refusedLocal.ref, 'r:drv3');
+      c.send({ v: 1, type: 'stop' });
+    } finally {
+      c.close();
+      await local.close();
+    }
+    await waitFor(async () => (await rig!.simState()).targetLeft === 0, 2000, 'stopped');
+  });
+
   test('/server/* endpoints: auth, 400 naming the field, password never returned, config applied live', async () => {
     const noAuth = await api(rig!, 'GET', '/server/status', undefined, {});
     assert.equal(noAuth.status, 401);
@@ -212,7 +245,17 @@ describe('server mode (robot side)', () => {
 
   test('relay killed: fallback within 3 s, local video keeps serving, live again by itself after restart', async () => {
     await waitState('live', 10_000);
+    const c = await relayClient('driver', 'drv2');
+    c.send({ v: 1, type: 'hello', want: 'driver' });
+    await c.next((f) => f.type === 'lease' && f.you === true, 3000);
+    c.send(drive(0.5, 0.5));
+    await c.next((f) => f.type === 'ack' && f.result === 'applied', 3000);
+    await waitFor(async () => (await rig!.simState()).targetLeft > 0.3, 2000, 'wheels commanded');
     await kill(relay!);
+    const t0 = Date.now();
+    await waitFor(async () => (await rig!.simState()).targetLeft === 0, 1500, 'the robot to stop when the relay link drops');
+    const stopMs = Date.now() - t0;
+    c.close();
     const toFallback = await waitState('fallback', 3000);
     const s = await status();
     assert.equal(s.relay_connected, false);
@@ -221,7 +264,7 @@ describe('server mode (robot side)', () => {
     await waitFor(async () => (await mtxPath()) === null, 3000, 'the server stream to stop while the relay is away');
     await startRelayOnPort();
     const toLive = await waitState('live', 8000);
-    console.log(`# relay killed → fallback in ${toFallback} ms; restarted → live in ${toLive} ms`);
+    console.log(`# relay killed → remote driver's robot stopped in ${stopMs} ms, fallback in ${toFallback} ms; restarted → live in ${toLive} ms`);
   });
 
   test('talk: audio published to robots/sim/talk plays on the simulated speaker while the mic is ducked', async () => {
@@ -241,10 +284,13 @@ describe('server mode (robot side)', () => {
         `rtsp://driver:${token}@127.0.0.1:${mtxPorts.rtsp}/robots/sim/talk`], { detached: true, stdio: 'ignore' });
       const playing = await c.next((f) => f.type === 'talk_state' && f.speaker === 'playing', 6000);
       assert.equal(playing.by, 'r:talker1');
-      assert.equal((await status()).talk.flowing, true);
+      const during = (await status()).talk;
+      assert.equal(during.flowing, true);
+      assert.equal(during.mic_ducked, true, 'the robot mic is ducked while talk plays');
       await sleep(1500);
       c.send({ v: 1, type: 'talk', action: 'stop' });
       await c.fresh((f) => f.type === 'talk_state' && f.speaker === 'idle', 3000);
+      assert.equal((await status()).talk.mic_ducked, false);
       const fresh = speakerFiles().filter((f) => !before.has(f));
       assert.ok(fresh.length >= 1, 'a recording was made');
       await waitFor(() => fresh.some((f) => analyseWav(f).durationMs > 800), 3000, 'the recording to be written');
