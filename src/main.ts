@@ -22,7 +22,10 @@ const shell = document.createElement('havatar-app');
 document.body.append(shell);
 
 if (import.meta.env?.PROD) {
-  window.addEventListener('load', () => {
+  const register = () =>
     void import('./app/sw-update.ts').then(({ registerServiceWorker }) => registerServiceWorker((u) => shell.updateReady(u)));
-  });
+  // The awaits above can outlast the load event (a link with #token= waits for IndexedDB): then
+  // a 'load' listener would never fire and the app would never become installable or offline.
+  if (document.readyState === 'complete') register();
+  else window.addEventListener('load', register, { once: true });
 }
