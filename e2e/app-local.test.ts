@@ -1,18 +1,22 @@
 // The app in local mode against the real bridge + simulator, in Debian's Chromium: open the link
 // with #token=, take control, drag the joystick and see the simulated ESP32 move; release and see
 // it stop; close the page while driving and see the robot stop within the deadman time; hold talk
-// with the fake microphone and see frames go out.
+// with the fake microphone and hear it on the simulated speaker; reload offline and get the shell and
+// the saved settings back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import { freePorts, startStack, type Stack } from '../scripts/stack.ts';
+import { RecordingSpeaker } from '../bridge/sim/audio.ts';
 import { launchChromium } from './browser.ts';
 
 let stack: Stack;
 let browser: Browser;
+let dataDir: string;
 
 interface SimState { left: number; right: number; stopped: boolean }
 const simState = async (): Promise<SimState> => (await fetch(`${stack.simControlUrl}/state`)).json() as Promise<SimState>;
@@ -46,10 +50,13 @@ async function pushStick(page: Page): Promise<void> {
 }
 
 before(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-app-'));
+  dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-app-'));
   mkdirSync(join(dataDir, 'pty'), { recursive: true });
   stack = await startStack({ dataDir, ports: await freePorts() });
-  browser = await launchChromium();
+  // A steady 440 Hz tone as the operator's voice: Chromium's default fake microphone only beeps.
+  const tone = join(dataDir, 'operator-tone.wav');
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '30', '-ac', '1', tone]);
+  browser = await launchChromium({ fakeAudioFile: tone });
 });
 
 after(async () => {
@@ -77,7 +84,9 @@ test('closing the page while driving stops the robot within the deadman time', a
   assert.ok(Date.now() - closedAt < 1000, 'stopped within a second of the page closing');
 });
 
-test('holding talk with the fake microphone sends audio frames; releasing stops them', async () => {
+test('holding talk with the fake microphone plays the operator on the robot speaker; releasing stops it', async () => {
+  const speaker = new RecordingSpeaker(join(dataDir, 'speaker'));
+  const before = speaker.recordings().length;
   const page = await openAsDriver();
   const talk = page.locator('hv-talk-button button');
   const box = (await talk.boundingBox())!;
@@ -90,7 +99,41 @@ test('holding talk with the fake microphone sends audio frames; releasing stops 
     "document.querySelector('havatar-app').shadowRoot.querySelector('hv-drive-view').media.talk.framesSent",
   )) as number;
   assert.ok(sent >= 15, `about 50 frames a second go out while held (got ${sent} in ~0.5 s)`);
+  await page.waitForTimeout(700);
   await page.mouse.up();
   await page.getByText('Hold to talk').waitFor({ timeout: 2000 });
+  const heard = await waitFor(
+    'a non-silent recording on the simulated speaker',
+    async () => speaker.recordings().slice(before),
+    (r) => r.some((x) => x.durationMs >= 300 && x.rms > 0.01),
+    4000,
+  );
+  const rec = heard.find((x) => x.durationMs >= 300)!;
+  assert.ok(rec.durationMs < 5000, `the speaker stops after release (recorded ${rec.durationMs} ms)`);
   await page.close();
+});
+
+test('reloading offline brings back the app shell and the saved settings', async () => {
+  // bypassCSP: the app's CSP forbids eval, which playwright's waitForFunction polling needs.
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`${stack.bridgeUrl}/#token=${stack.token}`);
+  // The first visit installs the service worker (precaching the shell); it controls pages from
+  // the next load on (registerType 'prompt': no clients.claim, so a page is never swapped mid-drive).
+  await page.evaluate('navigator.serviceWorker.ready.then(() => true)');
+  await page.reload();
+  await page.waitForFunction('navigator.serviceWorker.controller !== null', null, { timeout: 10_000 });
+  await page.goto(`${stack.bridgeUrl}/settings`);
+  const name = page.locator('input[name="operatorName"]');
+  await name.fill('Ana on the tablet');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText('Saved.').waitFor({ timeout: 3000 });
+
+  await context.setOffline(true);
+  await page.reload();
+  await page.locator('havatar-app').waitFor({ timeout: 5000 });
+  await page.locator('input[name="operatorName"]').waitFor({ timeout: 5000 });
+  assert.equal(await page.locator('input[name="operatorName"]').inputValue(), 'Ana on the tablet');
+  assert.notEqual(await page.locator('input[name="token"]').inputValue(), '', 'the token survives offline');
+  await context.close();
 });
