@@ -353,9 +353,34 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     };
   }
 
+  // Server mode on the robot: the simulated camera at 720p30 (the publisher scales down, never
+  // up) and the relay's credentials. A fresh data dir gets them in its first config; an existing
+  // config keeps the user's other settings and gets the server block through the bridge's API.
+  const serverMode = server && {
+    enabled: true,
+    server_url: `http://127.0.0.1:${server.ports.relay}`,
+    stream_key: robotId,
+    stream_password: robotPassword,
+    fallback_to_local: true,
+    rtsp_url: `rtsp://127.0.0.1:${server.ports.rtsp}`,
+  };
+  const configFile = join(opts.dataDir, 'avatar_tank_config.json');
+  const configExisted = existsSync(configFile);
+  if (serverMode && !configExisted) {
+    writeFileSync(configFile, JSON.stringify({ camera: { device: 'sim', width: 1280, height: 720, fps: 30 }, server_mode: serverMode }, null, 2), { mode: 0o600 });
+  }
+
   try {
     const order = server ? ['relay', 'mediamtx', 'sim', 'bridge'] : ['sim', 'bridge'];
     for (const name of order) procs.set(name, await starters[name]!());
+    if (serverMode && configExisted) {
+      const res = await fetch(`${stack.bridgeUrl}/server/config`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(serverMode),
+      });
+      if (!res.ok) throw new Error(`configuring server mode on the bridge failed: ${res.status} ${await res.text()}`);
+    }
   } catch (err) {
     await stack.stop();
     throw err;
