@@ -17,7 +17,7 @@ type HlsModule = typeof import('hls.js');
 type HlsInstance = InstanceType<HlsModule['default']>;
 
 export interface HlsOptions {
-  token: string;
+  token: () => string;
   /** Force the native player (tests) or hls.js; default: hls.js when MSE exists. */
   engine?: 'native' | 'hlsjs';
 }
@@ -75,7 +75,8 @@ export class HlsPlayer implements VideoSource {
     clearTimeout(this.retry);
     this.destroy();
     this.set('loading', null);
-    const src = withToken(this.url, this.opts.token);
+    const token = this.opts.token();
+    const src = withToken(this.url, token);
     const engine = this.opts.engine ?? (hasMse() ? 'hlsjs' : 'native');
     if (engine === 'native') {
       if (!this.element.canPlayType('application/vnd.apple.mpegurl')) return this.failed('This browser cannot play HLS.');
@@ -90,7 +91,6 @@ export class HlsPlayer implements VideoSource {
       return;
     }
     if (gen !== this.gen) return;
-    const token = this.opts.token;
     const hls = new Hls({
       lowLatencyMode: true,
       // Live edge as close as the parts allow; no back buffer kept: nobody seeks a robot camera.

@@ -32,8 +32,8 @@ export interface RtcSessionOptions {
   /** 'whep' reads, 'whip' publishes: used in messages only. */
   kind: 'whep' | 'whip';
   url: string;
-  /** Session token, sent as `Authorization: Bearer`. */
-  token: string;
+  /** Session token, sent as `Authorization: Bearer`; read at every request (it is refreshed). */
+  token: () => string;
   /** Adds transceivers/tracks to a fresh peer connection. */
   setup: (pc: RTCPeerConnection) => void;
   autoRestart?: boolean;
@@ -84,7 +84,8 @@ export class RtcSession {
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
-    return this.opts.token ? { Authorization: `Bearer ${this.opts.token}`, ...extra } : extra;
+    const token = this.opts.token();
+    return token ? { Authorization: `Bearer ${token}`, ...extra } : extra;
   }
 
   private async begin(): Promise<void> {

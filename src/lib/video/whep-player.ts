@@ -13,7 +13,7 @@ export const FIRST_FRAME_MS = 4000;
 const STATS_EVERY_MS = 500;
 
 export interface WhepOptions {
-  token: string;
+  token: () => string;
   autoRestart?: boolean;
   retryPauseMs?: number;
   iceTimeoutMs?: number;
