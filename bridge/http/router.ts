@@ -14,7 +14,7 @@ import type { StaticFiles } from './static.ts';
 type RouteFn = (d: RouteDeps, r: RouteRequest, param: string) => void | Promise<void>;
 interface Route { method: string; path: RegExp; auth: boolean; fn: RouteFn }
 
-const ROUTES: Route[] = [
+export const ROUTES: Route[] = [
   { method: 'POST', path: /^\/auth\/session$/, auth: false, fn: postSession },
   { method: 'DELETE', path: /^\/auth\/session$/, auth: false, fn: deleteSession },
   { method: 'GET', path: /^\/health$/, auth: false, fn: getHealth },
