@@ -91,6 +91,7 @@ describe('fuzz (fast-check) — the relay keeps serving and refuses every invali
       invalid += bi; valid += bv;
       const deadline = Date.now() + 5000;
       while ((c.frames.filter(isType('error')).length - errs0 < bi || robot.frames.filter(isType('forward')).length - fwd0 < bv) && Date.now() < deadline) await sleep(10);
+      if (c.frames.filter(isType('error')).length - errs0 !== bi) console.log('# debug', c.ws.readyState, JSON.stringify(c.frames.slice(-3)), frames.slice(i, i + 5).map((x) => x.slice(0, 80)));
       assert.equal(c.frames.filter(isType('error')).length - errs0, bi, `batch ${i}: one error frame per invalid frame`);
       assert.equal(robot.frames.filter(isType('forward')).length - fwd0, bv, `batch ${i}: every valid command forwarded once`);
     }
@@ -211,5 +212,154 @@ describe('fuzz (fast-check) — the relay keeps serving and refuses every invali
     const rss1 = rssKb(fuzz.child.pid!);
     console.log(`# ${inputs} fuzz inputs; relay RSS ${Math.round(rss0 / 1024)} MB → ${Math.round(rss1 / 1024)} MB`);
     assert.ok(rss1 - rss0 < 96 * 1024, `RSS grew by ${Math.round((rss1 - rss0) / 1024)} MB`);
+  });
+});
+
+describe('access abuse', () => {
+  let abuse: RelayProc;
+  before(async () => {
+    abuse = await startRelay({ env: { TRUST_PROXY: '1', RELAY_LIMITS: JSON.stringify({ authFailBaseDelayMs: 25, authFailMaxDelayMs: 800, authFailLockAfter: 7 }) } });
+  });
+
+  test('brute-forcing session tokens is slowed, then refused with 429, and logged without the token', async () => {
+    const guesses: string[] = [];
+    const took: number[] = [];
+    const statuses: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const guess = `hs_${randomBytes(32).toString('base64url')}`;
+      guesses.push(guess);
+      const t0 = performance.now();
+      const r = i % 2
+        ? await api(abuse.url, 'POST', '/api/session/refresh', undefined, { Authorization: `Bearer ${guess}`, 'X-Forwarded-For': '10.0.0.1' })
+        : await Peer.open(`${abuse.ws}/ws/client/bf?token=${guess}`, { headers: { 'X-Forwarded-For': '10.0.0.1' } }).then(() => ({ status: 101 }), (e: { status: number }) => ({ status: e.status }));
+      took.push(performance.now() - t0);
+      statuses.push(r.status);
+    }
+    console.log(`# brute force: statuses ${statuses.join(' ')}; answered after ${took.map((t) => Math.round(t)).join(' ')} ms`);
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 401, 401, 429, 429]);
+    assert.ok(took[6]! > 4 * took[0]! && took[6]! >= 700, 'each failure waits longer than the one before');
+    for (let i = 2; i < 6; i++) assert.ok(took[i]! >= took[i - 1]! * 1.3, `failure ${i + 1} not slower: ${took.map(Math.round).join(' ')}`);
+    // Another address is not locked by this one.
+    assert.equal((await api(abuse.url, 'POST', '/api/session/refresh', undefined, { Authorization: 'Bearer hs_x', 'X-Forwarded-For': '10.0.0.99' })).status, 401);
+    await sleep(100);
+    const log = abuse.lines.join('\n');
+    assert.match(log, /"msg":"auth failed".*"ip":"10\.0\.0\.1"/);
+    for (const g of guesses) assert.ok(!log.includes(g.slice(3)), 'a guessed token reached the log');
+  });
+
+  test('a burst of concurrent guesses is not verified past the lockout', async () => {
+    const rs = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+      api(abuse.url, 'POST', '/api/session', { invite: `hi_${randomBytes(24).toString('base64url')}${i}` }, { 'X-Forwarded-For': '10.0.0.2' })));
+    const verified = rs.filter((r) => r.status === 401).length;
+    console.log(`# 30 concurrent guesses: ${verified} checked (401), ${rs.filter((r) => r.status === 429).length} refused unchecked (429)`);
+    assert.ok(verified <= 7, `${verified} guesses were checked, lockout is 7`);
+  });
+
+  test('floods: a client over the message rate is closed with 4008, and the relay keeps serving', async () => {
+    const token = await sessionFor(abuse.url, 'sim', 'viewer');
+    const c = await Peer.open(`${abuse.ws}/ws/client/flood?token=${token}`);
+    for (let i = 0; i < 500; i++) c.send({ v: 1, type: 'heartbeat', t: i });
+    assert.equal((await c.closed).code, CloseCode.rateLimited);
+    assert.ok(c.frames.some((f) => f.type === 'error' && f.code === 'rate_limited'));
+    const many = await Promise.all(Array.from({ length: 300 }, () => api(abuse.url, 'GET', '/api/status')));
+    assert.ok(many.every((r) => r.status === 200));
+    assert.equal((await api(abuse.url, 'GET', '/health')).status, 200);
+  });
+});
+
+// ---- through a real MediaMTX ---------------------------------------------------------------------
+
+function offer(kind: 'whep' | 'whip'): string {
+  const ufrag = randomBytes(4).toString('hex'), pwd = randomBytes(12).toString('hex');
+  const fp = [...randomBytes(32)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
+  const section = (media: 'video' | 'audio', mid: number, dir: string) => [
+    media === 'video' ? 'm=video 9 UDP/TLS/RTP/SAVPF 96' : 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 0.0.0.0', 'a=rtcp:9 IN IP4 0.0.0.0',
+    `a=ice-ufrag:${ufrag}`, `a=ice-pwd:${pwd}`, 'a=ice-options:trickle', `a=fingerprint:sha-256 ${fp}`, 'a=setup:actpass', `a=mid:${mid}`, `a=${dir}`, 'a=rtcp-mux',
+    ...(media === 'video' ? ['a=rtpmap:96 H264/90000', 'a=fmtp:96 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f'] : ['a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10;useinbandfec=1']),
+    ...(dir === 'sendonly' ? [`a=msid:talk ${media}`, `a=ssrc:${1000 + mid} cname:talk`] : []),
+  ].join('\r\n');
+  const sections = kind === 'whep' ? [section('video', 0, 'recvonly'), section('audio', 1, 'recvonly')] : [section('audio', 0, 'sendonly')];
+  return ['v=0', `o=- ${Date.now()} 2 IN IP4 127.0.0.1`, 's=-', 't=0 0', `a=group:BUNDLE ${kind === 'whep' ? '0 1' : '0'}`, 'a=msid-semantic: WMS', ...sections].join('\r\n') + '\r\n';
+}
+
+describe('tokens, roles and paths through a real MediaMTX', () => {
+  let media: RelayProc;
+  let mtx: MediamtxProc;
+  let pw: string;
+  const SESSION_TTL = 1500;
+  before(async () => {
+    const ports = await mediamtxPorts();
+    media = await startRelay({ mediamtxApiUrl: `http://127.0.0.1:${ports.api}`, env: { RELAY_LIMITS: JSON.stringify({ sessionTtlMs: SESSION_TTL, authFailLockAfter: 1e6, authFailBaseDelayMs: 1, authFailMaxDelayMs: 1 }) } });
+    pw = await registerRobot(media.url, 'sim');
+    await registerRobot(media.url, 'other');
+    mtx = await startMediamtx(`${media.url}/mediamtx/auth`, ports);
+  });
+  /** POST an offer to MediaMTX; a created session is deleted again. */
+  async function webrtc(path: string, kind: 'whep' | 'whip', authorization?: string): Promise<number> {
+    const r = await fetch(`http://127.0.0.1:${mtx.webrtc}/${path}/${kind}`, {
+      method: 'POST', body: offer(kind), signal: AbortSignal.timeout(10_000),
+      headers: { 'Content-Type': 'application/sdp', ...(authorization ? { Authorization: authorization } : {}) },
+    });
+    await r.text();
+    const loc = r.headers.get('location');
+    if (r.status === 201 && loc) await fetch(`http://127.0.0.1:${mtx.webrtc}${loc}`, { method: 'DELETE' }).catch(() => {});
+    return r.status;
+  }
+  /** The API check goes last: a successful refresh rotates the token. */
+  const everywhere = async (token: string) => {
+    const whep = await webrtc('robots/sim', 'whep', `Bearer ${token}`);
+    const whip = await webrtc('robots/sim/talk', 'whip', `Bearer ${token}`);
+    const ws = await Peer.open(`${media.ws}/ws/client/t-${randomBytes(3).toString('hex')}?token=${token}`).then((p) => { p.close(); return 101; }, (e: { status: number }) => e.status);
+    const apiStatus = (await api(media.url, 'POST', '/api/session/refresh', undefined, { Authorization: `Bearer ${token}` })).status;
+    return { ws, api: apiStatus, whep, whip };
+  };
+
+  test('expired and revoked session tokens fail on the socket, the API, WHEP and WHIP; a live one passes', async () => {
+    const expiring = await sessionFor(media.url, 'sim', 'driver');
+    const open = await Peer.open(`${media.ws}/ws/client/expiring?token=${expiring}`);
+    const revoked = await sessionFor(media.url, 'sim', 'driver');
+    assert.equal((await api(media.url, 'DELETE', '/api/session', undefined, { Authorization: `Bearer ${revoked}` })).status, 200);
+    const live = await sessionFor(media.url, 'sim', 'driver');
+    const [l, r] = await Promise.all([everywhere(live), everywhere(revoked)]);
+    console.log(`# live driver token: ${JSON.stringify(l)}; revoked: ${JSON.stringify(r)}`);
+    assert.equal(l.ws, 101); assert.equal(l.api, 200); assert.notEqual(l.whep, 401); assert.equal(l.whip, 201);
+    assert.deepEqual(r, { ws: 401, api: 401, whep: 401, whip: 401 });
+    await sleep(SESSION_TTL + 300);
+    const e = await everywhere(expiring);
+    console.log(`# expired: ${JSON.stringify(e)}`);
+    assert.deepEqual(e, { ws: 401, api: 401, whep: 401, whip: 401 });
+    assert.equal((await open.closed).code, CloseCode.unauthorized, 'the open socket of an expired session is closed');
+  });
+
+  test('a viewer cannot drive or talk: refused on the socket and by MediaMTX (WHIP)', async () => {
+    const robot = await Peer.open(`${media.ws}/ws/robot/sim`, robotAuth('sim', pw));
+    const viewer = await sessionFor(media.url, 'sim', 'viewer');
+    const v = await Peer.open(`${media.ws}/ws/client/viewer-1?token=${viewer}`);
+    await v.next(isType('welcome'));
+    for (const m of [{ v: 1, type: 'lease', action: 'take' }, { v: 1, type: 'hello', want: 'driver' }, { v: 1, type: 'drive', seq: 1, left: 1, right: 1, ttl: 300, t: 1 },
+      { v: 1, type: 'motor', seq: 2, direction: 'forward', speed: 255, ttl: 300, t: 1 }, { v: 1, type: 'tts', id: 'a', text: 'hi' }, { v: 1, type: 'talk', action: 'start' }]) v.send(m);
+    v.send({ v: 1, type: 'heartbeat', t: 7 });
+    await robot.next((f) => f.type === 'forward' && (f.msg as { type: string }).type === 'heartbeat');
+    assert.equal(v.frames.filter((f) => f.type === 'error' && f.code === 'forbidden').length, 5);
+    assert.ok(!robot.frames.some((f) => f.type === 'forward' && ['drive', 'motor', 'tts', 'talk'].includes((f.msg as { type: string }).type)));
+    assert.ok(!robot.frames.some((f) => f.type === 'driver' && f.client === 'viewer-1'));
+    const [whip, whep] = await Promise.all([webrtc('robots/sim/talk', 'whip', `Bearer ${viewer}`), webrtc('robots/sim', 'whep', `Bearer ${viewer}`)]);
+    assert.ok(whip === 401 || whip === 403, `viewer WHIP → ${whip}`);
+    assert.notEqual(whep, 401, 'a viewer may watch');
+    v.close(); robot.close();
+  });
+
+  test('MediaMTX refuses publishing to any path but the robot\'s own', async () => {
+    const basic = `Basic ${Buffer.from(`sim:${pw}`).toString('base64')}`;
+    const driver = await sessionFor(media.url, 'sim', 'driver');
+    const paths = ['robots/other', 'robots/sim/extra', 'live/cam', 'robots/other/talk', 'robots', 'robots/sim/talk'];
+    const [own, ...others] = await Promise.all([webrtc('robots/sim', 'whip', basic), ...paths.map((p) => webrtc(p, 'whip', basic)), ...paths.slice(0, 5).map((p) => webrtc(p, 'whip', `Bearer ${driver}`))]);
+    console.log(`# WHIP publish: own path ${own}; others ${others.join(' ')}`);
+    assert.equal(own, 201);
+    for (const s of others) assert.ok(s === 401 || s === 403 || s === 404 || s === 400, `publish elsewhere → ${s}`);
+    // And the decision itself, for generated paths: only robots/sim may be published by robot sim.
+    const gen = sample(fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('robots/sim', 'robots/sim/', 'robots//sim', 'robots/sim/talk', 'robots/SIM', '/robots/sim', 'robots/sim/../other', 'robots/sim%2f..')), 400, 7);
+    const ask = (path: string) => api(media.url, 'POST', '/mediamtx/auth', { ip: '127.0.0.1', user: 'sim', password: pw, token: '', action: 'publish', path, protocol: 'rtsp', id: null, query: '' });
+    for (const p of gen) assert.equal((await ask(p)).status === 200, p === 'robots/sim', `publish ${JSON.stringify(p)}`);
   });
 });
