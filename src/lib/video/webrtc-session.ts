@@ -24,7 +24,7 @@ export type RtcFailure = 'unreachable' | 'not_found' | 'refused' | 'bad_request'
 
 export const RETRY_PAUSE_MS = 2000;
 /** From the answer to a connected peer connection; beyond it UDP is probably blocked. */
-export const ICE_TIMEOUT_MS = 4000;
+export const ICE_TIMEOUT_MS = 3000;
 /** An HTTP exchange with MediaMTX longer than this counts as unreachable. */
 export const HTTP_TIMEOUT_MS = 5000;
 
@@ -112,8 +112,17 @@ export class RtcSession {
     const pc = new Pc({ iceServers });
     this.pc = pc;
     this.opts.setup(pc);
+    let gathered = 0;
+    pc.onicegatheringstatechange = () => {
+      // No local candidate at all (UDP disabled by policy or network): no path can ever form, so
+      // fail now rather than wait out the ICE deadline.
+      if (run === this.run && pc.iceGatheringState === 'complete' && gathered === 0 && (this.state === 'offering' || this.state === 'connecting')) {
+        this.onFailure('ice', 'No network path for media (UDP blocked?).');
+      }
+    };
     pc.onicecandidate = (ev) => {
       if (run !== this.run || !ev.candidate) return;
+      gathered++;
       const c: CandidateLike = { candidate: ev.candidate.candidate, sdpMLineIndex: ev.candidate.sdpMLineIndex };
       if (this.resource && this.offer) void this.patch(run, [c]);
       else this.queued.push(c);

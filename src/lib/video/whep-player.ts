@@ -2,12 +2,12 @@
 // state machine is webrtc-session.ts; this adds what a reader needs: recvonly video + audio, the
 // lowest jitter buffer the browser allows on the VIDEO receiver only (on audio it makes the sound
 // choppy), and a stall watch: when no new frame is decoded for STALL_MS the session counts as
-// dropped (a SIGKILLed server is noticed in ~1.5 s, long before ICE consent gives up).
+// dropped (a SIGKILLed server is noticed in about a second, long before ICE consent gives up).
 
 import { RtcSession, type RtcFailure, type RtcSessionOptions } from './webrtc-session.ts';
 import type { VideoSource, VideoState } from './video-source.ts';
 
-export const STALL_MS = 1500;
+export const STALL_MS = 1000;
 /** Connected but no first frame by then: as good as stalled. */
 export const FIRST_FRAME_MS = 4000;
 const STATS_EVERY_MS = 500;

@@ -1,0 +1,212 @@
+// Server mode end to end: real Chromium, real MediaMTX v1.20.1, the real relay, the real bridge and
+// simulator, all on loopback. The app opens an invite link (plus the robot's token for the local
+// fallback), plays WebRTC from MediaMTX, talks over WHIP, drives through the relay, falls back to
+// local MJPEG when MediaMTX or the relay dies, and returns by itself when they are back.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { freePort, freePorts, startStack, type Stack } from '../scripts/stack.ts';
+import { RecordingSpeaker } from '../bridge/sim/audio.ts';
+import { launchChromium } from './browser.ts';
+
+let stack: Stack;
+let browser: Browser;
+let dataDir: string;
+
+interface SimState { left: number; right: number }
+const simState = async (): Promise<SimState> => (await fetch(`${stack.simControlUrl}/state`)).json() as Promise<SimState>;
+
+async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The drive view's state attributes (the app's own account of which path it is on). */
+interface ViewState { mode: string | null; video: string | null; videoState: string | null; fallback: string | null; link: string | null }
+const DRIVE_VIEW = "document.querySelector('havatar-app')?.shadowRoot?.querySelector('hv-drive-view')";
+const viewState = (page: Page): Promise<ViewState> =>
+  page.evaluate(`(() => { const v = ${DRIVE_VIEW}; if (!v) return {}; return {
+    mode: v.getAttribute('data-mode'), video: v.getAttribute('data-video'), videoState: v.getAttribute('data-video-state'),
+    fallback: v.getAttribute('data-fallback'), link: v.getAttribute('data-link') }; })()`) as Promise<ViewState>;
+
+/** What the <video> (or <img>) on screen is showing, found through the shadow roots. */
+interface Screen { kind: 'video' | 'img' | 'none'; width: number; height: number; frames: number; audioLive: boolean; muted: boolean }
+const screen = (page: Page): Promise<Screen> =>
+  page.evaluate(`(() => {
+    const find = (root, sel) => { const hit = root.querySelector(sel); if (hit) return hit;
+      for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const h = find(el.shadowRoot, sel); if (h) return h; } return null; };
+    const v = find(document, 'video[aria-label="Robot camera"]') || find(document, 'video');
+    if (v && v.isConnected && v.videoWidth > 0) {
+      const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : { totalVideoFrames: 0 };
+      const audio = v.srcObject ? v.srcObject.getAudioTracks() : [];
+      return { kind: 'video', width: v.videoWidth, height: v.videoHeight, frames: q.totalVideoFrames,
+        audioLive: audio.some((t) => t.readyState === 'live'), muted: v.muted };
+    }
+    const img = find(document, 'img');
+    if (img && img.naturalWidth > 0) return { kind: 'img', width: img.naturalWidth, height: img.naturalHeight, frames: 0, audioLive: false, muted: true };
+    return { kind: 'none', width: 0, height: 0, frames: 0, audioLive: false, muted: true };
+  })()`) as Promise<Screen>;
+
+async function openApp(context: BrowserContext, role: 'driver' | 'viewer', extraQuery = ''): Promise<Page> {
+  const { invite } = await stack.server!.invite(role);
+  const page = await context.newPage();
+  await page.goto(`${stack.bridgeUrl}/?invite=${invite}&server=${encodeURIComponent(stack.server!.relayUrl)}${extraQuery}#token=${stack.token}`);
+  return page;
+}
+
+const onServerVideo = (page: Page, kind = 'webrtc', timeoutMs = 15_000) =>
+  waitFor(`server ${kind} video playing`, () => viewState(page), (s) => s.mode === 'server' && s.video === kind && s.videoState === 'playing', timeoutMs);
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-server-'));
+  const ports = await freePorts();
+  const bridgeOrigin = `http://127.0.0.1:${ports.bridge}`;
+  stack = await startStack({
+    dataDir,
+    ports,
+    server: {
+      ports: { relay: await freePort(), rtsp: await freePort(), webrtc: await freePort(), webrtcUdp: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort() },
+      appOrigins: [bridgeOrigin],
+      appUrl: `${bridgeOrigin}/`,
+      loopbackOnly: true,
+    },
+  });
+  await waitFor('the robot publishing to MediaMTX', async () => {
+    const r = await fetch(`${stack.server!.mediamtxApiUrl}/v3/paths/get/robots/sim`).catch(() => null);
+    return r?.ok ? ((await r.json()) as { ready: boolean }).ready : false;
+  }, (ready) => ready, 20_000);
+  const tone = join(dataDir, 'operator-tone.wav');
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=48000', '-t', '60', '-ac', '1', tone]);
+  browser = await launchChromium({ fakeAudioFile: tone });
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test('the app plays the robot over WebRTC at 1280x720 with its audio, and measures glass-to-glass latency', async () => {
+  const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+  const page = await openApp(context, 'viewer');
+  await onServerVideo(page);
+  const shown = await waitFor('decoded frames', () => screen(page), (s) => s.kind === 'video' && s.frames > 10);
+  assert.deepEqual([shown.width, shown.height], [1280, 720]);
+  assert.ok(shown.audioLive, 'the robot microphone arrives as a live audio track');
+
+  await page.getByRole('button', { name: 'Robot sound: off' }).click();
+  await page.getByRole('button', { name: 'Stats' }).click();
+  const glass = page.locator('hv-stats-panel dd[data-stat="glass"]');
+  const text = await waitFor('a glass-to-glass figure', () => glass.innerText(), (t) => /\d+\s*ms/.test(t), 8000);
+  const ms = Number(/(\d+)\s*ms/.exec(text)![1]);
+  assert.ok(ms > 0 && ms < 2000, `glass-to-glass latency is measured from the strip (${text})`);
+  const audio = page.locator('hv-stats-panel dd[data-stat="audio"]');
+  await waitFor('audio level reported', () => audio.innerText(), (t) => t.trim() !== '' && t.trim() !== '—', 8000);
+  assert.equal((await screen(page)).muted, false, 'sound on: the robot is audible');
+  await context.close();
+});
+
+test('when WebRTC cannot connect (UDP blocked), the app plays HLS within 5 s and says so', async () => {
+  // With non-proxied UDP disabled and no proxy, Chromium gathers no ICE candidates: WHEP answers,
+  // ICE never connects — what a UDP-blocking network does.
+  const blocked = await launchChromium({ extraArgs: ['--force-webrtc-ip-handling-policy=disable_non_proxied_udp', '--webrtc-ip-handling-policy=disable_non_proxied_udp'] });
+  try {
+    const context = await blocked.newContext({ viewport: { width: 1024, height: 768 } });
+    const page = await openApp(context, 'viewer');
+    // From the moment the app starts server video (after the invite is redeemed and the relay is live).
+    await waitFor('server mode chosen', () => viewState(page), (s) => s.mode === 'server', 15_000);
+    const start = Date.now();
+    await waitFor('HLS playing', () => viewState(page), (s) => s.video === 'hls' && s.videoState === 'playing', 15_000);
+    const took = Date.now() - start;
+    const banner = page.locator('hv-drive-view [data-banner="hls"]');
+    assert.match(await banner.innerText(), /HLS fallback/);
+    console.log(`# HLS fallback playing ${took} ms after server video started`);
+    assert.ok(took < 5000, `HLS within 5 s (took ${took} ms)`);
+    assert.ok((await screen(page)).width > 0, 'HLS frames on screen');
+    await context.close();
+  } finally {
+    await blocked.close();
+  }
+});
+
+test('holding talk publishes the microphone over WHIP; the robot speaker plays it; releasing stops it', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await openApp(context, 'driver');
+  await onServerVideo(page);
+  await page.getByRole('button', { name: 'Take control' }).click({ timeout: 10_000 });
+  await page.getByText('you drive').waitFor({ timeout: 5000 });
+  const speaker = new RecordingSpeaker(join(dataDir, 'speaker'));
+  const before = speaker.recordings().length;
+  const talk = page.locator('hv-talk-button button');
+  const box = (await talk.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.locator('hv-drive-view [data-speaker="playing"]').waitFor({ timeout: 8000 });
+  await page.waitForTimeout(1000);
+  await page.mouse.up();
+  const heard = await waitFor('the talk recorded on the robot speaker', async () => speaker.recordings().slice(before),
+    (r) => r.some((x) => x.durationMs >= 500 && x.rms > 0.01), 8000);
+  assert.ok(heard.length >= 1);
+  await page.locator('hv-drive-view [data-speaker="playing"]').waitFor({ state: 'detached', timeout: 8000 });
+  await context.close();
+});
+
+test('five viewers and one driver: all see video, only the driver drives, the robot stops when the driver leaves', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const driver = await openApp(context, 'driver');
+  const viewers: Page[] = [];
+  for (let i = 0; i < 5; i++) viewers.push(await openApp(context, 'viewer'));
+  await onServerVideo(driver, 'webrtc', 25_000);
+  for (const v of viewers) await onServerVideo(v, 'webrtc', 25_000);
+  for (const p of [driver, ...viewers]) await waitFor('frames', () => screen(p), (s) => s.frames > 0, 10_000);
+
+  await driver.getByRole('button', { name: 'Take control' }).click({ timeout: 10_000 });
+  await driver.getByText('you drive').waitFor({ timeout: 5000 });
+  // A viewer's app offers no control at all while someone else drives.
+  assert.equal(await viewers[0]!.getByRole('button', { name: 'Take control' }).count(), 0);
+
+  const joystick = (await driver.locator('hv-joystick').boundingBox())!;
+  const cx = joystick.x + joystick.width / 2;
+  const cy = joystick.y + joystick.height / 2;
+  await driver.mouse.move(cx, cy);
+  await driver.mouse.down();
+  await driver.mouse.move(cx, cy - joystick.height * 0.45, { steps: 4 });
+  await waitFor('the robot driving through the relay', simState, (s) => s.left > 0 && s.right > 0);
+  const closedAt = Date.now();
+  await driver.close();
+  await waitFor('the robot stopped after the driver left', simState, (s) => s.left === 0 && s.right === 0, 2000);
+  console.log(`# robot stopped ${Date.now() - closedAt} ms after the driver's page closed`);
+  await context.close();
+});
+
+for (const part of ['mediamtx', 'relay'] as const) {
+  test(`${part} killed: the app falls back to local MJPEG within 3 s; restarted: server mode returns by itself`, async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await openApp(context, 'viewer');
+    await onServerVideo(page, 'webrtc', 20_000);
+    const proc = stack.procs.find((p) => p.name === part)!;
+    const killedAt = Date.now();
+    process.kill(-proc.child.pid!, 'SIGKILL');
+    await waitFor('local MJPEG after the kill', async () => ({ view: await viewState(page), screen: await screen(page) }),
+      (s) => s.view.mode === 'local' && s.view.video === 'mjpeg' && s.view.fallback === 'true' && s.screen.kind === 'img', 3000);
+    const fellBackMs = Date.now() - killedAt;
+    await page.locator('hv-drive-view [data-banner="fallback"]').waitFor({ timeout: 1000 });
+    // The robot keeps serving local mode meanwhile.
+    const status = (await (await fetch(`${stack.bridgeUrl}/server/status`, { headers: { authorization: `Bearer ${stack.token}` } })).json()) as { status: { state: string } };
+    assert.notEqual(status.status.state, 'live');
+
+    const restartedAt = Date.now();
+    await stack.restart(part);
+    await onServerVideo(page, 'webrtc', 20_000);
+    console.log(`# ${part}: local video ${fellBackMs} ms after the kill; server video back ${Date.now() - restartedAt} ms after the restart`);
+    await context.close();
+  });
+}
