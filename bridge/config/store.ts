@@ -27,7 +27,8 @@ export interface ConfigLoadReport {
   problem?: string;
 }
 
-export type UpdateResult = { ok: true; config: Config } | { ok: false; problem: ConfigProblem };
+/** `storage` marks a valid update the disk refused (full, read-only): nothing changed either way. */
+export type UpdateResult = { ok: true; config: Config } | { ok: false; problem: ConfigProblem; storage?: boolean };
 
 const serialize = (c: Config): string => JSON.stringify(c, null, 2) + '\n';
 
@@ -119,8 +120,17 @@ export class ConfigStore {
       const problem = validateConfig(merged.value);
       if (problem) return { ok: false, problem };
       const previous = this.current;
-      await writeFileAtomic(this.path + BACKUP_SUFFIX, serialize(previous));
-      await writeFileAtomic(this.path, serialize(merged.value));
+      try {
+        await writeFileAtomic(this.path + BACKUP_SUFFIX, serialize(previous));
+        await writeFileAtomic(this.path, serialize(merged.value));
+      } catch (err) {
+        // The atomic write leaves the old file in place; the live config stays the old one too,
+        // so what runs and what is on disk never disagree.
+        const code = (err as NodeJS.ErrnoException).code ?? 'error';
+        this.log.error('config not saved', { path: this.path, code, err });
+        const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EROFS' ? 'the disk is read-only' : `the write failed (${code})`;
+        return { ok: false, storage: true, problem: { field: '(file)', error: `not saved: ${why}; nothing changed` } };
+      }
       this.current = merged.value;
       this.log.info('config updated', { sections: Object.keys(patch as object) });
       return { ok: true, config: this.get() };

@@ -9,7 +9,7 @@ import { DIRECTIONS, directionToTracks, type Direction } from '../../protocol/me
 import type { Access } from '../auth/access.ts';
 import { bearerOf } from '../auth/access.ts';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie } from '../auth/sessions.ts';
-import type { ConfigStore } from '../config/store.ts';
+import type { ConfigStore, UpdateResult } from '../config/store.ts';
 import type { Config } from '../config/schema.ts';
 import type { Hardware } from '../hardware/parts.ts';
 import type { Lease } from '../safety/lease.ts';
@@ -39,6 +39,12 @@ export interface RouteDeps {
 export interface RouteRequest { req: IncomingMessage; res: ServerResponse; url: URL; secure: boolean }
 
 let httpSeq = 0;
+
+/** A refused config update: 400 naming the field, or 507 when the disk refused a valid one. */
+function failUpdate(res: ServerResponse, r: Extract<UpdateResult, { ok: false }>): void {
+  if (r.storage) return fail(res, 507, `config ${r.problem.error}`);
+  fail(res, 400, `${r.problem.field} ${r.problem.error}`, { field: r.problem.field });
+}
 
 export async function postSession(d: RouteDeps, { req, res, secure }: RouteRequest): Promise<void> {
   let token = bearerOf(req);
@@ -151,7 +157,7 @@ export async function postConfig(d: RouteDeps, { req, res }: RouteRequest): Prom
   if (!body.ok) return fail(res, body.status, body.msg);
   const previous = d.config.get();
   const r = await d.config.update(body.value);
-  if (!r.ok) return fail(res, 400, `${r.problem.field} ${r.problem.error}`, { field: r.problem.field });
+  if (!r.ok) return failUpdate(res, r);
   await d.onConfigChanged?.(r.config, previous);
   const restart = RESTART_SECTIONS.filter((s) => JSON.stringify(previous[s]) !== JSON.stringify(r.config[s]));
   ok(res, restart.length ? `saved; restart the bridge to apply ${restart.join(', ')}` : 'saved', { config: d.config.masked(), restart_required: restart });
@@ -179,7 +185,7 @@ export async function postServerStart(d: RouteDeps, { req, res }: RouteRequest):
   const previous = d.config.get();
   if (!previous.server_mode.enabled) {
     const r = await d.config.update({ server_mode: { enabled: true } });
-    if (!r.ok) return fail(res, 400, `${r.problem.field} ${r.problem.error}`, { field: r.problem.field });
+    if (!r.ok) return failUpdate(res, r);
   }
   const started = await server.start();
   if (!started.ok) return fail(res, started.field ? 400 : 503, started.msg, started.field ? { field: started.field } : {});
@@ -193,7 +199,7 @@ export async function postServerStop(d: RouteDeps, { req, res }: RouteRequest): 
   if (!server) return;
   if (d.config.get().server_mode.enabled) {
     const r = await d.config.update({ server_mode: { enabled: false } });
-    if (!r.ok) return fail(res, 400, `${r.problem.field} ${r.problem.error}`, { field: r.problem.field });
+    if (!r.ok) return failUpdate(res, r);
   }
   await server.stop();
   ok(res, 'server mode stopped', { status: server.status() });
@@ -218,7 +224,7 @@ export async function postServerConfig(d: RouteDeps, { req, res }: RouteRequest)
   if (!isRecord(body.value)) return fail(res, 400, 'body must be a JSON object (the server_mode block)', { field: '(root)' });
   const previous = d.config.get();
   const r = await d.config.update({ server_mode: body.value });
-  if (!r.ok) return fail(res, 400, `${r.problem.field} ${r.problem.error}`, { field: r.problem.field });
+  if (!r.ok) return failUpdate(res, r);
   await d.onConfigChanged?.(r.config, previous);
   ok(res, r.config.server_mode.enabled ? 'saved and applied' : 'saved', { config: d.config.masked().server_mode, status: server.status() });
 }

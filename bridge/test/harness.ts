@@ -46,8 +46,8 @@ export async function startBridgeProc(dataDir: string, serialPort: string, log: 
 }
 
 /** Starts the simulator and a bridge on it. `prepare` runs on the data dir before the bridge starts. */
-export async function startRig(opts: { prepare?: (dataDir: string) => void; env?: Record<string, string> } = {}): Promise<Rig> {
-  const dataDir = tempDir('rig');
+export async function startRig(opts: { prepare?: (dataDir: string) => void; env?: Record<string, string>; dataDir?: string } = {}): Promise<Rig> {
+  const dataDir = opts.dataDir ?? tempDir('rig');
   opts.prepare?.(dataDir);
   const sim = await launch('sim', 'bridge/sim/esp32-main.ts', ['--control-port', '0', '--dir', dataDir], 'ready', { timeoutMs: 20_000 });
   const controlUrl = String(sim.ready.controlUrl);
