@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ROOT, STANDARD_SERVER_PORTS, startStack, type Stack } from './stack.ts';
+import { ROOT, STANDARD_SERVER_PORTS, freePort, type ServerPorts, startStack, type Stack } from './stack.ts';
 
 const dataDir = process.env.HAVATAR_DATA_DIR ?? join(ROOT, '.havatar');
 const host = process.env.HAVATAR_HOST ?? '0.0.0.0';
@@ -45,15 +45,25 @@ async function shutdown(code: number) {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
+// HAVATAR_PORTS=auto picks free ports (a second stack beside a running one, or the start test).
+const autoPorts = process.env.HAVATAR_PORTS === 'auto';
+const ports = autoPorts
+  ? { bridge: await freePort(), bridgeHttps: await freePort(), simControl: await freePort() }
+  : { bridge: 5000, bridgeHttps: 5443, simControl: 5010 };
+const serverPorts: ServerPorts = autoPorts
+  ? { relay: await freePort(), rtsp: await freePort(), webrtc: await freePort(), webrtcUdp: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort() }
+  : STANDARD_SERVER_PORTS;
+const appUrl = `http://127.0.0.1:${ports.bridge}/`;
+
 try {
   console.log('starting MediaMTX, the relay, the simulated robot and the bridge…');
-  const appOrigins = ['http://127.0.0.1:5000', 'http://localhost:5000', 'https://127.0.0.1:5443', ...lanAddresses.map((a) => `https://${a}:5443`)];
+  const appOrigins = [`http://127.0.0.1:${ports.bridge}`, `http://localhost:${ports.bridge}`, `https://127.0.0.1:${ports.bridgeHttps}`, ...lanAddresses.map((a) => `https://${a}:${ports.bridgeHttps}`)];
   stack = await startStack({
     dataDir,
     token,
     host,
-    ports: { bridge: 5000, bridgeHttps: 5443, simControl: 5010 },
-    server: { ports: STANDARD_SERVER_PORTS, appOrigins, appUrl: 'http://127.0.0.1:5000/', loopbackOnly: false },
+    ports,
+    server: { ports: serverPorts, appOrigins, appUrl, loopbackOnly: autoPorts },
     secrets: { adminKey, robotPassword },
     log: verbose ? (name, line) => console.log(`[${name}] ${line}`) : undefined,
   });
@@ -68,11 +78,11 @@ const serverQuery = `?invite=${invite}&server=${encodeURIComponent(stack!.server
 console.log(`
 Havatar is running (simulated robot, local and server mode).
 
-  Open:  http://127.0.0.1:5000/${serverQuery}#token=${token}
-${lanAddresses.map((a) => `  Phone on this network, local mode (accept the self-signed certificate once):  https://${a}:5443/#token=${token}`).join('\n')}
+  Open:  ${appUrl}${serverQuery}#token=${token}
+${lanAddresses.map((a) => `  Phone on this network, local mode (accept the self-signed certificate once):  https://${a}:${ports.bridgeHttps}/#token=${token}`).join('\n')}
 
   Relay:            ${stack!.server!.relayUrl}/api/status   (admin key in ${join(dataDir, 'dev-relay-admin-key')})
-  MediaMTX:         rtsp://127.0.0.1:8554, WebRTC :8889, HLS :8888
+  MediaMTX:         rtsp://127.0.0.1:${serverPorts.rtsp}, WebRTC :${serverPorts.webrtc}, HLS :${serverPorts.hls}
   Simulator state:  ${stack!.simControlUrl}/state
   Data and config:  ${dataDir}
 Press Ctrl-C to stop.`);
