@@ -2,10 +2,37 @@
 // camera and microphone so push-to-talk can be exercised without hardware.
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
+import { defaultReporter } from '@web/test-runner';
+
+/** One closing line with the counts, for `npm test`'s total (the default reporter only draws a bar). */
+function countReporter() {
+  return {
+    onTestRunFinished({ sessions }) {
+      let passed = 0;
+      let failed = 0;
+      let skipped = 0;
+      const walk = (suite) => {
+        for (const t of suite.tests) {
+          if (t.skipped) skipped++;
+          else if (t.passed) passed++;
+          else failed++;
+        }
+        for (const s of suite.suites) walk(s);
+      };
+      for (const s of sessions) {
+        if (s.testResults) walk(s.testResults);
+        // A file that failed to load has no results: count it as a failure.
+        else if (!s.passed) failed++;
+      }
+      console.log(`web-test-runner: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+    },
+  };
+}
 
 export default {
   files: 'src/**/*.test.ts',
   nodeResolve: true,
+  reporters: [defaultReporter(), countReporter()],
   concurrency: 1,
   // Lit's dev-mode notice on every file is noise; real warnings still show.
   filterBrowserLogs: ({ args }) => !String(args[0] ?? '').startsWith('Lit is in dev mode'),

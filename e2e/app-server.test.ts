@@ -199,9 +199,10 @@ for (const part of ['mediamtx', 'relay'] as const) {
       (s) => s.view.mode === 'local' && s.view.video === 'mjpeg' && s.view.fallback === 'true' && s.screen.kind === 'img', 3000);
     const fellBackMs = Date.now() - killedAt;
     await page.locator('hv-drive-view [data-banner="fallback"]').waitFor({ timeout: 1000 });
-    // The robot keeps serving local mode meanwhile.
-    const status = (await (await fetch(`${stack.bridgeUrl}/server/status`, { headers: { authorization: `Bearer ${stack.token}` } })).json()) as { status: { state: string } };
-    assert.notEqual(status.status.state, 'live');
+    // The robot notices too (within 2 s) and keeps serving local mode meanwhile.
+    await waitFor('the robot out of server mode', async () =>
+      ((await (await fetch(`${stack.bridgeUrl}/server/status`, { headers: { authorization: `Bearer ${stack.token}` } })).json()) as { status: { state: string } }).status.state,
+    (state) => state !== 'live', 2500);
 
     const restartedAt = Date.now();
     await stack.restart(part);
