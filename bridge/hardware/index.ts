@@ -61,7 +61,7 @@ export async function createHardware({ config, serialPath, dataDir, log }: Hardw
   let sink: SpeakerSink | null = null;
   if (config.audio.enabled) {
     try {
-      const source = config.audio.mic_device === 'sim' ? new SimulatedMicrophone() : new AlsaMicrophone(config.audio.mic_device);
+      const source = config.audio.mic_device === 'sim' ? new SimulatedMicrophone({ marker: process.env.HAVATAR_SIM_MIC_MARKER === '1' }) : new AlsaMicrophone(config.audio.mic_device);
       mic = new MicCapture({ source, logger: log.child('mic') });
     } catch (err) {
       problems.mic = (err as Error).message;

@@ -11,17 +11,33 @@ import type { AudioInputInfo, AudioSource, SpeakerInfo, SpeakerSink } from '../h
 export interface SimulatedMicrophoneOptions {
   /** Tone frequency in Hz. */
   frequency?: number;
+  /**
+   * Latency marker instead of the tone (benchmarks): silence, and a 100 ms 1 kHz burst starting
+   * exactly at every wall-clock second. Like a real microphone handing over a 20 ms period when its
+   * last sample is captured, a period generated at wall time g holds the samples of [g - 20 ms, g),
+   * so a listener knows when any onset was captured: at the whole second before it. HAVATAR_SIM_MIC_MARKER=1 turns it on in the bridge.
+   */
+  marker?: boolean;
 }
 
 export class SimulatedMicrophone implements AudioSource {
   readonly info: AudioInputInfo;
   private readonly frequency: number;
+  private readonly marker: boolean;
   constructor(options: SimulatedMicrophoneOptions = {}) {
     this.frequency = options.frequency ?? 440;
+    this.marker = options.marker ?? false;
     if (!(this.frequency >= 20 && this.frequency <= 8000)) throw new RangeError(`tone frequency must be 20..8000 Hz, got ${this.frequency}`);
-    this.info = { kind: 'sim', device: `sine ${this.frequency} Hz` };
+    this.info = { kind: 'sim', device: this.marker ? 'latency marker (1 kHz burst each second)' : `sine ${this.frequency} Hz` };
   }
   ffmpegInput(): string[] {
+    if (this.marker) {
+      // W = wall-clock seconds of this sample: time(0) when its period is generated, minus the
+      // period (20 ms), plus its offset in the period.
+      const w = `(time(0)-0.02+mod(n\\,320)/${AUDIO_SAMPLE_RATE})`;
+      const expr = `if(lt(mod(${w}\\,1)\\,0.1)\\,0.5*sin(2*PI*1000*${w})\\,0)`;
+      return ['-re', '-f', 'lavfi', '-i', `aevalsrc=exprs=${expr}:sample_rate=${AUDIO_SAMPLE_RATE}:nb_samples=320`];
+    }
     // 320 samples a period = 20 ms at 16 kHz; -re paces it like a real microphone.
     return ['-re', '-f', 'lavfi', '-i', `sine=frequency=${this.frequency}:sample_rate=${AUDIO_SAMPLE_RATE}:samples_per_frame=320`];
   }

@@ -1,0 +1,261 @@
+// Runs IN headless Chromium (bundled by bench/lib/page.ts with esbuild; plain JS so the Node-side
+// type check never sees DOM code). Exposes window.bench:
+//   - ours: the app's own players (src/lib/video: MjpegSource, WhepPlayer, HlsPlayer)
+//   - floor: the bare minimum (an <img>, a plain WHEP RTCPeerConnection, plain hls.js)
+//   - glass-to-glass: the capture-time strip decoded on every presented frame
+//   - audio markers: detect 1 kHz bursts on a received track; generate them for WHIP talk
+import Hls from 'hls.js';
+import { decodeStripFromRgba, stripHeight } from '../../protocol/timestamp-strip.ts';
+import { MjpegSource } from '../../src/lib/video/mjpeg-source.ts';
+import { WhepPlayer } from '../../src/lib/video/whep-player.ts';
+import { HlsPlayer } from '../../src/lib/video/hls-player.ts';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let current = null; // { el, stop(), pc() }
+
+function mount(el) {
+  el.style.width = '640px';
+  document.body.replaceChildren(el);
+  return el;
+}
+
+async function gathered(pc, ms) {
+  if (pc.iceGatheringState === 'complete') return;
+  await Promise.race([
+    new Promise((r) => pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && r())),
+    sleep(ms),
+  ]);
+}
+
+/** The floor's WHEP reader: one offer with all candidates, no jitter-buffer settings, nothing else. */
+async function plainWhep(url, token, withAudio) {
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  if (withAudio) pc.addTransceiver('audio', { direction: 'recvonly' });
+  const stream = new MediaStream();
+  pc.ontrack = (e) => stream.addTrack(e.track);
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc, 2000);
+  const headers = { 'content-type': 'application/sdp' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(url, { method: 'POST', headers, body: pc.localDescription.sdp });
+  if (res.status !== 201) throw new Error(`WHEP ${res.status} ${await res.text()}`);
+  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  return { pc, stream };
+}
+
+/** Starts a player. kind: ours-mjpeg | ours-webrtc | ours-hls | floor-mjpeg | floor-webrtc | floor-hls */
+async function start(kind, url, token) {
+  stop();
+  if (kind === 'ours-mjpeg') {
+    const s = new MjpegSource();
+    s.element.crossOrigin = 'anonymous'; // same origin here (the page is served on the bridge's origin)
+    mount(s.element);
+    s.start(new URL(url, location.href).href);
+    current = { el: s.element, stop: () => s.stop(), pc: () => null };
+  } else if (kind === 'ours-webrtc') {
+    const p = new WhepPlayer({ token: () => token });
+    mount(p.element);
+    p.start(url);
+    current = { el: p.element, stop: () => p.stop(), pc: () => p.pc, player: p };
+  } else if (kind === 'ours-hls') {
+    const p = new HlsPlayer({ token: () => token, engine: 'hlsjs' });
+    mount(p.element);
+    p.start(url);
+    current = { el: p.element, stop: () => p.stop(), pc: () => null };
+  } else if (kind === 'floor-mjpeg') {
+    const img = document.createElement('img');
+    img.crossOrigin = 'anonymous';
+    mount(img);
+    img.src = url;
+    current = { el: img, stop: () => img.removeAttribute('src'), pc: () => null };
+  } else if (kind === 'floor-webrtc') {
+    const v = document.createElement('video');
+    v.autoplay = true; v.muted = true; v.playsInline = true;
+    mount(v);
+    const { pc, stream } = await plainWhep(url, token, false);
+    v.srcObject = stream;
+    current = { el: v, stop: () => { pc.close(); v.srcObject = null; }, pc: () => pc };
+  } else if (kind === 'floor-hls') {
+    const v = document.createElement('video');
+    v.autoplay = true; v.muted = true; v.playsInline = true;
+    mount(v);
+    const hls = new Hls({ lowLatencyMode: true });
+    hls.loadSource(url);
+    hls.attachMedia(v);
+    current = { el: v, stop: () => { hls.destroy(); v.removeAttribute('src'); }, pc: () => null };
+  } else throw new Error(`unknown kind ${kind}`);
+  return true;
+}
+
+function stop() {
+  try { current?.stop(); } catch { /* gone */ }
+  current = null;
+}
+
+function stripReader(el) {
+  const canvas = document.createElement('canvas');
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  return () => {
+    const w = el.videoWidth || el.naturalWidth || 0;
+    if (!w) return null;
+    const sh = stripHeight(w);
+    if (!sh) return null;
+    if (canvas.width !== w || canvas.height !== sh) { canvas.width = w; canvas.height = sh; }
+    ctx.drawImage(el, 0, 0, w, sh, 0, 0, w, sh);
+    return decodeStripFromRgba(ctx.getImageData(0, 0, w, sh), Date.now());
+  };
+}
+
+async function inboundStats(pc) {
+  if (!pc) return null;
+  const out = { t: performance.now() };
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp') out[s.kind] = {
+      bytesReceived: s.bytesReceived, packetsReceived: s.packetsReceived, packetsLost: s.packetsLost,
+      jitterBufferDelay: s.jitterBufferDelay, jitterBufferTargetDelay: s.jitterBufferTargetDelay,
+      jitterBufferEmittedCount: s.jitterBufferEmittedCount, framesDecoded: s.framesDecoded, totalDecodeTime: s.totalDecodeTime,
+      totalProcessingDelay: s.totalProcessingDelay, totalAssemblyTime: s.totalAssemblyTime, framesAssembledFromMultiplePackets: s.framesAssembledFromMultiplePackets,
+      frameWidth: s.frameWidth, frameHeight: s.frameHeight, framesPerSecond: s.framesPerSecond,
+    };
+  });
+  return out;
+}
+
+/**
+ * Glass-to-glass: decodes the strip on every presented frame (requestVideoFrameCallback for
+ * <video>, requestAnimationFrame for <img>, counting a frame when its number changes). Skips the
+ * first `warmupMs` after the first frame. Returns per-frame latencies and, for WebRTC, the
+ * callback's receive/display times and getStats deltas over the window.
+ */
+async function measure({ frames, timeoutMs, warmupMs }) {
+  const el = current?.el;
+  if (!el) throw new Error('nothing playing');
+  const read = stripReader(el);
+  const samples = [];
+  let failures = 0;
+  let firstAt = 0;
+  let lastNo = -1;
+  let statsBefore = null;
+  const t0 = performance.now();
+  const isVideo = el instanceof HTMLVideoElement;
+  const done = new Promise((resolve) => {
+    const finish = () => resolve();
+    const onFrame = (meta) => {
+      const wall = Date.now();
+      let r = null;
+      try { r = read(); } catch { r = null; }
+      if (!r) failures++;
+      else if (r.frameNo !== lastNo) {
+        lastNo = r.frameNo;
+        if (!firstAt) { firstAt = performance.now(); }
+        if (performance.now() - firstAt >= warmupMs) {
+          if (!statsBefore && current?.pc()) { statsBefore = 'pending'; void inboundStats(current.pc()).then((s) => { statsBefore = s; }); }
+          const s = { lat: wall - r.captureMs, frameNo: r.frameNo };
+          if (meta) {
+            if (meta.receiveTime !== undefined) s.recv = performance.timeOrigin + meta.receiveTime - r.captureMs;
+            if (meta.expectedDisplayTime !== undefined) s.disp = performance.timeOrigin + meta.expectedDisplayTime - r.captureMs;
+            if (meta.processingDuration !== undefined) s.proc = meta.processingDuration * 1000;
+          }
+          samples.push(s);
+        }
+      }
+      if (samples.length >= frames || performance.now() - t0 > timeoutMs) return finish();
+      if (isVideo) el.requestVideoFrameCallback((_n, m) => onFrame(m));
+      else requestAnimationFrame(() => onFrame(null));
+    };
+    if (isVideo) el.requestVideoFrameCallback((_n, m) => onFrame(m));
+    else requestAnimationFrame(() => onFrame(null));
+  });
+  await done;
+  const statsAfter = await inboundStats(current?.pc());
+  return { samples, failures, firstFrameMs: firstAt ? firstAt - t0 : null, statsBefore: typeof statsBefore === 'object' ? statsBefore : null, statsAfter, width: el.videoWidth || el.naturalWidth };
+}
+
+// ---- audio ----------------------------------------------------------------------------------
+
+const DETECT = `
+class Detect extends AudioWorkletProcessor {
+  constructor() { super(); this.quiet = 0; }
+  process(inputs) {
+    const ch = inputs[0] && inputs[0][0];
+    if (!ch) return true;
+    const t = Date.now();
+    for (let i = 0; i < ch.length; i++) {
+      if (Math.abs(ch[i]) > 0.15) {
+        if (this.quiet > sampleRate * 0.3) this.port.postMessage({ wall: t + (i * 1000) / sampleRate });
+        this.quiet = 0;
+      } else this.quiet++;
+    }
+    return true;
+  }
+}
+registerProcessor('detect', Detect);`;
+
+const GENERATE = `
+class Generate extends AudioWorkletProcessor {
+  process(_inputs, outputs) {
+    const out = outputs[0][0];
+    const t = Date.now();
+    for (let i = 0; i < out.length; i++) {
+      const w = t + (i * 1000) / sampleRate;
+      out[i] = (w % 1000) < 100 ? 0.5 * Math.sin(2 * Math.PI * w) : 0; // 1 kHz: w is in ms
+    }
+    for (let c = 1; c < outputs[0].length; c++) outputs[0][c].set(out);
+    return true;
+  }
+}
+registerProcessor('generate', Generate);`;
+
+const blobUrl = (code) => URL.createObjectURL(new Blob([code], { type: 'application/javascript' }));
+const onsets = [];
+let audioCtx = null;
+
+/** Listens to the audio track of whatever WebRTC player is current; onsets land in `onsets`. */
+async function listenAudio() {
+  const pc = current?.pc();
+  if (!pc) throw new Error('no peer connection');
+  const track = pc.getReceivers().map((r) => r.track).find((t) => t && t.kind === 'audio');
+  if (!track) throw new Error('no audio track');
+  // Chromium only pulls a remote WebRTC track into Web Audio when a media element plays it too.
+  const a = new Audio();
+  a.muted = true;
+  a.srcObject = new MediaStream([track]);
+  void a.play().catch(() => {});
+  audioCtx = new AudioContext({ latencyHint: 'interactive' });
+  await audioCtx.audioWorklet.addModule(blobUrl(DETECT));
+  const src = audioCtx.createMediaStreamSource(new MediaStream([track]));
+  const node = new AudioWorkletNode(audioCtx, 'detect');
+  node.port.onmessage = (e) => onsets.push(e.data.wall);
+  const mute = audioCtx.createGain();
+  mute.gain.value = 0;
+  src.connect(node).connect(mute).connect(audioCtx.destination);
+  await audioCtx.resume();
+  return { sampleRate: audioCtx.sampleRate, baseLatency: audioCtx.baseLatency, outputLatency: audioCtx.outputLatency };
+}
+
+function takeOnsets() { return onsets.splice(0); }
+
+let talkPc = null;
+/** Publishes a generated marker track (1 kHz, 100 ms at each wall-clock second) with WHIP. */
+async function talk(url, token) {
+  const ctx = new AudioContext({ latencyHint: 'interactive', sampleRate: 48000 });
+  await ctx.audioWorklet.addModule(blobUrl(GENERATE));
+  const gen = new AudioWorkletNode(ctx, 'generate', { outputChannelCount: [1] });
+  const dest = ctx.createMediaStreamDestination();
+  gen.connect(dest);
+  await ctx.resume();
+  const track = dest.stream.getAudioTracks()[0];
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver(track, { direction: 'sendonly' });
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc, 2000);
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` }, body: pc.localDescription.sdp });
+  if (res.status !== 201) throw new Error(`WHIP ${res.status} ${await res.text()}`);
+  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  talkPc = pc;
+  return { baseLatency: ctx.baseLatency };
+}
+function stopTalk() { talkPc?.close(); talkPc = null; }
+
+window.bench = { start, stop, measure, inboundStats: () => inboundStats(current?.pc()), listenAudio, takeOnsets, talk, stopTalk, state: () => current?.player?.state ?? null };
