@@ -9,23 +9,41 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { mkdir } from 'node:fs/promises';
 import { createLogger } from '../common/log.ts';
 import { createBridge, type Bridge } from './app.ts';
 import { TokenStore } from './auth/token-store.ts';
 
 const log = createLogger('bridge');
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    port: { type: 'string', default: '5000' },
-    'https-port': { type: 'string', default: '5443' },
-    'data-dir': { type: 'string' },
-    serial: { type: 'string' },
-    host: { type: 'string', default: '127.0.0.1' },
-    reset: { type: 'boolean', default: false },
-  },
-});
+const USAGE = `usage: node --import tsx bridge/main.ts [--port 5000] [--https-port 5443|off] [--host 127.0.0.1|0.0.0.0]
+                                   [--data-dir DIR] [--serial /dev/havatar-esp32]
+       node --import tsx bridge/main.ts token --reset [--data-dir DIR]   prints a new operator token once
+env: HAVATAR_DATA_DIR (default ~/.havatar), HAVATAR_OPERATOR_TOKEN (sets the token), HAVATAR_LOG_LEVEL`;
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      port: { type: 'string', default: '5000' },
+      'https-port': { type: 'string', default: '5443' },
+      'data-dir': { type: 'string' },
+      serial: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      reset: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+} catch (err) {
+  console.error(`${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const { values, positionals } = parsed;
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const dataDir = resolve(values['data-dir'] ?? process.env.HAVATAR_DATA_DIR ?? join(homedir(), '.havatar'));
 
@@ -44,6 +62,7 @@ if (positionals[0] === 'token') {
     console.error('usage: bridge/main.ts token --reset   (prints a new operator token; the old one stops working)');
     process.exit(2);
   }
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const { newToken } = await TokenStore.open(dataDir, { regenerate: true });
   // Shown once, on the terminal only: only its hash is stored.
   console.log(newToken);

@@ -37,13 +37,9 @@ export const AUDIO_FRAME_MS = 20;
 /** WebSocket close codes (4000-4999 are ours). One code per reason. */
 export const CloseCode = {
   unauthorized: 4001,
-  unsupportedVersion: 4002,
-  tooLarge: 4003,
   badMessage: 4004,
   rateLimited: 4008,
-  heartbeatTimeout: 4010,
   replaced: 4011,
   shuttingDown: 4012,
-  robotOffline: 4013,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -203,6 +203,7 @@ export class SerialMotors extends EventEmitter implements Motors {
     this.port = null;
     log.warn('serial port went away, reopening', { path: this.opts.path, err });
     this.failPending(new Error('serial port closed'));
+    this.setConnected(false);
     this.emit('error', new Error(`serial port ${this.opts.path} disconnected`));
     this.scheduleReopen();
   }

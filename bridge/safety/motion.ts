@@ -20,9 +20,16 @@ export class Motion extends EventEmitter {
   /** Session whose command is being obeyed (its silence trips the deadman). */
   private commander: string | null = null;
   private moving = false;
+  private readonly onMotorsLost: () => void;
 
   constructor(private motors: Motors, deadmanMs: number, private log: Logger) {
     super();
+    // The board went quiet while moving: the ESP32's own watchdog stops the tracks, and the
+    // operator must hear why, and must re-command after the link is back (targets start at zero).
+    this.onMotorsLost = () => {
+      if (this.moving) void this.stop('serial_lost', this.commander ?? undefined);
+    };
+    motors.on('disconnected', this.onMotorsLost);
     this.deadman = new Deadman(deadmanMs, () => {
       this.log.warn('deadman: driver silent, stopping', { session: this.commander, deadmanMs });
       void this.stop('deadman', this.commander ?? undefined);
@@ -84,5 +91,6 @@ export class Motion extends EventEmitter {
 
   close(): void {
     this.deadman.disarm();
+    this.motors.off('disconnected', this.onMotorsLost);
   }
 }

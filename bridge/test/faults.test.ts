@@ -90,3 +90,27 @@ test('a bridge killed while driving: the ESP32 stops by itself, and the restarte
   }
 });
 
+
+test('the serial device vanishing while driving stops the robot and tells the operator why (serial_lost)', async () => {
+  const rig = await startRig();
+  try {
+    const op = await Operator.connect(rig);
+    op.send({ v: 1, type: 'lease', action: 'take' });
+    await op.next((m) => m.type === 'lease' && m.you === true);
+    const timer = setInterval(() => { try { op.send(drive(0.5, 0.5)); } catch { /* closed */ } }, 50);
+    try {
+      await waitFor(async () => (await rig.simState()).left > 50, 3000, 'the robot moving');
+      const from = op.messages.length;
+      // The simulator and its socat go: the pty disappears, as a USB cable pulled out would.
+      process.kill(-rig.sim.child.pid!, 'SIGKILL');
+      const stopped = await op.next((m) => m.type === 'stopped' && m.reason === 'serial_lost', 3000, from);
+      assert.equal(stopped.reason, 'serial_lost');
+      await rig.sim.exited;
+    } finally {
+      clearInterval(timer);
+      op.ws.terminate();
+    }
+  } finally {
+    await rig.stop();
+  }
+});

@@ -10,8 +10,8 @@ import { DEFAULT_CONFIG, mergePatch, validateConfig } from '../config/schema.ts'
 import { api, drive, Operator, startRig, TOKEN, waitFor, type Rig } from './harness.ts';
 
 const FRAMES_PER_CONNECTION = 20; // the bridge closes a connection after more than 20 bad frames
-const WS_FRAMES = 5000;
-const HTTP_REQUESTS = 600;
+const WS_FRAMES = 9000;
+const HTTP_REQUESTS = 1200;
 
 const validTemplates: Record<string, unknown>[] = [
   { v: 1, type: 'drive', seq: 1, left: 1, right: 1, ttl: 300, t: 1 },

@@ -139,13 +139,18 @@ export class Access {
   async verifySession(token: string): Promise<SessionRecord | null> {
     if (!token.startsWith('hs_')) return null;
     const s = await this.store.getSessionByToken(hashSecret(token));
-    return s && s.expiresAt > Date.now() ? s : null;
+    return this.standing(s);
+  }
+
+  /** A session stands while it has not expired and its invite has not been revoked. */
+  private async standing(s: SessionRecord | null): Promise<SessionRecord | null> {
+    if (!s || s.expiresAt <= Date.now()) return null;
+    return (await this.store.getInviteById(s.inviteId)) ? s : null;
   }
 
   /** Is a session (by id) still live? Connected sockets are re-checked with this. */
   async sessionLive(id: string): Promise<SessionRecord | null> {
-    const s = await this.store.getSession(id);
-    return s && s.expiresAt > Date.now() ? s : null;
+    return this.standing(await this.store.getSession(id));
   }
 
   /** A new token for the same session (the old one stops working), while its invite still stands. */

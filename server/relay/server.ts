@@ -128,9 +128,13 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
     res.end(text);
   };
 
-  const requireAdmin = (req: IncomingMessage) => {
+  // Wrong admin keys count toward the same per-address brake as every other failed login.
+  const requireAdmin = async (req: IncomingMessage) => {
+    const ip = clientIp(req);
+    if (access.locked(ip)) throw new HttpError(429, 'rate_limited', 'too many failed logins, try later');
     const key = req.headers['x-api-key'];
     if (!access.isAdmin(req.headers.authorization, typeof key === 'string' ? key : undefined)) {
+      if (opts.adminApiKey) await access.failed(ip, 'admin');
       throw new HttpError(401, 'unauthorized', opts.adminApiKey ? 'admin API key required' : 'admin API disabled: set ADMIN_API_KEY');
     }
   };
@@ -187,7 +191,7 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
     }
 
     if (m === 'POST' && path === '/api/robot/register') {
-      requireAdmin(req);
+      await requireAdmin(req);
       const body = await readJson(req);
       const id = typeof body.robot === 'string' ? body.robot : `robot-${randomBytes(4).toString('hex')}`;
       if (!ROBOT_ID_PATTERN.test(id)) throw new HttpError(400, 'bad_message', 'robot must be 1-64 of A-Z a-z 0-9 _ -');
@@ -196,7 +200,7 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
     }
 
     if (m === 'POST' && path === '/api/invites') {
-      requireAdmin(req);
+      await requireAdmin(req);
       const body = await readJson(req);
       const robot = body.robot, role = body.role;
       if (typeof robot !== 'string' || !ROBOT_ID_PATTERN.test(robot)) throw new HttpError(400, 'bad_message', 'robot must be 1-64 of A-Z a-z 0-9 _ -');
@@ -208,7 +212,7 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
     }
     const inviteId = /^\/api\/invites\/([\w-]{1,64})$/.exec(path);
     if (m === 'DELETE' && inviteId) {
-      requireAdmin(req);
+      await requireAdmin(req);
       await access.revokeInvite(inviteId[1]!);
       return send(res, 200, { ok: true });
     }
@@ -239,7 +243,7 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
     }
     const sessionId = /^\/api\/sessions\/([\w-]{1,64})$/.exec(path);
     if (m === 'DELETE' && sessionId) {
-      requireAdmin(req);
+      await requireAdmin(req);
       await access.revokeSession(sessionId[1]!);
       return send(res, 200, { ok: true });
     }

@@ -331,6 +331,17 @@ describe('tokens, roles and paths through a real MediaMTX', () => {
     assert.equal((await open.closed).code, CloseCode.unauthorized, 'the open socket of an expired session is closed');
   });
 
+  test('revoking an invite ends its sessions at once, everywhere', async () => {
+    const inv = await api(media.url, 'POST', '/api/invites', { robot: 'sim', role: 'driver', ttl: '1h' }, admin);
+    const invite = inv.json.invite as { id: string; token: string };
+    const s = await api(media.url, 'POST', '/api/session', { invite: invite.token });
+    const token = s.json.token as string;
+    assert.equal((await everywhere(token)).ws, 101, 'the session works before the revocation');
+    const fresh = (await api(media.url, 'POST', '/api/session', { invite: invite.token })).json.token as string;
+    assert.equal((await api(media.url, 'DELETE', `/api/invites/${invite.id}`, undefined, admin)).status, 200);
+    assert.deepEqual(await everywhere(fresh), { ws: 401, api: 401, whep: 401, whip: 401 });
+  });
+
   test('a viewer cannot drive or talk: refused on the socket and by MediaMTX (WHIP)', async () => {
     const robot = await Peer.open(`${media.ws}/ws/robot/sim`, robotAuth('sim', pw));
     const viewer = await sessionFor(media.url, 'sim', 'viewer');

@@ -317,6 +317,8 @@ describe('short limits (a relay started with leaseIdleMs 600, authFailLockAfter 
   });
 
   test('failed logins are slowed, then the address is locked out', async () => {
+    // Made before the failures: a locked address is refused the admin API too.
+    const inv = await api(short.url, 'POST', '/api/invites', { robot: 'sim', role: 'viewer' }, admin);
     const t0 = Date.now();
     assert.equal((await api(short.url, 'POST', '/api/session', { invite: 'hi_wrong-1' })).status, 401);
     assert.ok(Date.now() - t0 >= 140, `first failure answered after ${Date.now() - t0} ms`);
@@ -324,8 +326,8 @@ describe('short limits (a relay started with leaseIdleMs 600, authFailLockAfter 
     assert.equal((await api(short.url, 'POST', '/api/session', { invite: 'hi_wrong-2' })).status, 401);
     assert.ok(Date.now() - t1 >= 290, 'the brake doubles');
     await assert.rejects(Peer.open(`${short.ws}/ws/client/x?token=hs_wrong`), /HTTP 401/);
-    // locked: even a valid invite is refused from this address for the rest of the window
-    const inv = await api(short.url, 'POST', '/api/invites', { robot: 'sim', role: 'viewer' }, admin);
+    // locked: even a valid invite (or the admin key) is refused from this address for the rest of the window
+    assert.equal((await api(short.url, 'POST', '/api/invites', { robot: 'sim', role: 'viewer' }, admin)).status, 429);
     const r = await api(short.url, 'POST', '/api/session', { invite: (inv.json.invite as { token: string }).token });
     assert.equal(r.status, 429);
     await assert.rejects(Peer.open(`${short.ws}/ws/robot/sim`, robotAuth('sim', 'whatever-password-1234')), /HTTP 429/);

@@ -53,7 +53,6 @@ export interface WsLinkOptions {
 /** Close codes after which retrying with the same settings cannot help. */
 const FINAL_CLOSES: Record<number, string> = {
   [CloseCode.unauthorized]: 'The robot refused the token: check it in Settings.',
-  [CloseCode.unsupportedVersion]: 'The robot speaks another protocol version: update the app or the robot.',
 };
 
 export class WsLink implements Link {
