@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { freePorts, startStack, type Stack } from '../scripts/stack.ts';
 import { RecordingSpeaker } from '../bridge/sim/audio.ts';
 import { launchChromium } from './browser.ts';
+import { waitFor } from './wait.ts';
 
 let stack: Stack;
 let browser: Browser;
@@ -21,15 +22,6 @@ let dataDir: string;
 interface SimState { left: number; right: number; stopped: boolean }
 const simState = async (): Promise<SimState> => (await fetch(`${stack.simControlUrl}/state`)).json() as Promise<SimState>;
 
-async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 3000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function openAsDriver(): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } });

@@ -12,6 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freePort, freePorts, startStack, type Stack } from '../scripts/stack.ts';
 import { RecordingSpeaker } from '../bridge/sim/audio.ts';
 import { launchChromium } from './browser.ts';
+import { waitFor } from './wait.ts';
 
 let stack: Stack;
 let browser: Browser;
@@ -20,15 +21,6 @@ let dataDir: string;
 interface SimState { left: number; right: number }
 const simState = async (): Promise<SimState> => (await fetch(`${stack.simControlUrl}/state`)).json() as Promise<SimState>;
 
-async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The drive view's state attributes (the app's own account of which path it is on). */
 interface ViewState { mode: string | null; video: string | null; videoState: string | null; fallback: string | null; link: string | null }
@@ -98,7 +90,7 @@ test('the app plays the robot over WebRTC at 1280x720 with its audio, and measur
   const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
   const page = await openApp(context, 'viewer');
   await onServerVideo(page);
-  const shown = await waitFor('decoded frames', () => screen(page), (s) => s.kind === 'video' && s.frames > 10);
+  const shown = await waitFor('decoded frames', () => screen(page), (s) => s.kind === 'video' && s.frames > 10, 5000);
   assert.deepEqual([shown.width, shown.height], [1280, 720]);
   assert.ok(shown.audioLive, 'the robot microphone arrives as a live audio track');
 
@@ -179,7 +171,7 @@ test('five viewers and one driver: all see video, only the driver drives, the ro
   await driver.mouse.move(cx, cy);
   await driver.mouse.down();
   await driver.mouse.move(cx, cy - joystick.height * 0.45, { steps: 4 });
-  await waitFor('the robot driving through the relay', simState, (s) => s.left > 0 && s.right > 0);
+  await waitFor('the robot driving through the relay', simState, (s) => s.left > 0 && s.right > 0, 5000);
   const closedAt = Date.now();
   await driver.close();
   await waitFor('the robot stopped after the driver left', simState, (s) => s.left === 0 && s.right === 0, 2000);
