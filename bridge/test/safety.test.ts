@@ -8,6 +8,8 @@ describe('driving safety', () => {
   after(async () => { await rig?.stop(); });
 
   async function takeLease(op: Operator) {
+    // The previous test's driver may still be on its way out: wait until the bridge says it left.
+    await op.next((m) => m.type === 'lease' && (m.driver === null || m.you), 3000);
     const from = op.messages.length;
     op.send({ v: 1, type: 'lease', action: 'take' });
     await op.next((m) => m.type === 'lease' && m.you, 3000, from);
