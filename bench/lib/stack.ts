@@ -11,6 +11,8 @@ export interface BenchStack {
   stack: Stack;
   dataDir: string;
   bridgeUrl: string;
+  /** MediaMTX's RTSP base, e.g. rtsp://127.0.0.1:8554 (no credentials). */
+  rtspBase: string;
   /** A relay session (driver by default): token and media URLs as the app gets them. */
   session(role?: 'driver' | 'viewer'): Promise<{ token: string; whepUrl: string; whipUrl: string; hlsUrl: string; clientId: string }>;
   serverStatus(): Promise<Record<string, unknown>>;
@@ -40,7 +42,7 @@ export async function startBenchStack(opts: { log?: boolean; env?: Record<string
   const s = stack.server!;
   let nClient = 0;
   const bs: BenchStack = {
-    stack, dataDir, bridgeUrl,
+    stack, dataDir, bridgeUrl, rtspBase: `rtsp://127.0.0.1:${server.rtsp}`,
     async session(role = 'driver') {
       const { invite } = await s.invite(role, '2h');
       const res = await fetch(`${s.relayUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ invite }) });

@@ -28,9 +28,9 @@ async function gathered(pc, ms) {
 }
 
 /** The floor's WHEP reader: one offer with all candidates, no jitter-buffer settings, nothing else. */
-async function plainWhep(url, token, withAudio) {
+async function plainWhep(url, token, withAudio, withVideo = true) {
   const pc = new RTCPeerConnection();
-  pc.addTransceiver('video', { direction: 'recvonly' });
+  if (withVideo) pc.addTransceiver('video', { direction: 'recvonly' });
   if (withAudio) pc.addTransceiver('audio', { direction: 'recvonly' });
   const stream = new MediaStream();
   pc.ontrack = (e) => stream.addTrack(e.track);
@@ -76,6 +76,14 @@ async function start(kind, url, token) {
     const { pc, stream } = await plainWhep(url, token, false);
     v.srcObject = stream;
     current = { el: v, stop: () => { pc.close(); v.srcObject = null; }, pc: () => pc };
+  } else if (kind === 'audio-only-webrtc') {
+    // A reader with no video track: nothing for the browser to lip-sync the audio to.
+    const { pc, stream } = await plainWhep(url, token, true, false);
+    const a = new Audio();
+    a.muted = true;
+    a.srcObject = stream;
+    void a.play().catch(() => {});
+    current = { el: a, stop: () => { pc.close(); a.srcObject = null; }, pc: () => pc, player: { state: 'playing' } };
   } else if (kind === 'floor-hls') {
     const v = document.createElement('video');
     v.autoplay = true; v.muted = true; v.playsInline = true;
@@ -238,14 +246,36 @@ function takeOnsets() { return onsets.splice(0); }
 
 let talkPc = null;
 /** Publishes a generated marker track (1 kHz, 100 ms at each wall-clock second) with WHIP. */
+let talkTimer = null;
+/**
+ * The marker track: 10 ms AudioData chunks pushed into a MediaStreamTrackGenerator on a wall-clock
+ * schedule (no audio-device clock in between: an AudioContext → MediaStreamDestination drifted
+ * against the wall clock here by ~1 %, which piles up in WebRTC's capture FIFO). A chunk pushed at
+ * wall time p holds the samples of [p - 10 ms, p), like a capture device handing over a period.
+ */
+function markerTrack() {
+  const gen = new MediaStreamTrackGenerator({ kind: 'audio' });
+  const writer = gen.writable.getWriter();
+  const rate = 48000, n = 480;
+  const t0 = Date.now();
+  let k = 0;
+  const tick = () => {
+    const p = Date.now();
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const w = p - 10 + (i * 1000) / rate;
+      data[i] = (w % 1000) < 100 ? 0.5 * Math.sin(2 * Math.PI * w) : 0;
+    }
+    void writer.write(new AudioData({ format: 'f32', sampleRate: rate, numberOfFrames: n, numberOfChannels: 1, timestamp: (p - t0) * 1000, data }));
+    k++;
+    talkTimer = setTimeout(tick, Math.max(0, t0 + k * 10 - Date.now()));
+  };
+  tick();
+  return gen;
+}
+
 async function talk(url, token) {
-  const ctx = new AudioContext({ latencyHint: 'interactive', sampleRate: 48000 });
-  await ctx.audioWorklet.addModule(blobUrl(GENERATE));
-  const gen = new AudioWorkletNode(ctx, 'generate', { outputChannelCount: [1] });
-  const dest = ctx.createMediaStreamDestination();
-  gen.connect(dest);
-  await ctx.resume();
-  const track = dest.stream.getAudioTracks()[0];
+  const track = markerTrack();
   const pc = new RTCPeerConnection();
   pc.addTransceiver(track, { direction: 'sendonly' });
   await pc.setLocalDescription(await pc.createOffer());
@@ -254,8 +284,8 @@ async function talk(url, token) {
   if (res.status !== 201) throw new Error(`WHIP ${res.status} ${await res.text()}`);
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
   talkPc = pc;
-  return { baseLatency: ctx.baseLatency };
+  return true;
 }
-function stopTalk() { talkPc?.close(); talkPc = null; }
+function stopTalk() { clearTimeout(talkTimer); talkPc?.close(); talkPc = null; }
 
 window.bench = { start, stop, measure, inboundStats: () => inboundStats(current?.pc()), listenAudio, takeOnsets, talk, stopTalk, state: () => current?.player?.state ?? null };

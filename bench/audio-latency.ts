@@ -1,0 +1,155 @@
+// Audio latency with a marker both ways, real Chromium, real MediaMTX, on loopback:
+//   node --import tsx bench/audio-latency.ts [--seconds 12]
+// robot mic → app: the simulated microphone's marker (HAVATAR_SIM_MIC_MARKER=1: a 1 kHz burst
+//   starting at every wall-clock second, bridge/sim/audio.ts) → bridge mic capture → publisher
+//   (Opus) → MediaMTX → the app's WhepPlayer → an AudioWorklet on the received track; the onset
+//   time is the worklet's Date.now() + the sample's offset in its render quantum. Local mode too:
+//   the bridge's /ws?audio=1 PCM frames in a Node WebSocket client, timed on arrival.
+// talk → robot speaker: an AudioWorklet in the page generates the same marker (bursts at wall-clock
+//   seconds) into a MediaStreamDestination published with WHIP to robots/<id>/talk; the robot's own
+//   talk reader arguments (rtspTalkArgs) with a speaker sink that writes PCM to a pipe, timed on
+//   arrival in Node (a speaker with no buffer of its own).
+// Each latency = onset time − the whole second before it. Excluded: the sound card's buffers at
+// both ends (a real mic's period is modelled by the simulator; a real speaker adds its buffer).
+import { spawn, type ChildProcess } from 'node:child_process';
+import WebSocket from 'ws';
+import type { Browser } from 'playwright-core';
+import { FFMPEG_BIN, rtspTalkArgs } from '../bridge/media/ffmpeg-args.ts';
+import { killGroup } from '../scripts/stack.ts';
+import { benchBrowser, openBenchPage } from './lib/page.ts';
+import { startBenchStack, type BenchStack } from './lib/stack.ts';
+import { arg, dist, emitResult, machine, onInterrupt, sleep, waitFor } from './lib/util.ts';
+
+const SECONDS = Math.min(600, Math.max(5, Number(arg('seconds', '12'))));
+type Bench = { bench: Record<string, (...a: unknown[]) => Promise<unknown>> };
+
+/** Latency of each onset relative to the whole second before it; onsets ≥ 900 ms late are dropped as unassignable. */
+function latencies(onsets: number[]): { ms: number[]; dropped: number } {
+  const ms: number[] = [];
+  let dropped = 0;
+  for (const t of onsets) {
+    const l = t - Math.floor(t / 1000) * 1000;
+    if (l < 900) ms.push(l); else dropped++;
+  }
+  return { ms, dropped };
+}
+
+/** Onset detector over s16le mono 16 kHz chunks timed on arrival. */
+function pcmDetector(onOnset: (wallMs: number) => void) {
+  let quiet = 1e9;
+  return (pcm: Buffer, arrival: number) => {
+    for (let i = 0; i + 1 < pcm.length; i += 2) {
+      if (Math.abs(pcm.readInt16LE(i)) / 32768 > 0.15) {
+        if (quiet > 16000 * 0.3) onOnset(arrival + (i / 2) / 16);
+        quiet = 0;
+      } else quiet++;
+    }
+  };
+}
+
+const dbg: Buffer[] = [];
+let bs: BenchStack | null = null;
+let browser: Browser | null = null;
+let reader: ChildProcess | null = null;
+let ws: WebSocket | null = null;
+async function cleanup() {
+  if (reader) killGroup(reader, 'SIGKILL');
+  ws?.terminate();
+  await browser?.close().catch(() => {});
+  await bs?.stop().catch(() => {});
+}
+onInterrupt(cleanup);
+
+try {
+  const m = machine();
+  bs = await startBenchStack();
+  await bs.waitLive();
+  browser = await benchBrowser();
+  const sess = await bs.session('driver');
+  const page = await openBenchPage(browser, bs.bridgeUrl);
+
+  // 1. robot mic → app over WebRTC.
+  await page.evaluate(([u, t, k]) => (globalThis as unknown as Bench).bench.start!(k, u, t), [sess.whepUrl, sess.token, process.env.BENCH_AUDIO_KIND ?? 'ours-webrtc']);
+  await waitFor('WHEP playing', () => page.evaluate(() => (globalThis as unknown as Bench).bench.state!() as unknown as Promise<string>).then((s) => s === 'playing'), 15000, 200);
+  const ctxInfo = await page.evaluate(() => (globalThis as unknown as Bench).bench.listenAudio!());
+  // Stage: the same marker read back from MediaMTX over RTSP (Opus decoded by FFmpeg, timed on
+  // arrival): mic → bridge → publisher → MediaMTX, without the browser's jitter buffer.
+  const rtspOnsets: number[] = [];
+  const rdetect = pcmDetector((t) => rtspOnsets.push(t));
+  const viewer = await bs.session('viewer');
+  const robotUrl = `${bs.rtspBase.replace('rtsp://', `rtsp://viewer:${encodeURIComponent(viewer.token)}@`)}/robots/sim`;
+  reader = spawn(FFMPEG_BIN, ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-fflags', 'nobuffer', '-flags', 'low_delay', '-i', robotUrl,
+    '-map', '0:a:0', '-c:a', 'pcm_s16le', '-ar', '16000', '-ac', '1', '-f', 's16le', '-flush_packets', '1', 'pipe:1'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  let rStart = 0;
+  reader.stdout!.on('data', (d: Buffer) => { const now = Date.now(); if (!rStart) rStart = now; if (now - rStart > 1200) rdetect(d, now); });
+  await sleep(1200);
+  await page.evaluate(() => (globalThis as unknown as Bench).bench.takeOnsets!());
+  await sleep(SECONDS * 1000);
+  killGroup(reader, 'SIGKILL');
+  reader = null;
+  const viaRtsp = latencies(rtspOnsets);
+  console.error(`mic → MediaMTX RTSP reader: ${JSON.stringify(dist(viaRtsp.ms))}`);
+  const micOnsets = (await page.evaluate(() => (globalThis as unknown as Bench).bench.takeOnsets!())) as number[];
+  const rx = (await page.evaluate(() => (globalThis as unknown as Bench).bench.inboundStats!())) as { audio?: Record<string, number> } | null;
+  const a = rx?.audio;
+  const audioJitterBufferMs = a && a.jitterBufferEmittedCount ? Math.round((a.jitterBufferDelay! / a.jitterBufferEmittedCount) * 1000) : null;
+  const audioJitterTargetMs = a && a.jitterBufferEmittedCount && a.jitterBufferTargetDelay !== undefined ? Math.round((a.jitterBufferTargetDelay / a.jitterBufferEmittedCount) * 1000) : null;
+  console.error(`audio jitter buffer: ${audioJitterBufferMs} ms (target ${audioJitterTargetMs} ms)`);
+  const mic = latencies(micOnsets);
+  if (process.env.BENCH_DEBUG) console.error('mic onsets', micOnsets.map((t) => Math.round(t % 1000)).join(' '));
+  await page.evaluate(() => (globalThis as unknown as Bench).bench.stop!());
+  console.error(`mic → app (WebRTC): ${JSON.stringify(dist(mic.ms))}`);
+
+  // 2. robot mic → app in local mode: /ws?audio=1 (PCM frames) in Node.
+  const localOnsets: number[] = [];
+  const detect = pcmDetector((t) => localOnsets.push(t));
+  ws = new WebSocket(`${bs.bridgeUrl.replace('http', 'ws')}/ws?token=${encodeURIComponent(bs.stack.token)}&audio=1`);
+  let localStart = 0;
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    const now = Date.now();
+    if (!isBinary || data[0] !== 1) return;
+    if (!localStart) localStart = now;
+    if (now - localStart > 1200) detect(data.subarray(5), now);
+  });
+  await sleep(SECONDS * 1000 + 1200);
+  ws.close();
+  const local = latencies(localOnsets);
+  console.error(`mic → app (local /ws): ${JSON.stringify(dist(local.ms))}`);
+
+  // 3. talk → robot speaker: WHIP from the page, read back with the robot's own talk arguments.
+  await page.evaluate(([u, t]) => (globalThis as unknown as Bench).bench.talk!(u, t), [sess.whipUrl, sess.token]);
+  const api = bs.stack.server!.mediamtxApiUrl;
+  await waitFor('talk path ready', async () => ((await (await fetch(`${api}/v3/paths/get/robots/sim/talk`)).json()) as { ready?: boolean }).ready === true, 10000, 100);
+  const url = `${bs.rtspBase.replace('rtsp://', `rtsp://sim:${encodeURIComponent(bs.stack.server!.robotPassword)}@`)}/robots/sim/talk`;
+  const args = rtspTalkArgs(url, { info: { kind: 'sim', device: 'pipe' }, ffmpegOutput: () => ['-c:a', 'pcm_s16le', '-ar', '16000', '-ac', '1', '-f', 's16le', '-flush_packets', '1', 'pipe:1'] });
+  reader = spawn(FFMPEG_BIN, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const talkOnsets: number[] = [];
+  const tdetect = pcmDetector((t) => talkOnsets.push(t));
+  let talkStart = 0;
+  let talkErr = '';
+  reader.stderr!.on('data', (d: Buffer) => { talkErr = (talkErr + d.toString()).slice(-2000); });
+  reader.stdout!.on('data', (d: Buffer) => {
+    const now = Date.now();
+    if (!talkStart) talkStart = now;
+    if (now - talkStart > 1200) tdetect(d, now);
+    if (process.env.BENCH_DEBUG) dbg.push(d);
+  });
+  await sleep(SECONDS * 1000 + 1500);
+  killGroup(reader, 'SIGKILL');
+  reader = null;
+  await page.evaluate(() => (globalThis as unknown as Bench).bench.stopTalk!());
+  const talk = latencies(talkOnsets);
+  if (process.env.BENCH_DEBUG) (await import('node:fs')).writeFileSync('/tmp/talk.s16', Buffer.concat(dbg));
+  if (process.env.BENCH_DEBUG) console.error('talk onsets', talkOnsets.map((t) => Math.round(t % 100000)).join(' '));
+  console.error(`talk → speaker: ${JSON.stringify(dist(talk.ms))}${talkOnsets.length ? '' : ` (reader said: ${talkErr.trim().slice(-300)})`}`);
+
+  emitResult({
+    bench: 'audio-latency', seconds: SECONDS, machine: m, loadAfter: machine().load, audioContext: ctxInfo,
+    micToAppWebrtc: { latency: dist(mic.ms), unassigned: mic.dropped, audioJitterBufferMs, audioJitterTargetMs },
+    micToRtspReader: { latency: dist(viaRtsp.ms), unassigned: viaRtsp.dropped },
+    micToAppLocal: { latency: dist(local.ms), unassigned: local.dropped },
+    talkToSpeaker: { latency: dist(talk.ms), unassigned: talk.dropped },
+  });
+} finally {
+  await cleanup();
+}
