@@ -1,0 +1,117 @@
+// Robot footprint and bandwidth, sampled from /proc (RSS from status, CPU from utime+stime of stat;
+// 100 % = one core), two phases on the same stack:
+//   local  — server mode stopped, 2 MJPEG viewers (Node HTTP readers of /video) at 1280x720@30
+//   server — publishing H.264 + Opus to MediaMTX, 1 WHEP viewer (the app's WhepPlayer in Chromium)
+// Bandwidth in the server phase: MediaMTX API bytesReceived on robots/<id> (upstream on the wire,
+// RTSP/TCP), ffprobe packet sizes per stream (payload: video and audio apart), and the viewer's
+// getStats() bytesReceived (downstream). node --import tsx bench/footprint.ts [--seconds 10]
+import { execFile } from 'node:child_process';
+import type { Browser } from 'playwright-core';
+import { benchBrowser, openBenchPage } from './lib/page.ts';
+import { startBenchStack, type BenchStack } from './lib/stack.ts';
+import { arg, descendants, emitResult, machine, onInterrupt, procName, sampleProcs, sleep, waitFor } from './lib/util.ts';
+
+const SECONDS = Math.min(3600, Math.max(5, Number(arg('seconds', '10'))));
+type Bench = { bench: Record<string, (...a: unknown[]) => Promise<unknown>> };
+
+function groups(bs: BenchStack): () => Record<string, number[]> {
+  return () => {
+    const bridge = bs.pid('bridge');
+    const kids = descendants(bridge);
+    return {
+      bridge: [bridge],
+      ffmpeg: kids.filter((p) => procName(p) === 'ffmpeg'),
+      simulator: [bs.pid('sim')],
+      mediamtx: [bs.pid('mediamtx')],
+      relay: [bs.pid('relay')],
+    };
+  };
+}
+
+async function mjpegViewer(url: string, signal: AbortSignal): Promise<{ bytes: () => number }> {
+  let bytes = 0;
+  const res = await fetch(url, { signal });
+  const reader = res.body!.getReader();
+  void (async () => { try { for (;;) { const { value, done } = await reader.read(); if (done) break; bytes += value.length; } } catch { /* aborted */ } })();
+  return { bytes: () => bytes };
+}
+
+function ffprobeBitrates(url: string, seconds: number): Promise<{ videoKbps: number | null; audioKbps: number | null }> {
+  return new Promise((resolve) => {
+    execFile('ffprobe', ['-v', 'error', '-rtsp_transport', 'tcp', '-i', url, '-show_entries', 'packet=codec_type,size,pts_time', '-of', 'csv=p=0', '-read_intervals', `%+${seconds}`],
+      { timeout: (seconds + 15) * 1000, maxBuffer: 64 * 2 ** 20 }, (_err, stdout) => {
+        const acc: Record<string, { bytes: number; min: number; max: number }> = {};
+        for (const line of String(stdout).split('\n')) {
+          const [type, pts, size] = line.split(',');
+          if (!type || !size) continue;
+          const a = (acc[type] ??= { bytes: 0, min: Infinity, max: -Infinity });
+          a.bytes += Number(size);
+          const t = Number(pts);
+          if (Number.isFinite(t)) { a.min = Math.min(a.min, t); a.max = Math.max(a.max, t); }
+        }
+        const kbps = (k: string) => { const a = acc[k]; return a && a.max > a.min ? Math.round((a.bytes * 8) / (a.max - a.min) / 1000) : null; };
+        resolve({ videoKbps: kbps('video'), audioKbps: kbps('audio') });
+      });
+  });
+}
+
+let bs: BenchStack | null = null;
+let browser: Browser | null = null;
+const ac = new AbortController();
+async function cleanup() { ac.abort(); await browser?.close().catch(() => {}); await bs?.stop().catch(() => {}); }
+onInterrupt(cleanup);
+try {
+  const m = machine();
+  bs = await startBenchStack();
+  await bs.waitLive();
+  const auth = { authorization: `Bearer ${bs.stack.token}` };
+
+  // Local phase.
+  await fetch(`${bs.bridgeUrl}/server/stop`, { method: 'POST', headers: auth });
+  await sleep(1000);
+  const videoUrl = `${bs.bridgeUrl}/video?token=${encodeURIComponent(bs.stack.token)}`;
+  const v1 = await mjpegViewer(videoUrl, ac.signal);
+  const v2 = await mjpegViewer(videoUrl, ac.signal);
+  await sleep(2000);
+  const b0 = v1.bytes();
+  const local = await sampleProcs(groups(bs), SECONDS * 1000);
+  const mjpegKbpsPerViewer = Math.round(((v1.bytes() - b0) * 8) / SECONDS / 1000);
+  ac.abort();
+  await sleep(1000);
+  console.error(`local: ${JSON.stringify(local)}; MJPEG ${mjpegKbpsPerViewer} kbps per viewer`);
+
+  // Server phase.
+  await fetch(`${bs.bridgeUrl}/server/start`, { method: 'POST', headers: auth });
+  await bs.waitLive();
+  browser = await benchBrowser();
+  const sess = await bs.session('viewer');
+  const page = await openBenchPage(browser, bs.bridgeUrl);
+  await page.evaluate(([u, t]) => (globalThis as unknown as Bench).bench.start!('ours-webrtc', u, t), [sess.whepUrl, sess.token]);
+  await waitFor('WHEP playing', () => page.evaluate(() => (globalThis as unknown as Bench).bench.state!()).then((s) => s === 'playing'), 15000, 200);
+  await sleep(2000);
+  const api = `${bs.stack.server!.mediamtxApiUrl}/v3/paths/get/robots/sim`;
+  const bytesIn = async () => ((await (await fetch(api)).json()) as { bytesReceived: number }).bytesReceived;
+  const in0 = await bytesIn();
+  const t0 = Date.now();
+  const rx0 = (await page.evaluate(() => (globalThis as unknown as Bench).bench.inboundStats!())) as { t: number; video?: { bytesReceived: number }; audio?: { bytesReceived: number } };
+  const server = await sampleProcs(groups(bs), SECONDS * 1000);
+  const rx1 = (await page.evaluate(() => (globalThis as unknown as Bench).bench.inboundStats!())) as typeof rx0;
+  const upstreamKbps = Math.round((((await bytesIn()) - in0) * 8) / ((Date.now() - t0) / 1000) / 1000);
+  const dt = (rx1.t - rx0.t) / 1000;
+  const viewer = {
+    videoKbps: Math.round((((rx1.video?.bytesReceived ?? 0) - (rx0.video?.bytesReceived ?? 0)) * 8) / dt / 1000),
+    audioKbps: Math.round((((rx1.audio?.bytesReceived ?? 0) - (rx0.audio?.bytesReceived ?? 0)) * 8) / dt / 1000),
+  };
+  const viewerRtsp = `${bs.rtspBase.replace('rtsp://', `rtsp://viewer:${encodeURIComponent(sess.token)}@`)}/robots/sim`;
+  const payload = await ffprobeBitrates(viewerRtsp, Math.min(SECONDS, 10));
+  const status = await bs.serverStatus();
+  console.error(`server: ${JSON.stringify(server)}; upstream ${upstreamKbps} kbps; payload ${JSON.stringify(payload)}; viewer ${JSON.stringify(viewer)}`);
+  emitResult({
+    bench: 'footprint', seconds: SECONDS, machine: m, loadAfter: machine().load,
+    local: { procs: local, mjpegKbpsPerViewer, viewers: 2 },
+    server: { procs: server, viewers: 1 },
+    bandwidth: { upstreamWireKbps: upstreamKbps, upstreamPayload: payload, viewerDownstream: viewer, bridgeReportedKbps: (status.status as Record<string, unknown> | undefined)?.bitrate_kbps ?? null },
+  });
+} finally {
+  await cleanup();
+}
