@@ -22,7 +22,7 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(opts: { log?: boolean; env?: Record<string, string> } = {}): Promise<BenchStack> {
+export async function startBenchStack(opts: { log?: boolean; env?: Record<string, string>; build?: boolean } = {}): Promise<BenchStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'havatar-bench-'));
   const ports = await freePorts();
   const server: ServerPorts = { relay: await freePort(), rtsp: await freePort(), webrtc: await freePort(), webrtcUdp: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort() };
@@ -30,7 +30,7 @@ export async function startBenchStack(opts: { log?: boolean; env?: Record<string
   let stack: Stack;
   try {
     stack = await startStack({
-      dataDir, ports, build: false,
+      dataDir, ports, build: opts.build ?? false,
       env: { HAVATAR_SIM_MIC_MARKER: '1', HAVATAR_LOG_LEVEL: 'warn', ...opts.env },
       server: { ports: server, loopbackOnly: true, appOrigins: [bridgeUrl], appUrl: `${bridgeUrl}/` },
       ...(opts.log ? { log: (n: string, l: string) => console.error(`[${n}] ${l}`) } : {}),

@@ -1,0 +1,207 @@
+// `npm run bench [-- --quick | --full | --soak]`: runs every benchmark as a child process, writes
+// bench/results/<date>.json and <date>.md, and rewrites the tables of docs/PERFORMANCE.md between
+// `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` (each with the command, date, machine and load,
+// and the goal beside each figure). --quick (default) stays under 5 minutes on 2 cores.
+// `--only a,b` runs a subset (names: video, audio, command, footprint, mode, serial, relay, soak).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../scripts/stack.ts';
+import { machine, type Dist } from './lib/util.ts';
+
+const MODE = process.argv.includes('--soak') ? 'soak' : process.argv.includes('--full') ? 'full' : 'quick';
+const onlyArg = process.argv.indexOf('--only');
+const ONLY = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',')) : null;
+const COMMAND = `npm run bench -- --${MODE}${ONLY ? ` --only ${[...ONLY].join(',')}` : ''}`;
+
+interface Bench { name: string; script: string; args: Record<'quick' | 'full' | 'soak', string[] | null>; timeoutS: number; raw?: boolean }
+const BENCHES: Bench[] = [
+  { name: 'video', script: 'bench/video-latency.ts', args: { quick: ['--frames', '300'], full: ['--frames', '600', '--repeat', '3'], soak: null }, timeoutS: 400 },
+  { name: 'audio', script: 'bench/audio-latency.ts', args: { quick: ['--seconds', '10'], full: ['--seconds', '60'], soak: null }, timeoutS: 300 },
+  { name: 'command', script: 'bench/command-latency.ts', args: { quick: ['--count', '300'], full: ['--count', '3000'], soak: null }, timeoutS: 300 },
+  { name: 'footprint', script: 'bench/footprint.ts', args: { quick: ['--seconds', '10'], full: ['--seconds', '60'], soak: null }, timeoutS: 300 },
+  { name: 'serial', script: 'bench/serial-link.ts', args: { quick: ['--count', '300'], full: ['--count', '3000'], soak: null }, timeoutS: 120, raw: true },
+  { name: 'mode', script: 'bench/mode-switch.ts', args: { quick: ['--cycles', '1'], full: ['--cycles', '3'], soak: null }, timeoutS: 240 },
+  { name: 'relay', script: 'bench/relay/capacity.ts', args: { quick: ['--quick'], full: ['--full'], soak: null }, timeoutS: 1800, raw: true },
+  { name: 'soak', script: 'bench/soak.ts', args: { quick: null, full: null, soak: ['--minutes', '60'] }, timeoutS: 4200 },
+];
+
+interface Outcome { name: string; ok: boolean; seconds: number; result?: Record<string, unknown>; markdown?: string; error?: string }
+
+function runOne(b: Bench, args: string[]): Promise<Outcome> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, b.script), ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => { out += d; });
+    child.stderr!.on('data', (d: Buffer) => { err += d; process.stderr.write(`  [${b.name}] ${d}`.replace(/\n(?!$)/g, `\n  [${b.name}] `)); });
+    const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ } setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000); }, b.timeoutS * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const seconds = Math.round((Date.now() - t0) / 1000);
+      const line = out.split('\n').reverse().find((l) => l.startsWith('BENCH_RESULT ') || (b.raw && l.startsWith('{')));
+      let result: Record<string, unknown> | undefined;
+      try { if (line) result = JSON.parse(line.replace(/^BENCH_RESULT /, '')) as Record<string, unknown>; } catch { /* not JSON */ }
+      const markdown = b.name === 'relay' ? out.replace(/\nwritten:.*$/s, '').trim() : undefined;
+      if (code === 0 && (result || markdown)) resolve({ name: b.name, ok: true, seconds, ...(result ? { result } : {}), ...(markdown ? { markdown } : {}) });
+      else resolve({ name: b.name, ok: false, seconds, error: `exit ${code}: ${(err.trim().split('\n').slice(-4).join(' / ') || out.slice(-300)).slice(0, 600)}` });
+    });
+  });
+}
+
+// ---- Markdown ----------------------------------------------------------------------------------
+
+type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const ms = (d: Dist | null | undefined, k: keyof Dist) => (d ? `${d[k]} ms` : '—');
+const verdict = (ok: boolean | null) => (ok === null ? '' : ok ? ' ✅' : ' ❌');
+
+function videoTable(r: J): string {
+  const P = r.paths as J;
+  const row = (label: string, x: J, goal: string, ok: boolean | null) => `| ${label} | ${ms(x.latency, 'p50')} | ${ms(x.latency, 'p95')} | ${ms(x.latency, 'max')} | ${x.frames} (${x.decodeFailures} unreadable) | ${goal}${verdict(ok)} |`;
+  const rw = P.webrtc as J, rm = P.mjpeg as J, rh = P.hls as J;
+  const lines = [
+    '| path | p50 | p95 | max | frames | goal |', '|---|---|---|---|---|---|',
+    row('ours · local MJPEG (bridge /video, app `<img>`)', rm.ours, `p50 ≤ 1.25× floor: **${rm.ratioP50}×**`, rm.ratioP50 !== null ? rm.ratioP50 <= 1.25 : null),
+    row('floor · MJPEG (FFmpeg -threads 1 → minimal server)', rm.floor, '—', null),
+    row('ours · WebRTC (bridge → MediaMTX → app WhepPlayer)', rw.ours, `p50 ≤ 1.25× floor: **${rw.ratioP50}×**; p95 ≤ 60 ms`, rw.ratioP50 !== null && rw.ours.latency ? rw.ratioP50 <= 1.25 && rw.ours.latency.p95 <= 60 : null),
+    row('floor · WebRTC (FFmpeg → own MediaMTX → plain WHEP)', rw.floor, '—', null),
+    row('ours · LL-HLS (app HlsPlayer, hls.js)', rh.ours, `fallback only; ratio ${rh.ratioP50}×`, null),
+    row('floor · LL-HLS (MediaMTX defaults, plain hls.js)', rh.floor, '—', null),
+  ];
+  const st = (x: J) => x.stages ? `capture→received ${x.stages.captureToReceiveP50} ms · received→displayed ${x.stages.receiveToDisplayP50} ms (jitter buffer ${x.stages.jitterBufferMsPerFrame} ms/frame, decode ${x.stages.decodeMsPerFrame} ms/frame) · displayed→callback ${x.stages.displayToCallbackP50} ms` : '—';
+  lines.push('', `WebRTC stages (p50 per frame, from requestVideoFrameCallback receiveTime/expectedDisplayTime and getStats): ours: ${st(rw.ours)}; floor: ${st(rw.floor)}.`);
+  return lines.join('\n');
+}
+
+function audioTable(r: J): string {
+  const g = (d: Dist | null) => (d ? d.p50 <= 60 : null);
+  const w = r.micToAppWebrtc as J;
+  return [
+    '| direction | p50 | p95 | max | markers | goal |', '|---|---|---|---|---|---|',
+    `| robot mic → app, WebRTC (sim mic → bridge → publisher Opus → MediaMTX → app WhepPlayer → AudioWorklet) | ${ms(w.latency, 'p50')} | ${ms(w.latency, 'p95')} | ${ms(w.latency, 'max')} | ${w.latency?.n ?? 0} | ≤ 60 ms${verdict(g(w.latency))} |`,
+    `| · stage: robot mic → MediaMTX (RTSP reader, timed on arrival) | ${ms(r.micToRtspReader?.latency, 'p50')} | ${ms(r.micToRtspReader?.latency, 'p95')} | ${ms(r.micToRtspReader?.latency, 'max')} | ${r.micToRtspReader?.latency?.n ?? 0} | — |`,
+    `| · stage: browser audio jitter buffer (getStats jitterBufferDelay/emitted; target) | ${w.audioJitterBufferMs ?? '—'} ms | | | | target ${w.audioJitterTargetMs ?? '—'} ms |`,
+    `| robot mic → app, local mode (bridge /ws?audio=1 PCM, Node client) | ${ms(r.micToAppLocal.latency, 'p50')} | ${ms(r.micToAppLocal.latency, 'p95')} | ${ms(r.micToAppLocal.latency, 'max')} | ${r.micToAppLocal.latency?.n ?? 0} | ≤ 60 ms${verdict(g(r.micToAppLocal.latency))} |`,
+    `| talk → robot speaker (WHIP → MediaMTX → robot's talk reader args, timed on arrival) | ${ms(r.talkToSpeaker.latency, 'p50')} | ${ms(r.talkToSpeaker.latency, 'p95')} | ${ms(r.talkToSpeaker.latency, 'max')} | ${r.talkToSpeaker.latency?.n ?? 0} (+${r.talkToSpeaker.unassigned} ≥ 900 ms) | ≤ 60 ms${verdict(g(r.talkToSpeaker.latency))} |`,
+  ].join('\n');
+}
+
+function commandTable(r: J): string {
+  const a = r.relayAdded as J | null;
+  return [
+    '| path | p50 | p99 | max | ESP32 serial p50 | goal |', '|---|---|---|---|---|---|',
+    `| local (bridge /ws) | ${ms(r.local.rtt, 'p50')} | ${ms(r.local.rtt, 'p99')} | ${ms(r.local.rtt, 'max')} | ${ms(r.local.serialRtt, 'p50')} | — |`,
+    `| through the relay (/ws/client/<id>) | ${ms(r.relay.rtt, 'p50')} | ${ms(r.relay.rtt, 'p99')} | ${ms(r.relay.rtt, 'max')} | ${ms(r.relay.serialRtt, 'p50')} | — |`,
+    `| relay's added share (relay − local) | ${a?.p50 ?? '—'} ms | ${a?.p99 ?? '—'} ms | | | ≤ 1 ms p50, ≤ 5 ms p99${verdict(a ? a.p50 <= 1 && a.p99 <= 5 : null)} |`,
+    '', `${r.count} drive commands each way, one in flight, 50/s; ${r.local.notApplied + r.relay.notApplied} not applied.`,
+  ].join('\n');
+}
+
+function footprintTables(r: J): { footprint: string; bandwidth: string } {
+  const p = (x: J) => `${x.cpuPct} % CPU, ${x.rssMbMean} MB RSS (max ${x.rssMbMax}), ${x.fds} fds`;
+  const L = r.local.procs as J, S = r.server.procs as J;
+  const footprint = [
+    '| process | local: 2 MJPEG viewers | server: publishing + 1 WHEP viewer | goal |', '|---|---|---|---|',
+    `| bridge (node, incl. the simulated camera) | ${p(L.bridge)} | ${p(S.bridge)} | < 60 MB RSS${verdict(Math.max(L.bridge.rssMbMax, S.bridge.rssMbMax) < 60)} |`,
+    `| FFmpeg (bridge's children) | ${p(L.ffmpeg)} | ${p(S.ffmpeg)} | — |`,
+    `| simulated ESP32 | ${p(L.simulator)} | ${p(S.simulator)} | — |`,
+    `| MediaMTX | ${p(L.mediamtx)} | ${p(S.mediamtx)} | — |`,
+    `| relay | ${p(L.relay)} | ${p(S.relay)} | — |`,
+    '', `CPU: 100 % = one core, over ${r.seconds} s; 1280x720@30 simulated camera.`,
+  ].join('\n');
+  const b = r.bandwidth as J;
+  const bandwidth = [
+    '| stream | measured | seed figure |', '|---|---|---|',
+    `| robot upstream, video payload (ffprobe packet sizes, H.264 720p30) | ${b.upstreamPayload.videoKbps ?? '—'} kbps | 1-2 Mbps${verdict(b.upstreamPayload.videoKbps !== null ? b.upstreamPayload.videoKbps >= 1000 && b.upstreamPayload.videoKbps <= 2000 : null)} |`,
+    `| robot upstream, audio payload (Opus mono) | ${b.upstreamPayload.audioKbps ?? '—'} kbps | 64 kbps (ours is set to 32)${verdict(b.upstreamPayload.audioKbps !== null ? b.upstreamPayload.audioKbps <= 64 : null)} |`,
+    `| robot upstream on the wire (MediaMTX bytesReceived, RTSP/TCP) | ${b.upstreamWireKbps} kbps | — |`,
+    `| one WebRTC viewer downstream (getStats bytesReceived) | video ${b.viewerDownstream.videoKbps} kbps + audio ${b.viewerDownstream.audioKbps} kbps | 1-2 Mbps + 64 kbps |`,
+    `| local MJPEG, per viewer (1280x720@30, q 5) | ${r.local.mjpegKbpsPerViewer} kbps | — |`,
+  ].join('\n');
+  return { footprint, bandwidth };
+}
+
+function serialTable(r: J): string {
+  const d = r.rttMs as J;
+  return ['| measure | p50 | p95 | p99 | max |', '|---|---|---|---|---|', `| serial $M → $A round trip (pty) | ${d.p50} ms | ${d.p95} ms | ${d.p99} ms | ${d.max} ms |`, '', `Board watchdog stop after silence: ${r.watchdogStopMs} ms (firmware: 500 ms).`].join('\n');
+}
+
+function modeTable(r: J): string {
+  const d = (x: Dist | null) => (x ? `${x.p50} ms (max ${x.max}, n ${x.n})` : '—');
+  return ['| transition | time | goal |', '|---|---|---|',
+    `| MediaMTX SIGKILL → local MJPEG video playing in the app | ${d(r.toLocal)} | ≤ 3 s${verdict(r.toLocal ? r.toLocal.max <= 3000 : null)} |`,
+    `| MediaMTX back (ready) → server WebRTC video playing in the app | ${d(r.toServer)} | ≤ 5 s${verdict(r.toServer ? r.toServer.max <= 5000 : null)} |`,
+    ...(r.note ? ['', String(r.note)] : [])].join('\n');
+}
+
+function soakTable(r: J): string {
+  return ['| process | RSS start → end | RSS slope (2nd half) | fds start → end | verdict |', '|---|---|---|---|---|',
+    ...Object.entries(r.procs as J).map(([n, x]) => `| ${n} | ${x.rssStartMb} → ${x.rssEndMb} MB | ${x.slopeMbPerHour} MB/h | ${x.fdsStart} → ${x.fdsEnd} | ${x.flat ? 'flat ✅' : 'growing ❌'} |`),
+    '', `${r.minutes} min of driving (20 Hz) + 1 WHEP viewer + 1 MJPEG viewer; ${r.acks} acks, ${r.errors} errors.`].join('\n');
+}
+
+function header(o: Outcome, m: ReturnType<typeof machine>, date: string): string {
+  const load = (o.result?.machine as J | undefined)?.load ?? m.load;
+  return `_\`${COMMAND}\` · ${date} · ${m.cores} cores (${m.cpu}), load ${load.join(' / ')} at start · ${o.seconds} s_`;
+}
+
+function updateDoc(sections: Record<string, string>): void {
+  const file = join(ROOT, 'docs/PERFORMANCE.md');
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Performance\n\nMeasured numbers only; every table below is rewritten by `npm run bench` (bench/run.ts).\n';
+  for (const [name, body] of Object.entries(sections)) {
+    const open = `<!-- bench:${name} -->`;
+    const close = `<!-- /bench:${name} -->`;
+    const block = `${open}\n${body}\n${close}`;
+    const a = doc.indexOf(open);
+    const b = doc.indexOf(close);
+    if (a >= 0 && b > a) doc = doc.slice(0, a) + block + doc.slice(b + close.length);
+    else doc += `\n## ${name}\n\n${block}\n`;
+  }
+  writeFileSync(file, doc);
+}
+
+// ---- main ---------------------------------------------------------------------------------------
+
+const m = machine();
+const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+console.error(`bench ${MODE} on ${m.cores} cores, load ${m.load.join(' ')}`);
+const outcomes: Outcome[] = [];
+for (const b of BENCHES) {
+  const args = b.args[MODE];
+  if (!args || (ONLY && !ONLY.has(b.name))) continue;
+  if (!existsSync(join(ROOT, b.script))) { outcomes.push({ name: b.name, ok: false, seconds: 0, error: `${b.script} does not exist` }); continue; }
+  console.error(`▶ ${b.name}: ${b.script} ${args.join(' ')}`);
+  const o = await runOne(b, args);
+  console.error(`  ${o.ok ? 'done' : 'FAILED'} in ${o.seconds} s${o.error ? `: ${o.error}` : ''}`);
+  outcomes.push(o);
+}
+
+const sections: Record<string, string> = {};
+for (const o of outcomes) {
+  if (!o.ok) { sections[o.name] = `${header(o, m, date)}\n\nNot measured in this run: ${o.error}`; continue; }
+  const r = o.result as J;
+  const h = header(o, m, date);
+  try {
+    if (o.name === 'video') sections.video = `${h}\n\n${videoTable(r)}`;
+    else if (o.name === 'audio') sections.audio = `${h}\n\n${audioTable(r)}`;
+    else if (o.name === 'command') sections.command = `${h}\n\n${commandTable(r)}`;
+    else if (o.name === 'footprint') { const t = footprintTables(r); sections.footprint = `${h}\n\n${t.footprint}`; sections.bandwidth = `${h}\n\n${t.bandwidth}`; }
+    else if (o.name === 'serial') sections.serial = `${h}\n\n${serialTable(r)}`;
+    else if (o.name === 'mode') sections.mode = `${h}\n\n${modeTable(r)}`;
+    else if (o.name === 'soak') sections.soak = `${h}\n\n${soakTable(r)}`;
+    else if (o.name === 'relay') sections.relay = `${h}\n\n${o.markdown ?? ''}`;
+  } catch (err) {
+    sections[o.name] = `${h}\n\nResult could not be tabulated: ${(err as Error).message}`;
+  }
+}
+
+mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+const stem = join(ROOT, 'bench/results', date.replace(/:/g, '-'));
+writeFileSync(`${stem}.json`, JSON.stringify({ command: COMMAND, mode: MODE, date, machine: m, loadAtEnd: machine().load, outcomes }, null, 2));
+const md = Object.entries(sections).map(([n, s]) => `## ${n}\n\n${s}\n`).join('\n');
+writeFileSync(`${stem}.md`, md);
+updateDoc(sections);
+console.log(md);
+console.error(`written: ${stem.slice(ROOT.length + 1)}.json, .md; docs/PERFORMANCE.md updated`);
+process.exit(outcomes.every((o) => o.ok) ? 0 : 1);
