@@ -1,7 +1,7 @@
 // The relay's state: robot credential hashes, invites, sessions and driver leases. Two backends
 // with one interface: a JSON file in the data dir (atomic writes; leases in memory), or Redis when
 // REDIS_URL is set (so several relays share sessions and leases). Only hashes of secrets are kept.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Role } from '../../protocol/messages.ts';
@@ -56,12 +56,30 @@ export class FileStore implements Store {
     }
   }
 
-  /** Re-reads the file: the CLI (`invite`, `register`) writes it while a relay runs. */
+  /** mtime and size of the file as last read or written, so reload() re-parses only real changes. */
+  private seen = '';
+
+  /**
+   * Re-reads the file when someone else changed it: the CLI (`invite`, `register`) writes it while
+   * a relay runs. Parsing it on every read blocked the event loop (every connected session is
+   * re-checked each second): a stat is cheap, a parse of hundreds of sessions is not.
+   */
   private reload(): void {
     try {
+      const st = statSync(this.file);
+      const stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+      if (stamp === this.seen) return;
       const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<FileState>;
       this.state = { robots: parsed.robots ?? {}, invites: parsed.invites ?? {}, sessions: parsed.sessions ?? {} };
+      this.seen = stamp;
     } catch { /* keep what we have */ }
+  }
+
+  private remember(): void {
+    try {
+      const st = statSync(this.file);
+      this.seen = `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch { this.seen = ''; }
   }
 
   private save(): void {
@@ -71,6 +89,7 @@ export class FileStore implements Store {
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.state, null, 1), { mode: 0o600 });
     renameSync(tmp, this.file); // atomic on one filesystem: readers see the old or the new file
+    this.remember();
   }
 
   async getRobot(id: string) { this.reload(); return this.state.robots[id] ?? null; }
