@@ -5,7 +5,7 @@
 // the saved settings back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -54,6 +54,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await stack?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 test('driving with the joystick moves the simulated robot forward, releasing stops it', async () => {
