@@ -1,7 +1,7 @@
 // The pure parts of WHEP/WHIP: Link headers, offer parsing, trickle-ICE fragments, URLs.
 
 import { expect } from '@open-wc/testing';
-import { hasH264, parseIceServers, parseOffer, sdpFragment, sessionUrl, withToken } from './webrtc-sdp.ts';
+import { hasH264, parseIceServers, parseOffer, sdpFragment, separateAudioStream, sessionUrl, withToken } from './webrtc-sdp.ts';
 
 const OFFER = [
   'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',
@@ -49,5 +49,26 @@ describe('WHEP/WHIP SDP helpers', () => {
     expect(sessionUrl(null, 'http://x/')).to.equal(null);
     expect(withToken('http://h:8888/robots/sim/index.m3u8?a=1', 'hs_t')).to.equal('http://h:8888/robots/sim/index.m3u8?a=1&token=hs_t');
     expect(withToken('http://h/x', '')).to.equal('http://h/x');
+  });
+});
+
+describe('separateAudioStream', () => {
+  const answer = [
+    'v=0', 'a=msid-semantic:WMS *',
+    'm=video 9 UDP/TLS/RTP/SAVPF 108', 'a=mid:0', 'a=ssrc:1019 cname:mediamtx', 'a=ssrc:1019 msid:mediamtx video', 'a=ssrc:1019 mslabel:mediamtx', 'a=msid:mediamtx video',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:1', 'a=ssrc:1668 cname:mediamtx', 'a=ssrc:1668 msid:mediamtx audio', 'a=ssrc:1668 mslabel:mediamtx', 'a=msid:mediamtx audio', '',
+  ].join('\r\n');
+
+  it('moves the audio track to a stream of its own so video is not held back for lip sync', () => {
+    const out = separateAudioStream(answer);
+    const [, video, audio] = out.split(/(?=^m=)/m);
+    expect(video).to.contain('a=msid:mediamtx video').and.contain('a=ssrc:1019 msid:mediamtx video');
+    expect(audio).to.contain('a=msid:mediamtx-audio audio').and.contain('a=ssrc:1668 msid:mediamtx-audio audio').and.contain('a=ssrc:1668 mslabel:mediamtx-audio');
+    expect(audio).not.to.match(/msid:mediamtx audio/);
+  });
+
+  it('leaves an answer without audio unchanged', () => {
+    const videoOnly = answer.split('m=audio')[0]!;
+    expect(separateAudioStream(videoOnly)).to.equal(videoOnly);
   });
 });

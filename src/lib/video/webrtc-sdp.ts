@@ -94,3 +94,21 @@ export function withToken(url: string, token: string): string {
   u.searchParams.set('token', token);
   return u.href;
 }
+
+/**
+ * Gives the answer's audio its own media stream id. Browsers hold video back to keep it in step
+ * with the audio of the same stream (lip sync), and the robot's audio path is the slower one: for
+ * driving, the picture must not wait for the sound. Only `msid`/`mslabel` of the audio section change.
+ */
+export function separateAudioStream(sdp: string): string {
+  const sections = sdp.split(/(?=^m=)/m);
+  return sections
+    .map((section) => {
+      if (!section.startsWith('m=audio')) return section;
+      return section
+        .replace(/^(a=msid:)(\S+)( .*)?$/gm, (_m, a: string, id: string, rest: string | undefined) => `${a}${id}-audio${rest ?? ''}`)
+        .replace(/^(a=ssrc:\d+ msid:)(\S+)/gm, (_m, a: string, id: string) => `${a}${id}-audio`)
+        .replace(/^(a=ssrc:\d+ mslabel:)(\S+)/gm, (_m, a: string, id: string) => `${a}${id}-audio`);
+    })
+    .join('');
+}

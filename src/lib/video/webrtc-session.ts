@@ -36,6 +36,8 @@ export interface RtcSessionOptions {
   token: () => string;
   /** Adds transceivers/tracks to a fresh peer connection. */
   setup: (pc: RTCPeerConnection) => void;
+  /** Rewrites the server's answer before it is applied. */
+  editAnswer?: (sdp: string) => string;
   autoRestart?: boolean;
   retryPauseMs?: number;
   iceTimeoutMs?: number;
@@ -178,7 +180,7 @@ export class RtcSession {
       this.iceTimer = setTimeout(() => {
         if (run === this.run && this.state === 'connecting') this.onFailure('ice', 'No media path to the server within a few seconds (UDP blocked?).');
       }, this.opts.iceTimeoutMs ?? ICE_TIMEOUT_MS);
-      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      await pc.setRemoteDescription({ type: 'answer', sdp: this.opts.editAnswer ? this.opts.editAnswer(answer) : answer });
       if (!live('connecting', 'connected')) return;
     } catch (e) {
       if (!live('offering', 'connecting')) return;

@@ -5,6 +5,7 @@
 // dropped (a SIGKILLed server is noticed in about a second, long before ICE consent gives up).
 
 import { RtcSession, type RtcFailure, type RtcSessionOptions } from './webrtc-session.ts';
+import { separateAudioStream } from './webrtc-sdp.ts';
 import type { VideoSource, VideoState } from './video-source.ts';
 
 export const STALL_MS = 1000;
@@ -87,6 +88,8 @@ export class WhepPlayer implements VideoSource {
           if (this.element.srcObject !== stream) this.element.srcObject = stream;
         };
       },
+      // The picture is what the driver steers by: it must not wait for the slower audio.
+      editAnswer: separateAudioStream,
       onChange: () => this.onSession(),
       ...(o.autoRestart !== undefined ? { autoRestart: o.autoRestart } : {}),
       ...(o.retryPauseMs !== undefined ? { retryPauseMs: o.retryPauseMs } : {}),
