@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SimulatedCamera } from '../bridge/sim/camera.ts';
+import { ffmpegOnce } from '../bridge/media/test/helpers.ts';
 import {
   STRIP_LUMA_ONE, STRIP_LUMA_ZERO, crc16, decodeStripFromLuma, decodeStripFromRgba, drawStripY, encodeStrip,
   stripBlockSize, unwrapLow32,
@@ -10,24 +10,7 @@ import {
 const W = 640;
 const H = 480;
 
-/** Runs FFmpeg in its own process group with `input` on stdin; resolves with stdout. */
-function ffmpeg(args: string[], input: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', ...args], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 15_000);
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-    child.stdin.on('error', () => {});
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(Buffer.concat(out));
-      else reject(new Error(`ffmpeg exited ${code}: ${err}`));
-    });
-    child.stdin.end(input);
-  });
-}
+const ffmpeg = (args: string[], input: Buffer): Promise<Buffer> => ffmpegOnce(args, input);
 
 const lumaOf = (plane: Uint8Array, width: number, offset = 0) => (x: number, y: number) => plane[offset + y * width + x]!;
 

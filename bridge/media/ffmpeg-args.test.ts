@@ -14,6 +14,7 @@ import { SimulatedMicrophone } from '../sim/audio.ts';
 import { micCaptureArgs, mjpegArgs, redactArgs, rtspPublishArgs, rtspTalkArgs, speakerPlaybackArgs } from './ffmpeg-args.ts';
 import { FfmpegSupervisor } from './supervisor.ts';
 import { ffmpegOnce, waitFor } from './test/helpers.ts';
+import { freePort } from '../../scripts/stack.ts';
 
 setLogLevel('error');
 after(() => FfmpegSupervisor.stopAll());
@@ -117,14 +118,6 @@ describe('RTSP publish through a real MediaMTX', () => {
     assert.equal(publisher.status.state, 'running');
   });
 });
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;

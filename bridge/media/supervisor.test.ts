@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { setLogLevel } from '../../common/log.ts';
 import { FfmpegSupervisor, type SupervisorState } from './supervisor.ts';
 import { isAlive, waitFor } from './test/helpers.ts';
+import { freePort } from '../../scripts/stack.ts';
 
 setLogLevel('error');
 after(() => FfmpegSupervisor.stopAll());
 
 /** FFmpeg writing 16 kHz silence to stdout in real time: a live child that always has output. */
 const liveArgs = () => ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-re', '-f', 'lavfi', '-i', 'anullsrc=r=16000:cl=mono', '-f', 's16le', 'pipe:1'];
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe('FfmpegSupervisor', () => {
   it('restarts a killed FFmpeg with a new process and counts the restart', async () => {
