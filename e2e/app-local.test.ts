@@ -5,14 +5,14 @@
 // the saved settings back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
 import { freePorts, startStack, type Stack } from '../scripts/stack.ts';
 import { RecordingSpeaker } from '../bridge/sim/audio.ts';
 import { launchChromium } from './browser.ts';
+import { holdTalk, pushStick, toneFile } from './operator.ts';
 import { waitFor } from './wait.ts';
 
 let stack: Stack;
@@ -32,23 +32,10 @@ async function openAsDriver(): Promise<Page> {
   return page;
 }
 
-async function pushStick(page: Page): Promise<void> {
-  const box = (await page.locator('hv-joystick').boundingBox())!;
-  const cx = box.x + box.width / 2;
-  const cy = box.y + box.height / 2;
-  await page.mouse.move(cx, cy);
-  await page.mouse.down();
-  await page.mouse.move(cx, cy - box.height * 0.45, { steps: 4 });
-}
-
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-app-'));
-  mkdirSync(join(dataDir, 'pty'), { recursive: true });
   stack = await startStack({ dataDir, ports: await freePorts() });
-  // A steady 440 Hz tone as the operator's voice: Chromium's default fake microphone only beeps.
-  const tone = join(dataDir, 'operator-tone.wav');
-  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '30', '-ac', '1', tone]);
-  browser = await launchChromium({ fakeAudioFile: tone });
+  browser = await launchChromium({ fakeAudioFile: toneFile(dataDir, 440, 30) });
 });
 
 after(async () => {
@@ -81,10 +68,7 @@ test('holding talk with the fake microphone plays the operator on the robot spea
   const speaker = new RecordingSpeaker(join(dataDir, 'speaker'));
   const before = speaker.recordings().length;
   const page = await openAsDriver();
-  const talk = page.locator('hv-talk-button button');
-  const box = (await talk.boundingBox())!;
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await page.mouse.down();
+  await holdTalk(page);
   await page.getByText('Talking').waitFor({ timeout: 3000 });
   await page.waitForTimeout(500);
   // A string: this file is type-checked without the DOM library.

@@ -4,7 +4,6 @@
 // local MJPEG when MediaMTX or the relay dies, and returns by itself when they are back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freePort, freePorts, startStack, type Stack } from '../scripts/stack.ts';
 import { RecordingSpeaker } from '../bridge/sim/audio.ts';
 import { launchChromium } from './browser.ts';
+import { holdTalk, pushStick, toneFile } from './operator.ts';
 import { waitFor } from './wait.ts';
 
 let stack: Stack;
@@ -76,9 +76,7 @@ before(async () => {
     const r = await fetch(`${stack.server!.mediamtxApiUrl}/v3/paths/get/robots/sim`).catch(() => null);
     return r?.ok ? ((await r.json()) as { ready: boolean }).ready : false;
   }, (ready) => ready, 20_000);
-  const tone = join(dataDir, 'operator-tone.wav');
-  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=48000', '-t', '60', '-ac', '1', tone]);
-  browser = await launchChromium({ fakeAudioFile: tone });
+  browser = await launchChromium({ fakeAudioFile: toneFile(dataDir, 660, 60) });
 });
 
 after(async () => {
@@ -138,10 +136,7 @@ test('holding talk publishes the microphone over WHIP; the robot speaker plays i
   await page.getByText('you drive').waitFor({ timeout: 5000 });
   const speaker = new RecordingSpeaker(join(dataDir, 'speaker'));
   const before = speaker.recordings().length;
-  const talk = page.locator('hv-talk-button button');
-  const box = (await talk.boundingBox())!;
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await page.mouse.down();
+  await holdTalk(page);
   await page.locator('hv-drive-view [data-speaker="playing"]').waitFor({ timeout: 8000 });
   await page.waitForTimeout(1000);
   await page.mouse.up();
@@ -166,12 +161,7 @@ test('five viewers and one driver: all see video, only the driver drives, the ro
   // A viewer's app offers no control at all while someone else drives.
   assert.equal(await viewers[0]!.getByRole('button', { name: 'Take control' }).count(), 0);
 
-  const joystick = (await driver.locator('hv-joystick').boundingBox())!;
-  const cx = joystick.x + joystick.width / 2;
-  const cy = joystick.y + joystick.height / 2;
-  await driver.mouse.move(cx, cy);
-  await driver.mouse.down();
-  await driver.mouse.move(cx, cy - joystick.height * 0.45, { steps: 4 });
+  await pushStick(driver);
   await waitFor('the robot driving through the relay', simState, (s) => s.left > 0 && s.right > 0, 5000);
   const closedAt = Date.now();
   await driver.close();
