@@ -296,8 +296,19 @@ first_alsa() {
     sed -n 's/^card \([0-9][0-9]*\):.*, device \([0-9][0-9]*\):.*/plughw:\1,\2/p' | head -n 1
 }
 
+# The first ALSA card the lister (arecord/aplay) shows, or 'sim' with a warning saying how to pick one.
+alsa_or_sim() {
+  local lister="$1" what="$2" kind="$3" flag="$4" found
+  found="$(first_alsa "$("$lister" -l 2>/dev/null || true)")"
+  if [ -z "$found" ]; then
+    warn "no $what found ($lister -l lists no $kind card): using the simulated $what 'sim'. Pass $flag plughw:CARD,DEV to choose one"
+    found=sim
+  fi
+  printf '%s\n' "$found"
+}
+
 detect_devices() {
-  local v list
+  local v
   if [ -z "$camera" ]; then
     for v in "$DEV_ROOT"/video*; do
       [ -e "$v" ] || continue
@@ -310,22 +321,8 @@ detect_devices() {
       camera=sim
     fi
   fi
-  if [ -z "$mic" ]; then
-    list="$(arecord -l 2>/dev/null || true)"
-    mic="$(first_alsa "$list")"
-    if [ -z "$mic" ]; then
-      warn "no microphone found (arecord -l lists no capture card): using the simulated microphone 'sim'. Pass --mic plughw:CARD,DEV to choose one"
-      mic=sim
-    fi
-  fi
-  if [ -z "$speaker" ]; then
-    list="$(aplay -l 2>/dev/null || true)"
-    speaker="$(first_alsa "$list")"
-    if [ -z "$speaker" ]; then
-      warn "no speaker found (aplay -l lists no playback card): using the simulated speaker 'sim'. Pass --speaker plughw:CARD,DEV to choose one"
-      speaker=sim
-    fi
-  fi
+  [ -n "$mic" ] || mic="$(alsa_or_sim arecord microphone capture --mic)"
+  [ -n "$speaker" ] || speaker="$(alsa_or_sim aplay speaker playback --speaker)"
   if [ -z "$serial" ]; then
     for v in "$DEV_ROOT"/havatar-esp32 "$DEV_ROOT"/ttyUSB* "$DEV_ROOT"/ttyACM*; do
       [ -e "$v" ] || continue
