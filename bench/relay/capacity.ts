@@ -1,11 +1,13 @@
 // Relay capacity: simulated robots and operators on loopback against OUR relay (a real
 // `server/relay/main.ts --port 0` process; robots registered through the admin API, operators with
-// sessions from invites) and, in the same run, the same load against the baseline the seed sketches
-// (bench/baseline/socketio-relay.ts, Socket.IO). The load generator is a separate process
-// (bench/relay/load.ts): on a 2-core machine the relay gets one core and the generator the other,
-// so the generator's own CPU and event-loop lag are printed beside every step — a step where the
-// generator is saturated (≈100 % CPU) measures the generator, not the relay.
-//   node --import tsx bench/relay/capacity.ts [--quick | --full] [--rate 5] [--p99-bound 50]
+// sessions from invites, written to its state file before it starts so 1,000+ robots need no
+// minutes of admin calls) and, in the same run, the same load against the baseline the seed
+// sketches (bench/baseline/socketio-relay.ts, Socket.IO). The load generator (bench/relay/load.ts:
+// raw sockets, pre-built masked frames, one write per answered chunk) runs in --gens separate
+// processes, each with its own robots and their clients; on a 2-core machine relay and generator
+// share the cores, so the generator's own CPU and event-loop lag are printed beside every step — a
+// step where the generator cannot offer the asked rate measures the generator, not the relay.
+//   node --import tsx bench/relay/capacity.ts [--quick | --full] [--rate 5] [--p99-bound 50] [--gens 1]
 // Per step: connections, offered and delivered messages/s, p50/p99 client send → robot receive,
 // relay RSS delta per connection, relay CPU, errors; the first step that breaks (p99 over the bound
 // or messages lost). Then a saturation phase (fixed connections, rising rate) whose best delivered
@@ -18,14 +20,17 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launch, ROOT, stopProc, type Proc } from '../../scripts/stack.ts';
-import type { ClientSpec, Request, RobotSpec, RunResult, Target } from './load.ts';
+import { jsonEvent, launch, launchCommand, ROOT, stopProc, type Proc } from '../../scripts/stack.ts';
+import { hashSecret } from '../../server/relay/access.ts';
+import type { InviteRecord, RobotRecord, SessionRecord } from '../../server/relay/store.ts';
+import { histPercentiles, type ClientSpec, type HistPairs, type Request, type RobotSpec, type RunResult, type Target } from './load.ts';
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false }, full: { type: 'boolean', default: false },
     rate: { type: 'string', default: '5' }, 'p99-bound': { type: 'string', default: '50' },
-    'clients-per-robot': { type: 'string', default: '5' },
+    'clients-per-robot': { type: 'string', default: '5' }, gens: { type: 'string', default: '1' },
+    steps: { type: 'string' }, side: { type: 'string', default: 'both' },
   },
 });
 const FULL = values.full && !values.quick;
@@ -33,22 +38,28 @@ const RATE_HZ = Math.min(50, Math.max(1, Number(values.rate) || 5));
 const P99_BOUND_MS = Math.max(1, Number(values['p99-bound']) || 50);
 const PER_ROBOT = Math.min(30, Math.max(1, Number(values['clients-per-robot']) || 5));
 /** Robots per step (clients = robots × PER_ROBOT: one driver, the rest viewers sending heartbeats). */
-const STEPS = FULL ? [10, 100, 500, 1000] : [10, 50, 100];
-const STEP_MS = FULL ? 8000 : 4000;
-const SAT_ROBOTS = FULL ? 200 : 50;
-const SAT_RATES = FULL ? [5, 10, 20, 40] : [10, 20, 40];
+/** --steps 250,1000 and --side ours: a subset, for profiling (the table then has gaps). */
+const STEP_ARG = values.steps ? values.steps.split(',').map(Number).filter((n) => n > 0 && n <= 5000) : null;
+const STEPS = STEP_ARG?.length ? STEP_ARG : FULL ? [10, 100, 250, 500, 1000, 1500, 2000] : [10, 100, 250, 500, 1000];
+const STEP_MS = FULL ? 8000 : 3000;
+const SAT_ROBOTS = FULL ? 400 : 200;
+/** Per-client rates of the saturation phase (the relay's own limit is 60 messages/s per socket). */
+const SAT_RATES = FULL ? [5, 10, 15, 20, 30, 45] : [5, 10, 20, 30];
 const SAT_MS = FULL ? 5000 : 3000;
-const LIGHT = { rateHz: 50, count: FULL ? 1000 : 200 };
+const LIGHT = { rateHz: 50, count: FULL ? 1000 : 150 };
 const DRAIN_MS = 2000;
+const GENS = Math.min(4, Math.max(1, Number(values.gens) || 1));
+/** Robot ids used in one side's run: r0 light load, then the steps, then the saturation phase. */
+const TOTAL_ROBOTS = 1 + STEPS[STEPS.length - 1]! + SAT_ROBOTS;
 const ADMIN_KEY = randomBytes(18).toString('base64url');
 
 // ---- processes -------------------------------------------------------------------------------
 
 const procs: Proc[] = [];
-let gen: ChildProcess | null = null;
+let gens: ChildProcess[] = [];
 const tmp = mkdtempSync(join(tmpdir(), 'havatar-bench-relay-'));
 async function cleanup(): Promise<void> {
-  gen?.kill('SIGKILL');
+  for (const g of gens.splice(0)) g.kill('SIGKILL');
   for (const p of procs.splice(0)) await stopProc(p, 1000);
   rmSync(tmp, { recursive: true, force: true });
 }
@@ -59,15 +70,32 @@ function startGenerator(): ChildProcess {
   c.setMaxListeners(0);
   return c;
 }
-function ask<T>(req: Request, timeoutMs = 300_000): Promise<T> {
+function ask<T>(g: ChildProcess, req: Request, timeoutMs = 300_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`load generator: no answer to ${req.op} in ${timeoutMs} ms`)), timeoutMs);
-    gen!.once('message', (m: { op: string; error?: string } & T) => {
+    g.once('message', (m: { op: string; error?: string } & T) => {
       clearTimeout(t);
       if (m.op === 'failed') reject(new Error(`load generator: ${m.error}`)); else resolve(m);
     });
-    gen!.send(req);
+    g.send(req);
   });
+}
+/** The same run in every generator at once; counts summed, histograms merged. */
+async function runAll(rateHz: number, ms: number): Promise<Merged> {
+  const rs = (await Promise.all(gens.map((g) => ask<{ result: RunResult }>(g, { op: 'run', rateHz, ms, drainMs: DRAIN_MS })))).map((x) => x.result);
+  return merge(rs);
+}
+interface Merged extends Omit<RunResult, 'hist'> { latencyMs: { p50: number | null; p99: number | null; max: number | null } }
+function merge(rs: RunResult[]): Merged {
+  const sum = (k: 'sent' | 'delivered' | 'acks' | 'errors' | 'closes') => rs.reduce((a, r) => a + r[k], 0);
+  const pairs: HistPairs = rs.flatMap((r) => r.hist);
+  const [p50, p99, max] = histPercentiles(pairs, [0.5, 0.99, 1]);
+  return {
+    sent: sum('sent'), delivered: sum('delivered'), acks: sum('acks'), errors: sum('errors'), closes: sum('closes'),
+    errorSample: rs.flatMap((r) => r.errorSample).slice(0, 5), seconds: rs[0]!.seconds,
+    latencyMs: { p50: p50 ?? null, p99: p99 ?? null, max: max ?? null },
+    genCpuPercent: rs.reduce((a, r) => a + r.genCpuPercent, 0), genLoopLagP99Ms: Math.max(...rs.map((r) => r.genLoopLagP99Ms)),
+  };
 }
 
 function procStat(pid: number): { rssKb: number; cpuTicks: number } {
@@ -79,46 +107,42 @@ function procStat(pid: number): { rssKb: number; cpuTicks: number } {
 }
 const CLK_TCK = 100;
 
-// ---- our relay: admin API setup --------------------------------------------------------------
+// ---- our relay: credentials in its state file --------------------------------------------------
 
-async function post(base: string, path: string, body: unknown, auth = true): Promise<Record<string, unknown>> {
-  const r = await fetch(base + path, {
-    method: 'POST', body: JSON.stringify(body),
-    headers: { 'Content-Type': 'application/json', ...(auth ? { Authorization: `Bearer ${ADMIN_KEY}` } : {}) },
-  });
-  const j = (await r.json()) as Record<string, unknown>;
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${JSON.stringify(j)}`);
-  return j;
-}
-async function pooled<T, R>(xs: T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(xs.length);
-  let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, xs.length) }, async () => { while (i < xs.length) { const k = i++; out[k] = await fn(xs[k]!); } }));
-  return out;
-}
-/** Registers robots and makes one driver and (PER_ROBOT-1) viewer sockets per robot (viewers share a session). */
-async function provisionOurs(base: string, ids: string[], perRobot: number): Promise<{ robots: RobotSpec[]; clients: ClientSpec[] }> {
-  const robots: RobotSpec[] = [];
-  const clients: ClientSpec[] = [];
-  await pooled(ids, 4, async (id) => {
-    const reg = await post(base, '/api/robot/register', { robot: id });
-    robots.push({ id, password: String(reg.password) });
-    const session = async (role: 'driver' | 'viewer') => {
-      const inv = await post(base, '/api/invites', { robot: id, role, ttl: '2h' });
-      return String((await post(base, '/api/session', { invite: (inv.invite as { token: string }).token }, false)).token);
-    };
-    clients.push({ id: `${id}-d`, robot: id, token: await session('driver'), driver: true });
-    if (perRobot > 1) {
-      const vt = await session('viewer');
-      for (let k = 1; k < perRobot; k++) clients.push({ id: `${id}-v${k}`, robot: id, token: vt, driver: false });
+interface Creds { password: string; driverToken: string; viewerToken: string }
+/**
+ * Writes relay-state.json the way the admin API would (the relay's own record types and hash):
+ * registering 1,000+ robots and redeeming 2,000+ invites through HTTP rewrites the whole file each
+ * time and took minutes. The relay verifies every handshake against these hashes as usual.
+ */
+function seedOurs(dataDir: string, n: number): Map<string, Creds> {
+  const creds = new Map<string, Creds>();
+  const robots: Record<string, RobotRecord> = {}, invites: Record<string, InviteRecord> = {}, sessions: Record<string, SessionRecord> = {};
+  const now = Date.now(), expiresAt = now + 2 * 3600_000;
+  const secret = () => randomBytes(24).toString('base64url');
+  for (let i = 0; i < n; i++) {
+    const id = `r${i}`;
+    const c: Creds = { password: secret(), driverToken: `hs_${secret()}`, viewerToken: `hs_${secret()}` };
+    creds.set(id, c);
+    robots[id] = { id, secretHash: hashSecret(c.password), createdAt: now };
+    for (const [role, token] of [['driver', c.driverToken], ['viewer', c.viewerToken]] as const) {
+      const inv = `${id}-${role}-inv`, ses = `${id}-${role}-ses`;
+      invites[inv] = { id: inv, hash: hashSecret(secret()), robot: id, role, expiresAt, createdAt: now };
+      sessions[ses] = { id: ses, tokenHash: hashSecret(token), robot: id, role, inviteId: inv, expiresAt, createdAt: now };
     }
-  });
-  return { robots, clients };
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dataDir, 'relay-state.json'), JSON.stringify({ robots, invites, sessions }), { mode: 0o600 });
+  return creds;
 }
-function provisionBaseline(ids: string[], perRobot: number): { robots: RobotSpec[]; clients: ClientSpec[] } {
+/** One driver and (perRobot-1) viewer sockets per robot (viewers share a session). */
+function specs(ids: string[], perRobot: number, creds: Map<string, Creds> | null): { robots: RobotSpec[]; clients: ClientSpec[] } {
   return {
-    robots: ids.map((id) => ({ id })),
-    clients: ids.flatMap((id) => Array.from({ length: perRobot }, (_, k) => ({ id: k ? `${id}-v${k}` : `${id}-d`, robot: id, driver: k === 0 }))),
+    robots: ids.map((id) => ({ id, password: creds?.get(id)?.password })),
+    clients: ids.flatMap((id) => Array.from({ length: perRobot }, (_, k) => ({
+      id: k ? `${id}-v${k}` : `${id}-d`, robot: id, driver: k === 0,
+      token: creds ? (k ? creds.get(id)!.viewerToken : creds.get(id)!.driverToken) : undefined,
+    }))),
   };
 }
 
@@ -136,7 +160,7 @@ interface Side {
   steps: Step[]; saturation: Step[]; breaksAt: string | null; capacityPerSec: number;
 }
 
-function verdict(r: RunResult, failed: number): string | null {
+function verdict(r: Merged, failed: number): string | null {
   if (failed) return `${failed} connections failed`;
   if (r.delivered < r.sent) return `${r.sent - r.delivered} of ${r.sent} messages lost`;
   if (r.latencyMs.p99 !== null && r.latencyMs.p99 > P99_BOUND_MS) return `p99 ${r.latencyMs.p99} ms > ${P99_BOUND_MS} ms`;
@@ -146,7 +170,7 @@ function verdict(r: RunResult, failed: number): string | null {
 async function measure(pid: number, rateHz: number, ms: number, idleRssKb: number, conns: { robots: number; clients: number; failed: number; connectMs: number }, settledRssKb: number): Promise<Step> {
   const s0 = procStat(pid);
   const t0 = performance.now();
-  const { result: r } = await ask<{ result: RunResult }>({ op: 'run', rateHz, ms, drainMs: DRAIN_MS });
+  const r = await runAll(rateHz, ms);
   const s1 = procStat(pid);
   const wall = (performance.now() - t0) / 1000;
   const n = conns.robots + conns.clients;
@@ -164,33 +188,50 @@ async function measure(pid: number, rateHz: number, ms: number, idleRssKb: numbe
 }
 
 async function benchSide(kind: 'ours' | 'baseline'): Promise<Side> {
+  const dataDir = join(tmp, `relay-${kind}`);
+  const creds = kind === 'ours' ? seedOurs(dataDir, TOTAL_ROBOTS) : null;
   const relay = kind === 'ours'
-    ? await launch('relay', 'server/relay/main.ts', ['--port', '0', '--host', '127.0.0.1', '--data-dir', join(tmp, 'relay')], 'listening', {
-      env: { ADMIN_API_KEY: ADMIN_KEY, MEDIAMTX_API_URL: 'none', HAVATAR_LOG_LEVEL: 'warn' }, timeoutMs: 30_000,
-    })
+    // RELAY_CPU_PROF=<dir>: our relay runs under --cpu-prof (profile written when it stops).
+    ? await launchCommand('relay', process.execPath, [
+      ...(process.env.RELAY_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RELAY_CPU_PROF}`] : []),
+      '--import', 'tsx', join(ROOT, 'server/relay/main.ts'), '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir,
+    ], jsonEvent('listening'), { env: { ADMIN_API_KEY: ADMIN_KEY, MEDIAMTX_API_URL: 'none', HAVATAR_LOG_LEVEL: 'warn' }, timeoutMs: 30_000 })
     : await launch('baseline', 'bench/baseline/socketio-relay.ts', ['--port', '0'], 'listening', { timeoutMs: 30_000 });
   procs.push(relay);
   const pid = relay.child.pid!;
   const base = `http://127.0.0.1:${Number(relay.ready.port)}`;
   const target: Target = { kind, url: base };
-  gen = startGenerator();
+  gens = Array.from({ length: GENS }, startGenerator);
   let made = 0;
   const next = async (n: number, perRobot = PER_ROBOT) => {
     const ids = Array.from({ length: n }, () => `r${made++}`);
-    const spec = kind === 'ours' ? await provisionOurs(base, ids, perRobot) : provisionBaseline(ids, perRobot);
-    const c = await ask<{ clients: number; failed: number; ms: number; errorSample: string[] }>({ op: 'connect', target, ...spec });
+    const spec = specs(ids, perRobot, creds);
+    // Robot k and its clients go to generator k mod GENS: a message and its ack stay in one process.
+    const parts = gens.map((_, g) => {
+      const mine = new Set(ids.filter((_, k) => k % gens.length === g));
+      return { robots: spec.robots.filter((r) => mine.has(r.id)), clients: spec.clients.filter((c) => mine.has(c.robot)) };
+    });
+    const t0 = performance.now();
+    const cs = await Promise.all(gens.map((g, k) => parts[k]!.robots.length
+      ? ask<{ clients: number; failed: number; ms: number; errorSample: string[] }>(g, { op: 'connect', target, ...parts[k]! })
+      : Promise.resolve({ clients: 0, failed: 0, ms: 0, errorSample: [] })));
+    const c = { failed: cs.reduce((a, x) => a + x.failed, 0), ms: Math.round(performance.now() - t0), errorSample: cs.flatMap((x) => x.errorSample).slice(0, 3) };
     process.stderr.write(`# ${kind}: +${spec.robots.length}/${spec.clients.length} connected in ${c.ms} ms\n`);
     if (c.failed) process.stderr.write(`# ${kind}: ${c.failed} connect failures, e.g. ${c.errorSample.join(' | ')}\n`);
     return { robots: spec.robots.length, clients: spec.clients.length, failed: c.failed, connectMs: c.ms };
   };
-  const settle = async () => { await new Promise((r) => setTimeout(r, 1000)); return procStat(pid).rssKb; };
+  const settle = async () => { await new Promise((r) => setTimeout(r, 700)); return procStat(pid).rssKb; };
   const idleRssKb = await settle();
-  const log = (what: string, s: Step) => process.stderr.write(`# ${kind} ${what}: ${s.robots}/${s.clients} @${s.rateHz} Hz → ${s.deliveredPerSec}/s p50 ${s.p50Ms} p99 ${s.p99Ms} ms, relay CPU ${s.relayCpuPercent} %, gen CPU ${s.genCpuPercent} %${s.broken ? `, BROKEN: ${s.broken}` : ''}\n`);
+  const log = (what: string, s: Step) => process.stderr.write(`# ${kind} ${what}: ${s.robots}/${s.clients} @${s.rateHz} Hz → ${s.deliveredPerSec}/s (offered ${s.offeredPerSec}) p50 ${s.p50Ms} p99 ${s.p99Ms} ms, ${s.rssPerConnKb} KB/conn, relay CPU ${s.relayCpuPercent} %, gen CPU ${s.genCpuPercent} %${s.broken ? `, BROKEN: ${s.broken}` : ''}${s.errorSample.length ? ` [${s.errorSample.join(' | ')}]` : ''}\n`);
+  const closeAll = () => Promise.all(gens.map((g) => ask(g, { op: 'closeAll' })));
 
-  // Light load: one robot, one driver at 50 Hz.
+  // Light load: one robot, one driver at 50 Hz (generator 0 only), then the direct hop (the floor).
+  const only0 = gens;
   await next(1, 1);
-  const { result: light } = await ask<{ result: RunResult }>({ op: 'run', rateHz: LIGHT.rateHz, ms: (LIGHT.count / LIGHT.rateHz) * 1000, drainMs: DRAIN_MS });
-  const { result: floor } = await ask<{ result: RunResult }>({ op: 'direct', rateHz: LIGHT.rateHz, count: LIGHT.count });
+  gens = [only0[0]!];
+  const light = await runAll(LIGHT.rateHz, (LIGHT.count / LIGHT.rateHz) * 1000);
+  const floor = merge([(await ask<{ result: RunResult }>(gens[0]!, { op: 'direct', rateHz: LIGHT.rateHz, count: LIGHT.count })).result]);
+  gens = only0;
   let relayInternal: unknown;
   if (kind === 'ours') relayInternal = ((await (await fetch(`${base}/api/status`)).json()) as { status: { forwardLatencyMs: unknown } }).status.forwardLatencyMs;
   const sub = (a: number | null, b: number | null) => (a === null || b === null ? null : Number((a - b).toFixed(3)));
@@ -200,7 +241,7 @@ async function benchSide(kind: 'ours' | 'baseline'): Promise<Side> {
     steps: [], saturation: [], breaksAt: null, capacityPerSec: 0,
   };
   process.stderr.write(`# ${kind} light load: p50 ${light.latencyMs.p50} p99 ${light.latencyMs.p99} ms; direct hop p50 ${floor.latencyMs.p50} p99 ${floor.latencyMs.p99} ms\n`);
-  await ask({ op: 'closeAll' });
+  await closeAll();
 
   // Growing steps at the fixed rate.
   let have = { robots: 0, clients: 0, failed: 0, connectMs: 0 };
@@ -212,20 +253,23 @@ async function benchSide(kind: 'ours' | 'baseline'): Promise<Side> {
     if (s.broken && !side.breaksAt) side.breaksAt = `${s.robots} robots / ${s.clients} clients: ${s.broken}`;
     if (s.broken && s.connectFailed > s.clients / 2) break; // nothing more to learn
   }
-  await ask({ op: 'closeAll' });
+  await closeAll();
 
-  // Saturation: fixed connections, rising rate, until the bound breaks.
+  // Saturation: fixed connections, rising rate, until the bound breaks (after the last step's
+  // thousands of sockets are gone and collected).
+  await new Promise((r) => setTimeout(r, 2000));
   const sat = await next(SAT_ROBOTS);
   const satRss = await settle();
   for (const rate of SAT_RATES) {
     const s = await measure(pid, rate, SAT_MS, idleRssKb, sat, satRss);
     side.saturation.push(s); log('saturation', s);
-    if (!s.broken) side.capacityPerSec = Math.max(side.capacityPerSec, s.deliveredPerSec);
-    else break;
+    if (s.broken) break;
   }
-  gen.send({ op: 'exit' } satisfies Request);
+  // Capacity: the most delivered within the bound, in any step or saturation run.
+  side.capacityPerSec = Math.max(0, ...[...side.steps, ...side.saturation].filter((s) => !s.broken).map((s) => s.deliveredPerSec));
+  for (const g of gens) g.send({ op: 'exit' } satisfies Request);
   await new Promise((r) => setTimeout(r, 300));
-  gen.kill('SIGKILL'); gen = null;
+  for (const g of gens.splice(0)) g.kill('SIGKILL');
   await stopProc(relay, 2000);
   procs.splice(procs.indexOf(relay), 1);
   return side;
@@ -236,12 +280,13 @@ async function benchSide(kind: 'ours' | 'baseline'): Promise<Side> {
 const started = Date.now();
 const load0 = loadavg().map((x) => x.toFixed(1)).join(' ');
 const ulimit = (() => { try { return readFileSync('/proc/self/limits', 'utf8').match(/Max open files\s+(\d+)/)?.[1] ?? '?'; } catch { return '?'; } })();
-const need = (FULL ? 1000 : 100) * (PER_ROBOT + 1) + 200;
+const need = STEPS[STEPS.length - 1]! * (PER_ROBOT + 1) + 200; // the relay holds every socket
 if (Number(ulimit) < need) process.stderr.write(`# warning: open-files limit ${ulimit} < ${need} sockets per process; raise it (ulimit -n) before --full\n`);
 let ours: Side, baseline: Side;
 try {
-  ours = await benchSide('ours');
-  baseline = await benchSide('baseline');
+  const skipped = (relay: string): Side => ({ relay, idleRssMb: 0, light: { p50Ms: null, p99Ms: null, addedP50Ms: null, addedP99Ms: null, samples: 0 }, steps: [], saturation: [], breaksAt: 'not run', capacityPerSec: 0 });
+  ours = values.side === 'baseline' ? skipped('ours') : await benchSide('ours');
+  baseline = values.side === 'ours' ? skipped('baseline') : await benchSide('baseline');
 } finally {
   await cleanup();
 }
@@ -249,7 +294,7 @@ try {
 const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined ? '–' : x.toFixed(d));
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : '–');
 const lines: string[] = [];
-lines.push(`## Relay capacity (${FULL ? 'full' : 'quick'}; ${cpus().length} cores, load average at start ${load0} (other work on the machine);  ${RATE_HZ} Hz per client; ${PER_ROBOT} clients per robot: 1 driver sending drive, ${PER_ROBOT - 1} viewers sending heartbeats; p99 bound ${P99_BOUND_MS} ms; open-files limit ${ulimit})`, '');
+lines.push(`## Relay capacity (${FULL ? 'full' : 'quick'}; ${cpus().length} cores, load average at start ${load0} (other work on the machine);  ${RATE_HZ} Hz per client; ${PER_ROBOT} clients per robot: 1 driver sending drive, ${PER_ROBOT - 1} viewers sending heartbeats; p99 bound ${P99_BOUND_MS} ms; open-files limit ${ulimit}; load generator: ${GENS} process${GENS > 1 ? 'es' : ''}, raw sockets for both relays (no ws / socket.io-client))`, '');
 lines.push('Light load (1 robot, 1 driver at 50 Hz): one-way client send → robot receive, and added = minus one direct WebSocket hop (goal: ≤ 1 ms p50, ≤ 5 ms p99)', '');
 lines.push('| relay | p50 ms | p99 ms | added p50 ms | added p99 ms | relay-internal (ours) |', '|---|---|---|---|---|---|');
 for (const s of [ours, baseline]) lines.push(`| ${s.relay} | ${f(s.light.p50Ms, 2)} | ${f(s.light.p99Ms, 2)} | ${f(s.light.addedP50Ms, 2)} | ${f(s.light.addedP99Ms, 2)} | ${s.light.relayInternal ? JSON.stringify(s.light.relayInternal) : '–'} |`);
@@ -271,10 +316,12 @@ for (let i = 0; i < SAT_RATES.length; i++) for (const s of [ours, baseline]) {
 }
 const capRatio = ratio(ours.capacityPerSec, baseline.capacityPerSec);
 const genBound = [...ours.saturation, ...ours.steps, ...baseline.saturation, ...baseline.steps].some((s) => s.genCpuPercent >= 90 || s.genLimited);
-lines.push('', `Capacity within p99 ≤ ${P99_BOUND_MS} ms: ours ${ours.capacityPerSec} msg/s, baseline ${baseline.capacityPerSec} msg/s → ratio ${capRatio} (goal ≥ 5x)` +
+lines.push('', `Capacity (most delivered in any step or saturation run within p99 ≤ ${P99_BOUND_MS} ms, no loss): ours ${ours.capacityPerSec} msg/s, baseline ${baseline.capacityPerSec} msg/s → ratio ${capRatio} (goal ≥ 5x)` +
   (ours.saturation.every((s) => !s.broken) ? ' — ours did not break within the rates tried: the ratio is a lower bound' : ''));
-lines.push(`Breaks: ours ${ours.breaksAt ?? 'not within the steps'}; baseline ${baseline.breaksAt ?? 'not within the steps'}.`);
-lines.push(`Honest limits: 2 shared cores — relay and generator each get about one; ${genBound ? 'the generator reached ≥ 90 % CPU or could not offer the asked rate in some steps, so those steps measure the generator as much as the relay' : 'the generator stayed under 90 % CPU'}. Latency includes both ends' WebSocket work in the generator.`);
+const held = (s: Side) => { const ok = s.steps.filter((x) => !x.broken); const last = ok[ok.length - 1]; return last ? `${last.robots} robots / ${last.clients} clients (${last.deliveredPerSec} msg/s, p99 ${f(last.p99Ms)} ms)` : 'no step'; };
+lines.push(`Breaks (first step over the bound): ours ${ours.breaksAt ?? 'not within the steps'}; baseline ${baseline.breaksAt ?? 'not within the steps'}. Last step held: ours ${held(ours)}; baseline ${held(baseline)}.`);
+const genMax = Math.max(0, ...[...ours.saturation, ...ours.steps, ...baseline.saturation, ...baseline.steps].map((s) => s.genCpuPercent));
+lines.push(`Honest limits: 2 cores shared by the relay under test and the load generator (${GENS} process${GENS > 1 ? 'es' : ''}; raw sockets, masked frames built in one buffer, answers batched per chunk; at most ${genMax} % of a core here), and with other work on the machine — when the relay runs at ~100 % of its core, the generator's robots read late too, so p99 at the breaking steps is relay backlog plus some scheduling; ${genBound ? 'the generator reached ≥ 90 % CPU or could not offer the asked rate in some steps, so those steps measure the generator as much as the relay' : 'the generator stayed under 90 % CPU and offered every asked rate'}. Relay CPU above 100 % is kernel and GC threads beside the event loop. KB/conn is RSS growth over the idle relay, so heap the relay kept from earlier steps counts in later ones. Latency includes both ends' frame work in the generator.`);
 lines.push('', `Command: node --import tsx bench/relay/capacity.ts ${FULL ? '--full' : '--quick'}${values.rate !== '5' ? ` --rate ${RATE_HZ}` : ''} (${Math.round((Date.now() - started) / 1000)} s)`);
 
 const result = {
