@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { renderMediamtxConfig } from '../server/mediamtx-config.ts';
+import { BRIDGE_BUNDLE, BRIDGE_ENV, BRIDGE_NODE_FLAGS, buildBridgeIfStale } from './build-bridge.ts';
 
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 
@@ -246,25 +247,29 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   mkdirSync(join(opts.dataDir, 'pty'), { recursive: true });
   const token = opts.token ?? randomBytes(24).toString('base64url');
   if (opts.build !== false) await buildAppIfStale(opts.log);
+  await buildBridgeIfStale(opts.log);
   const procs = new Map<string, Proc>();
   const env = { HAVATAR_DATA_DIR: opts.dataDir, ...opts.env };
 
   const starters: Record<string, () => Promise<Proc>> = {
     sim: () =>
       launch('sim', 'bridge/sim/esp32-main.ts', ['--control-port', String(opts.ports.simControl), '--dir', join(opts.dataDir, 'pty')], 'ready', { env, log: opts.log }),
+    // The bridge runs as on the Pi: the prebuilt bundle under plain node (scripts/build-bridge.ts).
     bridge: () =>
-      launch(
+      launchCommand(
         'bridge',
-        'bridge/main.ts',
+        process.execPath,
         [
+          ...BRIDGE_NODE_FLAGS,
+          BRIDGE_BUNDLE,
           '--port', String(opts.ports.bridge),
           '--https-port', String(opts.ports.bridgeHttps),
           '--data-dir', opts.dataDir,
           '--serial', String(procs.get('sim')!.ready.serialPort),
           '--host', opts.host ?? '127.0.0.1',
         ],
-        'listening',
-        { env: { ...env, HAVATAR_OPERATOR_TOKEN: token }, log: opts.log, timeoutMs: 30000 },
+        jsonEvent('listening'),
+        { env: { ...env, ...BRIDGE_ENV, HAVATAR_OPERATOR_TOKEN: token }, log: opts.log, timeoutMs: 30000 },
       ),
   };
 

@@ -197,9 +197,15 @@ install_journald_dropin() {
 }
 
 install_unit() {
-  run install -m 0644 "$SELF_DIR/havatar-bridge.service" "$UNIT_DIR/$SERVICE.service"
-  run systemctl daemon-reload
+  install_unit_from "$SELF_DIR"
   run systemctl enable "$SERVICE"
+}
+
+# The unit belongs to its release (how the bridge is started changes with the code): a rollback
+# puts the previous release's unit back too.
+install_unit_from() {
+  run install -m 0644 "$1/havatar-bridge.service" "$UNIT_DIR/$SERVICE.service"
+  run systemctl daemon-reload
 }
 
 # ---- releases -------------------------------------------------------------------------------
@@ -232,18 +238,21 @@ deploy_release() {
     run npm --prefix "$dest" run build
     run npm --prefix "$dest" prune --omit=dev
   fi
+  # The bridge runs as plain JS (build/bridge.mjs, see havatar-bridge.service), bundled here from
+  # this release's sources; esbuild comes with tsx, a runtime dependency.
+  run npm --prefix "$dest" run build:bridge
   run chown -R root:root "$dest"
   # tar gave the folder the checkout's time; pruning orders releases by install time.
   run touch "$dest"
 }
 
-# Copies a checkout without what is rebuilt or private (node_modules, .git, test output).
+# Copies a checkout without what is rebuilt or private (node_modules, .git, test output, the bridge bundle).
 copy_tree() {
   if [ "$dry_run" -eq 1 ]; then
-    printf '[dry-run] copy %s -> %s (without node_modules, .git, test-results)\n' "$1" "$2"
+    printf '[dry-run] copy %s -> %s (without node_modules, .git, test-results, build)\n' "$1" "$2"
     return
   fi
-  tar -C "$1" --exclude=./node_modules --exclude=./.git --exclude=./test-results -cf - . | tar -C "$2" -xf -
+  tar -C "$1" --exclude=./node_modules --exclude=./.git --exclude=./test-results --exclude=./build -cf - . | tar -C "$2" -xf -
 }
 
 # Points current at a release atomically (a new link renamed over the old one).
@@ -418,6 +427,9 @@ cmd_update() {
   fi
   warn "rolling back to ${previous}"
   switch_to "$previous"
+  if [ -f "$PREFIX/releases/$previous/deploy/pi/havatar-bridge.service" ]; then
+    install_unit_from "$PREFIX/releases/$previous/deploy/pi"
+  fi
   run systemctl restart "$SERVICE"
   health_check || warn "the previous release does not answer either; see: journalctl -u $SERVICE -n 100"
   die "update to $version failed its health check; back on $previous (the new release stays in $PREFIX/releases/$version for inspection)"

@@ -150,6 +150,8 @@ describe('install.sh update', () => {
     assert.ok(existsSync(join(prefix, 'releases/bad-2/bridge/main.ts')));
     const log = readFileSync(calls, 'utf8');
     assert.equal(log.match(/systemctl restart havatar-bridge/g)?.length, 2, log);
+    // The release's bridge bundle is built at install (the unit runs build/bridge.mjs).
+    assert.match(log, /npm --prefix \S+\/releases\/bad-2 run build:bridge/, log);
   });
 
   it('switches to a healthy release and prunes the oldest beyond --keep', () => {
@@ -217,16 +219,24 @@ describe('havatar-bridge.service', () => {
     assert.match(unit, /^Restart=on-failure$/m);
     assert.match(unit, /^StandardOutput=journal$/m);
     assert.match(unit, /^WorkingDirectory=\/opt\/havatar\/current$/m);
-    assert.match(unit, /^ExecStart=\/usr\/bin\/node --import tsx bridge\/main\.ts .*--data-dir \/var\/lib\/havatar/m);
+    assert.match(unit, /^ExecStart=\/usr\/bin\/node (--[a-z-]+=\S+ )*build\/bridge\.mjs .*--data-dir \/var\/lib\/havatar/m);
     // Groups come from the user (video, audio, dialout); the unit must not widen them.
     assert.doesNotMatch(unit, /SupplementaryGroups|AmbientCapabilities/);
+  });
+
+  it('starts the bridge with the node flags and environment the dev stack uses', async () => {
+    const { BRIDGE_ENV, BRIDGE_NODE_FLAGS } = await import('../../scripts/build-bridge.ts');
+    const exec = /^ExecStart=\/usr\/bin\/node (.*?) ?build\/bridge\.mjs /m.exec(unit)![1]!;
+    assert.deepEqual(exec.split(' ').filter(Boolean), BRIDGE_NODE_FLAGS);
+    for (const [k, v] of Object.entries(BRIDGE_ENV)) assert.match(unit, new RegExp(`^Environment=${k}=${v}$`, 'm'));
   });
 
   it('its ExecStart names options the bridge CLI has', () => {
     const main = readFileSync(join(root, 'bridge/main.ts'), 'utf8');
     const exec = /^ExecStart=(.*)$/m.exec(unit)![1]!;
-    for (const [, name] of exec.matchAll(/--([a-z-]+)/g)) {
-      if (name === 'import') continue;
+    // Node's own flags come before the script; the bridge's after it.
+    const bridgeArgs = exec.slice(exec.indexOf('build/bridge.mjs'));
+    for (const [, name] of bridgeArgs.matchAll(/--([a-z-]+)/g)) {
       assert.match(main, new RegExp(`'?${name}'?: \\{ type:`), `bridge/main.ts has no --${name}`);
     }
   });
