@@ -4,12 +4,19 @@
 //   server — publishing H.264 + Opus to MediaMTX, 1 WHEP viewer (the app's WhepPlayer in Chromium)
 // Bandwidth in the server phase: MediaMTX API bytesReceived on robots/<id> (upstream on the wire,
 // RTSP/TCP), ffprobe packet sizes per stream (payload: video and audio apart), and the viewer's
-// getStats() bytesReceived (downstream). node --import tsx bench/footprint.ts [--seconds 10]
+// getStats() bytesReceived (downstream).
+// The bridge is measured as it runs (scripts/stack.ts: the build/bridge.mjs bundle under plain node,
+// with the flags and environment of the Pi's systemd unit); its command line is in the result. For
+// the bridge, each phase also splits RSS from /proc/<pid>/smaps_rollup into anonymous (private:
+// V8 heap, malloc, buffers) and file-backed (mostly node's own executable, shared and clean), and
+// an idle phase (no viewer, not publishing, the capture stopped) gives the bridge without video.
+// node --import tsx bench/footprint.ts [--seconds 10]
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { benchBrowser, openBenchPage } from './lib/page.ts';
 import { startBenchStack, type BenchStack } from './lib/stack.ts';
-import { arg, descendants, emitResult, machine, onInterrupt, procName, sampleProcs, sleep, waitFor } from './lib/util.ts';
+import { arg, cmdline, descendants, emitResult, machine, onInterrupt, procName, sampleProcs, sleep, waitFor } from './lib/util.ts';
 
 const SECONDS = Math.min(3600, Math.max(5, Number(arg('seconds', '10'))));
 type Bench = { bench: Record<string, (...a: unknown[]) => Promise<unknown>> };
@@ -26,6 +33,21 @@ function groups(bs: BenchStack): () => Record<string, number[]> {
       relay: [bs.pid('relay')],
     };
   };
+}
+
+/** RSS split of one process (MB): anonymous (private memory) and file-backed (mapped code). */
+function memSplit(pid: number): { rssMb: number; anonMb: number; fileMb: number } | null {
+  try {
+    const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? 0);
+    const mb = (v: number) => Math.round(v / 102.4) / 10;
+    return { rssMb: mb(kb('Rss')), anonMb: mb(kb('Anonymous')), fileMb: mb(kb('Rss') - kb('Anonymous')) };
+  } catch { return null; }
+}
+
+/** The process's MALLOC_* environment (glibc tunables the bridge is started with). */
+function mallocEnv(pid: number): string[] {
+  try { return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter((e) => e.startsWith('MALLOC_')); } catch { return []; }
 }
 
 async function mjpegViewer(url: string, signal: AbortSignal): Promise<{ bytes: () => number }> {
@@ -75,10 +97,17 @@ try {
   await sleep(2000);
   const b0 = v1.bytes();
   const local = await sampleProcs(groups(bs), SECONDS * 1000);
+  const localMem = memSplit(bs.pid('bridge'));
   const mjpegKbpsPerViewer = Math.round(((v1.bytes() - b0) * 8) / SECONDS / 1000);
   ac.abort();
+  console.error(`local: ${JSON.stringify(local)}; bridge ${JSON.stringify(localMem)}; MJPEG ${mjpegKbpsPerViewer} kbps per viewer`);
+
+  // Idle phase: no viewer, not publishing; the MJPEG capture stops 5 s after the last viewer.
+  await waitFor('capture stopped', () => descendants(bs!.pid('bridge')).every((p) => procName(p) !== 'ffmpeg'), 15000, 200);
   await sleep(1000);
-  console.error(`local: ${JSON.stringify(local)}; MJPEG ${mjpegKbpsPerViewer} kbps per viewer`);
+  const idle = await sampleProcs(() => ({ bridge: [bs!.pid('bridge')] }), Math.min(SECONDS, 5) * 1000);
+  const idleMem = memSplit(bs.pid('bridge'));
+  console.error(`idle: ${JSON.stringify(idle)}; bridge ${JSON.stringify(idleMem)}`);
 
   // Server phase.
   await fetch(`${bs.bridgeUrl}/server/start`, { method: 'POST', headers: auth });
@@ -95,6 +124,7 @@ try {
   const t0 = Date.now();
   const rx0 = (await page.evaluate(() => (globalThis as unknown as Bench).bench.inboundStats!())) as { t: number; video?: { bytesReceived: number }; audio?: { bytesReceived: number } };
   const server = await sampleProcs(groups(bs), SECONDS * 1000);
+  const serverMem = memSplit(bs.pid('bridge'));
   const rx1 = (await page.evaluate(() => (globalThis as unknown as Bench).bench.inboundStats!())) as typeof rx0;
   const upstreamKbps = Math.round((((await bytesIn()) - in0) * 8) / ((Date.now() - t0) / 1000) / 1000);
   const dt = (rx1.t - rx0.t) / 1000;
@@ -105,11 +135,13 @@ try {
   const viewerRtsp = `${bs.rtspBase.replace('rtsp://', `rtsp://viewer:${encodeURIComponent(sess.token)}@`)}/robots/sim`;
   const payload = await ffprobeBitrates(viewerRtsp, Math.min(SECONDS, 10));
   const status = await bs.serverStatus();
-  console.error(`server: ${JSON.stringify(server)}; upstream ${upstreamKbps} kbps; payload ${JSON.stringify(payload)}; viewer ${JSON.stringify(viewer)}`);
+  console.error(`server: ${JSON.stringify(server)}; bridge ${JSON.stringify(serverMem)}; upstream ${upstreamKbps} kbps; payload ${JSON.stringify(payload)}; viewer ${JSON.stringify(viewer)}`);
   emitResult({
     bench: 'footprint', seconds: SECONDS, machine: m, loadAfter: machine().load,
-    local: { procs: local, mjpegKbpsPerViewer, viewers: 2 },
-    server: { procs: server, viewers: 1 },
+    bridge: { command: cmdline(bs.pid('bridge')), env: mallocEnv(bs.pid('bridge')) },
+    local: { procs: local, mjpegKbpsPerViewer, viewers: 2, bridgeMem: localMem },
+    idle: { procs: idle, bridgeMem: idleMem },
+    server: { procs: server, viewers: 1, bridgeMem: serverMem },
     bandwidth: { upstreamWireKbps: upstreamKbps, upstreamPayload: payload, viewerDownstream: viewer, bridgeReportedKbps: (status.status as Record<string, unknown> | undefined)?.bitrate_kbps ?? null },
   });
 } finally {

@@ -77,6 +77,10 @@ const httpsPort = port('https-port', values['https-port']);
 const operatorToken = process.env.HAVATAR_OPERATOR_TOKEN || undefined;
 // Children (FFmpeg, espeak-ng) inherit the environment: the token must not travel with it.
 delete process.env.HAVATAR_OPERATOR_TOKEN;
+// MALLOC_ARENA_MAX=1 (the systemd unit, scripts/stack.ts) is for this process only: glibc read it at
+// start. The multi-threaded FFmpeg encoders keep their per-thread arenas (with one arena the
+// publisher's FFmpeg took 20 % CPU instead of 13 % in an A/B run, docs/PERFORMANCE.md).
+delete process.env.MALLOC_ARENA_MAX;
 
 let bridge: Bridge;
 try {

@@ -24,7 +24,8 @@ export const BRIDGE_BUNDLE = join(ROOT, 'build', 'bridge.mjs');
  *   video path are scavenged (and their frame-sized backing stores freed) sooner; -10..14 MB RSS
  *   with the simulated camera, bridge CPU unchanged.
  * - MALLOC_ARENA_MAX=1: one glibc malloc arena instead of one per thread (V8's helper threads
- *   each got a 16 MB one); -11..25 MB RSS, CPU unchanged. FFmpeg children inherit it.
+ *   each got a 16 MB one); -11..25 MB RSS, CPU unchanged. bridge/main.ts removes it from the
+ *   environment its FFmpeg children inherit (their encoder threads were slower with one arena).
  */
 export const BRIDGE_NODE_FLAGS = ['--max-semi-space-size=1'];
 export const BRIDGE_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '1' };
