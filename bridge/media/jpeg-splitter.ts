@@ -3,117 +3,195 @@
 // entropy-coded data (where 0xFF is always stuffed), so an EXIF thumbnail's own SOI/EOI inside an
 // APP1 segment cannot cut a frame short. The buffer is bounded: garbage or a frame larger than
 // maxFrameBytes is dropped and the splitter resynchronises on the next SOI.
+//
+// Allocation: the parser is an incremental state machine that looks at every byte once (0xFF is
+// found with indexOf, segment payloads are skipped by length), so a marker or a segment length
+// may fall on any chunk boundary. A frame's bytes are kept as a list of views of the incoming
+// chunks and joined once when its EOI arrives; a frame that lies inside one chunk is handed on as
+// a view of that chunk, without a copy. (Pipe reads are ~64 KB; a 1280x720 frame spans several.)
 
 export const DEFAULT_MAX_JPEG_BYTES = 2 * 1024 * 1024;
 
 export interface JpegSplitterStats { frames: number; discardedBytes: number; oversized: number }
 
+// Parser states.
+const SEEK = 0; // looking for SOI (FF D8)
+const EXPECT_FF = 1; // between segments: the next byte must be 0xFF
+const MARKER = 2; // after 0xFF: the marker byte (more 0xFF are fill)
+const LEN_HI = 3; // segment length, high byte
+const LEN_LO = 4; // segment length, low byte
+const SKIP = 5; // inside a segment's payload
+const SCAN = 6; // entropy-coded data after SOS, looking for a marker other than stuffing/RST
+const BAD = 7; // a non-0xFF byte where a marker should start, seen as a chunk's last byte
+
+const FF = Buffer.from([0xff]);
+
 export class JpegSplitter {
-  private pending: Buffer = Buffer.alloc(0);
-  private inFrame = false;
-  private inScan = false;
-  private pos = 0;
+  private state = SEEK;
+  /** SEEK / SCAN: the byte before the current one (possibly in the previous chunk) was 0xFF. */
+  private prevFF = false;
+  private marker = 0;
+  private lenHi = 0;
+  private skip = 0;
+  /** The current frame's bytes from earlier chunks (views, not copies). */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
   readonly stats: JpegSplitterStats = { frames: 0, discardedBytes: 0, oversized: 0 };
 
   constructor(private readonly onFrame: (jpeg: Buffer) => void, private readonly maxFrameBytes = DEFAULT_MAX_JPEG_BYTES) {}
 
   /** Bytes held while waiting for the rest of a frame (never above maxFrameBytes + one chunk). */
-  get bufferedBytes(): number { return this.pending.length; }
+  get bufferedBytes(): number { return this.partsBytes + (this.state === SEEK && this.prevFF ? 1 : 0); }
 
   reset(): void {
-    this.pending = Buffer.alloc(0);
-    this.inFrame = false;
-    this.inScan = false;
-    this.pos = 0;
+    this.state = SEEK;
+    this.prevFF = false;
+    this.parts = [];
+    this.partsBytes = 0;
   }
 
   push(chunk: Buffer): void {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    for (;;) {
-      if (!this.inFrame && !this.findStart()) return;
-      const end = this.findEnd();
-      if (end === -1) {
-        if (this.pending.length > this.maxFrameBytes) {
-          this.stats.oversized++;
-          this.discard(this.pending.length);
-        }
-        return;
-      }
-      if (end === -2) { this.discard(this.pos); continue; } // corrupt header: resync after it
-      this.stats.frames++;
-      const frame = Buffer.from(this.pending.subarray(0, end));
-      this.pending = this.pending.subarray(end);
-      this.inFrame = false;
-      this.onFrame(frame);
+    this.feed(chunk);
+    if (this.state !== SEEK && this.partsBytes > this.maxFrameBytes) {
+      this.stats.oversized++;
+      this.stats.discardedBytes += this.partsBytes;
+      this.reset();
     }
   }
 
-  /** Moves pending to the next SOI; false when there is none yet. */
-  private findStart(): boolean {
-    const soi = indexOfMarker(this.pending, 0xd8, 0);
-    if (soi === -1) {
-      // Keep a trailing 0xFF: it may be the first half of the next SOI.
-      const keep = this.pending.length && this.pending[this.pending.length - 1] === 0xff ? 1 : 0;
-      this.stats.discardedBytes += this.pending.length - keep;
-      this.pending = this.pending.subarray(this.pending.length - keep);
-      return false;
-    }
-    this.stats.discardedBytes += soi;
-    this.pending = this.pending.subarray(soi);
-    this.inFrame = true;
-    this.inScan = false;
-    this.pos = 2;
-    return true;
-  }
-
-  /** Index just past EOI; -1 when more bytes are needed; -2 when the header is corrupt. */
-  private findEnd(): number {
-    const b = this.pending;
-    for (;;) {
-      if (this.inScan) {
-        let i = b.indexOf(0xff, this.pos);
-        for (; i !== -1 && i + 1 < b.length; i = b.indexOf(0xff, i + 1)) {
-          const m = b[i + 1]!;
-          if (m === 0x00 || m === 0xff || (m >= 0xd0 && m <= 0xd7)) continue; // stuffing, fill, restart markers
-          if (m === 0xd9) return i + 2;
-          // Another segment (progressive JPEG: DHT, next SOS): back to walking segments.
-          this.inScan = false;
-          this.pos = i;
+  private feed(chunk: Buffer): void {
+    const n = chunk.length;
+    let i = 0;
+    /** Where the current frame's bytes begin in this chunk (-1: not in a frame). */
+    let start = this.state === SEEK ? -1 : 0;
+    while (i < n) {
+      switch (this.state) {
+        case SEEK: {
+          if (this.prevFF) {
+            this.prevFF = false;
+            if (chunk[i] === 0xd8) { // SOI whose 0xFF ended the previous chunk
+              this.parts.push(FF);
+              this.partsBytes = 1;
+              start = i;
+              i++;
+              this.state = EXPECT_FF;
+              break;
+            }
+            this.stats.discardedBytes++;
+          }
+          const j = chunk.indexOf(0xff, i);
+          if (j === -1) { this.stats.discardedBytes += n - i; i = n; break; }
+          if (j + 1 === n) { this.stats.discardedBytes += j - i; this.prevFF = true; i = n; break; } // maybe half an SOI
+          if (chunk[j + 1] === 0xd8) {
+            this.stats.discardedBytes += j - i;
+            start = j;
+            i = j + 2;
+            this.state = EXPECT_FF;
+            break;
+          }
+          this.stats.discardedBytes += j + 1 - i;
+          i = j + 1;
           break;
         }
-        if (this.inScan) {
-          this.pos = i === -1 ? b.length : i; // resume at a trailing 0xFF next time
-          return -1;
+        case EXPECT_FF:
+          if (chunk[i] !== 0xff) { // corrupt header: resync from this byte on
+            if (i + 1 === n) { i++; this.state = BAD; break; } // decided on the next byte, as before
+            this.stats.discardedBytes += this.partsBytes + i - start;
+            this.reset();
+            start = -1;
+            break;
+          }
+          i++;
+          this.state = MARKER;
+          break;
+        case BAD: // the frame's last byte was the corrupt one: drop it all, resync from here
+          this.stats.discardedBytes += this.partsBytes + i - start;
+          this.reset();
+          start = -1;
+          break;
+        case MARKER: {
+          const m = chunk[i]!;
+          i++;
+          if (m === 0xff) break; // fill byte
+          if (m === 0xd9) { this.emit(chunk, start, i); start = -1; break; }
+          if ((m >= 0xd0 && m <= 0xd7) || m === 0x01) { this.state = EXPECT_FF; break; } // no length
+          this.marker = m;
+          this.state = LEN_HI;
+          break;
+        }
+        case LEN_HI:
+          this.lenHi = chunk[i]!;
+          i++;
+          this.state = LEN_LO;
+          break;
+        case LEN_LO: {
+          const lenLo = chunk[i]!;
+          i++;
+          const len = (this.lenHi << 8) | lenLo;
+          if (len < 2) {
+            // Corrupt length: drop the frame up to this marker's 0xFF and look for an SOI from
+            // there on (the 4 bytes 0xFF, marker, length may lie in earlier chunks: re-feed them).
+            this.stats.discardedBytes += this.partsBytes + i - start - 4;
+            this.reset();
+            this.feed(Buffer.from([0xff, this.marker, this.lenHi, lenLo]));
+            start = (this.state as number) === SEEK ? -1 : i; // (feed changed the state)
+            break;
+          }
+          this.skip = len - 2;
+          this.state = this.skip ? SKIP : this.afterSegment();
+          break;
+        }
+        case SKIP: {
+          const take = Math.min(this.skip, n - i);
+          i += take;
+          this.skip -= take;
+          if (!this.skip) this.state = this.afterSegment();
+          break;
+        }
+        case SCAN: {
+          if (this.prevFF) {
+            const m = chunk[i]!;
+            if (m === 0xff) { i++; break; } // fill: still after a 0xFF
+            this.prevFF = false;
+            if (m === 0x00 || (m >= 0xd0 && m <= 0xd7)) { i++; break; } // stuffing, restart markers
+            if (m === 0xd9) { i++; this.emit(chunk, start, i); start = -1; break; }
+            // Another segment (progressive JPEG: DHT, next SOS): back to walking segments.
+            this.state = MARKER;
+            break;
+          }
+          const j = chunk.indexOf(0xff, i);
+          if (j === -1) { i = n; break; }
+          this.prevFF = true;
+          i = j + 1;
+          break;
         }
       }
-      // Walking marker segments.
-      while (this.pos < b.length && b[this.pos] === 0xff && b[this.pos + 1] === 0xff) this.pos++; // fill bytes
-      if (this.pos + 2 > b.length) return -1;
-      if (b[this.pos] !== 0xff) { this.pos = Math.max(1, this.pos); return -2; }
-      const marker = b[this.pos + 1]!;
-      if (marker === 0xd9) return this.pos + 2;
-      if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) { this.pos += 2; continue; }
-      if (this.pos + 4 > b.length) return -1;
-      const len = b.readUInt16BE(this.pos + 2);
-      if (len < 2) { this.pos = Math.max(1, this.pos); return -2; }
-      if (this.pos + 2 + len > b.length) return -1;
-      this.pos += 2 + len;
-      if (marker === 0xda) this.inScan = true;
+    }
+    if (this.state !== SEEK && start < n) {
+      this.parts.push(start === 0 ? chunk : chunk.subarray(start));
+      this.partsBytes += n - start;
     }
   }
 
-  private discard(n: number): void {
-    this.stats.discardedBytes += n;
-    this.pending = this.pending.subarray(n);
-    this.inFrame = false;
-    this.inScan = false;
-    this.pos = 0;
+  private afterSegment(): number {
+    if (this.marker !== 0xda) return EXPECT_FF;
+    this.prevFF = false;
+    return SCAN;
   }
-}
 
-function indexOfMarker(b: Buffer, marker: number, from: number): number {
-  for (let i = b.indexOf(0xff, from); i !== -1 && i + 1 < b.length; i = b.indexOf(0xff, i + 1)) {
-    if (b[i + 1] === marker) return i;
+  /** Hands on the frame that ends at `end` in `chunk` (exclusive) and began at `start` or earlier. */
+  private emit(chunk: Buffer, start: number, end: number): void {
+    let frame: Buffer;
+    if (!this.parts.length) frame = chunk.subarray(start, end);
+    else {
+      this.parts.push(chunk.subarray(start, end));
+      frame = Buffer.concat(this.parts, this.partsBytes + end - start);
+    }
+    this.parts = [];
+    this.partsBytes = 0;
+    this.state = SEEK;
+    this.prevFF = false;
+    this.stats.frames++;
+    this.onFrame(frame);
   }
-  return -1;
 }

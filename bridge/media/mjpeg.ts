@@ -25,6 +25,7 @@ export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024;
 /** Viewers of /video at once; more get 503 (each costs the Pi bandwidth and a socket). */
 export const MAX_VIDEO_VIEWERS = 10;
 const FPS_WINDOW_MS = 2000;
+const CRLF = Buffer.from('\r\n');
 
 export interface MjpegHubOptions {
   source: VideoSource;
@@ -213,7 +214,9 @@ export class MjpegHub {
     this.recent.push(now);
     if (this.recent.length > 200) this.recent.splice(0, this.recent.length - 200);
     if (this.viewers.size) {
-      const head = Buffer.from(`--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`);
+      // One part header per frame, shared by every viewer; header, JPEG and CRLF go out as three
+      // writes under one cork (a single writev), so the frame is never copied per viewer.
+      const head = Buffer.from(`--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`, 'latin1');
       for (const { res, stats } of this.viewers.values()) {
         const queued = res.writableLength;
         if (queued > stats.peakQueuedBytes) stats.peakQueuedBytes = queued;
@@ -221,7 +224,7 @@ export class MjpegHub {
         res.cork();
         res.write(head);
         res.write(jpeg);
-        res.write('\r\n');
+        res.write(CRLF);
         res.uncork();
         stats.framesSent++;
         const after = res.writableLength;
