@@ -9,14 +9,17 @@
 // MJPEG and floor runs go), so the two do not share the 2 cores' encoder load.
 // Prints `BENCH_RESULT {...}` (bench/run.ts reads it).
 import type { Browser, Page } from 'playwright-core';
-import { startFloorMediamtx, startFloorMjpeg } from './lib/floor.ts';
+import { FLOOR_W, startFloorMediamtx, startFloorMjpeg } from './lib/floor.ts';
+import { probeVideo } from './lib/rtsp-probe.ts';
 import { benchBrowser, openBenchPage } from './lib/page.ts';
 import { startBenchStack, type BenchStack } from './lib/stack.ts';
-import { arg, dist, emitResult, machine, onInterrupt, round1, type Dist } from './lib/util.ts';
+import { arg, dist, emitResult, machine, onInterrupt, round1, sleep, type Dist } from './lib/util.ts';
 
 const FRAMES = Math.max(300, Number(arg('frames', '300')));
 const REPEAT = Math.min(5, Math.max(1, Number(arg('repeat', '1'))));
 const WARMUP_MS = 1000;
+/** Which paths to measure (all for bench/run.ts; a subset when working on one). */
+const PATHS = new Set(arg('paths', 'mjpeg,webrtc,hls').split(','));
 
 interface Sample { lat: number; recv?: number; disp?: number; proc?: number }
 interface InboundSnap { t: number; video?: Record<string, number>; audio?: Record<string, number> }
@@ -89,6 +92,15 @@ async function run(page: Page, kind: string, url: string, token: string | null, 
   return r;
 }
 
+/** Stage: capture → MediaMTX's RTSP egress, read by a bufferless FFmpeg reader (bench/lib/rtsp-probe.ts). */
+async function egress(url: string, seconds = 8): Promise<Dist | null> {
+  const probe = probeVideo(url, FLOOR_W);
+  await sleep(seconds * 1000 + 1000);
+  const d = dist(probe.stop());
+  console.error(`egress ${url.replace(/\/\/[^@]*@/, '//')}: ${JSON.stringify(d)}`);
+  return d;
+}
+
 const ratio = (a: PathResult, b: PathResult) => (a.latency && b.latency && b.latency.p50 > 0 ? Math.round((a.latency.p50 / b.latency.p50) * 100) / 100 : null);
 
 let bs: BenchStack | null = null;
@@ -112,27 +124,33 @@ try {
     if (!r.ok) throw new Error(`/server/${what}: ${r.status} ${await r.text()}`);
   };
 
+  const skipped: PathResult = { latency: null, decodeFailures: 0, frames: 0, width: 0, firstFrameMs: null };
+  const measure = async (name: string, fn: () => Promise<PathResult>) => (PATHS.has(name) ? fn() : skipped);
+
   // 1. MJPEG: server mode off (local mode only), floor then ours.
   await serverCtl('stop');
-  const fm = await startFloorMjpeg();
-  stopAll.push(fm.stop);
-  let page = await openBenchPage(browser, fm.origin);
-  const floorMjpeg = await run(page, 'floor-mjpeg', fm.url, null);
-  await page.close();
-  await fm.stop();
-  stopAll.pop();
-
-  page = await openBenchPage(browser, bs.bridgeUrl);
-  const oursMjpeg = await run(page, 'ours-mjpeg', `/video?token=${encodeURIComponent(bs.stack.token)}`, null);
-  await page.close();
+  const [floorMjpeg, oursMjpeg] = PATHS.has('mjpeg') ? await (async () => {
+    const fm = await startFloorMjpeg();
+    stopAll.push(fm.stop);
+    let page = await openBenchPage(browser!, fm.origin);
+    const floor = await run(page, 'floor-mjpeg', fm.url, null);
+    await page.close();
+    await fm.stop();
+    stopAll.pop();
+    page = await openBenchPage(browser!, bs!.bridgeUrl);
+    const ours = await run(page, 'ours-mjpeg', `/video?token=${encodeURIComponent(bs!.stack.token)}`, null);
+    await page.close();
+    return [floor, ours];
+  })() : [skipped, skipped];
 
   // 2. WebRTC + LL-HLS floor: own MediaMTX, ours idle.
   const fw = await startFloorMediamtx();
   stopAll.push(fw.stop);
-  page = await openBenchPage(browser, bs.bridgeUrl);
-  const floorWebrtc = await run(page, 'floor-webrtc', fw.whepUrl, null);
-  const floorHls = await run(page, 'floor-hls', fw.hlsUrl, null);
+  let page = await openBenchPage(browser, bs.bridgeUrl);
+  const floorWebrtc = await measure('webrtc', () => run(page, 'floor-webrtc', fw.whepUrl, null));
+  const floorHls = await measure('hls', () => run(page, 'floor-hls', fw.hlsUrl, null));
   await page.close();
+  const floorEgress = PATHS.has('webrtc') ? await egress(fw.rtspUrl) : null;
   await fw.stop();
   stopAll.pop();
 
@@ -141,15 +159,16 @@ try {
   await bs.waitLive();
   const sess = await bs.session('viewer');
   page = await openBenchPage(browser, bs.bridgeUrl);
-  const oursWebrtc = await run(page, 'ours-webrtc', sess.whepUrl, sess.token);
-  const oursHls = await run(page, 'ours-hls', sess.hlsUrl, sess.token);
+  const oursWebrtc = await measure('webrtc', () => run(page, 'ours-webrtc', sess.whepUrl, sess.token));
+  const oursHls = await measure('hls', () => run(page, 'ours-hls', sess.hlsUrl, sess.token));
   await page.close();
+  const oursEgress = PATHS.has('webrtc') ? await egress(`${bs.rtspBase.replace('rtsp://', `rtsp://viewer:${encodeURIComponent(sess.token)}@`)}/robots/${bs.stack.server!.robotId}`) : null;
 
   emitResult({
     bench: 'video-latency', framesPerPath: FRAMES * REPEAT, machine: machineBefore, loadAfter: machine().load,
     paths: {
       mjpeg: { ours: oursMjpeg, floor: floorMjpeg, ratioP50: ratio(oursMjpeg, floorMjpeg) },
-      webrtc: { ours: oursWebrtc, floor: floorWebrtc, ratioP50: ratio(oursWebrtc, floorWebrtc) },
+      webrtc: { ours: oursWebrtc, floor: floorWebrtc, ratioP50: ratio(oursWebrtc, floorWebrtc), egress: { ours: oursEgress, floor: floorEgress } },
       hls: { ours: oursHls, floor: floorHls, ratioP50: ratio(oursHls, floorHls) },
     },
   });
