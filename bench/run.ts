@@ -101,14 +101,22 @@ function commandTable(r: J): string {
 function footprintTables(r: J): { footprint: string; bandwidth: string } {
   const p = (x: J) => `${x.cpuPct} % CPU, ${x.rssMbMean} MB RSS (max ${x.rssMbMax}), ${x.fds} fds`;
   const L = r.local.procs as J, S = r.server.procs as J;
+  // Older results have no idle phase and no RSS split: those rows and lines are left out.
+  const mem = (x: J | undefined) => (x ? `${x.rssMb} MB: ${x.anonMb} MB anonymous (heap, buffers) + ${x.fileMb} MB file-backed (node's executable, libraries)` : '—');
+  const idle = (r.idle as J | undefined)?.procs?.bridge as J | undefined;
+  const cmd = (r.bridge as J | undefined)?.command as string | undefined;
+  const env = ((r.bridge as J | undefined)?.env as string[] | undefined) ?? [];
   const footprint = [
     '| process | local: 2 MJPEG viewers | server: publishing + 1 WHEP viewer | goal |', '|---|---|---|---|',
-    `| bridge (node, incl. the simulated camera) | ${p(L.bridge)} | ${p(S.bridge)} | < 60 MB RSS${verdict(Math.max(L.bridge.rssMbMax, S.bridge.rssMbMax) < 60)} |`,
+    `| bridge (the build/bridge.mjs bundle under plain node, with the simulated camera in-process) | ${p(L.bridge)} | ${p(S.bridge)} | < 60 MB RSS${verdict(Math.max(L.bridge.rssMbMax, S.bridge.rssMbMax) < 60)} |`,
+    ...(r.local.bridgeMem || r.server.bridgeMem ? [`| bridge RSS at the end of the phase (/proc/<pid>/smaps_rollup) | ${mem(r.local.bridgeMem as J | undefined)} | ${mem(r.server.bridgeMem as J | undefined)} | — |`] : []),
     `| FFmpeg (bridge's children) | ${p(L.ffmpeg)} | ${p(S.ffmpeg)} | — |`,
     `| simulated ESP32 | ${p(L.simulator)} | ${p(S.simulator)} | — |`,
     `| MediaMTX | ${p(L.mediamtx)} | ${p(S.mediamtx)} | — |`,
     `| relay | ${p(L.relay)} | ${p(S.relay)} | — |`,
     '', `CPU: 100 % = one core, over ${r.seconds} s; 1280x720@30 simulated camera.`,
+    ...(idle ? ['', `Bridge idle afterwards (no viewer, not publishing, the capture stopped): ${p(idle)}; at the end ${mem((r.idle as J).bridgeMem as J | undefined)}.`] : []),
+    ...(cmd ? ['', `Bridge command: \`${cmd.replace(`${ROOT}/`, '').replace(/ --(port|https-port|data-dir|serial|host) \S+/g, '')}\`${env.length ? ` with ${env.map((e) => `\`${e}\``).join(', ')}` : ''}.`] : []),
   ].join('\n');
   const b = r.bandwidth as J;
   const bandwidth = [
