@@ -17,35 +17,12 @@ import type { Browser } from 'playwright-core';
 import { FFMPEG_BIN, rtspTalkArgs } from '../bridge/media/ffmpeg-args.ts';
 import { killGroup } from '../scripts/stack.ts';
 import { benchBrowser, openBenchPage } from './lib/page.ts';
+import { markerLatencies as latencies, pcmOnsets as pcmDetector, probeAudio, type Probe } from './lib/rtsp-probe.ts';
 import { startBenchStack, type BenchStack } from './lib/stack.ts';
 import { arg, dist, emitResult, machine, onInterrupt, sleep, waitFor } from './lib/util.ts';
 
 const SECONDS = Math.min(600, Math.max(5, Number(arg('seconds', '12'))));
 type Bench = { bench: Record<string, (...a: unknown[]) => Promise<unknown>> };
-
-/** Latency of each onset relative to the whole second before it; onsets ≥ 900 ms late are dropped as unassignable. */
-function latencies(onsets: number[]): { ms: number[]; dropped: number } {
-  const ms: number[] = [];
-  let dropped = 0;
-  for (const t of onsets) {
-    const l = t - Math.floor(t / 1000) * 1000;
-    if (l < 900) ms.push(l); else dropped++;
-  }
-  return { ms, dropped };
-}
-
-/** Onset detector over s16le mono 16 kHz chunks timed on arrival. */
-function pcmDetector(onOnset: (wallMs: number) => void) {
-  let quiet = 1e9;
-  return (pcm: Buffer, arrival: number) => {
-    for (let i = 0; i + 1 < pcm.length; i += 2) {
-      if (Math.abs(pcm.readInt16LE(i)) / 32768 > 0.15) {
-        if (quiet > 16000 * 0.3) onOnset(arrival + (i / 2) / 16);
-        quiet = 0;
-      } else quiet++;
-    }
-  };
-}
 
 const dbg: Buffer[] = [];
 let bs: BenchStack | null = null;
@@ -74,19 +51,14 @@ try {
   const ctxInfo = await page.evaluate(() => (globalThis as unknown as Bench).bench.listenAudio!());
   // Stage: the same marker read back from MediaMTX over RTSP (Opus decoded by FFmpeg, timed on
   // arrival): mic → bridge → publisher → MediaMTX, without the browser's jitter buffer.
-  const rtspOnsets: number[] = [];
-  const rdetect = pcmDetector((t) => rtspOnsets.push(t));
   const viewer = await bs.session('viewer');
   const robotUrl = `${bs.rtspBase.replace('rtsp://', `rtsp://viewer:${encodeURIComponent(viewer.token)}@`)}/robots/sim`;
-  reader = spawn(FFMPEG_BIN, ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-fflags', 'nobuffer', '-flags', 'low_delay', '-i', robotUrl,
-    '-map', '0:a:0', '-c:a', 'pcm_s16le', '-ar', '16000', '-ac', '1', '-f', 's16le', '-flush_packets', '1', 'pipe:1'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
-  let rStart = 0;
-  reader.stdout!.on('data', (d: Buffer) => { const now = Date.now(); if (!rStart) rStart = now; if (now - rStart > 1200) rdetect(d, now); });
+  // The probe asks for the audio track only: a reader of both tracks holds one for the other.
+  const rtspProbe: Probe = probeAudio(robotUrl);
   await sleep(1200);
   await page.evaluate(() => (globalThis as unknown as Bench).bench.takeOnsets!());
   await sleep(SECONDS * 1000);
-  killGroup(reader, 'SIGKILL');
-  reader = null;
+  const rtspOnsets = rtspProbe.stop();
   const viaRtsp = latencies(rtspOnsets);
   console.error(`mic → MediaMTX RTSP reader: ${JSON.stringify(dist(viaRtsp.ms))}`);
   const micOnsets = (await page.evaluate(() => (globalThis as unknown as Bench).bench.takeOnsets!())) as number[];

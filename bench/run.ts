@@ -71,6 +71,9 @@ function videoTable(r: J): string {
   ];
   const st = (x: J) => x.stages ? `capture→received ${x.stages.captureToReceiveP50} ms · received→displayed ${x.stages.receiveToDisplayP50} ms (jitter buffer ${x.stages.jitterBufferMsPerFrame} ms/frame, decode ${x.stages.decodeMsPerFrame} ms/frame) · displayed→callback ${x.stages.displayToCallbackP50} ms` : '—';
   lines.push('', `WebRTC stages (p50 per frame, from requestVideoFrameCallback receiveTime/expectedDisplayTime and getStats): ours: ${st(rw.ours)}; floor: ${st(rw.floor)}.`);
+  const eg = rw.egress as J | undefined;
+  const egLine = (d: J | null | undefined) => d ? `p50 ${d.p50} ms, p95 ${d.p95} ms (${d.n} frames)` : '—';
+  if (eg) lines.push('', `Capture → MediaMTX's RTSP egress (bench/lib/rtsp-probe.ts: a bufferless FFmpeg reader, its own decode included on both sides): ours ${egLine(eg.ours)}; floor ${egLine(eg.floor)}.`);
   return lines.join('\n');
 }
 
