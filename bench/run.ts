@@ -87,6 +87,7 @@ function audioTable(r: J): string {
     `| · stage: browser audio jitter buffer (getStats jitterBufferDelay/emitted; target) | ${w.audioJitterBufferMs ?? '—'} ms | | | | target ${w.audioJitterTargetMs ?? '—'} ms |`,
     `| robot mic → app, local mode (bridge /ws?audio=1 PCM, Node client) | ${ms(r.micToAppLocal.latency, 'p50')} | ${ms(r.micToAppLocal.latency, 'p95')} | ${ms(r.micToAppLocal.latency, 'max')} | ${r.micToAppLocal.latency?.n ?? 0} | ≤ 60 ms${verdict(g(r.micToAppLocal.latency))} |`,
     `| talk → robot speaker (WHIP → MediaMTX → robot's talk reader args, timed on arrival) | ${ms(r.talkToSpeaker.latency, 'p50')} | ${ms(r.talkToSpeaker.latency, 'p95')} | ${ms(r.talkToSpeaker.latency, 'max')} | ${r.talkToSpeaker.latency?.n ?? 0} (+${r.talkToSpeaker.unassigned} ≥ 900 ms) | ≤ 60 ms${verdict(g(r.talkToSpeaker.latency))} |`,
+    ...(r.talkStageNoBrowser ? [`| · stage: FFmpeg publishing the marker → MediaMTX → talk reader (no browser) | ${ms(r.talkStageNoBrowser.latency, 'p50')} | ${ms(r.talkStageNoBrowser.latency, 'p95')} | ${ms(r.talkStageNoBrowser.latency, 'max')} | ${r.talkStageNoBrowser.latency?.n ?? 0} | — |`] : []),
   ].join('\n');
 }
 
