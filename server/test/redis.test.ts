@@ -59,9 +59,12 @@ describe('two relays and Redis', () => {
     await c.next((f) => f.type === 'telemetry');
 
     // The driver on A drops: the robot on B is told to stop, and B's client sees the lease free.
+    // Both waits start before the close: the relay flushes both frames in one turn, in either order.
+    const stopped = robot.fresh((f) => f.type === 'forward' && f.client === 'remote-driver' && (f.msg as { type: string }).type === 'stop');
+    const freed = other.fresh((f) => f.type === 'lease' && f.driver === null);
     c.close();
-    await robot.fresh((f) => f.type === 'forward' && f.client === 'remote-driver' && (f.msg as { type: string }).type === 'stop');
-    await other.fresh((f) => f.type === 'lease' && f.driver === null);
+    await stopped;
+    await freed;
 
     // The robot drops: the client on the other relay is told.
     const watcher = await Peer.open(`${a.ws}/ws/client/watcher?token=${await sessionFor(a.url, 'sim', 'viewer')}`);
