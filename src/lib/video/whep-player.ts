@@ -24,7 +24,7 @@ export interface WhepOptions {
   log?: (line: string) => void;
 }
 
-/** Lowest playout delay on a video receiver; older Chromium knows only playoutDelayHint (seconds). */
+/** Lowest playout delay on a receiver (video and audio alike: the operator talks with the robot); older Chromium knows only playoutDelayHint (seconds). */
 export function lowLatencyReceiver(receiver: RTCRtpReceiver): void {
   const r = receiver as unknown as { jitterBufferTarget?: number | null; playoutDelayHint?: number };
   if ('jitterBufferTarget' in receiver) r.jitterBufferTarget = 0;
@@ -82,7 +82,7 @@ export class WhepPlayer implements VideoSource {
         pc.addTransceiver('video', { direction: 'recvonly' });
         pc.addTransceiver('audio', { direction: 'recvonly' });
         pc.ontrack = (ev) => {
-          if (ev.track.kind === 'video') lowLatencyReceiver(ev.receiver);
+          lowLatencyReceiver(ev.receiver);
           for (const t of stream.getTracks()) if (t.kind === ev.track.kind) stream.removeTrack(t);
           stream.addTrack(ev.track);
           if (this.element.srcObject !== stream) this.element.srcObject = stream;
