@@ -64,7 +64,6 @@ export class Hub {
   /** Sockets written to in this turn of the event loop; uncorked by flush() in the check phase. */
   private readonly corked = new Set<Duplex>();
   private flushQueued = false;
-  private gaugeDirty = false;
   /** Metric children used per message, bound once (a labelled inc() hashes its labels each call). */
   private readonly counted = new Map<string, { inc(): void }>();
   private readonly forwardSeconds;
@@ -186,14 +185,7 @@ export class Hub {
     this.toRobot(conn.robot, { v: 1, type: 'client', event: 'leave', client: conn.id, role: conn.role, name: conn.name });
   }
 
-  /** Recounted once per turn of the event loop (thousands of sockets connect in a burst). */
   private updateClientGauge(): void {
-    this.gaugeDirty = true;
-    this.queueFlush();
-  }
-
-  private countClients(): void {
-    this.gaugeDirty = false;
     let drivers = 0, viewers = 0;
     for (const room of this.clients.values()) for (const c of room.values()) c.role === 'driver' ? drivers++ : viewers++;
     this.metrics.clients.set({ role: 'driver' }, drivers);
@@ -358,10 +350,6 @@ export class Hub {
     if (this.corked.has(raw)) return;
     raw.cork();
     this.corked.add(raw);
-    this.queueFlush();
-  }
-
-  private queueFlush(): void {
     if (!this.flushQueued) { this.flushQueued = true; setImmediate(this.flush); }
   }
 
@@ -369,7 +357,6 @@ export class Hub {
     this.flushQueued = false;
     for (const raw of this.corked) raw.uncork();
     this.corked.clear();
-    if (this.gaugeDirty) this.countClients();
   };
 
   /** `text`: the frame already serialized (must be `frame`'s JSON). */

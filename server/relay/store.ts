@@ -58,9 +58,6 @@ export class FileStore implements Store {
 
   /** mtime and size of the file as last read or written, so reload() re-parses only real changes. */
   private seen = '';
-  private statted = false;
-  /** Sessions by token hash (a handshake looks its token up): rebuilt after any change. */
-  private byToken: Map<string, SessionRecord> | null = null;
 
   /**
    * Re-reads the file when someone else changed it: the CLI (`invite`, `register`) writes it while
@@ -68,18 +65,12 @@ export class FileStore implements Store {
    * re-checked each second): a stat is cheap, a parse of hundreds of sessions is not.
    */
   private reload(): void {
-    // One stat per turn of the event loop: the hub re-checks every connected session each second
-    // in one synchronous burst, and a file changed mid-burst is seen on the next turn anyway.
-    if (this.statted) return;
-    this.statted = true;
-    setImmediate(() => { this.statted = false; });
     try {
       const st = statSync(this.file);
       const stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
       if (stamp === this.seen) return;
       const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<FileState>;
       this.state = { robots: parsed.robots ?? {}, invites: parsed.invites ?? {}, sessions: parsed.sessions ?? {} };
-      this.byToken = null;
       this.seen = stamp;
     } catch { /* keep what we have */ }
   }
@@ -98,7 +89,6 @@ export class FileStore implements Store {
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.state, null, 1), { mode: 0o600 });
     renameSync(tmp, this.file); // atomic on one filesystem: readers see the old or the new file
-    this.byToken = null;
     this.remember();
   }
 
@@ -113,8 +103,7 @@ export class FileStore implements Store {
   async deleteInvite(id: string) { this.reload(); delete this.state.invites[id]; this.save(); }
   async getSession(id: string) { return this.state.sessions[id] ?? null; }
   async getSessionByToken(hash: string) {
-    this.byToken ??= new Map(Object.values(this.state.sessions).map((s) => [s.tokenHash, s]));
-    return this.byToken.get(hash) ?? null;
+    return Object.values(this.state.sessions).find((s) => s.tokenHash === hash) ?? null;
   }
   async putSession(s: SessionRecord) { this.reload(); this.state.sessions[s.id] = s; this.save(); }
   async deleteSession(id: string) { this.reload(); delete this.state.sessions[id]; this.save(); }
