@@ -2,11 +2,6 @@
 // validated (protocol/messages.ts, protocol/relay.ts); the relay owns the driver lease in server
 // mode; frames for sockets on other relays go over the bus. Handshakes are authenticated in
 // http.ts before the upgrade: a socket that reaches this file is already known.
-// Hot path (measured with bench/relay/capacity.ts, `--cpu-prof`): on loopback most of the time is
-// the kernel's work in write(2), so frames written in one turn of the event loop are corked per
-// socket and flushed together; a socket heard from within half a ping interval is not pinged; a
-// validated client message is forwarded as the text it came in; metric children are bound once.
-import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../common/log.ts';
@@ -19,7 +14,7 @@ import {
   type Role, type WelcomeMsg,
 } from '../../protocol/messages.ts';
 import {
-  parseClientToRelay, parseRobotToRelay, RelayCloseCode, type ForwardMsg, type RelayToClientMessage, type RelayToRobotMessage,
+  parseClientToRelay, parseRobotToRelay, RelayCloseCode, type RelayToClientMessage, type RelayToRobotMessage,
 } from '../../protocol/relay.ts';
 import type { Access } from './access.ts';
 import type { Bus, BusEvent } from './bus.ts';
@@ -29,8 +24,6 @@ import type { SessionRecord, Store } from './store.ts';
 
 interface Conn {
   ws: WebSocket;
-  /** The TCP socket under ws (corked while a turn of the event loop writes to it). */
-  raw: Duplex;
   robot: string;
   lastSeen: number;
   /** Token bucket for the message rate limit, and consecutive refusals. */
@@ -57,17 +50,8 @@ export class Hub {
   private readonly leases = new Map<string, LeaseView>();
   private readonly perSecond: number[] = [];
   private count = 0;
-  /** The last 2000 forward latencies (ms), a ring. */
   private readonly latencies: number[] = [];
-  private latencyAt = 0;
   private readonly timers: NodeJS.Timeout[] = [];
-  /** Sockets written to in this turn of the event loop; uncorked by flush() in the check phase. */
-  private readonly corked = new Set<Duplex>();
-  private flushQueued = false;
-  /** Metric children used per message, bound once (a labelled inc() hashes its labels each call). */
-  private readonly counted = new Map<string, { inc(): void }>();
-  private readonly forwardSeconds;
-  private readonly answerSeconds;
 
   constructor(
     private readonly access: Access,
@@ -77,8 +61,6 @@ export class Hub {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
-    this.forwardSeconds = metrics.latency.labels({ direction: 'client_to_robot' });
-    this.answerSeconds = metrics.latency.labels({ direction: 'robot_to_client' });
     bus.onEvent((ev) => this.onBus(ev));
     this.timers.push(setInterval(() => this.heartbeat(), limits.pingIntervalMs));
     this.timers.push(setInterval(() => void this.tick(), 1000));
@@ -86,10 +68,10 @@ export class Hub {
 
   // ---- connections ---------------------------------------------------------------------------
 
-  addRobot(ws: WebSocket, robot: string, raw: Duplex): void {
+  addRobot(ws: WebSocket, robot: string): void {
     const old = this.robots.get(robot);
     if (old) { old.ws.close(CloseCode.replaced, 'replaced by a new connection'); this.robots.delete(robot); }
-    const conn: RobotConn = { kind: 'robot', ws, raw, robot, ...this.freshConn() };
+    const conn: RobotConn = { kind: 'robot', ws, robot, ...this.freshConn() };
     this.robots.set(robot, conn);
     this.metrics.robots.set(this.robots.size);
     this.log.info('robot connected', { robot });
@@ -121,7 +103,7 @@ export class Hub {
     return !!c && c.session.id !== session;
   }
 
-  async addClient(ws: WebSocket, id: string, session: SessionRecord, raw: Duplex): Promise<void> {
+  async addClient(ws: WebSocket, id: string, session: SessionRecord): Promise<void> {
     const robot = session.robot;
     // Frames that arrive while we look the lease up are held, then handled after the welcome.
     ws.on('error', () => { /* a protocol error closes the socket; the close handler cleans up */ });
@@ -137,7 +119,7 @@ export class Hub {
     if (!room) { room = new Map(); this.clients.set(robot, room); }
     const old = room.get(id);
     if (old) { old.ws.close(CloseCode.replaced, 'replaced by a new connection'); room.delete(id); }
-    const conn: ClientConn = { kind: 'client', ws, raw, robot, id, session, role: session.role, name: null, lastRenew: 0, ...this.freshConn() };
+    const conn: ClientConn = { kind: 'client', ws, robot, id, session, role: session.role, name: null, lastRenew: 0, ...this.freshConn() };
     room.set(id, conn);
     this.updateClientGauge();
     this.log.info('client connected', { robot, client: id, role: conn.role, session: session.id });
@@ -194,13 +176,6 @@ export class Hub {
 
   // ---- frames --------------------------------------------------------------------------------
 
-  private countMessage(direction: 'client_to_relay' | 'robot_to_relay' | 'relay_to_robot', type: string): void {
-    const key = `${direction} ${type}`;
-    let c = this.counted.get(key);
-    if (!c) { c = this.metrics.messages.labels({ direction, type }); this.counted.set(key, c); }
-    c.inc();
-  }
-
   /** Token bucket; true when the frame may pass. Too many refusals in a row close the socket. */
   private admit(conn: Conn): boolean {
     const now = performance.now();
@@ -231,11 +206,10 @@ export class Hub {
     if (!this.admit(conn)) return;
     if (isBinary) return this.refuse(conn, 'bad_message', 'binary frames are not relayed (talk goes over WHIP)');
     if (data.length > MAX_TEXT_FRAME_BYTES) return this.refuse(conn, 'too_large', `message larger than ${MAX_TEXT_FRAME_BYTES} bytes`);
-    const text = data.toString('utf8');
-    const parsed = parseClientToRelay(text);
+    const parsed = parseClientToRelay(data.toString('utf8'));
     if (!parsed.ok) return this.refuse(conn, errorCodeFor(parsed.error, parsed.field), parsed.error, parsed.field);
     const m = parsed.value;
-    this.countMessage('client_to_relay', m.type);
+    this.metrics.messages.inc({ direction: 'client_to_relay', type: m.type });
     this.count++;
     switch (m.type) {
       case 'refresh': {
@@ -255,42 +229,32 @@ export class Hub {
         if (m.action === 'release') return void (await this.releaseLease(conn.robot, conn.id));
         return this.requestLease(conn);
       case 'stop':
-        return this.forward(conn, m, t0, text); // the stop button always works, whoever presses it
+        return this.forward(conn, m, t0); // the stop button always works, whoever presses it
       case 'heartbeat':
         if (this.leases.get(conn.robot)?.driver === conn.id) this.renew(conn);
-        return this.forward(conn, m, t0, text);
+        return this.forward(conn, m, t0);
       case 'tts':
       case 'talk':
         if (conn.role !== 'driver') return this.refuse(conn, 'forbidden', 'viewers cannot talk', undefined, m.type);
-        return this.forward(conn, m, t0, text);
+        return this.forward(conn, m, t0);
       case 'drive':
       case 'motor':
         if (conn.role !== 'driver') return this.refuse(conn, 'forbidden', 'viewers cannot drive', undefined, String(m.seq));
         if (this.leases.get(conn.robot)?.driver !== conn.id) return this.refuse(conn, 'not_driver', 'take the lease first', undefined, String(m.seq));
         this.renew(conn);
-        return this.forward(conn, m, t0, text);
+        return this.forward(conn, m, t0);
     }
   }
 
-  /**
-   * `text` is the message as it came in and as it was validated (parseClientMessage refuses unknown
-   * fields, so it holds nothing else): a robot here gets it inside the envelope as is, without a
-   * second stringify — unless it is so large that the envelope could pass the frame limit.
-   */
-  private forward(conn: ClientConn, m: ClientMessage, t0: number, text: string): void {
-    const frame: ForwardMsg = { v: 1, type: 'forward', client: conn.id, msg: m };
-    const here = this.robots.get(conn.robot);
-    const sent = here && text.length <= MAX_TEXT_FRAME_BYTES / 2
-      ? this.sendRobot(here, frame, `{"v":1,"type":"forward","client":${JSON.stringify(conn.id)},"msg":${text}}`)
-      : this.toRobot(conn.robot, frame);
-    if (!sent) {
+  private forward(conn: ClientConn, m: ClientMessage, t0: number): void {
+    if (!this.toRobot(conn.robot, { v: 1, type: 'forward', client: conn.id, msg: m })) {
       this.refuse(conn, 'unavailable', 'robot offline', undefined, m.type);
       return;
     }
     const ms = performance.now() - t0;
-    this.forwardSeconds.observe(ms / 1000);
-    this.latencies[this.latencyAt] = ms;
-    this.latencyAt = (this.latencyAt + 1) % 2000;
+    this.metrics.latency.observe({ direction: 'client_to_robot' }, ms / 1000);
+    this.latencies.push(ms);
+    if (this.latencies.length > 2000) this.latencies.shift();
     this.log.debug('forwarded', { robot: conn.robot, client: conn.id, type: m.type, latencyMs: Number(ms.toFixed(3)) });
   }
 
@@ -303,12 +267,12 @@ export class Hub {
     if (!parsed.ok) return this.refuse(conn, errorCodeFor(parsed.error, parsed.field), parsed.error, parsed.field);
     const m = parsed.value;
     const inner = m.type === 'to' ? m.msg : m;
-    this.countMessage('robot_to_relay', inner.type);
+    this.metrics.messages.inc({ direction: 'robot_to_relay', type: inner.type });
     this.count++;
     // In server mode the relay owns welcome and the lease; the robot's own are not forwarded.
     if (inner.type === 'welcome' || inner.type === 'lease') return;
     this.toClients(conn.robot, m.type === 'to' ? m.client : null, inner);
-    this.answerSeconds.observe((performance.now() - t0) / 1000);
+    this.metrics.latency.observe({ direction: 'robot_to_client' }, (performance.now() - t0) / 1000);
   }
 
   /** The robot sends telemetry for many clients: its bucket is the client rate times the room. */
@@ -336,33 +300,13 @@ export class Hub {
       conn.ws.once('close', () => clearTimeout(t));
       return false;
     }
-    this.cork(conn.raw);
     conn.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
     return true;
   }
 
-  /**
-   * Holds a socket's writes until the event loop has handled everything that was ready (setImmediate
-   * runs right after the poll phase): frames to one socket then leave in one write(2), not one each.
-   * Under light load the turn is one event and nothing waits; under heavy load the saving is largest.
-   */
-  private cork(raw: Duplex): void {
-    if (this.corked.has(raw)) return;
-    raw.cork();
-    this.corked.add(raw);
-    if (!this.flushQueued) { this.flushQueued = true; setImmediate(this.flush); }
-  }
-
-  private readonly flush = (): void => {
-    this.flushQueued = false;
-    for (const raw of this.corked) raw.uncork();
-    this.corked.clear();
-  };
-
-  /** `text`: the frame already serialized (must be `frame`'s JSON). */
-  private sendRobot(conn: RobotConn, frame: RelayToRobotMessage, text?: string): boolean {
-    this.countMessage('relay_to_robot', frame.type);
-    return this.send(conn, text ?? frame);
+  private sendRobot(conn: RobotConn, frame: RelayToRobotMessage): boolean {
+    this.metrics.messages.inc({ direction: 'relay_to_robot', type: frame.type });
+    return this.send(conn, frame);
   }
 
   /** To the robot, here or on another relay. False when it is known to be nowhere. */
@@ -495,11 +439,7 @@ export class Hub {
 
   // ---- timers --------------------------------------------------------------------------------
 
-  /**
-   * Pings every socket not heard from in the last half ping interval (one that just sent a frame is
-   * alive; with thousands of sockets the pings cost as much as the traffic); one silent for
-   * deadAfterMs is terminated, as before.
-   */
+  /** Pings every socket; one silent for deadAfterMs is terminated. */
   private heartbeat(): void {
     const now = Date.now();
     const all: Conn[] = [...this.robots.values()];
@@ -509,8 +449,7 @@ export class Hub {
         this.metrics.refused.inc({ code: 'heartbeat_timeout' });
         this.log.warn('dead socket closed', { robot: c.robot, silentMs: now - c.lastSeen });
         c.ws.terminate();
-      } else if (c.ws.readyState === c.ws.OPEN && now - c.lastSeen >= this.limits.pingIntervalMs / 2) {
-        this.cork(c.raw);
+      } else if (c.ws.readyState === c.ws.OPEN) {
         c.ws.ping();
       }
     }
