@@ -51,7 +51,7 @@ export function pcmOnsets(onOnset: (wallMs: number) => void): (pcm: Buffer, arri
 /** Wall-clock times (ms) of the marker's onsets in the stream's audio at the reader. */
 export function probeAudio(url: string, opts: { skipMs?: number } = {}): Probe {
   const child = spawn(FFMPEG_BIN, [...READER_IN, '-allowed_media_types', 'audio', '-i', url, '-map', '0:a:0', '-c:a', 'pcm_s16le', '-ar', '16000', '-ac', '1', '-f', 's16le', '-flush_packets', '1', 'pipe:1'],
-    { detached: true, stdio: ['ignore', 'pipe', process.env.X_PROBE_ERR ? 'inherit' : 'ignore'] });
+    { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
   const onsets: number[] = [];
   const detect = pcmOnsets((t) => onsets.push(t));
   const start = Date.now();
