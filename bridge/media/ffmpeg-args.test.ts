@@ -11,7 +11,8 @@ import { AlsaMicrophone, AlsaSpeaker } from '../hardware/audio.ts';
 import { V4l2Camera } from '../hardware/camera.ts';
 import { SimulatedCamera } from '../sim/camera.ts';
 import { SimulatedMicrophone } from '../sim/audio.ts';
-import { micCaptureArgs, mjpegArgs, redactArgs, rtspPublishArgs, rtspTalkArgs, speakerPlaybackArgs } from './ffmpeg-args.ts';
+import { micCaptureArgs, mjpegArgs, PUBLISH_SDP, publishAudioArgs, publishVideoArgs, redactArgs, rtspTalkArgs, speakerPlaybackArgs } from './ffmpeg-args.ts';
+import { RtspPush } from '../server-mode/rtsp-push.ts';
 import { FfmpegSupervisor } from './supervisor.ts';
 import { ffmpegOnce, waitFor } from './test/helpers.ts';
 import { freePort } from '../../scripts/stack.ts';
@@ -56,18 +57,24 @@ describe('FFmpeg arguments', () => {
     assert.ok(!spk.includes('nobuffer'), 'nobuffer drops the start of PCM on a pipe');
   });
 
-  it('RTSP publish: x264 ultrafast zerolatency baseline, no B-frames, 1 s GOP, capped bitrate, Opus 32k mono, TCP, 1400-byte packets', () => {
+  it('publish encoders: x264 ultrafast zerolatency baseline, no B-frames, 1 s GOP, capped bitrate; Opus 32k mono; RTP to loopback, 1400-byte packets', () => {
     const url = 'rtsp://robot:pw@127.0.0.1:8554/robots/r1';
-    const args = rtspPublishArgs({ url, video: cam, audio: new AlsaMicrophone() });
+    const to = { rtp: 40000, rtcp: 40001 };
+    const args = publishVideoArgs({ to, video: cam });
     for (const [flag, value] of Object.entries({
       '-c:v': 'libx264', '-preset': 'ultrafast', '-tune': 'zerolatency', '-profile:v': 'baseline', '-bf': '0', '-g': '30',
-      '-b:v': '1500k', '-maxrate': '1500k', '-c:a': 'libopus', '-b:a': '32k', '-ac': '1', '-rtsp_transport': 'tcp', '-pkt_size': '1400',
-      '-progress': 'pipe:1',
+      '-b:v': '1500k', '-maxrate': '1500k', '-payload_type': '96', '-progress': 'pipe:1',
     })) assert.equal(after1(args, flag), value, flag);
-    assert.equal(args.at(-1), url);
-    assert.throws(() => rtspPublishArgs({ url: 'http://x/robots/r1', video: cam }), TypeError);
-    assert.throws(() => rtspPublishArgs({ url, video: cam, videoKbps: 1e9 }), RangeError);
-    assert.ok(rtspPublishArgs({ url, video: cam }).includes('-an'));
+    assert.equal(args[args.lastIndexOf('-f') + 1], 'rtp');
+    assert.equal(args.at(-1), 'rtp://127.0.0.1:40000?rtcpport=40001&pkt_size=1400');
+    assert.ok(!args.includes('-c:a') && !args.some((a) => a.includes('pw')), 'video only, no credentials');
+    const audio = publishAudioArgs({ to, audio: new AlsaMicrophone() });
+    for (const [flag, value] of Object.entries({ '-c:a': 'libopus', '-b:a': '32k', '-ac': '1', '-frame_duration': '20', '-payload_type': '97' })) assert.equal(after1(audio, flag), value, flag);
+    assert.ok(!audio.includes('-c:v'));
+    assert.throws(() => publishVideoArgs({ to, video: cam, videoKbps: 1e9 }), RangeError);
+    assert.throws(() => publishVideoArgs({ to: { rtp: 0, rtcp: 1 }, video: cam }), RangeError);
+    assert.throws(() => publishAudioArgs({ to, audio: new AlsaMicrophone(), audioKbps: 1 }), RangeError);
+    assert.throws(() => new RtspPush({ url: 'http://x/robots/r1', tracks: [] }), TypeError);
     const talk = rtspTalkArgs(`${url}/talk`, new AlsaSpeaker());
     assert.equal(after1(talk, '-i'), `${url}/talk`);
   });
@@ -89,24 +96,28 @@ describe('RTSP publish through a real MediaMTX', () => {
       'paths:', '  all_others:', '',
     ].join('\n'));
     const server = spawn(mediamtx, [join(dir, 'mediamtx.yml')], { detached: true, stdio: 'ignore' });
-    const publisher = new FfmpegSupervisor({
-      name: 'publish', progress: true, stdin: true,
-      args: () => rtspPublishArgs({ url: `rtsp://127.0.0.1:${port}/robots/r1`, video: camera, audio: new SimulatedMicrophone() }),
-    });
     const camera = new SimulatedCamera({ width: 640, height: 480, fps: 25 });
+    await waitForPort(port, 5000);
+    const push = new RtspPush({ url: `rtsp://127.0.0.1:${port}/robots/r1`, tracks: [{ sdp: PUBLISH_SDP.video }, { sdp: PUBLISH_SDP.audio }] });
+    push.on('error', () => {});
+    const [v, a] = await push.listen();
+    await push.start();
+    const publisher = new FfmpegSupervisor({ name: 'publish-video', progress: true, stdin: true, args: () => publishVideoArgs({ to: v!, video: camera }) });
+    const audio = new FfmpegSupervisor({ name: 'publish-audio', progress: true, args: () => publishAudioArgs({ to: a!, audio: new SimulatedMicrophone() }) });
     let stopFeed: (() => void) | null = null;
     publisher.on('spawn', (child: import('node:child_process').ChildProcess) => { stopFeed = camera.feed(child.stdin!); });
     publisher.on('exit', () => stopFeed?.());
     t.after(async () => {
-      await publisher.stop();
+      await Promise.all([publisher.stop(), audio.stop()]);
+      push.close();
       stopFeed?.();
       try { process.kill(-server.pid!, 'SIGKILL'); } catch { /* gone */ }
       rmSync(dir, { recursive: true, force: true });
     });
-    await waitForPort(port, 5000);
     let progress: Record<string, string> | null = null;
     publisher.on('progress', (p: Record<string, string>) => { progress = p; });
     publisher.start();
+    audio.start();
     await waitFor(() => progress !== null && Number(progress.frame) > 5, 8000, 'publisher progress');
     const started = Date.now();
     const gray = await ffmpegOnce(['-rtsp_transport', 'tcp', '-i', `rtsp://127.0.0.1:${port}/robots/r1`, '-map', '0:v:0', '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'], undefined, 8000);

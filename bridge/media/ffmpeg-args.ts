@@ -13,7 +13,7 @@ export const DEFAULT_MJPEG_QUALITY = 5;
 /** Server-mode defaults (issue 6): 1.5 Mbps at 1280x720@30, Opus mono 32 kbps. */
 export const DEFAULT_PUBLISH_VIDEO_KBPS = 1500;
 export const DEFAULT_PUBLISH_AUDIO_KBPS = 32;
-/** Below MediaMTX's 1440-byte RTP limit, so it never has to remux our packets. */
+/** RTP packet size: below MediaMTX's 1440-byte RTP limit, so it never has to remux our packets. */
 export const RTSP_PKT_SIZE = 1400;
 /** How often `-progress` reports (seconds): the supervisor's stall detector needs it well under 2 s. */
 export const PROGRESS_PERIOD_S = 0.5;
@@ -78,14 +78,21 @@ export function ttsPlaybackArgs(sink: SpeakerSink): string[] {
   return [...globalArgs(), '-f', 'wav', '-i', 'pipe:0', ...sink.ffmpegOutput()];
 }
 
-export interface PublishOptions {
-  /** rtsp://[user:pass@]host:port/robots/<id> */
-  url: string;
+/** Loopback UDP ports an encoder sends RTP and RTCP to (bridge/server-mode/rtsp-push.ts listens). */
+export interface RtpTarget { rtp: number; rtcp: number }
+
+/** RTP payload types of the published tracks, and the SDP media sections announced for them. */
+export const RTP_VIDEO_PT = 96;
+export const RTP_AUDIO_PT = 97;
+export const PUBLISH_SDP = {
+  video: `m=video 0 RTP/AVP ${RTP_VIDEO_PT}\na=rtpmap:${RTP_VIDEO_PT} H264/90000\na=fmtp:${RTP_VIDEO_PT} packetization-mode=1`,
+  audio: `m=audio 0 RTP/AVP ${RTP_AUDIO_PT}\na=rtpmap:${RTP_AUDIO_PT} opus/48000/2\na=fmtp:${RTP_AUDIO_PT} sprop-stereo=0`,
+};
+
+export interface PublishVideoOptions {
   video: VideoSource;
-  /** Omit for a video-only publish. */
-  audio?: AudioSource;
+  to: RtpTarget;
   videoKbps?: number;
-  audioKbps?: number;
   /**
    * Largest picture sent: a bigger capture is scaled down to fit (aspect kept, never scaled up,
    * even sizes for yuv420p). Omit to send the capture's size.
@@ -95,18 +102,24 @@ export interface PublishOptions {
   fps?: number;
   /**
    * Per-frame encoder stats to this path (a FIFO the bridge reads): -progress has no byte count
-   * for RTSP output, so the bitrate is measured from these frame sizes.
+   * for RTP output, so the bitrate is measured from these frame sizes.
    */
   vstatsFile?: string;
 }
 
+function rtpUrl(to: RtpTarget): string {
+  for (const p of [to.rtp, to.rtcp]) if (!(Number.isInteger(p) && p > 0 && p < 65536)) throw new RangeError(`RTP port must be 1..65535, got ${p}`);
+  return `rtp://127.0.0.1:${to.rtp}?rtcpport=${to.rtcp}&pkt_size=${RTSP_PKT_SIZE}`;
+}
+
 /**
- * Server mode (issue 6): H.264 + Opus to MediaMTX over RTSP/TCP. Baseline, no B-frames, a
- * keyframe every second (MediaMTX cannot ask an RTSP publisher for one, so a new WHEP viewer
- * waits at most 1 s), bitrate capped with a half-second buffer. Progress on stdout for the
- * supervisor's stall detector.
+ * Server mode (issue 6), video: H.264 as RTP to the bridge's loopback port, which publishes it to
+ * MediaMTX (rtsp-push.ts). Audio is a separate FFmpeg (publishAudioArgs): one FFmpeg with two live
+ * inputs holds each stream back for the other (docs/PERFORMANCE.md). Baseline, no B-frames, a
+ * keyframe every second (MediaMTX cannot ask for one, so a new WHEP viewer waits at most 1 s),
+ * bitrate capped with a half-second buffer. Progress on stdout for the supervisor's stall detector.
  */
-export function rtspPublishArgs(opts: PublishOptions): string[] {
+export function publishVideoArgs(opts: PublishVideoOptions): string[] {
   const inFps = opts.video.info.fps;
   if (opts.fps !== undefined && !(Number.isInteger(opts.fps) && opts.fps >= 1 && opts.fps <= 60)) throw new RangeError(`publish fps must be an integer in 1..60, got ${opts.fps}`);
   const fps = opts.fps !== undefined && opts.fps < inFps ? opts.fps : inFps;
@@ -120,25 +133,25 @@ export function rtspPublishArgs(opts: PublishOptions): string[] {
     : [];
   const rate = fps !== inFps ? ['-r', String(fps)] : [];
   const kbps = opts.videoKbps ?? DEFAULT_PUBLISH_VIDEO_KBPS;
-  const akbps = opts.audioKbps ?? DEFAULT_PUBLISH_AUDIO_KBPS;
   if (!(kbps >= 100 && kbps <= 20000)) throw new RangeError(`video bitrate must be 100..20000 kbps, got ${kbps}`);
-  if (!(akbps >= 6 && akbps <= 256)) throw new RangeError(`audio bitrate must be 6..256 kbps, got ${akbps}`);
-  assertRtspUrl(opts.url);
-  const inputs = [...opts.video.ffmpegInput(), ...(opts.audio ? opts.audio.ffmpegInput() : [])];
-  const maps = opts.audio ? ['-map', '0:v:0', '-map', '1:a:0'] : ['-map', '0:v:0'];
-  const video = [
-    ...filters, ...rate,
+  const vstats = opts.vstatsFile ? ['-vstats_file', opts.vstatsFile] : [];
+  return [
+    ...globalArgs(), ...opts.video.ffmpegInput(), '-map', '0:v:0', ...filters, ...rate,
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline',
     '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(fps), '-keyint_min', String(fps), '-sc_threshold', '0',
     '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${Math.round(kbps / 2)}k`,
+    ...progressArgs(), ...vstats, '-f', 'rtp', '-payload_type', String(RTP_VIDEO_PT), rtpUrl(opts.to),
   ];
-  const audio = opts.audio
-    ? ['-c:a', 'libopus', '-b:a', `${akbps}k`, '-ac', '1', '-ar', '48000', '-application', 'lowdelay', '-frame_duration', '20']
-    : ['-an'];
-  const vstats = opts.vstatsFile ? ['-vstats_file', opts.vstatsFile] : [];
+}
+
+/** Server mode, audio: the microphone's PCM as Opus mono (20 ms frames) in RTP to the bridge's loopback port. */
+export function publishAudioArgs(opts: { audio: AudioSource; to: RtpTarget; audioKbps?: number }): string[] {
+  const akbps = opts.audioKbps ?? DEFAULT_PUBLISH_AUDIO_KBPS;
+  if (!(akbps >= 6 && akbps <= 256)) throw new RangeError(`audio bitrate must be 6..256 kbps, got ${akbps}`);
   return [
-    ...globalArgs(), ...inputs, ...maps, ...video, ...audio, ...progressArgs(), ...vstats,
-    '-f', 'rtsp', '-rtsp_transport', 'tcp', '-pkt_size', String(RTSP_PKT_SIZE), opts.url,
+    ...globalArgs(), ...opts.audio.ffmpegInput(), '-map', '0:a:0',
+    '-c:a', 'libopus', '-b:a', `${akbps}k`, '-ac', '1', '-ar', '48000', '-application', 'lowdelay', '-frame_duration', '20',
+    ...progressArgs(), '-f', 'rtp', '-payload_type', String(RTP_AUDIO_PT), rtpUrl(opts.to),
   ];
 }
 
@@ -152,7 +165,7 @@ export function rtspTalkArgs(url: string, sink: SpeakerSink): string[] {
   ];
 }
 
-function assertRtspUrl(url: string): void {
+export function assertRtspUrl(url: string): void {
   let parsed: URL;
   try { parsed = new URL(url); } catch { throw new TypeError('publish URL is not a URL'); }
   if (parsed.protocol !== 'rtsp:' && parsed.protocol !== 'rtsps:') throw new TypeError('publish URL must be rtsp:// or rtsps://');

@@ -1,15 +1,18 @@
-// Server mode's outgoing stream: one supervised FFmpeg that encodes the camera's frames (from the
-// shared capture, see hardware/index.ts videoTap) as H.264 and the microphone as Opus and pushes
-// both to MediaMTX over RTSP/TCP (arguments: media/ffmpeg-args.ts rtspPublishArgs).
+// Server mode's outgoing stream: two supervised FFmpegs — H.264 from the shared capture (see
+// hardware/index.ts videoTap) and Opus from the microphone — each sending RTP to a loopback port,
+// and one RTSP session (rtsp-push.ts) that publishes both to MediaMTX as the packets come
+// (arguments: media/ffmpeg-args.ts publishVideoArgs / publishAudioArgs). Two encoders, not one
+// FFmpeg with both inputs: that one holds each stream back for the other (docs/PERFORMANCE.md).
 //
 // The microphone is not opened a second time either: MicCapture's PCM frames are written to the
-// publisher's fd 3. While the speaker plays the driver's talk audio the mic is DUCKED TO SILENCE
-// (zeros written in its place) rather than paused: the Opus track keeps its timing (no gaps for the
-// viewers' jitter buffers to stall on) and the driver never hears their own voice come back.
+// audio encoder's stdin. While the speaker plays the driver's talk audio the mic is DUCKED TO
+// SILENCE (zeros written in its place) rather than paused: the Opus track keeps its timing (no gaps
+// for the viewers' jitter buffers to stall on) and the driver never hears their own voice come back.
 //
-// Events: 'live' () once a run is really sending (frames advancing in -progress); 'down'
-// (reason) when a run ends unasked (crash, stall, MediaMTX gone); the supervisor restarts it with
-// backoff (capped at PUBLISH_MAX_BACKOFF_MS so the stream is back quickly once MediaMTX is).
+// Events: 'live' () once a run is really sending (RECORD accepted, frames advancing in -progress);
+// 'down' (reason) when a run ends unasked (MediaMTX gone or refusing, an encoder crashed or
+// stalled); it retries by itself with backoff (capped at PUBLISH_MAX_BACKOFF_MS so the stream is
+// back quickly once MediaMTX is).
 
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -17,9 +20,10 @@ import type { Writable } from 'node:stream';
 import type { Logger } from '../../common/log.ts';
 import type { MicService, VideoTap } from '../hardware/parts.ts';
 import type { AudioSource } from '../hardware/types.ts';
-import { lowDelayInput, pcmFormat, rtspPublishArgs } from '../media/ffmpeg-args.ts';
+import { lowDelayInput, pcmFormat, PUBLISH_SDP, publishAudioArgs, publishVideoArgs, type RtpTarget } from '../media/ffmpeg-args.ts';
 import { FfmpegSupervisor, type SupervisorStatus } from '../media/supervisor.ts';
 import { publishError } from './errors.ts';
+import { RtspPush } from './rtsp-push.ts';
 import { VideoStats } from './vstats.ts';
 
 export const PUBLISH_STALL_MS = 2000;
@@ -29,6 +33,8 @@ export const PUBLISH_MIN_BACKOFF_MS = 300;
 export const PUBLISH_MAX_BACKOFF_MS = 2000;
 /** PCM waiting in the mic pipe beyond this is dropped (8 frames = 160 ms). */
 const MAX_MIC_QUEUED = 8 * 640;
+/** The RTSP handshake (connect, authenticate, ANNOUNCE, SETUP, RECORD) may take this long. */
+const HANDSHAKE_MS = 5000;
 
 export interface PublisherOptions {
   tap: VideoTap;
@@ -53,7 +59,13 @@ export interface PublisherStats {
 }
 
 export class Publisher extends EventEmitter {
-  private readonly supervisor: FfmpegSupervisor;
+  private readonly video: FfmpegSupervisor;
+  private readonly audio: FfmpegSupervisor | null;
+  private push: RtspPush | null = null;
+  private ports: RtpTarget[] = [];
+  private retryTimer: NodeJS.Timeout | null = null;
+  private backoffMs = PUBLISH_MIN_BACKOFF_MS;
+  private restarts = 0;
   private vstats: VideoStats | null = null;
   private stopFeed: (() => void) | null = null;
   private micPipe: Writable | null = null;
@@ -70,38 +82,32 @@ export class Publisher extends EventEmitter {
 
   constructor(private readonly opts: PublisherOptions) {
     super();
-    const micInput: AudioSource | undefined = opts.mic
-      ? { info: { kind: 'sim', device: 'mic capture (pipe:3)' }, ffmpegInput: () => [...lowDelayInput(), ...pcmFormat(), '-thread_queue_size', '64', '-i', 'pipe:3'] }
-      : undefined;
     // Pipes carry live frames with known formats: no probing (FFmpeg would otherwise wait seconds
     // for data on every input before it starts).
     const video = { info: opts.tap.info, ffmpegInput: () => [...lowDelayInput(), ...opts.tap.ffmpegInput()] };
-    this.supervisor = new FfmpegSupervisor({
-      name: 'publish',
-      logger: opts.log,
-      stdin: true,
-      extraPipes: micInput ? 1 : 0,
-      progress: true,
-      stallMs: PUBLISH_STALL_MS,
-      firstOutputMs: PUBLISH_FIRST_OUTPUT_MS,
-      minBackoffMs: PUBLISH_MIN_BACKOFF_MS,
-      maxBackoffMs: PUBLISH_MAX_BACKOFF_MS,
-      healthyAfterMs: 5000,
-      args: () => rtspPublishArgs({
-        url: opts.url(), video, ...(micInput ? { audio: micInput } : {}),
-        videoKbps: opts.video.kbps, audioKbps: opts.audioKbps,
+    const encoder = { stdin: true, progress: true, stallMs: PUBLISH_STALL_MS, firstOutputMs: PUBLISH_FIRST_OUTPUT_MS, minBackoffMs: PUBLISH_MIN_BACKOFF_MS, maxBackoffMs: PUBLISH_MAX_BACKOFF_MS, healthyAfterMs: 5000 };
+    this.video = new FfmpegSupervisor({
+      name: 'publish-video', logger: opts.log, ...encoder,
+      args: () => publishVideoArgs({
+        video, to: this.ports[0]!, videoKbps: opts.video.kbps,
         fit: { width: opts.video.width, height: opts.video.height }, fps: opts.video.fps,
         ...(this.vstats ? { vstatsFile: this.vstats.path } : {}),
       }),
     });
-    this.supervisor.on('spawn', (child: ChildProcess) => {
+    this.video.on('spawn', (child: ChildProcess) => {
       this.last = null;
       this.advances = 0;
-      if (child.stdin) this.stopFeed = opts.tap.attach(child.stdin);
-      this.micPipe = (child.stdio[3] as Writable | null | undefined) ?? null;
+      this.stopFeed?.();
+      this.stopFeed = child.stdin ? opts.tap.attach(child.stdin) : null;
     });
-    this.supervisor.on('progress', (p: Record<string, string>) => this.onProgress(p));
-    this.supervisor.on('exit', () => this.onExit());
+    this.video.on('progress', (p: Record<string, string>) => this.onProgress(p));
+    this.video.on('exit', () => this.onEncoderExit(this.video));
+    const micInput: AudioSource = { info: { kind: 'sim', device: 'mic capture (stdin)' }, ffmpegInput: () => [...lowDelayInput(), ...pcmFormat(), '-i', 'pipe:0'] };
+    this.audio = opts.mic
+      ? new FfmpegSupervisor({ name: 'publish-audio', logger: opts.log, ...encoder, args: () => publishAudioArgs({ audio: micInput, to: this.ports[1]!, audioKbps: opts.audioKbps }) })
+      : null;
+    this.audio?.on('spawn', (child: ChildProcess) => { this.micPipe = child.stdin ?? null; });
+    this.audio?.on('exit', () => { this.micPipe = null; this.onEncoderExit(this.audio!); });
   }
 
   get isLive(): boolean { return this.live; }
@@ -111,20 +117,73 @@ export class Publisher extends EventEmitter {
     if (this.wanted) return;
     this.wanted = true;
     this.lastErrorText = null;
+    this.backoffMs = PUBLISH_MIN_BACKOFF_MS;
     this.vstats ??= VideoStats.open(this.opts.log);
     this.opts.mic?.on('frame', this.onMic);
-    this.supervisor.start();
+    void this.connect();
   }
 
   async stop(): Promise<void> {
     if (!this.wanted) return;
     this.wanted = false;
     this.opts.mic?.off('frame', this.onMic);
-    await this.supervisor.stop();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.push?.close();
+    this.push = null;
+    await this.stopEncoders();
     this.vstats?.close();
     this.vstats = null;
-    this.endFeed();
     this.setLive(false);
+  }
+
+  /** One run: the RTSP session first (so the first keyframe is not lost), then the encoders. */
+  private async connect(): Promise<void> {
+    this.retryTimer = null;
+    if (!this.wanted) return;
+    const tracks = [{ sdp: PUBLISH_SDP.video }, ...(this.audio ? [{ sdp: PUBLISH_SDP.audio }] : [])];
+    let push: RtspPush;
+    try {
+      push = new RtspPush({ url: this.opts.url(), tracks, timeoutMs: HANDSHAKE_MS });
+    } catch (err) {
+      return this.fail(null, err as Error);
+    }
+    this.push = push;
+    push.on('error', (err: Error) => this.fail(push, err));
+    try {
+      this.ports = await push.listen();
+      await push.start();
+    } catch (err) {
+      return this.fail(push, err as Error);
+    }
+    if (this.push !== push || !this.wanted) return;
+    this.video.start();
+    this.audio?.start();
+  }
+
+  /** The session failed or was refused: encoders down, 'down' once, then a new run after a pause. */
+  private fail(push: RtspPush | null, err: Error): void {
+    if (push && this.push !== push) return;
+    this.push = null;
+    push?.close();
+    if (!this.wanted) return;
+    const reason = publishError(err.message, this.opts.where);
+    this.lastErrorText = reason;
+    this.restarts++;
+    this.opts.log.warn('publish failed', { reason, retryInMs: this.backoffMs });
+    this.setLive(false);
+    this.emit('down', reason);
+    void this.stopEncoders();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.connect(), this.backoffMs);
+    this.backoffMs = Math.min(PUBLISH_MAX_BACKOFF_MS, this.backoffMs * 2);
+  }
+
+  private async stopEncoders(): Promise<void> {
+    this.stopFeed?.();
+    this.stopFeed = null;
+    this.micPipe = null;
+    await Promise.all([this.video.stop(), this.audio?.stop()]);
   }
 
   /** Talk audio is playing on the speaker: send silence instead of the microphone. */
@@ -141,9 +200,9 @@ export class Publisher extends EventEmitter {
       bitrate_kbps: this.live ? Math.round(this.vstats?.kbps() ?? this.kbps) : 0,
       fps: this.live ? Math.round(this.fpsNow * 10) / 10 : 0,
       frames: this.frames,
-      restarts: this.supervisor.status.restarts,
+      restarts: this.restarts + this.video.status.restarts + (this.audio?.status.restarts ?? 0),
       last_error: this.lastErrorText,
-      ffmpeg: this.supervisor.status,
+      ffmpeg: this.video.status,
     };
   }
 
@@ -168,23 +227,25 @@ export class Publisher extends EventEmitter {
     // Smoothed over ~2 s of 0.5 s reports: readable numbers, still quick to show a drop.
     this.fpsNow = this.advances ? this.fpsNow * 0.6 + fps * 0.4 : fps;
     this.kbps = this.advances ? this.kbps * 0.6 + kbps * 0.4 : kbps;
-    // Live once frames have advanced over two reports: the RTSP session is up and taking data.
-    if (frame > prev.frame && ++this.advances >= 2) this.setLive(true);
+    // Live once frames have advanced over two reports on a recording session.
+    if (frame > prev.frame && ++this.advances >= 2 && this.push) {
+      this.backoffMs = PUBLISH_MIN_BACKOFF_MS;
+      this.setLive(true);
+    }
   }
 
-  private onExit(): void {
-    this.endFeed();
-    if (!this.wanted) return;
-    const reason = publishError(this.supervisor.status.lastError, this.opts.where);
+  /** An encoder crashed or stalled: its supervisor restarts it; the stream is not live until frames flow again. */
+  private onEncoderExit(which: FfmpegSupervisor): void {
+    if (which === this.video) { this.stopFeed?.(); this.stopFeed = null; }
+    if (!this.wanted || !this.push) return;
+    const status = which.status;
+    if (status.state === 'stopped') return;
+    const reason = publishError(status.lastError ?? `${which.name} exited`, this.opts.where);
     this.lastErrorText = reason;
-    this.setLive(false);
-    this.emit('down', reason);
-  }
-
-  private endFeed(): void {
-    this.stopFeed?.();
-    this.stopFeed = null;
-    this.micPipe = null;
+    if (which === this.video && this.live) {
+      this.setLive(false);
+      this.emit('down', reason);
+    }
   }
 
   private setLive(live: boolean): void {

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { DEFAULT_CONFIG } from '../config/schema.ts';
 import { V4l2Camera } from '../hardware/camera.ts';
-import { rtspPublishArgs } from '../media/ffmpeg-args.ts';
+import { publishVideoArgs } from '../media/ffmpeg-args.ts';
 import { SimulatedCamera } from '../sim/camera.ts';
 import { basicAuth, publishUrl, relayWsUrl, rtspBase, talkUrl } from '../server-mode/endpoints.ts';
 import { publishError, relayError } from '../server-mode/errors.ts';
@@ -36,22 +36,22 @@ describe('server mode endpoints', () => {
 
 describe('publish arguments', () => {
   const cam = new V4l2Camera({ device: '/dev/video0', width: 1920, height: 1080, fps: 30 });
-  const url = 'rtsp://k:p@h:8554/robots/k';
+  const to = { rtp: 40000, rtcp: 40001 };
 
   it('scales a bigger capture down to fit (aspect kept), never up', () => {
-    const down = rtspPublishArgs({ url, video: cam, fit: { width: 1280, height: 720 } });
+    const down = publishVideoArgs({ to, video: cam, fit: { width: 1280, height: 720 } });
     assert.match(after1(down, '-vf')!, /^scale=w=1280:h=720:force_original_aspect_ratio=decrease:force_divisible_by=2$/);
-    const same = rtspPublishArgs({ url, video: new V4l2Camera({ width: 640, height: 480 }), fit: { width: 1280, height: 720 } });
+    const same = publishVideoArgs({ to, video: new V4l2Camera({ width: 640, height: 480 }), fit: { width: 1280, height: 720 } });
     assert.ok(!same.includes('-vf'), 'a smaller capture is sent as it is');
   });
 
   it('keyframe interval follows the output frame rate; stats go to the given file', () => {
-    const args = rtspPublishArgs({ url, video: cam, fps: 15, vstatsFile: '/tmp/x.fifo' });
+    const args = publishVideoArgs({ to, video: cam, fps: 15, vstatsFile: '/tmp/x.fifo' });
     assert.equal(after1(args, '-r'), '15');
     assert.equal(after1(args, '-g'), '15');
     assert.equal(after1(args, '-vstats_file'), '/tmp/x.fifo');
-    assert.ok(!rtspPublishArgs({ url, video: cam, fps: 60 }).includes('-r'), 'never more frames than captured');
-    assert.throws(() => rtspPublishArgs({ url, video: cam, fit: { width: 8, height: 8 } }), RangeError);
+    assert.ok(!publishVideoArgs({ to, video: cam, fps: 60 }).includes('-r'), 'never more frames than captured');
+    assert.throws(() => publishVideoArgs({ to, video: cam, fit: { width: 8, height: 8 } }), RangeError);
   });
 });
 
