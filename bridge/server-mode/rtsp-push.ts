@@ -92,7 +92,7 @@ export class RtspPush extends EventEmitter {
     try {
       await new Promise<void>((resolve, reject) => {
         sock.once(this.target.protocol === 'rtsps:' ? 'secureConnect' : 'connect', () => resolve());
-        sock.once('error', reject);
+        sock.once('error', (err: NodeJS.ErrnoException) => reject(new Error(socketError(err))));
       });
       const base = this.target.toString();
       await this.request('OPTIONS', base);

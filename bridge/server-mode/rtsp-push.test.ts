@@ -1,0 +1,117 @@
+// RtspPush against a scripted RTSP server on loopback: the request sequence and headers, the
+// interleaved framing of forwarded RTP/RTCP, refusals and a server that goes away.
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { RtspPush } from './rtsp-push.ts';
+
+interface Req { method: string; url: string; headers: Record<string, string>; body: string }
+
+/** A server that answers each request with `answer(req)` and records what it got. */
+async function fakeServer(answer: (r: Req) => { status: number; headers?: Record<string, string> }): Promise<{ port: number; reqs: Req[]; frames: Array<{ ch: number; data: Buffer }>; server: Server; conns: Socket[] }> {
+  const reqs: Req[] = [];
+  const frames: Array<{ ch: number; data: Buffer }> = [];
+  const conns: Socket[] = [];
+  const server = createServer((sock) => {
+    conns.push(sock);
+    let buf = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        if (buf.length && buf[0] === 0x24) {
+          if (buf.length < 4) return;
+          const len = buf.readUInt16BE(2);
+          if (buf.length < 4 + len) return;
+          frames.push({ ch: buf[1]!, data: buf.subarray(4, 4 + len) });
+          buf = buf.subarray(4 + len);
+          continue;
+        }
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const lines = buf.subarray(0, end).toString().split('\r\n');
+        const headers: Record<string, string> = {};
+        for (const l of lines.slice(1)) { const i = l.indexOf(':'); headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim(); }
+        const len = Number(headers['content-length'] ?? 0);
+        if (buf.length < end + 4 + len) return;
+        const [method, url] = lines[0]!.split(' ');
+        const req = { method: method!, url: url!, headers, body: buf.subarray(end + 4, end + 4 + len).toString() };
+        buf = buf.subarray(end + 4 + len);
+        reqs.push(req);
+        const a = answer(req);
+        const extra = Object.entries(a.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+        // Interleaved data from the server (an RTCP receiver report) before the answer: skipped by the client.
+        if (req.method === 'RECORD') sock.write(Buffer.from([0x24, 1, 0, 2, 0xaa, 0xbb]));
+        sock.write(`RTSP/1.0 ${a.status} ${a.status === 200 ? 'OK' : 'Unauthorized'}\r\nCSeq: ${headers.cseq}\r\n${extra}\r\n`);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  after(() => { for (const c of conns) c.destroy(); server.close(); });
+  return { port: (server.address() as { port: number }).port, reqs, frames, server, conns };
+}
+
+const tracks = [{ sdp: 'm=video 0 RTP/AVP 96\na=rtpmap:96 H264/90000' }, { sdp: 'm=audio 0 RTP/AVP 97\na=rtpmap:97 opus/48000/2' }];
+
+describe('RtspPush', () => {
+  it('announces both tracks, sets them up interleaved, records, and forwards RTP and RTCP by channel', async () => {
+    const srv = await fakeServer((r) => ({ status: 200, headers: r.method === 'SETUP' ? { Session: 'abc123;timeout=60' } : ({} as Record<string, string>) }));
+    const push = new RtspPush({ url: `rtsp://robot:p%40ss@127.0.0.1:${srv.port}/robots/r1`, tracks });
+    const ports = await push.listen();
+    assert.equal(ports.length, 2);
+    await push.start();
+    assert.deepEqual(srv.reqs.map((r) => r.method), ['OPTIONS', 'ANNOUNCE', 'SETUP', 'SETUP', 'RECORD']);
+    for (const r of srv.reqs) {
+      assert.equal(r.headers.authorization, `Basic ${Buffer.from('robot:p@ss').toString('base64')}`);
+      assert.ok(!r.url.includes('p%40ss') && !r.url.includes('robot@'), 'no credentials in request URLs');
+    }
+    assert.match(srv.reqs[1]!.body, /m=video 0 RTP\/AVP 96\r\na=rtpmap:96 H264\/90000\r\na=control:trackID=0\r\nm=audio/);
+    assert.equal(srv.reqs[2]!.url, `rtsp://127.0.0.1:${srv.port}/robots/r1/trackID=0`);
+    assert.match(srv.reqs[3]!.headers.transport!, /interleaved=2-3;mode=record/);
+    assert.equal(srv.reqs[3]!.headers.session, 'abc123');
+    assert.equal(srv.reqs[4]!.headers.session, 'abc123');
+
+    const udp = createSocket('udp4');
+    const send = (port: number, data: Buffer) => new Promise<void>((r) => udp.send(data, port, '127.0.0.1', () => r()));
+    await send(ports[0]!.rtp, Buffer.from('video-rtp'));
+    await send(ports[1]!.rtcp, Buffer.from('audio-rtcp'));
+    await send(ports[1]!.rtp, Buffer.alloc(1400, 7));
+    const until = Date.now() + 2000;
+    while (srv.frames.length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    udp.close();
+    assert.deepEqual(srv.frames.map((f) => [f.ch, f.data.length]), [[0, 9], [3, 10], [2, 1400]]);
+    assert.equal(srv.frames[0]!.data.toString(), 'video-rtp');
+    push.close();
+  });
+
+  it('a refused ANNOUNCE rejects with the status (publishError words it), and nothing is forwarded', async () => {
+    const srv = await fakeServer((r) => ({ status: r.method === 'ANNOUNCE' ? 401 : 200 }));
+    const push = new RtspPush({ url: `rtsp://robot:wrong@127.0.0.1:${srv.port}/robots/r1`, tracks });
+    push.on('error', () => {});
+    await push.listen();
+    await assert.rejects(push.start(), /ANNOUNCE refused: 401/);
+    assert.deepEqual(srv.reqs.map((r) => r.method), ['OPTIONS', 'ANNOUNCE']);
+  });
+
+  it('nothing listening: rejects with "Connection refused"; a server that closes mid-stream emits error', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const freePort = (probe.address() as { port: number }).port;
+    probe.close();
+    const refused = new RtspPush({ url: `rtsp://127.0.0.1:${freePort}/robots/r1`, tracks });
+    refused.on('error', () => {});
+    await assert.rejects(refused.start(), /Connection refused/);
+
+    const srv = await fakeServer(() => ({ status: 200, headers: { Session: 's1' } }));
+    const push = new RtspPush({ url: `rtsp://127.0.0.1:${srv.port}/robots/r1`, tracks });
+    await push.listen();
+    await push.start();
+    const gone = new Promise<Error>((r) => push.once('error', r));
+    for (const c of srv.conns) c.destroy();
+    assert.match((await gone).message, /closed|end of file|reset/i);
+  });
+
+  it('refuses a URL that is not rtsp:// or rtsps://', () => {
+    assert.throws(() => new RtspPush({ url: 'http://127.0.0.1/robots/r1', tracks }), TypeError);
+  });
+});
