@@ -4,7 +4,7 @@
 // killed in after().
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -47,6 +47,13 @@ async function waitState(state: string, timeoutMs: number): Promise<number> {
   const t0 = Date.now();
   await waitFor(async () => (await status()).state === state, timeoutMs, `server mode state ${state} (last: ${JSON.stringify(await status())})`, 50);
   return Date.now() - t0;
+}
+
+/** Ids of MediaMTX's RTSP sessions publishing robots/sim. */
+async function rtspSessions(): Promise<string[]> {
+  const r = await fetch(`http://127.0.0.1:${mtxPorts.api}/v3/rtspsessions/list`);
+  const body = (await r.json()) as { items: Array<{ id: string; state: string; path: string }> };
+  return body.items.filter((i) => i.state === 'publish' && i.path === 'robots/sim').map((i) => i.id).sort();
 }
 
 async function mtxPath(): Promise<Record<string, unknown> | null> {
@@ -241,6 +248,32 @@ describe('server mode (robot side)', () => {
     const toLive = await waitState('live', 8000);
     console.log(`# MediaMTX killed → fallback in ${toFallback} ms; restarted → live in ${toLive} ms`);
     assert.ok((await mtxPath())?.ready, 'publishing again');
+  });
+
+  test('an encoder SIGKILLed (video, then audio): restarted by itself on the same RTSP session, the stream reads back', async () => {
+    await waitState('live', 10_000);
+    const encoder = (codec: string) => {
+      const out = execFileSync('ps', ['-eo', 'pid,ppid,args'], { encoding: 'utf8' });
+      const row = out.split('\n').find((l) => l.includes(codec) && l.includes('-f rtp') && Number(l.trim().split(/\s+/)[1]) === rig!.bridge.child.pid);
+      return row ? Number(row.trim().split(/\s+/)[0]) : null;
+    };
+    const sessionsBefore = await rtspSessions();
+    for (const codec of ['libx264', 'libopus']) {
+      const pid = encoder(codec);
+      assert.ok(pid, `the ${codec} encoder runs as the bridge's child`);
+      const t0 = Date.now();
+      process.kill(pid, 'SIGKILL');
+      await waitFor(async () => { const p = encoder(codec); return p !== null && p !== pid; }, 5000, `a new ${codec} encoder`);
+      await waitState('live', 8000);
+      console.log(`# ${codec} encoder SIGKILLed → a new one in ${Date.now() - t0} ms`);
+    }
+    assert.deepEqual(await rtspSessions(), sessionsBefore, 'the same RTSP session carried on');
+    const token = await sessionFor(relayUrl(), 'sim', 'viewer');
+    const url = `rtsp://viewer:${encodeURIComponent(token)}@127.0.0.1:${mtxPorts.rtsp}/robots/sim`;
+    const gray = execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-allowed_media_types', 'video', '-i', url, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'], { timeout: 10_000, maxBuffer: 16 << 20 });
+    assert.ok(gray.length >= 1280 * 720, 'a whole frame reads back');
+    const pcm = execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-allowed_media_types', 'audio', '-i', url, '-t', '0.3', '-f', 's16le', '-ac', '1', '-ar', '16000', 'pipe:1'], { timeout: 10_000 });
+    assert.ok(pcm.length > 2000, 'audio flows again');
   });
 
   test('relay killed: fallback within 3 s, local video keeps serving, live again by itself after restart', async () => {
