@@ -10,7 +10,6 @@ import { decodeStripFromLuma } from '../../protocol/timestamp-strip.ts';
 import { AlsaMicrophone, AlsaSpeaker } from '../hardware/audio.ts';
 import { V4l2Camera } from '../hardware/camera.ts';
 import { SimulatedCamera } from '../sim/camera.ts';
-import { SimulatedMicrophone } from '../sim/audio.ts';
 import { micCaptureArgs, mjpegArgs, PUBLISH_SDP, publishAudioArgs, publishVideoArgs, redactArgs, rtspTalkArgs, speakerPlaybackArgs } from './ffmpeg-args.ts';
 import { RtspPush } from '../server-mode/rtsp-push.ts';
 import { FfmpegSupervisor } from './supervisor.ts';
@@ -68,12 +67,12 @@ describe('FFmpeg arguments', () => {
     assert.equal(args[args.lastIndexOf('-f') + 1], 'rtp');
     assert.equal(args.at(-1), 'rtp://127.0.0.1:40000?rtcpport=40001&pkt_size=1400');
     assert.ok(!args.includes('-c:a') && !args.some((a) => a.includes('pw')), 'video only, no credentials');
-    const audio = publishAudioArgs({ to, audio: new AlsaMicrophone() });
-    for (const [flag, value] of Object.entries({ '-c:a': 'libopus', '-b:a': '32k', '-ac': '1', '-frame_duration': '20', '-payload_type': '97' })) assert.equal(after1(audio, flag), value, flag);
+    const audio = publishAudioArgs({ to });
+    for (const [flag, value] of Object.entries({ '-c:a': 'libopus', '-b:a': '32k', '-frame_duration': '20', '-payload_type': '97', '-i': 'pipe:0', '-ar': '8000', '-af': 'asetrate=16000,asetpts=N/SR/TB' })) assert.equal(after1(audio, flag), value, flag);
     assert.ok(!audio.includes('-c:v'));
     assert.throws(() => publishVideoArgs({ to, video: cam, videoKbps: 1e9 }), RangeError);
     assert.throws(() => publishVideoArgs({ to: { rtp: 0, rtcp: 1 }, video: cam }), RangeError);
-    assert.throws(() => publishAudioArgs({ to, audio: new AlsaMicrophone(), audioKbps: 1 }), RangeError);
+    assert.throws(() => publishAudioArgs({ to, audioKbps: 1 }), RangeError);
     assert.throws(() => new RtspPush({ url: 'http://x/robots/r1', tracks: [] }), TypeError);
     const talk = rtspTalkArgs(`${url}/talk`, new AlsaSpeaker());
     assert.equal(after1(talk, '-i'), `${url}/talk`);
@@ -103,11 +102,17 @@ describe('RTSP publish through a real MediaMTX', () => {
     const [v, a] = await push.listen();
     await push.start();
     const publisher = new FfmpegSupervisor({ name: 'publish-video', progress: true, stdin: true, args: () => publishVideoArgs({ to: v!, video: camera }) });
-    const audio = new FfmpegSupervisor({ name: 'publish-audio', progress: true, args: () => publishAudioArgs({ to: a!, audio: new SimulatedMicrophone() }) });
+    const audio = new FfmpegSupervisor({ name: 'publish-audio', progress: true, stdin: true, args: () => publishAudioArgs({ to: a! }) });
+    // 20 ms frames of a 440 Hz tone on stdin, as MicCapture writes them.
+    let n = 0;
+    const tone = setInterval(() => { const b = Buffer.alloc(640); for (let i = 0; i < 320; i++, n++) b.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * n) / 16000)), i * 2); micIn?.write(b); }, 20);
+    let micIn: import('node:stream').Writable | null = null;
+    audio.on('spawn', (child: import('node:child_process').ChildProcess) => { micIn = child.stdin; });
     let stopFeed: (() => void) | null = null;
     publisher.on('spawn', (child: import('node:child_process').ChildProcess) => { stopFeed = camera.feed(child.stdin!); });
     publisher.on('exit', () => stopFeed?.());
     t.after(async () => {
+      clearInterval(tone);
       await Promise.all([publisher.stop(), audio.stop()]);
       push.close();
       stopFeed?.();

@@ -144,12 +144,20 @@ export function publishVideoArgs(opts: PublishVideoOptions): string[] {
   ];
 }
 
-/** Server mode, audio: the microphone's PCM as Opus mono (20 ms frames) in RTP to the bridge's loopback port. */
-export function publishAudioArgs(opts: { audio: AudioSource; to: RtpTarget; audioKbps?: number }): string[] {
+/**
+ * Server mode, audio: the microphone's PCM (s16le 16 kHz mono on stdin, MicCapture's 20 ms frames)
+ * as Opus mono in RTP to the bridge's loopback port. FFmpeg 5.1's raw PCM demuxer reads 40 ms per
+ * packet, so the Opus packets left in pairs every 40 ms and the viewers' jitter buffers grew to
+ * match. Declared at half the rate it reads 20 ms; asetrate puts the true rate back (the samples are
+ * untouched) and asetpts stamps them by count. Measured: packets every 20 ms instead of 0/40 ms,
+ * 45.6 ms instead of 66.6 ms at MediaMTX's egress (docs/PERFORMANCE.md).
+ */
+export function publishAudioArgs(opts: { to: RtpTarget; audioKbps?: number }): string[] {
   const akbps = opts.audioKbps ?? DEFAULT_PUBLISH_AUDIO_KBPS;
   if (!(akbps >= 6 && akbps <= 256)) throw new RangeError(`audio bitrate must be 6..256 kbps, got ${akbps}`);
   return [
-    ...globalArgs(), ...opts.audio.ffmpegInput(), '-map', '0:a:0',
+    ...globalArgs(), ...lowDelayInput(), '-f', 's16le', '-ar', String(AUDIO_SAMPLE_RATE / 2), '-ac', '1', '-i', 'pipe:0', '-map', '0:a:0',
+    '-af', `asetrate=${AUDIO_SAMPLE_RATE},asetpts=N/SR/TB`,
     '-c:a', 'libopus', '-b:a', `${akbps}k`, '-ac', '1', '-ar', '48000', '-application', 'lowdelay', '-frame_duration', '20',
     ...progressArgs(), '-f', 'rtp', '-payload_type', String(RTP_AUDIO_PT), rtpUrl(opts.to),
   ];

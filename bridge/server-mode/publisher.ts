@@ -19,8 +19,7 @@ import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../../common/log.ts';
 import type { MicService, VideoTap } from '../hardware/parts.ts';
-import type { AudioSource } from '../hardware/types.ts';
-import { lowDelayInput, pcmFormat, PUBLISH_SDP, publishAudioArgs, publishVideoArgs, type RtpTarget } from '../media/ffmpeg-args.ts';
+import { lowDelayInput, PUBLISH_SDP, publishAudioArgs, publishVideoArgs, type RtpTarget } from '../media/ffmpeg-args.ts';
 import { FfmpegSupervisor, type SupervisorStatus } from '../media/supervisor.ts';
 import { publishError } from './errors.ts';
 import { RtspPush } from './rtsp-push.ts';
@@ -102,9 +101,8 @@ export class Publisher extends EventEmitter {
     });
     this.video.on('progress', (p: Record<string, string>) => this.onProgress(p));
     this.video.on('exit', () => this.onEncoderExit(this.video));
-    const micInput: AudioSource = { info: { kind: 'sim', device: 'mic capture (stdin)' }, ffmpegInput: () => [...lowDelayInput(), ...pcmFormat(), '-i', 'pipe:0'] };
     this.audio = opts.mic
-      ? new FfmpegSupervisor({ name: 'publish-audio', logger: opts.log, ...encoder, args: () => publishAudioArgs({ audio: micInput, to: this.ports[1]!, audioKbps: opts.audioKbps }) })
+      ? new FfmpegSupervisor({ name: 'publish-audio', logger: opts.log, ...encoder, args: () => publishAudioArgs({ to: this.ports[1]!, audioKbps: opts.audioKbps }) })
       : null;
     this.audio?.on('spawn', (child: ChildProcess) => { this.micPipe = child.stdin ?? null; });
     this.audio?.on('exit', () => { this.micPipe = null; this.onEncoderExit(this.audio!); });
