@@ -111,6 +111,25 @@ describe('RtspPush', () => {
     assert.match((await gone).message, /closed|end of file|reset/i);
   });
 
+  it('a server that stops reading: packets are dropped, never queued without bound, and the session ends as stalled', async () => {
+    const srv = await fakeServer(() => ({ status: 200, headers: { Session: 's2' } }));
+    const push = new RtspPush({ url: `rtsp://127.0.0.1:${srv.port}/robots/r1`, tracks, maxQueuedBytes: 64 * 1024, stallMs: 300 });
+    const [v] = await push.listen();
+    await push.start();
+    for (const c of srv.conns) c.pause();
+    const stalled = new Promise<Error>((r) => push.once('error', r));
+    const udp = createSocket('udp4');
+    const big = Buffer.alloc(1400, 1);
+    const timer = setInterval(() => { for (let i = 0; i < 50; i++) udp.send(big, v!.rtp, '127.0.0.1'); }, 10);
+    try {
+      assert.match((await stalled).message, /stalled/);
+      assert.ok(push.stats.dropped > 0, 'packets were dropped while the server did not read');
+    } finally {
+      clearInterval(timer);
+      udp.close();
+    }
+  });
+
   it('refuses a URL that is not rtsp:// or rtsps://', () => {
     assert.throws(() => new RtspPush({ url: 'http://127.0.0.1/robots/r1', tracks }), TypeError);
   });

@@ -27,6 +27,8 @@ export interface RtspPushOptions {
   timeoutMs?: number;
   /** Queued bytes on the TCP socket beyond which packets are dropped (a stalled server). */
   maxQueuedBytes?: number;
+  /** Dropping for this long ends the session as stalled (the encoders never block on UDP, so nothing else would notice). */
+  stallMs?: number;
 }
 
 /** Loopback UDP ports an encoder sends RTP (and RTCP) to, one pair per track. */
@@ -44,6 +46,7 @@ export class RtspPush extends EventEmitter {
   private readonly target: URL;
   private readonly auth: string | null;
   private dropped = 0;
+  private droppingSince: number | null = null;
   private sent = 0;
 
   constructor(private readonly opts: RtspPushOptions) {
@@ -138,7 +141,14 @@ export class RtspPush extends EventEmitter {
     const sock = this.sock;
     if (!this.recording || !sock || sock.destroyed) return;
     if (pkt.length > 0xffff) return;
-    if (sock.writableLength > (this.opts.maxQueuedBytes ?? 1 << 20)) { this.dropped++; return; }
+    if (sock.writableLength > (this.opts.maxQueuedBytes ?? 1 << 20)) {
+      this.dropped++;
+      const now = Date.now();
+      this.droppingSince ??= now;
+      if (now - this.droppingSince > (this.opts.stallMs ?? 2000)) this.fail(new Error('the stream stalled: MediaMTX is not reading it'));
+      return;
+    }
+    this.droppingSince = null;
     const head = Buffer.allocUnsafe(4);
     head[0] = 0x24;
     head[1] = channel;
