@@ -139,7 +139,8 @@ export class Publisher extends EventEmitter {
   private async connect(): Promise<void> {
     this.retryTimer = null;
     if (!this.wanted) return;
-    const tracks = [{ sdp: PUBLISH_SDP.video }, ...(this.audio ? [{ sdp: PUBLISH_SDP.audio }] : [])];
+    // Audio starts after the backlog of PCM its encoder starts on, and after the video (rtsp-push.ts).
+    const tracks = [{ sdp: PUBLISH_SDP.video }, ...(this.audio ? [{ sdp: PUBLISH_SDP.audio, dropBacklog: true }] : [])];
     let push: RtspPush;
     try {
       push = new RtspPush({ url: this.opts.url(), tracks, timeoutMs: HANDSHAKE_MS });

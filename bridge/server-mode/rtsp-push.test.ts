@@ -1,5 +1,5 @@
 // RtspPush against a scripted RTSP server on loopback: the request sequence and headers, the
-// interleaved framing of forwarded RTP/RTCP, refusals and a server that goes away.
+// interleaved framing of forwarded RTP, refusals and a server that goes away.
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -54,7 +54,7 @@ async function fakeServer(answer: (r: Req) => { status: number; headers?: Record
 const tracks = [{ sdp: 'm=video 0 RTP/AVP 96\na=rtpmap:96 H264/90000' }, { sdp: 'm=audio 0 RTP/AVP 97\na=rtpmap:97 opus/48000/2' }];
 
 describe('RtspPush', () => {
-  it('announces both tracks, sets them up interleaved, records, and forwards RTP and RTCP by channel', async () => {
+  it('announces both tracks, sets them up interleaved, records, and forwards RTP by channel', async () => {
     const srv = await fakeServer((r) => ({ status: 200, headers: r.method === 'SETUP' ? { Session: 'abc123;timeout=60' } : ({} as Record<string, string>) }));
     const push = new RtspPush({ url: `rtsp://robot:p%40ss@127.0.0.1:${srv.port}/robots/r1`, tracks });
     const ports = await push.listen();
@@ -73,14 +73,51 @@ describe('RtspPush', () => {
 
     const udp = createSocket('udp4');
     const send = (port: number, data: Buffer) => new Promise<void>((r) => udp.send(data, port, '127.0.0.1', () => r()));
-    await send(ports[0]!.rtp, Buffer.from('video-rtp'));
-    await send(ports[1]!.rtcp, Buffer.from('audio-rtcp'));
-    await send(ports[1]!.rtp, Buffer.alloc(1400, 7));
+    const rtp = (seq: number, ts: number, ssrc: number, size: number) => {
+      const b = Buffer.alloc(size, 7);
+      b[0] = 0x80;
+      b.writeUInt16BE(seq, 2);
+      b.writeUInt32BE(ts, 4);
+      b.writeUInt32BE(ssrc, 8);
+      return b;
+    };
+    // Three paced packets a track (the timeline holds a new encoder until it sees pacing).
+    for (let i = 0; i < 3; i++) {
+      await send(ports[0]!.rtp, rtp(i, i * 3000, 0x71d, 9 + 12));
+      await send(ports[1]!.rtcp, Buffer.from('audio-rtcp'));
+      await send(ports[1]!.rtp, rtp(i, i * 960, 0xa0d, 1400));
+      await new Promise((r) => setTimeout(r, 34));
+    }
     const until = Date.now() + 2000;
-    while (srv.frames.length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    while (srv.frames.length < 6 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     udp.close();
-    assert.deepEqual(srv.frames.map((f) => [f.ch, f.data.length]), [[0, 9], [3, 10], [2, 1400]]);
-    assert.equal(srv.frames[0]!.data.toString(), 'video-rtp');
+    assert.deepEqual(srv.frames.map((f) => [f.ch, f.data.length]).sort(), [[0, 21], [0, 21], [0, 21], [2, 1400], [2, 1400], [2, 1400]], 'RTP by channel; the encoders\' RTCP is not forwarded');
+    assert.equal(srv.frames.filter((f) => f.ch === 0).map((f) => f.data.readUInt32BE(4)).join(), '0,3000,6000');
+    push.close();
+  });
+
+  it('a backlog track (audio) starts only after the leading track (video) has, and never with its burst', async () => {
+    const srv = await fakeServer(() => ({ status: 200, headers: { Session: 's3' } }));
+    const push = new RtspPush({ url: `rtsp://127.0.0.1:${srv.port}/robots/r1`, tracks: [tracks[0]!, { ...tracks[1]!, dropBacklog: true }] });
+    const ports = await push.listen();
+    await push.start();
+    const udp = createSocket('udp4');
+    const send = (port: number, data: Buffer) => new Promise<void>((r) => udp.send(data, port, '127.0.0.1', () => r()));
+    const pkt = (seq: number, ts: number, ssrc: number) => { const b = Buffer.alloc(40); b[0] = 0x80; b.writeUInt16BE(seq, 2); b.writeUInt32BE(ts, 4); b.writeUInt32BE(ssrc, 8); return b; };
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // Audio first, paced: waits for the video.
+    for (let i = 0; i < 4; i++) { await send(ports[1]!.rtp, pkt(i, i * 960, 2)); await sleep(20); }
+    assert.equal(srv.frames.length, 0, 'no audio before the video');
+    await send(ports[0]!.rtp, pkt(0, 0, 1));
+    // A burst of ten, then paced packets.
+    for (let i = 4; i < 14; i++) await send(ports[1]!.rtp, pkt(i, i * 960, 2));
+    for (let i = 14; i < 20; i++) { await sleep(20); await send(ports[1]!.rtp, pkt(i, i * 960, 2)); }
+    await sleep(50);
+    udp.close();
+    const audio = srv.frames.filter((f) => f.ch === 2).map((f) => f.data.readUInt16BE(2));
+    assert.equal(srv.frames[0]!.ch, 0, 'the video leads');
+    assert.ok(audio.length > 0 && audio[0]! >= 14, `audio starts after its burst (first seq ${audio[0]})`);
+    assert.ok(push.stats.backlog >= 14);
     push.close();
   });
 
@@ -120,6 +157,7 @@ describe('RtspPush', () => {
     const stalled = new Promise<Error>((r) => push.once('error', r));
     const udp = createSocket('udp4');
     const big = Buffer.alloc(1400, 1);
+    big[0] = 0x80; // RTP version 2 (one timestamp: released once the timeline's hold runs out)
     const timer = setInterval(() => { for (let i = 0; i < 50; i++) udp.send(big, v!.rtp, '127.0.0.1'); }, 10);
     try {
       assert.match((await stalled).message, /stalled/);

@@ -1,5 +1,9 @@
 // A minimal RTSP publisher (RFC 2326 ANNOUNCE / SETUP / RECORD, RTP interleaved over TCP) that
-// forwards RTP packets exactly as they arrive, one stream never waiting for another.
+// forwards RTP packets as they arrive, one stream never waiting for another. Each track's packets
+// go through an RtpTimeline (a restarted encoder continues the stream; an audio encoder's startup
+// backlog is dropped so it never runs ahead of real time). The encoders' RTCP is not forwarded:
+// its timestamps are the encoders' own, not the rewritten ones, and MediaMTX stamps packets on
+// arrival without it.
 //
 // Why not FFmpeg's own RTSP output: one FFmpeg with a live video input and a live audio input
 // (FFmpeg 5.1, Debian 12 / Raspberry Pi OS) only feeds the stream that is furthest behind in time,
@@ -13,10 +17,19 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { RtpTimeline } from './rtp-timeline.ts';
 
 export interface RtspTrack {
-  /** SDP media section without the control attribute (added here): m=, a=rtpmap, a=fmtp… */
+  /** SDP media section without the control attribute (added here): m=, a=rtpmap, a=fmtp… (its rtpmap gives the clock rate). */
   sdp: string;
+  /** The encoder stamps by sample count and may start with a backlog (audio from a pipe). */
+  dropBacklog?: boolean;
+}
+
+function clockRate(sdp: string): number {
+  const m = /a=rtpmap:\d+ [^/\s]+\/(\d+)/.exec(sdp);
+  if (!m) throw new TypeError(`track SDP has no a=rtpmap with a clock rate: ${JSON.stringify(sdp.slice(0, 80))}`);
+  return Number(m[1]);
 }
 
 export interface RtspPushOptions {
@@ -48,9 +61,15 @@ export class RtspPush extends EventEmitter {
   private dropped = 0;
   private droppingSince: number | null = null;
   private sent = 0;
+  private readonly timelines: RtpTimeline[];
+  /** Tracks stamped on capture (video): they lead, and a backlog track starts only after them. */
+  private readonly leaders: RtpTimeline[];
+  private beforeLeaders = 0;
 
   constructor(private readonly opts: RtspPushOptions) {
     super();
+    this.timelines = opts.tracks.map((t) => new RtpTimeline({ clockRate: clockRate(t.sdp), dropBacklog: t.dropBacklog ?? false }));
+    this.leaders = this.timelines.filter((_, i) => !opts.tracks[i]!.dropBacklog);
     this.target = new URL(opts.url);
     if (this.target.protocol !== 'rtsp:' && this.target.protocol !== 'rtsps:') throw new TypeError('publish URL must be rtsp:// or rtsps://');
     const user = decodeURIComponent(this.target.username);
@@ -60,16 +79,26 @@ export class RtspPush extends EventEmitter {
     this.target.password = '';
   }
 
-  get stats(): { packets: number; dropped: number } { return { packets: this.sent, dropped: this.dropped }; }
+  /** Packets forwarded; dropped on a full socket; dropped as an encoder's startup backlog (or not RTP); encoder restarts seen. */
+  get stats(): { packets: number; dropped: number; backlog: number; restarts: number } {
+    return {
+      packets: this.sent, dropped: this.dropped,
+      backlog: this.beforeLeaders + this.timelines.reduce((n, t) => n + t.dropped, 0),
+      restarts: this.timelines.reduce((n, t) => n + Math.max(0, t.epochs - 1), 0),
+    };
+  }
 
-  /** Binds one RTP and one RTCP port per track on 127.0.0.1; packets are forwarded once recording. */
+  /**
+   * Binds one RTP and one RTCP port per track on 127.0.0.1; RTP is forwarded once recording. The
+   * RTCP port is bound only so the encoder's reports land somewhere (FFmpeg sends them to rtcpport).
+   */
   async listen(): Promise<TrackPorts[]> {
     const ports: TrackPorts[] = [];
     for (let t = 0; t < this.opts.tracks.length; t++) {
       const pair: number[] = [];
       for (const channel of [2 * t, 2 * t + 1]) {
         const s = createSocket('udp4');
-        s.on('message', (pkt) => this.forward(channel, pkt));
+        if (channel % 2 === 0) s.on('message', (pkt) => this.onRtp(t, pkt));
         s.on('error', (err) => this.fail(err));
         await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
         this.udp.push(s);
@@ -135,6 +164,17 @@ export class RtspPush extends EventEmitter {
     const host = this.target.hostname;
     const media = this.opts.tracks.map((t, i) => `${t.sdp.trim()}\r\na=control:trackID=${i}`).join('\r\n');
     return ['v=0', `o=- 0 0 IN IP4 ${host}`, 's=havatar', `c=IN IP4 ${host}`, 't=0 0', media, ''].join('\r\n').replace(/\r?\n/g, '\r\n');
+  }
+
+  private onRtp(track: number, pkt: Buffer): void {
+    // Before RECORD nothing is forwarded, and the timeline only starts with what will be.
+    if (!this.recording) return;
+    const timeline = this.timelines[track]!;
+    // MediaMTX places a later track by the leading track's latest packet, so the leader's own late
+    // start (the encoder's first frames) cannot shift the other; a backlog track never leads.
+    if (this.opts.tracks[track]!.dropBacklog && this.leaders.some((l) => !l.isLive)) { this.beforeLeaders++; return; }
+    const out = timeline.push(pkt);
+    if (out) this.forward(2 * track, out);
   }
 
   private forward(channel: number, pkt: Buffer): void {

@@ -68,7 +68,7 @@ export class SimulatedCamera implements VideoSource {
 
   ffmpegInput(): string[] {
     const { width, height, fps } = this.info;
-    return ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0'];
+    return ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0'];
   }
 
   /**
