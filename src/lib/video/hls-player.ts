@@ -92,10 +92,11 @@ export class HlsPlayer implements VideoSource {
     }
     if (gen !== this.gen) return;
     const hls = new Hls({
+      // Live edge as close as the parts allow: the target latency is the playlist's PART-HOLD-BACK
+      // (MediaMTX: 2.5 parts). Setting liveSyncDuration(Count) would override it with whole
+      // segments (1 s here). No back buffer kept: nobody seeks a robot camera.
       lowLatencyMode: true,
-      // Live edge as close as the parts allow; no back buffer kept: nobody seeks a robot camera.
       backBufferLength: 0,
-      liveSyncDurationCount: 1,
       xhrSetup: (xhr) => {
         if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
       },
