@@ -58,19 +58,28 @@ export class FileStore implements Store {
 
   /** mtime and size of the file as last read or written, so reload() re-parses only real changes. */
   private seen = '';
+  private statted = false;
+  /** Sessions by token hash (a handshake looks its token up): rebuilt after any change. */
+  private byToken: Map<string, SessionRecord> | null = null;
 
   /**
    * Re-reads the file when someone else changed it: the CLI (`invite`, `register`) writes it while
    * a relay runs. Parsing it on every read blocked the event loop (every connected session is
    * re-checked each second): a stat is cheap, a parse of hundreds of sessions is not.
    */
-  private reload(): void {
+  private reload(fresh = false): void {
+    // Reads stat once per turn of the event loop: the hub re-checks every connected session each
+    // second in one synchronous burst, and a file changed mid-burst is seen on the next turn anyway.
+    // Writes (`fresh`) always stat, so a record the CLI just wrote is never saved over.
+    if (this.statted && !fresh) return;
+    if (!this.statted) { this.statted = true; setImmediate(() => { this.statted = false; }); }
     try {
       const st = statSync(this.file);
       const stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
       if (stamp === this.seen) return;
       const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<FileState>;
       this.state = { robots: parsed.robots ?? {}, invites: parsed.invites ?? {}, sessions: parsed.sessions ?? {} };
+      this.byToken = null;
       this.seen = stamp;
     } catch { /* keep what we have */ }
   }
@@ -89,24 +98,26 @@ export class FileStore implements Store {
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.state, null, 1), { mode: 0o600 });
     renameSync(tmp, this.file); // atomic on one filesystem: readers see the old or the new file
+    this.byToken = null;
     this.remember();
   }
 
   async getRobot(id: string) { this.reload(); return this.state.robots[id] ?? null; }
-  async putRobot(r: RobotRecord) { this.reload(); this.state.robots[r.id] = r; this.save(); }
+  async putRobot(r: RobotRecord) { this.reload(true); this.state.robots[r.id] = r; this.save(); }
   async getInvite(hash: string) {
     this.reload();
     return Object.values(this.state.invites).find((i) => i.hash === hash) ?? null;
   }
   async getInviteById(id: string) { this.reload(); return this.state.invites[id] ?? null; }
-  async putInvite(r: InviteRecord) { this.reload(); this.state.invites[r.id] = r; this.save(); }
-  async deleteInvite(id: string) { this.reload(); delete this.state.invites[id]; this.save(); }
+  async putInvite(r: InviteRecord) { this.reload(true); this.state.invites[r.id] = r; this.save(); }
+  async deleteInvite(id: string) { this.reload(true); delete this.state.invites[id]; this.save(); }
   async getSession(id: string) { return this.state.sessions[id] ?? null; }
   async getSessionByToken(hash: string) {
-    return Object.values(this.state.sessions).find((s) => s.tokenHash === hash) ?? null;
+    this.byToken ??= new Map(Object.values(this.state.sessions).map((s) => [s.tokenHash, s]));
+    return this.byToken.get(hash) ?? null;
   }
-  async putSession(s: SessionRecord) { this.reload(); this.state.sessions[s.id] = s; this.save(); }
-  async deleteSession(id: string) { this.reload(); delete this.state.sessions[id]; this.save(); }
+  async putSession(s: SessionRecord) { this.reload(true); this.state.sessions[s.id] = s; this.save(); }
+  async deleteSession(id: string) { this.reload(true); delete this.state.sessions[id]; this.save(); }
 
   async leaseGet(robot: string) {
     const l = this.leases.get(robot);
