@@ -287,7 +287,7 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
         await access.failed(ip, 'robot');
         return refuseUpgrade(socket, 401, 'unauthorized', 'bad robot credentials');
       }
-      return wss.handleUpgrade(req, socket, head, (ws) => hub.addRobot(ws, robot));
+      return wss.handleUpgrade(req, socket, head, (ws) => hub.addRobot(ws, robot, socket));
     }
 
     const clientId = decodeURIComponent(clientPath![1]!);
@@ -305,7 +305,7 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
     }
     if (hub.clientIdTaken(session.robot, clientId, session.id)) return refuseUpgrade(socket, 409, 'busy', 'client id in use by another session');
     if (hub.clientCount(session.robot) >= limits.maxClientsPerRobot) return refuseUpgrade(socket, 503, 'busy', 'too many clients for this robot');
-    wss.handleUpgrade(req, socket, head, (ws) => void hub.addClient(ws, clientId, session));
+    wss.handleUpgrade(req, socket, head, (ws) => void hub.addClient(ws, clientId, session, socket));
   }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { CloseCode } from '../../protocol/limits.ts';
+import { parseRelayToRobot } from '../../protocol/relay.ts';
 import {
   ADMIN_KEY, Peer, admin, api, percentile, registerRobot, robotAuth, sessionFor, startRelay, stopAll, type RelayProc,
 } from './helpers.ts';
@@ -188,6 +189,32 @@ describe('sockets', () => {
     await robot.next((f) => f.type === 'client' && f.event === 'leave' && f.client === 'drv-b');
     await freed;
     a.close(); robot.close();
+  });
+
+  test('a command reaches the robot as the relay validated it, whatever its spacing and escapes; a dropped driver\'s stop leaves at once', async () => {
+    const robot = await fakeRobot();
+    const raw: string[] = [];
+    robot.ws.on('message', (d) => raw.push(String(d)));
+    const d = await client('driver', 'raw-driver');
+    d.send({ v: 1, type: 'lease', action: 'take' });
+    await d.next((f) => f.type === 'lease' && f.you === true);
+    const isTts = (id: string) => (f: Record<string, unknown>) => f.type === 'forward' && (f.msg as { id?: string }).id === id;
+    // Small messages are forwarded as the text that came in (no second stringify): it must still be
+    // the same message for the robot's own validator.
+    d.ws.send(' { "v" : 1 , "type" : "tts" , "id" : "t\\u0031" , "text" : "h\\u00e9llo \\"you\\"" }\n');
+    assert.deepEqual((await robot.next(isTts('t1'))).msg, { v: 1, type: 'tts', id: 't1', text: 'héllo "you"' });
+    // A large one (escapes make it 3 KB as sent) is re-serialized, so the envelope stays under the limit.
+    d.ws.send(`{"v":1,"type":"tts","id":"t2","text":"${'\\u00e9'.repeat(500)}"}`);
+    assert.deepEqual((await robot.next(isTts('t2'))).msg, { v: 1, type: 'tts', id: 't2', text: 'é'.repeat(500) });
+    for (const text of raw.filter((t) => t.includes('"tts"'))) assert.ok(parseRelayToRobot(text).ok, `valid for the robot: ${text.slice(0, 80)}`);
+    // The driver drops: the stop the relay sends on its behalf is not held back.
+    const stopped = robot.fresh((f) => f.type === 'forward' && f.client === 'raw-driver' && (f.msg as { type: string }).type === 'stop');
+    const t0 = Date.now();
+    d.close();
+    await stopped;
+    console.log(`# robot told to stop ${Date.now() - t0} ms after the driver's socket dropped`);
+    assert.ok(Date.now() - t0 < 500, `stop after ${Date.now() - t0} ms`);
+    robot.close();
   });
 
   test('clients are told at once when the robot socket drops and comes back', async () => {
