@@ -35,7 +35,7 @@ async function openAsDriver(): Promise<Page> {
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-app-'));
   stack = await startStack({ dataDir, ports: await freePorts() });
-  browser = await launchChromium({ fakeAudioFile: toneFile(dataDir, 440, 30) });
+  browser = await launchChromium({ fakeAudioFile: toneFile(dataDir, 440, 30), nice: 10 });
 });
 
 after(async () => {

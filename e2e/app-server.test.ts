@@ -2,7 +2,7 @@
 // simulator, all on loopback. The app opens an invite link (plus the robot's token for the local
 // fallback), plays WebRTC from MediaMTX, talks over WHIP, drives through the relay, falls back to
 // local MJPEG when MediaMTX or the relay dies, and returns by itself when they are back.
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,7 +76,19 @@ before(async () => {
     const r = await fetch(`${stack.server!.mediamtxApiUrl}/v3/paths/get/robots/sim`).catch(() => null);
     return r?.ok ? ((await r.json()) as { ready: boolean }).ready : false;
   }, (ready) => ready, 20_000);
-  browser = await launchChromium({ fakeAudioFile: toneFile(dataDir, 660, 60) });
+  browser = await launchChromium({ fakeAudioFile: toneFile(dataDir, 660, 60), nice: 10 });
+});
+
+/** Contexts still open when a test ends (it failed midway) are closed, so their pages stop decoding video and do not starve the next test. */
+const openContexts = new Set<BrowserContext>();
+async function openContext(opts: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
+  const c = await browser.newContext(opts);
+  openContexts.add(c);
+  c.on('close', () => openContexts.delete(c));
+  return c;
+}
+afterEach(async () => {
+  for (const c of [...openContexts]) await c.close().catch(() => {});
 });
 
 after(async () => {
@@ -86,7 +98,7 @@ after(async () => {
 });
 
 test('the app plays the robot over WebRTC at 1280x720 with its audio, and measures glass-to-glass latency', async () => {
-  const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+  const context = await openContext({ viewport: { width: 1024, height: 768 } });
   const page = await openApp(context, 'viewer');
   await onServerVideo(page);
   const shown = await waitFor('decoded frames', () => screen(page), (s) => s.kind === 'video' && s.frames > 10, 5000);
@@ -108,7 +120,7 @@ test('the app plays the robot over WebRTC at 1280x720 with its audio, and measur
 test('when WebRTC cannot connect (UDP blocked), the app plays HLS within 5 s and says so', async () => {
   // With non-proxied UDP disabled and no proxy, Chromium gathers no ICE candidates: WHEP answers,
   // ICE never connects — what a UDP-blocking network does.
-  const blocked = await launchChromium({ extraArgs: ['--force-webrtc-ip-handling-policy=disable_non_proxied_udp', '--webrtc-ip-handling-policy=disable_non_proxied_udp'] });
+  const blocked = await launchChromium({ nice: 10, extraArgs: ['--force-webrtc-ip-handling-policy=disable_non_proxied_udp', '--webrtc-ip-handling-policy=disable_non_proxied_udp'] });
   try {
     const context = await blocked.newContext({ viewport: { width: 1024, height: 768 } });
     const page = await openApp(context, 'viewer');
@@ -129,7 +141,7 @@ test('when WebRTC cannot connect (UDP blocked), the app plays HLS within 5 s and
 });
 
 test('holding talk publishes the microphone over WHIP; the robot speaker plays it; releasing stops it', async () => {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const context = await openContext({ viewport: { width: 390, height: 844 } });
   const page = await openApp(context, 'driver');
   await onServerVideo(page);
   await page.getByRole('button', { name: 'Take control' }).click({ timeout: 10_000 });
@@ -148,7 +160,7 @@ test('holding talk publishes the microphone over WHIP; the robot speaker plays i
 });
 
 test('five viewers and one driver: all see video, only the driver drives, the robot stops when the driver leaves', async () => {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const context = await openContext({ viewport: { width: 390, height: 844 } });
   const driver = await openApp(context, 'driver');
   const viewers: Page[] = [];
   for (let i = 0; i < 5; i++) viewers.push(await openApp(context, 'viewer'));
@@ -172,7 +184,7 @@ test('five viewers and one driver: all see video, only the driver drives, the ro
 
 for (const part of ['mediamtx', 'relay'] as const) {
   test(`${part} killed: the app falls back to local MJPEG within 3 s; restarted: server mode returns by itself`, async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const context = await openContext({ viewport: { width: 390, height: 844 } });
     const page = await openApp(context, 'viewer');
     await onServerVideo(page, 'webrtc', 20_000);
     const proc = stack.procs.find((p) => p.name === part)!;
