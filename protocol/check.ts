@@ -53,12 +53,14 @@ export function checkFields(
   spec: Record<string, FieldSpec | Checker>,
   prefix = '',
 ): { error: string; field: string } | null {
+  // Own properties only: `in` would also find Object.prototype's, so a field named __proto__,
+  // constructor or toString passed as known.
   for (const key of Object.keys(obj)) {
-    if (!(key in spec)) return { error: 'is not a known field', field: prefix + key };
+    if (!Object.hasOwn(spec, key)) return { error: 'is not a known field', field: prefix + key };
   }
   for (const [key, entry] of Object.entries(spec)) {
     const { check, optional } = typeof entry === 'function' ? { check: entry, optional: false } : entry;
-    if (!(key in obj) || obj[key] === undefined) {
+    if (!Object.hasOwn(obj, key) || obj[key] === undefined) {
       if (optional) continue;
       return { error: 'is required', field: prefix + key };
     }

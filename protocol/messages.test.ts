@@ -119,6 +119,16 @@ function checkSide(side: string, samples: Record<string, (ClientMessage | RobotM
       }
     });
 
+    it('refuses fields named like Object.prototype members (__proto__, constructor, toString)', () => {
+      const type = types[0]!;
+      const valid = JSON.stringify(samples[type]![0]);
+      for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+        const got = parse(`${valid.slice(0, -1)},${JSON.stringify(key)}:{"x":1}}`);
+        assert.equal(got.ok, false, key);
+        assert.equal(got.field, key);
+      }
+    });
+
     it('refuses a frame larger than the limit, counted in UTF-8 bytes', () => {
       const base = samples[types[0]!]![0]!;
       const pad = (n: number, ch: string) => JSON.stringify({ ...base, pad: ch.repeat(n) });
