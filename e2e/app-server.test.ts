@@ -30,18 +30,17 @@ const viewState = (page: Page): Promise<ViewState> =>
     mode: v.getAttribute('data-mode'), video: v.getAttribute('data-video'), videoState: v.getAttribute('data-video-state'),
     fallback: v.getAttribute('data-fallback'), link: v.getAttribute('data-link') }; })()`) as Promise<ViewState>;
 
-const PAUSE_VIDEO = `(() => {
-  const find = (root) => { const hit = root.querySelector('video'); if (hit) return hit;
-    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const h = find(el.shadowRoot); if (h) return h; } return null; };
-  find(document)?.pause();
-})()`;
+/** Page-side `find(root, selector)` that looks through open shadow roots (the app is Lit elements). */
+const FIND_IN_SHADOW = `const find = (root, sel) => { const hit = root.querySelector(sel); if (hit) return hit;
+      for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const h = find(el.shadowRoot, sel); if (h) return h; } return null; };`;
+
+const PAUSE_VIDEO = `(() => { ${FIND_IN_SHADOW} find(document, 'video')?.pause(); })()`;
 
 /** What the <video> (or <img>) on screen is showing, found through the shadow roots. */
 interface Screen { kind: 'video' | 'img' | 'none'; width: number; height: number; frames: number; audioLive: boolean; muted: boolean }
 const screen = (page: Page): Promise<Screen> =>
   page.evaluate(`(() => {
-    const find = (root, sel) => { const hit = root.querySelector(sel); if (hit) return hit;
-      for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const h = find(el.shadowRoot, sel); if (h) return h; } return null; };
+    ${FIND_IN_SHADOW}
     const v = find(document, 'video[aria-label="Robot camera"]') || find(document, 'video');
     if (v && v.isConnected && v.videoWidth > 0) {
       const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : { totalVideoFrames: 0 };

@@ -21,12 +21,17 @@ export interface BrowserOptions {
   nice?: number;
 }
 
-/** A wrapper that execs Chromium at a niceness (playwright-core launches an executable path). */
+const niceWrappers = new Map<number, string>();
+
+/** A wrapper that execs Chromium at a niceness (playwright-core launches an executable path); one per niceness per process. */
 function niceChromium(nice: number): string {
+  const made = niceWrappers.get(nice);
+  if (made) return made;
   const dir = mkdtempSync(join(tmpdir(), 'havatar-chromium-'));
   const file = join(dir, 'chromium');
   writeFileSync(file, `#!/bin/sh\nexec nice -n ${nice} ${JSON.stringify(CHROMIUM)} "$@"\n`);
   chmodSync(file, 0o755);
+  niceWrappers.set(nice, file);
   return file;
 }
 

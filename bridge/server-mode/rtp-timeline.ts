@@ -47,7 +47,7 @@ export class RtpTimeline {
   private readonly now: () => number;
   private readonly maxWaitMs: number;
   private epochSsrc: number | null = null;
-  private epochStart = 0;
+  /** The epoch's first packet: when it came (its start) and its timestamp. */
   private epochRef: { at: number; ts: number } = { at: 0, ts: 0 };
   private freshest = Infinity;
   private paced = 0;
@@ -57,8 +57,6 @@ export class RtpTimeline {
   private tsOffset = 0;
   private seqOffset = 0;
   private lastOut: { ts: number; seq: number; at: number } | null = null;
-  /** Whether packets are being forwarded (false until the encoder's start is past). */
-  get isLive(): boolean { return this.live; }
   /** Packets dropped as an encoder's backlog, or not RTP. */
   dropped = 0;
   /** Encoders seen (1 + restarts). */
@@ -71,6 +69,9 @@ export class RtpTimeline {
     this.now = opts.now ?? (() => performance.now());
     this.maxWaitMs = opts.maxWaitMs ?? 500;
   }
+
+  /** Whether packets are being forwarded (false until the encoder's start is past). */
+  get isLive(): boolean { return this.live; }
 
   /** Takes one RTP packet from the encoder; returns it rewritten (in place), or null when dropped. */
   push(pkt: Buffer): Buffer | null {
@@ -89,7 +90,6 @@ export class RtpTimeline {
   private newEpoch(ssrc: number, now: number, ts: number): void {
     this.epochSsrc = ssrc;
     this.epochs++;
-    this.epochStart = now;
     this.epochRef = { at: now, ts };
     this.freshest = Infinity;
     this.paced = 0;
@@ -110,7 +110,7 @@ export class RtpTimeline {
       }
       this.lastStep = { at: now, ts };
     }
-    if (now - this.epochStart >= this.maxWaitMs) return true;
+    if (now - this.epochRef.at >= this.maxWaitMs) return true;
     return this.paced >= PACED_STEPS && age <= this.freshest + FRESH_MS;
   }
 
