@@ -14,10 +14,12 @@ import { RecordingSpeaker } from '../bridge/sim/audio.ts';
 import { launchChromium } from './browser.ts';
 import { holdTalk, pushStick, toneFile } from './operator.ts';
 import { waitFor } from './wait.ts';
+import { StackLog } from './stack-log.ts';
 
 let stack: Stack;
 let browser: Browser;
 let dataDir: string;
+const stackLog = new StackLog(Number(process.env.HAVATAR_E2E_LOG_LINES ?? 300));
 
 interface SimState { left: number; right: number; stopped: boolean }
 const simState = async (): Promise<SimState> => (await fetch(`${stack.simControlUrl}/state`)).json() as Promise<SimState>;
@@ -34,7 +36,7 @@ async function openAsDriver(): Promise<Page> {
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-app-'));
-  stack = await startStack({ dataDir, ports: await freePorts() });
+  stack = await startStack({ log: stackLog.log, dataDir, ports: await freePorts() });
   browser = await launchChromium({ fakeAudioFile: toneFile(dataDir, 440, 30), nice: 10 });
 });
 
@@ -44,7 +46,7 @@ after(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-test('driving with the joystick moves the simulated robot forward, releasing stops it', async () => {
+test('driving with the joystick moves the simulated robot forward, releasing stops it', stackLog.dumpOnFailure(async () => {
   const page = await openAsDriver();
   await pushStick(page);
   const moving = await waitFor('both tracks forward', simState, (s) => s.left > 0 && s.right > 0);
@@ -52,9 +54,9 @@ test('driving with the joystick moves the simulated robot forward, releasing sto
   await page.mouse.up();
   await waitFor('tracks stopped', simState, (s) => s.left === 0 && s.right === 0, 1000);
   await page.close();
-});
+}));
 
-test('closing the page while driving stops the robot within the deadman time', async () => {
+test('closing the page while driving stops the robot within the deadman time', stackLog.dumpOnFailure(async () => {
   const page = await openAsDriver();
   await pushStick(page);
   await waitFor('moving', simState, (s) => s.left > 0);
@@ -62,9 +64,9 @@ test('closing the page while driving stops the robot within the deadman time', a
   await page.close();
   await waitFor('stopped after close', simState, (s) => s.left === 0 && s.right === 0, 1000);
   assert.ok(Date.now() - closedAt < 1000, 'stopped within a second of the page closing');
-});
+}));
 
-test('holding talk with the fake microphone plays the operator on the robot speaker; releasing stops it', async () => {
+test('holding talk with the fake microphone plays the operator on the robot speaker; releasing stops it', stackLog.dumpOnFailure(async () => {
   const speaker = new RecordingSpeaker(join(dataDir, 'speaker'));
   const before = speaker.recordings().length;
   const page = await openAsDriver();
@@ -88,9 +90,9 @@ test('holding talk with the fake microphone plays the operator on the robot spea
   const rec = heard.find((x) => x.durationMs >= 300)!;
   assert.ok(rec.durationMs < 5000, `the speaker stops after release (recorded ${rec.durationMs} ms)`);
   await page.close();
-});
+}));
 
-test('reloading offline brings back the app shell and the saved settings', async () => {
+test('reloading offline brings back the app shell and the saved settings', stackLog.dumpOnFailure(async () => {
   // bypassCSP: the app's CSP forbids eval, which playwright's waitForFunction polling needs.
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, bypassCSP: true });
   const page = await context.newPage();
@@ -113,4 +115,4 @@ test('reloading offline brings back the app shell and the saved settings', async
   assert.equal(await page.locator('input[name="operatorName"]').inputValue(), 'Ana on the tablet');
   assert.notEqual(await page.locator('input[name="token"]').inputValue(), '', 'the token survives offline');
   await context.close();
-});
+}));

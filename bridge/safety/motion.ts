@@ -47,8 +47,14 @@ export class Motion extends EventEmitter {
   /** Applies a motion command from `session` if it is the newest and still fresh. */
   async command(session: string, cmd: MotionCommand, arrivedAt = Date.now()): Promise<MotionOutcome> {
     const verdict = this.gate.admit(session, cmd.seq, cmd.t, cmd.ttl, arrivedAt);
-    if (verdict !== 'ok') return { result: verdict, reason: verdict === 'expired' ? 'arrived after its ttl' : 'a newer command was received' };
-    if (!this.gate.stillFresh(arrivedAt, cmd.ttl)) return { result: 'expired', reason: 'waited longer than its ttl' };
+    if (verdict !== 'ok') {
+      this.log.debug('motion command not applied', { session, seq: cmd.seq, verdict, ageMs: arrivedAt - cmd.t });
+      return { result: verdict, reason: verdict === 'expired' ? 'arrived after its ttl' : 'a newer command was received' };
+    }
+    if (!this.gate.stillFresh(arrivedAt, cmd.ttl)) {
+      this.log.debug('motion command not applied', { session, seq: cmd.seq, verdict: 'expired', waitedMs: Date.now() - arrivedAt });
+      return { result: 'expired', reason: 'waited longer than its ttl' };
+    }
     this.commander = session;
     const moving = cmd.left !== 0 || cmd.right !== 0;
     this.moving = moving;
