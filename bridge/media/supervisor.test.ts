@@ -92,6 +92,23 @@ describe('FfmpegSupervisor', () => {
     assert.equal(sup.status.state, 'stopped');
   });
 
+  it('stop() ends an FFmpeg blocked reading an idle stdin without waiting out the grace period', { timeout: 15_000 }, async () => {
+    // FFmpeg restarts a read interrupted by SIGTERM: fed nothing, it only ends once its input closes.
+    const sup = new FfmpegSupervisor({
+      name: 'test-stdin', stdin: true, stopGraceMs: 60_000,
+      args: () => ['-hide_banner', '-loglevel', 'error', '-f', 's16le', '-ar', '16000', '-ac', '1', '-i', 'pipe:0', '-f', 'null', '-'],
+    });
+    sup.start();
+    // No input, so no output either: the child counts as started once it has a pid and has had
+    // time to reach its read.
+    await waitFor(() => sup.status.pid !== undefined, 3000, 'spawned');
+    const pid = sup.status.pid!;
+    await new Promise((r) => setTimeout(r, 500));
+    await sup.stop();
+    assert.ok(!isAlive(pid), 'child gone');
+    assert.equal(sup.status.state, 'stopped');
+  });
+
   it('parses -progress blocks into progress events', async () => {
     const sup = new FfmpegSupervisor({
       name: 'test-progress', progress: true,

@@ -145,6 +145,9 @@ export class FfmpegSupervisor extends EventEmitter {
     if (child) {
       this.stoppingChild = child;
       const exited = this.exited;
+      // FFmpeg blocked reading an idle stdin restarts the read after SIGTERM and sat out the whole
+      // grace period (2 s per encoder on every server stop); with its input closed it ends at once.
+      child.stdin?.end();
       this.killGroup(child, 'SIGTERM');
       const kill = setTimeout(() => this.killGroup(child, 'SIGKILL'), this.opts.stopGraceMs);
       await exited;
