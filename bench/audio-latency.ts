@@ -3,7 +3,8 @@
 // robot mic → app: the simulated microphone's marker (HAVATAR_SIM_MIC_MARKER=1: a 1 kHz burst
 //   starting at every wall-clock second, bridge/sim/audio.ts) → bridge mic capture → publisher
 //   (Opus) → MediaMTX → the app's WhepPlayer → an AudioWorklet on the received track; the onset
-//   time is the worklet's Date.now() + the sample's offset in its render quantum. Local mode too:
+//   time is the worklet's Date.now() + the sample's offset in its render quantum. Local mode too,
+//   in the same window:
 //   the bridge's /ws?audio=1 PCM frames in a Node WebSocket client, timed on arrival.
 // talk → robot speaker: an AudioWorklet in the page generates the same marker (bursts at wall-clock
 //   seconds) into a MediaStreamDestination published with WHIP to robots/<id>/talk; the robot's own
@@ -61,7 +62,21 @@ try {
   // ~62 ms by 8 s, with packets arriving steadily every 20 ms: its playout starts late), so the
   // first seconds after joining are reported on their own and the run is measured after them.
   const inbound = async () => ((await page.evaluate(() => (globalThis as unknown as Bench).bench.inboundStats!())) as { audio?: Record<string, number> } | null)?.audio;
-  await sleep(START_SECONDS * 1000);
+  // Local mode in the same measured window (a Node client of /ws?audio=1, PCM frames timed on
+  // arrival, its first 1.2 s skipped): the same microphone, a second consumer in the bridge. It
+  // joins after the page's WebRTC start, whose CPU burst it would otherwise measure.
+  await sleep(START_SECONDS * 1000 - 1500);
+  const localOnsets: number[] = [];
+  const detect = pcmDetector((t) => localOnsets.push(t));
+  ws = new WebSocket(`${bs.bridgeUrl.replace('http', 'ws')}/ws?token=${encodeURIComponent(bs.stack.token)}&audio=1`);
+  let localStart = 0;
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    const now = Date.now();
+    if (!isBinary || data[0] !== 1) return;
+    if (!localStart) localStart = now;
+    if (now - localStart > 1200) detect(data.subarray(5), now);
+  });
+  await sleep(1500);
   const startOnsets = (await page.evaluate(() => (globalThis as unknown as Bench).bench.takeOnsets!())) as number[];
   const before = await inbound();
   await sleep(SECONDS * 1000);
@@ -81,22 +96,10 @@ try {
   if (process.env.BENCH_DEBUG) console.error('mic onsets', micOnsets.map((t) => Math.round(t % 1000)).join(' '));
   await page.evaluate(() => (globalThis as unknown as Bench).bench.stop!());
   console.error(`mic → app (WebRTC): ${JSON.stringify(dist(mic.ms))}`);
-
-  // 2. robot mic → app in local mode: /ws?audio=1 (PCM frames) in Node.
-  const localOnsets: number[] = [];
-  const detect = pcmDetector((t) => localOnsets.push(t));
-  ws = new WebSocket(`${bs.bridgeUrl.replace('http', 'ws')}/ws?token=${encodeURIComponent(bs.stack.token)}&audio=1`);
-  let localStart = 0;
-  ws.on('message', (data: Buffer, isBinary: boolean) => {
-    const now = Date.now();
-    if (!isBinary || data[0] !== 1) return;
-    if (!localStart) localStart = now;
-    if (now - localStart > 1200) detect(data.subarray(5), now);
-  });
-  await sleep(SECONDS * 1000 + 1200);
   ws.close();
   const local = latencies(localOnsets);
   console.error(`mic → app (local /ws): ${JSON.stringify(dist(local.ms))}`);
+
 
   // 3. talk → robot speaker: WHIP from the page, read back with the robot's own talk arguments.
   await page.evaluate(([u, t]) => (globalThis as unknown as Bench).bench.talk!(u, t), [sess.whipUrl, sess.token]);

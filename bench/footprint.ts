@@ -84,7 +84,7 @@ async function cleanup() { ac.abort(); await browser?.close().catch(() => {}); a
 onInterrupt(cleanup);
 try {
   const m = machine();
-  bs = await startBenchStack();
+  bs = await startBenchStack({ fresh: true }); // its own processes: their RSS and CPU are the figures
   await bs.waitLive();
   const auth = { authorization: `Bearer ${bs.stack.token}` };
 
@@ -105,7 +105,7 @@ try {
   // Idle phase: no viewer, not publishing; the MJPEG capture stops 5 s after the last viewer.
   await waitFor('capture stopped', () => descendants(bs!.pid('bridge')).every((p) => procName(p) !== 'ffmpeg'), 15000, 200);
   await sleep(1000);
-  const idle = await sampleProcs(() => ({ bridge: [bs!.pid('bridge')] }), Math.min(SECONDS, 5) * 1000);
+  const idle = await sampleProcs(() => ({ bridge: [bs!.pid('bridge')] }), Math.max(3, Math.min(SECONDS / 2, 5)) * 1000);
   const idleMem = memSplit(bs.pid('bridge'));
   console.error(`idle: ${JSON.stringify(idle)}; bridge ${JSON.stringify(idleMem)}`);
 
@@ -123,17 +123,20 @@ try {
   const in0 = await bytesIn();
   const t0 = Date.now();
   const rx0 = (await page.evaluate(() => (globalThis as unknown as Bench).bench.inboundStats!())) as { t: number; video?: { bytesReceived: number }; audio?: { bytesReceived: number } };
+  // The robot's upstream, per track, read back over RTSP during the same window (one more reader
+  // at MediaMTX beside the WHEP viewer; the bridge does not see it).
+  const viewerRtsp = `${bs.rtspBase.replace('rtsp://', `rtsp://viewer:${encodeURIComponent(sess.token)}@`)}/robots/sim`;
+  const probing = ffprobeBitrates(viewerRtsp, SECONDS);
   const server = await sampleProcs(groups(bs), SECONDS * 1000);
   const serverMem = memSplit(bs.pid('bridge'));
   const rx1 = (await page.evaluate(() => (globalThis as unknown as Bench).bench.inboundStats!())) as typeof rx0;
   const upstreamKbps = Math.round((((await bytesIn()) - in0) * 8) / ((Date.now() - t0) / 1000) / 1000);
+  const payload = await probing;
   const dt = (rx1.t - rx0.t) / 1000;
   const viewer = {
     videoKbps: Math.round((((rx1.video?.bytesReceived ?? 0) - (rx0.video?.bytesReceived ?? 0)) * 8) / dt / 1000),
     audioKbps: Math.round((((rx1.audio?.bytesReceived ?? 0) - (rx0.audio?.bytesReceived ?? 0)) * 8) / dt / 1000),
   };
-  const viewerRtsp = `${bs.rtspBase.replace('rtsp://', `rtsp://viewer:${encodeURIComponent(sess.token)}@`)}/robots/sim`;
-  const payload = await ffprobeBitrates(viewerRtsp, Math.min(SECONDS, 10));
   const status = await bs.serverStatus();
   console.error(`server: ${JSON.stringify(server)}; bridge ${JSON.stringify(serverMem)}; upstream ${upstreamKbps} kbps; payload ${JSON.stringify(payload)}; viewer ${JSON.stringify(viewer)}`);
   emitResult({

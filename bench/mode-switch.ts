@@ -23,7 +23,7 @@ async function cleanup() { await browser?.close().catch(() => {}); await bs?.sto
 onInterrupt(cleanup);
 try {
   const m = machine();
-  bs = await startBenchStack({ build: true });
+  bs = await startBenchStack({ build: true, fresh: true }); // it kills and restarts MediaMTX
   await bs.waitLive();
   browser = await benchBrowser();
   const { invite } = await bs.stack.server!.invite('viewer');

@@ -1,12 +1,13 @@
 // `npm run bench [-- --quick | --full | --soak]`: runs every benchmark as a child process, writes
 // bench/results/<date>.json and <date>.md, and rewrites the tables of docs/PERFORMANCE.md between
 // `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` (each with the command, date, machine and load,
-// and the goal beside each figure). --quick (default): 6.5 min on 2 cores as measured (goal 5).
+// and the goal beside each figure). --quick (default): 4 min 43 s on 2 cores as measured (goal: under 5).
 // `--only a,b` runs a subset (names: video, audio, command, footprint, mode, serial, relay, soak).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../scripts/stack.ts';
+import { describeBenchStack, SHARED_STACK_ENV, startBenchStack, type BenchStack } from './lib/stack.ts';
 import { machine, type Dist } from './lib/util.ts';
 
 const MODE = process.argv.includes('--soak') ? 'soak' : process.argv.includes('--full') ? 'full' : 'quick';
@@ -14,12 +15,13 @@ const onlyArg = process.argv.indexOf('--only');
 const ONLY = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',')) : null;
 const COMMAND = `npm run bench -- --${MODE}${ONLY ? ` --only ${[...ONLY].join(',')}` : ''}`;
 
-interface Bench { name: string; script: string; args: Record<'quick' | 'full' | 'soak', string[] | null>; timeoutS: number; raw?: boolean }
+/** `shared`: runs on one stack started here (bench/lib/stack.ts), with the other shared benches; the rest start their own. */
+interface Bench { name: string; script: string; args: Record<'quick' | 'full' | 'soak', string[] | null>; timeoutS: number; raw?: boolean; shared?: boolean }
 const BENCHES: Bench[] = [
-  { name: 'video', script: 'bench/video-latency.ts', args: { quick: ['--frames', '300'], full: ['--frames', '600', '--repeat', '3'], soak: null }, timeoutS: 400 },
-  { name: 'audio', script: 'bench/audio-latency.ts', args: { quick: ['--seconds', '10'], full: ['--seconds', '60'], soak: null }, timeoutS: 300 },
-  { name: 'command', script: 'bench/command-latency.ts', args: { quick: ['--count', '300'], full: ['--count', '3000'], soak: null }, timeoutS: 300 },
-  { name: 'footprint', script: 'bench/footprint.ts', args: { quick: ['--seconds', '10'], full: ['--seconds', '60'], soak: null }, timeoutS: 300 },
+  { name: 'video', script: 'bench/video-latency.ts', args: { quick: ['--frames', '300'], full: ['--frames', '600', '--repeat', '3'], soak: null }, timeoutS: 400, shared: true },
+  { name: 'audio', script: 'bench/audio-latency.ts', args: { quick: ['--seconds', '10'], full: ['--seconds', '60'], soak: null }, timeoutS: 300, shared: true },
+  { name: 'command', script: 'bench/command-latency.ts', args: { quick: ['--count', '300'], full: ['--count', '3000'], soak: null }, timeoutS: 300, shared: true },
+  { name: 'footprint', script: 'bench/footprint.ts', args: { quick: ['--seconds', '6'], full: ['--seconds', '60'], soak: null }, timeoutS: 300 },
   { name: 'serial', script: 'bench/serial-link.ts', args: { quick: ['--count', '300'], full: ['--count', '3000'], soak: null }, timeoutS: 120, raw: true },
   { name: 'mode', script: 'bench/mode-switch.ts', args: { quick: ['--cycles', '1'], full: ['--cycles', '3'], soak: null }, timeoutS: 240 },
   { name: 'relay', script: 'bench/relay/capacity.ts', args: { quick: ['--quick'], full: ['--full'], soak: null }, timeoutS: 1800, raw: true },
@@ -28,10 +30,10 @@ const BENCHES: Bench[] = [
 
 interface Outcome { name: string; ok: boolean; seconds: number; result?: Record<string, unknown>; markdown?: string; error?: string }
 
-function runOne(b: Bench, args: string[]): Promise<Outcome> {
+function runOne(b: Bench, args: string[], env: Record<string, string> = {}): Promise<Outcome> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, b.script), ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, b.script), ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => { out += d; });
@@ -73,7 +75,7 @@ function videoTable(r: J): string {
   lines.push('', `WebRTC stages (p50 per frame, from requestVideoFrameCallback receiveTime/expectedDisplayTime and getStats): ours: ${st(rw.ours)}; floor: ${st(rw.floor)}.`);
   const eg = rw.egress as J | undefined;
   const egLine = (d: J | null | undefined) => d ? `p50 ${d.p50} ms, p95 ${d.p95} ms (${d.n} frames)` : '—';
-  if (eg) lines.push('', `Capture → MediaMTX's RTSP egress (bench/lib/rtsp-probe.ts: a bufferless FFmpeg reader, its own decode included on both sides): ours ${egLine(eg.ours)}; floor ${egLine(eg.floor)}.`);
+  if (eg) lines.push('', `Capture → MediaMTX's RTSP egress (bench/lib/rtsp-probe.ts: a bufferless FFmpeg reader, its own decode included on both sides, read during the HLS runs): ours ${egLine(eg.ours)}; floor ${egLine(eg.floor)}.`);
   return lines.join('\n');
 }
 
@@ -112,7 +114,7 @@ function footprintTables(r: J): { footprint: string; bandwidth: string } {
   const cmd = (r.bridge as J | undefined)?.command as string | undefined;
   const env = ((r.bridge as J | undefined)?.env as string[] | undefined) ?? [];
   const footprint = [
-    '| process | local: 2 MJPEG viewers | server: publishing + 1 WHEP viewer | goal |', '|---|---|---|---|',
+    '| process | local: 2 MJPEG viewers | server: publishing + 1 WHEP viewer (+ 1 RTSP bitrate probe) | goal |', '|---|---|---|---|',
     `| bridge (the build/bridge.mjs bundle under plain node, with the simulated camera in-process) | ${p(L.bridge)} | ${p(S.bridge)} | < 60 MB RSS${verdict(Math.max(L.bridge.rssMbMax, S.bridge.rssMbMax) < 60)} |`,
     ...(r.local.bridgeMem || r.server.bridgeMem ? [`| bridge RSS at the end of the phase (/proc/<pid>/smaps_rollup) | ${mem(r.local.bridgeMem as J | undefined)} | ${mem(r.server.bridgeMem as J | undefined)} | — |`] : []),
     `| FFmpeg (bridge's children) | ${p(L.ffmpeg)} | ${p(S.ffmpeg)} | — |`,
@@ -180,15 +182,34 @@ const m = machine();
 const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 console.error(`bench ${MODE} on ${m.cores} cores, load ${m.load.join(' ')}`);
 const outcomes: Outcome[] = [];
-for (const b of BENCHES) {
-  const args = b.args[MODE];
-  if (!args || (ONLY && !ONLY.has(b.name))) continue;
+const selected = BENCHES.filter((b) => b.args[MODE] && (!ONLY || ONLY.has(b.name)));
+let shared: { bs: BenchStack; file: string } | null = null;
+const stopShared = async () => {
+  const s = shared;
+  shared = null;
+  if (s) { await s.bs.stop(); rmSync(s.file, { force: true }); }
+};
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stopShared().finally(() => process.exit(130)));
+for (const b of selected) {
+  const args = b.args[MODE]!;
   if (!existsSync(join(ROOT, b.script))) { outcomes.push({ name: b.name, ok: false, seconds: 0, error: `${b.script} does not exist` }); continue; }
+  if (b.shared && !shared) {
+    const t0 = Date.now();
+    const bs = await startBenchStack({ fresh: true });
+    await bs.waitLive();
+    const file = join(bs.dataDir, '..', `havatar-bench-stack-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify(describeBenchStack(bs)), { mode: 0o600 });
+    shared = { bs, file };
+    console.error(`▶ one stack for ${selected.filter((x) => x.shared).map((x) => x.name).join(', ')}: live in ${Math.round((Date.now() - t0) / 1000)} s`);
+  } else if (!b.shared) {
+    await stopShared();
+  }
   console.error(`▶ ${b.name}: ${b.script} ${args.join(' ')}`);
-  const o = await runOne(b, args);
+  const o = await runOne(b, args, shared ? { [SHARED_STACK_ENV]: shared.file } : {});
   console.error(`  ${o.ok ? 'done' : 'FAILED'} in ${o.seconds} s${o.error ? `: ${o.error}` : ''}`);
   outcomes.push(o);
 }
+await stopShared();
 
 const sections: Record<string, string> = {};
 for (const o of outcomes) {

@@ -30,7 +30,7 @@ function slope(points: Array<[number, number]>): number {
 
 try {
   const m = machine();
-  bs = await startBenchStack();
+  bs = await startBenchStack({ fresh: true });
   await bs.waitLive();
   browser = await benchBrowser();
   const sess = await bs.session('viewer');

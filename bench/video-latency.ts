@@ -92,13 +92,26 @@ async function run(page: Page, kind: string, url: string, token: string | null, 
   return r;
 }
 
-/** Stage: capture → MediaMTX's RTSP egress, read by a bufferless FFmpeg reader (bench/lib/rtsp-probe.ts). */
-async function egress(url: string, seconds = 8): Promise<Dist | null> {
+/**
+ * Stage: capture → MediaMTX's RTSP egress, read by a bufferless FFmpeg reader
+ * (bench/lib/rtsp-probe.ts). It runs during the HLS measurement, floor and ours alike (one more
+ * reader at MediaMTX; the ~0.8 s HLS figure does not feel it, and the quick mode gains the probe's
+ * time), and never during a WebRTC or MJPEG one.
+ */
+async function withEgress<T>(url: string | null, during: () => Promise<T>): Promise<[T, Dist | null]> {
+  if (!url) return [await during(), null];
   const probe = probeVideo(url, FLOOR_W);
-  await sleep(seconds * 1000 + 1000);
-  const d = dist(probe.stop());
-  console.error(`egress ${url.replace(/\/\/[^@]*@/, '//')}: ${JSON.stringify(d)}`);
-  return d;
+  const started = Date.now();
+  try {
+    const r = await during();
+    // At least 4 s of frames after the probe's own 1 s start.
+    await sleep(Math.max(0, 5000 - (Date.now() - started)));
+    const d = dist(probe.stop());
+    console.error(`egress ${url.replace(/\/\/[^@]*@/, '//')}: ${JSON.stringify(d)}`);
+    return [r, d];
+  } finally {
+    probe.stop();
+  }
 }
 
 const ratio = (a: PathResult, b: PathResult) => (a.latency && b.latency && b.latency.p50 > 0 ? Math.round((a.latency.p50 / b.latency.p50) * 100) / 100 : null);
@@ -148,9 +161,8 @@ try {
   stopAll.push(fw.stop);
   let page = await openBenchPage(browser, bs.bridgeUrl);
   const floorWebrtc = await measure('webrtc', () => run(page, 'floor-webrtc', fw.whepUrl, null));
-  const floorHls = await measure('hls', () => run(page, 'floor-hls', fw.hlsUrl, null));
+  const [floorHls, floorEgress] = await withEgress(PATHS.has('webrtc') ? fw.rtspUrl : null, () => measure('hls', () => run(page, 'floor-hls', fw.hlsUrl, null)));
   await page.close();
-  const floorEgress = PATHS.has('webrtc') ? await egress(fw.rtspUrl) : null;
   await fw.stop();
   stopAll.pop();
 
@@ -160,9 +172,9 @@ try {
   const sess = await bs.session('viewer');
   page = await openBenchPage(browser, bs.bridgeUrl);
   const oursWebrtc = await measure('webrtc', () => run(page, 'ours-webrtc', sess.whepUrl, sess.token));
-  const oursHls = await measure('hls', () => run(page, 'ours-hls', sess.hlsUrl, sess.token));
+  const oursRtsp = `${bs.rtspBase.replace('rtsp://', `rtsp://viewer:${encodeURIComponent(sess.token)}@`)}/robots/${bs.stack.server!.robotId}`;
+  const [oursHls, oursEgress] = await withEgress(PATHS.has('webrtc') ? oursRtsp : null, () => measure('hls', () => run(page, 'ours-hls', sess.hlsUrl, sess.token)));
   await page.close();
-  const oursEgress = PATHS.has('webrtc') ? await egress(`${bs.rtspBase.replace('rtsp://', `rtsp://viewer:${encodeURIComponent(sess.token)}@`)}/robots/${bs.stack.server!.robotId}`) : null;
 
   emitResult({
     bench: 'video-latency', framesPerPath: FRAMES * REPEAT, machine: machineBefore, loadAfter: machine().load,

@@ -94,6 +94,18 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Creates a relay invite with the admin key: `{ link, invite }` (the link opens the app with it). */
+export async function relayInvite(relayUrl: string, adminKey: string, robot: string, role: 'driver' | 'viewer', ttl = '12h'): Promise<{ link: string; invite: string }> {
+  const res = await fetch(`${relayUrl}/api/invites`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ robot, role, ttl }),
+  });
+  const body = (await res.json()) as { ok: boolean; link?: string; invite?: { token: string }; msg?: string };
+  if (!res.ok || !body.link || !body.invite) throw new Error(`invite failed: ${res.status} ${body.msg ?? ''}`);
+  return { link: body.link, invite: body.invite.token };
+}
+
 /** A free TCP port on loopback (bound, then released: fine for tests on one machine). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -277,6 +289,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const adminKey = opts.secrets?.adminKey ?? randomBytes(24).toString('base64url');
   const robotPassword = opts.secrets?.robotPassword ?? randomBytes(24).toString('base64url');
   const robotId = server?.robotId ?? 'sim';
+  let register: () => Promise<void> = async () => {};
   if (server) {
     const mediamtxConfig = join(opts.dataDir, 'mediamtx.yml');
     writeFileSync(
@@ -306,10 +319,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       HLS_PUBLIC_URL: `http://127.0.0.1:${server.ports.hls}`,
     };
     // The robot's credentials are set before the relay starts, so they are the same every time.
-    const reg = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/relay/main.ts'), 'register', '--robot', robotId, '--password', robotPassword, '--data-dir', join(opts.dataDir, 'relay')], {
-      cwd: ROOT, env: { ...process.env, ...relayEnv }, encoding: 'utf8',
+    register = () => new Promise<void>((resolve, reject) => {
+      const reg = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server/relay/main.ts'), 'register', '--robot', robotId, '--password', robotPassword, '--data-dir', join(opts.dataDir, 'relay')], {
+        cwd: ROOT, env: { ...process.env, ...relayEnv }, stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      reg.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      reg.on('error', reject);
+      reg.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`registering robot ${robotId} with the relay failed:\n${stderr}`))));
     });
-    if (reg.status !== 0) throw new Error(`registering robot ${robotId} with the relay failed:\n${reg.stderr}`);
     starters.relay = () =>
       launch('relay', 'server/relay/main.ts', ['--port', String(server.ports.relay), '--host', server.loopbackOnly ? '127.0.0.1' : '0.0.0.0', '--data-dir', join(opts.dataDir, 'relay')], 'listening', { env: relayEnv, log: opts.log });
     starters.mediamtx = () => launchCommand('mediamtx', mediamtxBinary(), [mediamtxConfig], lineMatching(/\[API\] started/), { log: opts.log, cwd: opts.dataDir });
@@ -330,8 +348,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       return p;
     },
     async stop() {
-      // Reverse start order: the bridge stops the motors before the simulated ESP32 goes away.
-      for (const p of [...procs.values()].reverse()) await stopProc(p);
+      // The bridge first: it stops the motors before the simulated ESP32 goes away. The rest
+      // (simulator, relay, MediaMTX) depend on nothing and stop together.
+      const bridge = procs.get('bridge');
+      if (bridge) await stopProc(bridge);
+      await Promise.all([...procs.values()].filter((p) => p !== bridge).map((p) => stopProc(p)));
     },
   };
 
@@ -345,16 +366,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       adminKey,
       robotPassword,
       mediamtxApiUrl: `http://127.0.0.1:${server.ports.api}`,
-      async invite(role, ttl = '12h') {
-        const res = await fetch(`${relayUrl}/api/invites`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ robot: robotId, role, ttl }),
-        });
-        const body = (await res.json()) as { ok: boolean; link?: string; invite?: { token: string }; msg?: string };
-        if (!res.ok || !body.link || !body.invite) throw new Error(`invite failed: ${res.status} ${body.msg ?? ''}`);
-        return { link: body.link, invite: body.invite.token };
-      },
+      invite: (role, ttl) => relayInvite(relayUrl, adminKey, robotId, role, ttl),
     };
   }
 
@@ -376,8 +388,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
 
   try {
-    const order = server ? ['relay', 'mediamtx', 'sim', 'bridge'] : ['sim', 'bridge'];
-    for (const name of order) procs.set(name, await starters[name]!());
+    // The simulator, MediaMTX and the relay (after the robot's registration) need nothing of one
+    // another and start together; the bridge needs the simulator's pty and the relay.
+    const first = server ? ['sim', 'mediamtx', 'relay'] : ['sim'];
+    const started = await Promise.allSettled(first.map(async (name) => {
+      if (name === 'relay') await register();
+      procs.set(name, await starters[name]!());
+    }));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    procs.set('bridge', await starters.bridge!());
     if (serverMode && configExisted) {
       const res = await fetch(`${stack.bridgeUrl}/server/config`, {
         method: 'POST',

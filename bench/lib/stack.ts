@@ -1,10 +1,13 @@
 // The product stack for the benchmarks: relay + MediaMTX + simulator + bridge in server mode on
 // loopback (scripts/stack.ts), the simulated camera at 1280x720@30 and the microphone's latency
 // marker on; the app origin allowed by CORS is the bridge's own (the bench page is served there).
-import { mkdtempSync, rmSync } from 'node:fs';
+// bench/run.ts starts one for the benches that leave it as they found it (video, audio, command)
+// and names it in HAVATAR_BENCH_STACK; startBenchStack() then attaches to it instead of starting
+// its own (a stack start and its server-mode warm-up is ~5 s of the quick mode per bench).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, freePorts, startStack, type ServerPorts, type Stack } from '../../scripts/stack.ts';
+import { freePort, freePorts, relayInvite, startStack, type ServerPorts, type Stack } from '../../scripts/stack.ts';
 import { waitFor } from './util.ts';
 
 export interface BenchStack {
@@ -22,7 +25,46 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(opts: { log?: boolean; env?: Record<string, string>; build?: boolean } = {}): Promise<BenchStack> {
+/** What a bench needs to attach to a stack another process started (no secrets beyond the run's own). */
+export interface SharedStack {
+  dataDir: string; bridgeUrl: string; rtspBase: string; pids: Record<string, number>;
+  stack: Pick<Stack, 'token' | 'bridgeUrl' | 'bridgeHttpsUrl' | 'simControlUrl' | 'serialPort'> & { server: Omit<NonNullable<Stack['server']>, 'invite'> };
+}
+export const SHARED_STACK_ENV = 'HAVATAR_BENCH_STACK';
+
+export function describeBenchStack(bs: BenchStack): SharedStack {
+  const { token, bridgeUrl, bridgeHttpsUrl, simControlUrl, serialPort } = bs.stack;
+  const { invite: _invite, ...server } = bs.stack.server!;
+  return {
+    dataDir: bs.dataDir, bridgeUrl: bs.bridgeUrl, rtspBase: bs.rtspBase,
+    pids: Object.fromEntries(bs.stack.procs.map((p) => [p.name, p.child.pid!])),
+    stack: { token, bridgeUrl, bridgeHttpsUrl, simControlUrl, serialPort, server },
+  };
+}
+
+function attach(shared: SharedStack): BenchStack {
+  const server = shared.stack.server;
+  const stack: Stack = {
+    ...shared.stack,
+    procs: [],
+    server: { ...server, invite: (role, ttl) => relayInvite(server.relayUrl, server.adminKey, server.robotId, role, ttl) },
+    restart: () => Promise.reject(new Error('a shared bench stack is restarted by its owner only')),
+    stop: async () => {},
+  };
+  return benchStack(stack, shared.dataDir, shared.bridgeUrl, shared.rtspBase, (name) => shared.pids[name], async () => {});
+}
+
+export async function startBenchStack(opts: { log?: boolean; env?: Record<string, string>; build?: boolean; fresh?: boolean } = {}): Promise<BenchStack> {
+  const sharedFile = process.env[SHARED_STACK_ENV];
+  if (sharedFile && !opts.fresh && !opts.env && !opts.log) {
+    const bs = attach(JSON.parse(readFileSync(sharedFile, 'utf8')) as SharedStack);
+    // A bench that failed midway may have left server mode off (the video bench turns it off for MJPEG).
+    const st = await bs.serverStatus();
+    if (((st.status as Record<string, unknown> | undefined)?.state ?? st.state) === 'off') {
+      await fetch(`${bs.bridgeUrl}/server/start`, { method: 'POST', headers: { authorization: `Bearer ${bs.stack.token}` } });
+    }
+    return bs;
+  }
   const dataDir = mkdtempSync(join(tmpdir(), 'havatar-bench-'));
   const ports = await freePorts();
   const server: ServerPorts = { relay: await freePort(), rtsp: await freePort(), webrtc: await freePort(), webrtcUdp: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort() };
@@ -39,10 +81,19 @@ export async function startBenchStack(opts: { log?: boolean; env?: Record<string
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
+  return benchStack(stack, dataDir, bridgeUrl, `rtsp://127.0.0.1:${server.rtsp}`,
+    (name) => stack.procs.find((x) => x.name === name)?.child.pid,
+    async () => {
+      await stack.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+}
+
+function benchStack(stack: Stack, dataDir: string, bridgeUrl: string, rtspBase: string, pidOf: (name: string) => number | undefined, stop: () => Promise<void>): BenchStack {
   const s = stack.server!;
   let nClient = 0;
   const bs: BenchStack = {
-    stack, dataDir, bridgeUrl, rtspBase: `rtsp://127.0.0.1:${server.rtsp}`,
+    stack, dataDir, bridgeUrl, rtspBase,
     async session(role = 'driver') {
       const { invite } = await s.invite(role, '2h');
       const res = await fetch(`${s.relayUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ invite }) });
@@ -64,14 +115,11 @@ export async function startBenchStack(opts: { log?: boolean; env?: Record<string
       }, timeoutMs, 200);
     },
     pid(name) {
-      const p = stack.procs.find((x) => x.name === name);
-      if (!p?.child.pid) throw new Error(`no process ${name}`);
-      return p.child.pid;
+      const pid = pidOf(name);
+      if (!pid) throw new Error(`no process ${name}`);
+      return pid;
     },
-    async stop() {
-      await stack.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop,
   };
   return bs;
 }

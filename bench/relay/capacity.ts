@@ -41,12 +41,12 @@ const PER_ROBOT = Math.min(30, Math.max(1, Number(values['clients-per-robot']) |
 /** --steps 250,1000 and --side ours: a subset, for profiling (the table then has gaps). */
 const STEP_ARG = values.steps ? values.steps.split(',').map(Number).filter((n) => n > 0 && n <= 5000) : null;
 const STEPS = STEP_ARG?.length ? STEP_ARG : FULL ? [10, 100, 250, 500, 1000, 1500, 2000] : [10, 100, 250, 500, 1000];
-const STEP_MS = FULL ? 8000 : 3000;
+const STEP_MS = FULL ? 8000 : 1500;
 const SAT_ROBOTS = FULL ? 400 : 200;
 /** Per-client rates of the saturation phase (the relay's own limit is 60 messages/s per socket). */
 const SAT_RATES = FULL ? [5, 10, 15, 20, 30, 45] : [5, 10, 20, 30];
-const SAT_MS = FULL ? 5000 : 3000;
-const LIGHT = { rateHz: 50, count: FULL ? 1000 : 150 };
+const SAT_MS = FULL ? 5000 : 1500;
+const LIGHT = { rateHz: 50, count: FULL ? 1000 : 100 };
 const DRAIN_MS = 2000;
 const GENS = Math.min(4, Math.max(1, Number(values.gens) || 1));
 /** Robot ids used in one side's run: r0 light load, then the steps, then the saturation phase. */
@@ -220,7 +220,7 @@ async function benchSide(kind: 'ours' | 'baseline'): Promise<Side> {
     if (c.failed) process.stderr.write(`# ${kind}: ${c.failed} connect failures, e.g. ${c.errorSample.join(' | ')}\n`);
     return { robots: spec.robots.length, clients: spec.clients.length, failed: c.failed, connectMs: c.ms };
   };
-  const settle = async () => { await new Promise((r) => setTimeout(r, 700)); return procStat(pid).rssKb; };
+  const settle = async () => { await new Promise((r) => setTimeout(r, 500)); return procStat(pid).rssKb; };
   const idleRssKb = await settle();
   const log = (what: string, s: Step) => process.stderr.write(`# ${kind} ${what}: ${s.robots}/${s.clients} @${s.rateHz} Hz → ${s.deliveredPerSec}/s (offered ${s.offeredPerSec}) p50 ${s.p50Ms} p99 ${s.p99Ms} ms, ${s.rssPerConnKb} KB/conn, relay CPU ${s.relayCpuPercent} %, gen CPU ${s.genCpuPercent} %${s.broken ? `, BROKEN: ${s.broken}` : ''}${s.errorSample.length ? ` [${s.errorSample.join(' | ')}]` : ''}\n`);
   const closeAll = () => Promise.all(gens.map((g) => ask(g, { op: 'closeAll' })));
