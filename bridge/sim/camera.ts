@@ -81,13 +81,22 @@ export class SimulatedCamera implements VideoSource {
     this.consumers.add(consumer);
     if (!this.stopTicker) this.stopTicker = this.startTicker();
     return () => {
-      if (!this.consumers.delete(consumer)) return;
-      if (!this.consumers.size) { this.stopTicker?.(); this.stopTicker = null; }
+      this.consumers.delete(consumer);
+      this.stopWhenIdle();
     };
   }
 
   /** Number of stdins being fed now. */
   get consumerCount(): number { return this.consumers.size; }
+
+  /** Whether frames are being generated (a timer runs) — only while some stdin is fed. */
+  get generating(): boolean { return this.stopTicker !== null; }
+
+  private stopWhenIdle(): void {
+    if (this.consumers.size || !this.stopTicker) return;
+    this.stopTicker();
+    this.stopTicker = null;
+  }
 
   private startTicker(): () => void {
     const interval = 1000 / this.info.fps;
@@ -104,6 +113,9 @@ export class SimulatedCamera implements VideoSource {
         if (c.stdin.writableLength >= this.frameBytes) continue;
         ready.push(c);
       }
+      // Every stdin ended by itself (its FFmpeg stopped): the ticker stops too, or its timer ran on
+      // at the frame rate with nobody to feed and kept the process from ever exiting.
+      if (!this.consumers.size) return this.stopWhenIdle();
       if (ready.length) {
         const frame = this.renderFrame(Date.now());
         for (const c of ready) {

@@ -56,6 +56,20 @@ describe('publish arguments', () => {
 });
 
 describe('simulated camera tee', () => {
+  it('stops generating once every fed stdin has ended by itself (no timer left running)', async () => {
+    const cam = new SimulatedCamera({ width: 160, height: 120, fps: 50 });
+    const a = new PassThrough();
+    a.resume();
+    const stopA = cam.feed(a);
+    assert.equal(cam.generating, true);
+    a.end();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(cam.consumerCount, 0);
+    assert.equal(cam.generating, false);
+    stopA(); // the feeder's own stop afterwards is harmless
+    assert.equal(cam.generating, false);
+  });
+
   it('renders each frame once and writes the same bytes to every attached stdin', async () => {
     const cam = new SimulatedCamera({ width: 160, height: 120, fps: 50 });
     const a = new PassThrough();
