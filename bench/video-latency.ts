@@ -103,6 +103,8 @@ async function withEgress<T>(url: string | null, during: () => Promise<T>): Prom
   const probe = probeVideo(url, FLOOR_W);
   const started = Date.now();
   try {
+    // The probe's own start (FFmpeg, RTSP, decoder) is over before hls.js starts beside it.
+    await sleep(1000);
     const r = await during();
     // At least 4 s of frames after the probe's own 1 s start.
     await sleep(Math.max(0, 5000 - (Date.now() - started)));
