@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick | --full | --soak]`: runs every benchmark as a child process, writes
 // bench/results/<date>.json and <date>.md, and rewrites the tables of docs/PERFORMANCE.md between
 // `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` (each with the command, date, machine and load,
-// and the goal beside each figure). --quick (default): 4 min 45 s on 2 cores as measured (goal: under 5).
+// and the goal beside each figure). --quick (default): 4 min 40-50 s on 2 cores as measured (goal: under 5).
 // `--only a,b` runs a subset (names: video, audio, command, footprint, mode, serial, relay, soak).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
