@@ -48,7 +48,7 @@ try {
   const sess = await bs.session('driver');
   const page = await openBenchPage(browser, bs.bridgeUrl);
 
-  // 1. robot mic → app over WebRTC.
+  // 1. robot mic → app over WebRTC (and locally over /ws, below).
   await page.evaluate(([u, t, k]) => (globalThis as unknown as Bench).bench.start!(k, u, t), [sess.whepUrl, sess.token, process.env.BENCH_AUDIO_KIND ?? 'ours-webrtc']);
   await waitFor('WHEP playing', () => page.evaluate(() => (globalThis as unknown as Bench).bench.state!() as unknown as Promise<string>).then((s) => s === 'playing'), 15000, 200);
   const ctxInfo = await page.evaluate(() => (globalThis as unknown as Bench).bench.listenAudio!());
@@ -100,8 +100,7 @@ try {
   const local = latencies(localOnsets);
   console.error(`mic → app (local /ws): ${JSON.stringify(dist(local.ms))}`);
 
-
-  // 3. talk → robot speaker: WHIP from the page, read back with the robot's own talk arguments.
+  // 2. talk → robot speaker: WHIP from the page, read back with the robot's own talk arguments.
   await page.evaluate(([u, t]) => (globalThis as unknown as Bench).bench.talk!(u, t), [sess.whipUrl, sess.token]);
   const api = bs.stack.server!.mediamtxApiUrl;
   await waitFor('talk path ready', async () => ((await (await fetch(`${api}/v3/paths/get/robots/sim/talk`)).json()) as { ready?: boolean }).ready === true, 10000, 100);

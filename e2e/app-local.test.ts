@@ -19,7 +19,7 @@ import { StackLog } from './stack-log.ts';
 let stack: Stack;
 let browser: Browser;
 let dataDir: string;
-const stackLog = new StackLog(Number(process.env.HAVATAR_E2E_LOG_LINES ?? 300));
+const stackLog = new StackLog();
 
 interface SimState { left: number; right: number; stopped: boolean }
 const simState = async (): Promise<SimState> => (await fetch(`${stack.simControlUrl}/state`)).json() as Promise<SimState>;

@@ -18,7 +18,7 @@ import { StackLog } from './stack-log.ts';
 let stack: Stack;
 let browser: Browser;
 let dataDir: string;
-const stackLog = new StackLog(Number(process.env.HAVATAR_E2E_LOG_LINES ?? 300));
+const stackLog = new StackLog();
 
 interface SimState { left: number; right: number }
 const simState = async (): Promise<SimState> => (await fetch(`${stack.simControlUrl}/state`)).json() as Promise<SimState>;
@@ -35,7 +35,6 @@ const viewState = (page: Page): Promise<ViewState> =>
 /** Page-side `find(root, selector)` that looks through open shadow roots (the app is Lit elements). */
 const FIND_IN_SHADOW = `const find = (root, sel) => { const hit = root.querySelector(sel); if (hit) return hit;
       for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const h = find(el.shadowRoot, sel); if (h) return h; } return null; };`;
-
 
 const PAUSE_VIDEO = `(() => { ${FIND_IN_SHADOW} find(document, 'video')?.pause(); })()`;
 

@@ -4,7 +4,8 @@ import type { StackOptions } from '../scripts/stack.ts';
 
 export class StackLog {
   private lines: string[] = [];
-  constructor(private keep = 300) {}
+  /** `keep`: lines held (HAVATAR_E2E_LOG_LINES, 300 by default). */
+  constructor(private keep = Number(process.env.HAVATAR_E2E_LOG_LINES ?? 300)) {}
 
   readonly log: NonNullable<StackOptions['log']> = (name, line) => {
     this.lines.push(`${new Date().toISOString().slice(11, 23)} ${name}: ${line}`);

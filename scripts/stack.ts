@@ -289,7 +289,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const adminKey = opts.secrets?.adminKey ?? randomBytes(24).toString('base64url');
   const robotPassword = opts.secrets?.robotPassword ?? randomBytes(24).toString('base64url');
   const robotId = server?.robotId ?? 'sim';
-  let register: () => Promise<void> = async () => {};
   if (server) {
     const mediamtxConfig = join(opts.dataDir, 'mediamtx.yml');
     writeFileSync(
@@ -318,8 +317,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       MEDIA_PUBLIC_URL: `http://127.0.0.1:${server.ports.webrtc}`,
       HLS_PUBLIC_URL: `http://127.0.0.1:${server.ports.hls}`,
     };
-    // The robot's credentials are set before the relay starts, so they are the same every time.
-    register = () => new Promise<void>((resolve, reject) => {
+    // The robot's credentials are set before the relay first starts, so they are the same every
+    // time (a restart reuses them).
+    const register = () => new Promise<void>((resolve, reject) => {
       const reg = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server/relay/main.ts'), 'register', '--robot', robotId, '--password', robotPassword, '--data-dir', join(opts.dataDir, 'relay')], {
         cwd: ROOT, env: { ...process.env, ...relayEnv }, stdio: ['ignore', 'ignore', 'pipe'],
       });
@@ -328,8 +328,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       reg.on('error', reject);
       reg.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`registering robot ${robotId} with the relay failed:\n${stderr}`))));
     });
-    starters.relay = () =>
-      launch('relay', 'server/relay/main.ts', ['--port', String(server.ports.relay), '--host', server.loopbackOnly ? '127.0.0.1' : '0.0.0.0', '--data-dir', join(opts.dataDir, 'relay')], 'listening', { env: relayEnv, log: opts.log });
+    let registered: Promise<void> | null = null;
+    starters.relay = async () => {
+      await (registered ??= register());
+      return launch('relay', 'server/relay/main.ts', ['--port', String(server.ports.relay), '--host', server.loopbackOnly ? '127.0.0.1' : '0.0.0.0', '--data-dir', join(opts.dataDir, 'relay')], 'listening', { env: relayEnv, log: opts.log });
+    };
     starters.mediamtx = () => launchCommand('mediamtx', mediamtxBinary(), [mediamtxConfig], lineMatching(/\[API\] started/), { log: opts.log, cwd: opts.dataDir });
   }
 
@@ -388,13 +391,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
 
   try {
-    // The simulator, MediaMTX and the relay (after the robot's registration) need nothing of one
-    // another and start together; the bridge needs the simulator's pty and the relay.
+    // The simulator, MediaMTX and the relay need nothing of one another and start together; the
+    // bridge needs the simulator's pty and the relay.
     const first = server ? ['sim', 'mediamtx', 'relay'] : ['sim'];
-    const started = await Promise.allSettled(first.map(async (name) => {
-      if (name === 'relay') await register();
-      procs.set(name, await starters[name]!());
-    }));
+    const started = await Promise.allSettled(first.map(async (name) => { procs.set(name, await starters[name]!()); }));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     procs.set('bridge', await starters.bridge!());

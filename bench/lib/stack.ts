@@ -32,6 +32,9 @@ export interface SharedStack {
 }
 export const SHARED_STACK_ENV = 'HAVATAR_BENCH_STACK';
 
+/** The server-mode state in a /server/status answer. */
+const serverState = (st: Record<string, unknown>): unknown => st.state ?? (st.status as Record<string, unknown> | undefined)?.state;
+
 export function describeBenchStack(bs: BenchStack): SharedStack {
   const { token, bridgeUrl, bridgeHttpsUrl, simControlUrl, serialPort } = bs.stack;
   const { invite: _invite, ...server } = bs.stack.server!;
@@ -59,8 +62,7 @@ export async function startBenchStack(opts: { log?: boolean; env?: Record<string
   if (sharedFile && !opts.fresh && !opts.env && !opts.log) {
     const bs = attach(JSON.parse(readFileSync(sharedFile, 'utf8')) as SharedStack);
     // A bench that failed midway may have left server mode off (the video bench turns it off for MJPEG).
-    const st = await bs.serverStatus();
-    if (((st.status as Record<string, unknown> | undefined)?.state ?? st.state) === 'off') {
+    if (serverState(await bs.serverStatus()) === 'off') {
       await fetch(`${bs.bridgeUrl}/server/start`, { method: 'POST', headers: { authorization: `Bearer ${bs.stack.token}` } });
     }
     return bs;
@@ -107,9 +109,7 @@ function benchStack(stack: Stack, dataDir: string, bridgeUrl: string, rtspBase: 
     },
     async waitLive(timeoutMs = 20000) {
       await waitFor('server mode live', async () => {
-        const st = await bs.serverStatus();
-        const state = (st.state ?? (st.status as Record<string, unknown> | undefined)?.state) as string | undefined;
-        if (state !== 'live') return false;
+        if (serverState(await bs.serverStatus()) !== 'live') return false;
         const r = await fetch(`${s.mediamtxApiUrl}/v3/paths/get/robots/${s.robotId}`);
         return r.ok && ((await r.json()) as { ready?: boolean }).ready === true;
       }, timeoutMs, 200);
