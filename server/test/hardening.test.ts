@@ -351,6 +351,9 @@ describe('tokens, roles and paths through a real MediaMTX', () => {
       { v: 1, type: 'motor', seq: 2, direction: 'forward', speed: 255, ttl: 300, t: 1 }, { v: 1, type: 'tts', id: 'a', text: 'hi' }, { v: 1, type: 'talk', action: 'start' }]) v.send(m);
     v.send({ v: 1, type: 'heartbeat', t: 7 });
     await robot.next((f) => f.type === 'forward' && (f.msg as { type: string }).type === 'heartbeat');
+    // The refusals go to the viewer's socket, the heartbeat to the robot's: neither waits for the
+    // other, so the last refusal (talk) is awaited before they are counted.
+    await v.next((f) => f.type === 'error' && f.code === 'forbidden' && f.ref === 'talk');
     assert.equal(v.frames.filter((f) => f.type === 'error' && f.code === 'forbidden').length, 5);
     assert.ok(!robot.frames.some((f) => f.type === 'forward' && ['drive', 'motor', 'tts', 'talk'].includes((f.msg as { type: string }).type)));
     assert.ok(!robot.frames.some((f) => f.type === 'driver' && f.client === 'viewer-1'));
