@@ -165,7 +165,7 @@ export class Operator {
     const seen = this.messages.slice(from).find(pred);
     if (seen) return Promise.resolve(seen as Extract<RobotMessage, { type: T }>);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms: ${String(type).slice(0, 80)}; last: ${JSON.stringify(this.messages.slice(-3)).slice(0, 300)}`)), timeoutMs);
       this.waiters.push({ pred, resolve: (m) => { clearTimeout(timer); resolve(m as Extract<RobotMessage, { type: T }>); } });
     });
   }
