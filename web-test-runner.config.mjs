@@ -29,10 +29,33 @@ function countReporter() {
   };
 }
 
+/** With HAVATAR_TEST_RESULTS=1 (`npm run test:repeat`): one JSON line per test, named with its suites. */
+function resultLinesReporter() {
+  return {
+    onTestRunFinished({ sessions }) {
+      for (const s of sessions) {
+        const file = s.testFile;
+        if (!s.testResults) {
+          console.log(`HAVATAR-RESULT ${JSON.stringify({ file, name: '(file did not load)', passed: false, skipped: false, error: (s.errors ?? []).map((e) => e.message).join(' ') })}`);
+          continue;
+        }
+        const walk = (suite, prefix) => {
+          for (const t of suite.tests) {
+            const error = t.error ? String(t.error.message).split('\n')[0].slice(0, 500) : undefined;
+            console.log(`HAVATAR-RESULT ${JSON.stringify({ file, name: prefix + t.name, passed: t.passed, skipped: t.skipped, error })}`);
+          }
+          for (const sub of suite.suites) walk(sub, `${prefix}${sub.name} > `);
+        };
+        walk(s.testResults, '');
+      }
+    },
+  };
+}
+
 export default {
   files: 'src/**/*.test.ts',
   nodeResolve: true,
-  reporters: [defaultReporter(), countReporter()],
+  reporters: process.env.HAVATAR_TEST_RESULTS ? [resultLinesReporter()] : [defaultReporter(), countReporter()],
   concurrency: 1,
   // Lit's dev-mode notice on every file is noise; real warnings still show.
   filterBrowserLogs: ({ args }) => !String(args[0] ?? '').startsWith('Lit is in dev mode'),

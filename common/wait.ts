@@ -31,13 +31,15 @@ export function describe(v: unknown): string {
 /**
  * Polls `probe` until `done` accepts its value, and returns that value. A probe that throws counts
  * as not done yet (a server still starting); its error is what the timeout reports as last seen.
+ * `options` may be just the timeout in ms.
  */
 export async function waitFor<T>(
   what: string,
   probe: () => T | Promise<T>,
   done: (v: T) => boolean = (v) => Boolean(v),
-  opts: WaitOptions = {},
+  options: WaitOptions | number = {},
 ): Promise<T> {
+  const opts = typeof options === 'number' ? { timeoutMs: options } : options;
   const timeoutMs = opts.timeoutMs ?? 3000;
   const everyMs = opts.everyMs ?? 20;
   const end = Date.now() + timeoutMs;

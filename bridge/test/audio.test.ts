@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AudioKind, decodeAudioFrame, encodeAudioFrame } from '../../protocol/audio.ts';
 import { RecordingSpeaker } from '../sim/audio.ts';
-import { Operator, sleep, startRig, waitFor, type Rig } from './harness.ts';
+import { sleep, waitFor } from '../../common/wait.ts';
+import { Operator, startRig, type Rig } from './harness.ts';
 import { join } from 'node:path';
 
 describe('audio over the WebSocket', () => {
@@ -13,7 +14,7 @@ describe('audio over the WebSocket', () => {
   test('a session that asks for audio gets robot-mic PCM frames; one that does not gets none', async () => {
     const quiet = await Operator.connect(rig);
     const listener = await Operator.connect(rig, '&audio=1');
-    await waitFor(() => listener.binary.length >= 10, 5000, 'ten mic frames');
+    await waitFor('ten mic frames', () => listener.binary.length, (n) => n >= 10, 5000);
     const f = decodeAudioFrame(listener.binary[0]!);
     assert.ok(f.ok);
     assert.equal(f.value.kind, AudioKind.robotMic);
@@ -37,12 +38,12 @@ describe('audio over the WebSocket', () => {
     for (let seq = 0; seq < 50; seq++) {
       for (let i = 0; i < 320; i++) view.setInt16(i * 2, Math.round(8000 * Math.sin((2 * Math.PI * 440 * (seq * 320 + i)) / 16000)), true);
       op.ws.send(encodeAudioFrame(AudioKind.talk, seq, pcm));
-      await sleep(20);
+      await sleep(20); // the stimulus: talk frames at their real 20 ms pace
     }
     op.send({ v: 1, type: 'talk', action: 'stop' });
     await viewer.next((m) => m.type === 'talk_state' && m.speaker === 'idle');
     const speaker = new RecordingSpeaker(join(rig.dataDir, 'speaker'));
-    await waitFor(() => speaker.recordings().some((r) => r.durationMs > 500 && r.rms > 0.05), 6000, 'a recording of the talk (about 1 s of tone)', 100);
+    await waitFor('a recording of the talk (about 1 s of tone)', () => speaker.recordings(), (rs) => rs.some((r) => r.durationMs > 500 && r.rms > 0.05), { timeoutMs: 6000, everyMs: 100 });
     await op.close();
     await viewer.close();
   });

@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { createLogger, setLogSink } from '../../common/log.ts';
 import { DEFAULT_CONFIG, validateConfig } from '../config/schema.ts';
 import { ConfigStore } from '../config/store.ts';
-import { api, sleep, startRig, tempDir, type Rig } from './harness.ts';
+import { sleep, waitFor } from '../../common/wait.ts';
+import { api, startRig, tempDir, type Rig } from './harness.ts';
 
 const CONFIG = 'avatar_tank_config.json';
 
@@ -80,9 +81,8 @@ describe('config file safety', () => {
     const exited = new Promise((r) => child.once('exit', r));
     try {
       // Let it get well into its loop, then kill it at an arbitrary point.
-      const deadline = Date.now() + 10_000;
-      while (written < 30 && Date.now() < deadline) await sleep(20);
-      assert.ok(written >= 30, 'the writer made progress');
+      await waitFor('the writer to make 30 writes', () => written, (n) => n >= 30, 10_000);
+      // The stimulus: 37 ms more of writing, so the kill lands at an arbitrary point in a write.
       await sleep(37);
     } finally {
       process.kill(-child.pid!, 'SIGKILL');

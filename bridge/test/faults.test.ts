@@ -7,7 +7,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Operator, api, drive, startRig, waitFor, type Rig } from './harness.ts';
+import { waitFor } from '../../common/wait.ts';
+import { Operator, api, drive, startRig, type Rig } from './harness.ts';
 
 let mountPoint = '';
 let skipReason: string | false = false;
@@ -69,10 +70,10 @@ test('a bridge killed while driving: the ESP32 stops by itself, and the restarte
     await op.next((m) => m.type === 'lease' && m.you === true);
     const timer = setInterval(() => { try { op.send(drive(0.8, 0.8)); } catch { /* socket gone */ } }, 50);
     try {
-      await waitFor(async () => (await rig.simState()).left > 100, 3000, 'the robot moving');
+      await waitFor('the robot moving', () => rig.simState(), (s) => s.left > 100, 3000);
       process.kill(-rig.bridge.child.pid!, 'SIGKILL');
       const killedAt = Date.now();
-      await waitFor(async () => { const s = await rig.simState(); return s.left === 0 && s.right === 0; }, 1500, 'the ESP32 watchdog stopping the motors');
+      await waitFor('the ESP32 watchdog stopping the motors', () => rig.simState(), (s) => s.left === 0 && s.right === 0, 1500);
       const state = (await rig.simState()) as unknown as { watchdogTripped: boolean };
       assert.equal(state.watchdogTripped, true, 'the board stopped on its own watchdog');
       console.log(`# motors stopped ${Date.now() - killedAt} ms after the bridge was killed`);
@@ -99,7 +100,7 @@ test('the serial device vanishing while driving stops the robot and tells the op
     await op.next((m) => m.type === 'lease' && m.you === true);
     const timer = setInterval(() => { try { op.send(drive(0.5, 0.5)); } catch { /* closed */ } }, 50);
     try {
-      await waitFor(async () => (await rig.simState()).left > 50, 3000, 'the robot moving');
+      await waitFor('the robot moving', () => rig.simState(), (s) => s.left > 50, 3000);
       const from = op.messages.length;
       // The simulator and its socat go: the pty disappears, as a USB cable pulled out would.
       process.kill(-rig.sim.child.pid!, 'SIGKILL');

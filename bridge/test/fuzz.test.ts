@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseClientMessage } from '../../protocol/messages.ts';
 import { DEFAULT_CONFIG, mergePatch, validateConfig } from '../config/schema.ts';
-import { api, drive, Operator, startRig, TOKEN, waitFor, type Rig } from './harness.ts';
+import { waitFor } from '../../common/wait.ts';
+import { api, drive, Operator, startRig, TOKEN, type Rig } from './harness.ts';
 
 const FRAMES_PER_CONNECTION = 20; // the bridge closes a connection after more than 20 bad frames
 const WS_FRAMES = 9000;
@@ -101,7 +102,7 @@ describe('fuzzing the bridge', () => {
       await op.next((m) => m.type === 'lease' && m.you);
       const batch = frames.slice(c * FRAMES_PER_CONNECTION, (c + 1) * FRAMES_PER_CONNECTION);
       for (const f of batch) 'text' in f ? op.ws.send(f.text) : op.ws.send(f.bin, { binary: true });
-      await waitFor(() => op.messages.filter((m) => m.type === 'error').length >= batch.length, 3000, `an error frame for each of ${batch.length} bad frames`, 2);
+      await waitFor(`an error frame for each of ${batch.length} bad frames`, () => op.messages.filter((m) => m.type === 'error').length >= batch.length, undefined, { timeoutMs: 3000, everyMs: 2 });
       errors += op.messages.filter((m) => m.type === 'error').length;
       assert.equal(op.messages.filter((m) => m.type === 'ack' && m.result === 'applied').length, 0);
       // HTTP fuzz interleaved, so both surfaces are hit while a driver holds the lease and while none does.
@@ -121,7 +122,7 @@ describe('fuzzing the bridge', () => {
 
     // Still answering, and still able to drive: the test would see a real move.
     assert.equal((await api(rig, 'GET', '/health', undefined, {})).status, 200);
-    await waitFor(async () => ((await api(rig, 'GET', '/system_status')).body as { motors: { driver: unknown } }).motors.driver === null, 2000, 'the lease to be free');
+    await waitFor('the lease to be free', async () => ((await api(rig, 'GET', '/system_status')).body as { motors: { driver: unknown } }).motors.driver, (d) => d === null, 2000);
     const op = await Operator.connect(rig);
     op.send({ v: 1, type: 'lease', action: 'take' });
     await op.next((m) => m.type === 'lease' && m.you);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { parseRobotMessage, type RobotMessage } from '../../protocol/messages.ts';
 import { launch, stopProc, type Proc } from '../../scripts/stack.ts';
+import { waitFor } from '../../common/wait.ts';
 
 export const TOKEN = 'test-operator-token-0123456789abcdef';
 
@@ -83,23 +84,11 @@ export async function startRig(opts: { prepare?: (dataDir: string) => void; env?
     },
   };
   // The bridge is ready before the serial link is up: wait for the first status frame.
-  await waitFor(async () => {
-    const s = await api(rig, 'GET', '/system_status');
-    return (s.body as { motors?: { connected?: boolean } }).motors?.connected === true;
-  }, 5000, 'the bridge to reach the simulated motor board');
+  await waitFor('the bridge to reach the simulated motor board',
+    async () => ((await api(rig, 'GET', '/system_status')).body as { motors?: { connected?: boolean } }).motors,
+    (motors) => motors?.connected === true, 5000);
   return rig;
 }
-
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function api(
   rig: Pick<Rig, 'http'>, method: string, path: string, body?: unknown,
@@ -165,16 +154,34 @@ export class Operator {
     const seen = this.messages.slice(from).find(pred);
     if (seen) return Promise.resolve(seen as Extract<RobotMessage, { type: T }>);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms: ${String(type).slice(0, 80)}; last: ${JSON.stringify(this.messages.slice(-3)).slice(0, 300)}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms: ${String(type).slice(0, 80)}; ${this.lastSeen()}`)), timeoutMs);
       this.waiters.push({ pred, resolve: (m) => { clearTimeout(timer); resolve(m as Extract<RobotMessage, { type: T }>); } });
     });
   }
 
+  /** The last few messages other than the 5 Hz telemetry, which would hide them. */
+  private lastSeen(): string {
+    const telemetry = this.messages.filter((m) => m.type === 'telemetry').length;
+    const rest = this.messages.filter((m) => m.type !== 'telemetry').slice(-4);
+    return `last seen (besides ${telemetry} telemetry): ${JSON.stringify(rest).slice(0, 600)}`;
+  }
+
+  /**
+   * Where the messages received so far end: `next(pred, timeout, op.mark())` then matches only what
+   * arrives later. A state message (lease, talk_state) is sent at connect too, so a wait for a
+   * change must start from a mark taken before the change, or it finds the old one.
+   */
+  mark(): number {
+    return this.messages.length;
+  }
+
+  /** Closes politely; a bridge that does not finish the closing handshake within 1 s is cut off. */
   async close(): Promise<void> {
     if (this.ws.readyState === WebSocket.CLOSED) return;
+    const cutOff = setTimeout(() => this.ws.terminate(), 1000);
     this.ws.close();
-    await Promise.race([this.closed, sleep(1000)]);
-    this.ws.terminate();
+    await this.closed;
+    clearTimeout(cutOff);
   }
 }
 

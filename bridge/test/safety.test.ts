@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { api, drive, Operator, sleep, startRig, waitFor, type Rig } from './harness.ts';
+import { sleep, waitFor } from '../../common/wait.ts';
+import { api, drive, Operator, startRig, type Rig } from './harness.ts';
 
 describe('driving safety', () => {
   let rig: Rig;
@@ -33,16 +34,51 @@ describe('driving safety', () => {
     const ack = await b.next((m) => m.type === 'ack' && m.seq === d.seq);
     assert.equal(ack.result, 'refused');
     assert.equal((await rig.simState()).targetLeft, 0);
+    // From a mark: b was also told "nobody drives" when it connected, before Alice took the lease.
+    const beforeLeaving = b.mark();
     await a.close();
-    await b.next((m) => m.type === 'lease' && m.driver === null);
+    await b.next((m) => m.type === 'lease' && m.driver === null, 3000, beforeLeaving);
+    const beforeTake = b.mark();
     b.send({ v: 1, type: 'lease', action: 'take' });
-    await b.next((m) => m.type === 'lease' && m.you);
+    await b.next((m) => m.type === 'lease' && m.you, 3000, beforeTake);
+    await b.close();
+  });
+
+  test('a take sent as the driver\'s socket closes is always answered: the lease, or lease_held until the bridge has seen the close', async (t) => {
+    const b = await Operator.connect(rig);
+    let refusedFirst = 0;
+    for (let i = 0; i < 20; i++) {
+      const a = await Operator.connect(rig);
+      const taken = a.mark();
+      a.send({ v: 1, type: 'lease', action: 'take' });
+      await a.next((m) => m.type === 'lease' && m.you, 3000, taken);
+      // No wait between the two: the take races the bridge's handling of the close.
+      const from = b.mark();
+      a.ws.close();
+      b.send({ v: 1, type: 'lease', action: 'take' });
+      const answer = await b.next((m) => (m.type === 'lease' && m.you) || (m.type === 'error' && m.code === 'lease_held'), 1000, from);
+      if (answer.type === 'error') {
+        refusedFirst++;
+        // The refusal names the departing driver; once the bridge frees the lease, a retry gets it.
+        const freed = await b.next((m) => m.type === 'lease' && m.driver === null, 2000, from);
+        const retry = b.mark();
+        b.send({ v: 1, type: 'lease', action: 'take' });
+        await b.next((m) => m.type === 'lease' && m.you, 1000, Math.max(retry, b.messages.indexOf(freed) + 1));
+      }
+      await a.closed;
+      const released = b.mark();
+      b.send({ v: 1, type: 'lease', action: 'release' });
+      await b.next((m) => m.type === 'lease' && m.driver === null, 1000, released);
+    }
+    // Both orders happen on a real machine; the test holds whichever way each round went.
+    t.diagnostic(`${refusedFirst} of 20 takes arrived before the bridge had seen the driver's close`);
     await b.close();
   });
 
   test('a silent driver is stopped by the deadman within 250 ms (+ tolerance)', async () => {
     const op = await Operator.connect(rig);
     await takeLease(op);
+    // A steady 20 Hz drive is the stimulus: the pace the app sends at.
     for (let i = 0; i < 6; i++) { op.send(drive(0.6, 0.6)); await sleep(50); }
     const last = drive(0.6, 0.6);
     op.send(last);
@@ -51,7 +87,7 @@ describe('driving safety', () => {
     assert.equal(typeof ack.serialRttMs, 'number');
     const silentFrom = Date.now();
     assert.equal((await rig.simState()).targetLeft, Math.round(0.6 * 255), 'the simulated wheels were driven');
-    await waitFor(async () => (await rig.simState()).targetLeft === 0, 2000, 'the deadman stop', 10);
+    await waitFor('the deadman stop', () => rig.simState(), (s) => s.targetLeft === 0, { timeoutMs: 2000, everyMs: 10 });
     const stoppedAfter = Date.now() - silentFrom;
     assert.ok(stoppedAfter >= 200, `not before the deadman time (${stoppedAfter} ms)`);
     assert.ok(stoppedAfter <= 250 + 200, `stopped ${stoppedAfter} ms after the driver went silent`);
@@ -64,11 +100,12 @@ describe('driving safety', () => {
     const op = await Operator.connect(rig);
     await takeLease(op);
     op.send(drive(0.4, 0.4));
+    // Heartbeats every 50 ms for 500 ms, twice the deadman time, are the stimulus.
     for (let i = 0; i < 10; i++) { await sleep(50); op.send({ v: 1, type: 'heartbeat', t: Date.now() }); }
     assert.equal((await rig.simState()).targetLeft, Math.round(0.4 * 255), 'still driving after 500 ms of heartbeats');
     await op.next('heartbeat_ack');
     await op.close();
-    await waitFor(async () => (await rig.simState()).targetLeft === 0, 1000, 'stop on close');
+    await waitFor('stop on close', () => rig.simState(), (s) => s.targetLeft === 0, 1000);
   });
 
   test('closing the driver\'s socket stops the robot at once, well before the deadman', async () => {
@@ -83,7 +120,7 @@ describe('driving safety', () => {
       assert.notEqual((await rig.simState()).targetLeft, 0);
       const t0 = Date.now();
       op.ws.terminate();
-      await waitFor(async () => (await rig.simState()).targetLeft === 0, 1500, 'the disconnect stop', 10);
+      await waitFor('the disconnect stop', () => rig.simState(), (s) => s.targetLeft === 0, { timeoutMs: 1500, everyMs: 10 });
       assert.ok(Date.now() - t0 < 500, `stopped ${Date.now() - t0} ms after the socket closed`);
     } finally {
       await api(rig, 'POST', '/config', { safety: { deadman_ms: 250 } });
@@ -105,8 +142,10 @@ describe('driving safety', () => {
     op.send(old);
     const ack2 = await op.next((m) => m.type === 'ack' && m.result === 'superseded');
     assert.equal(ack2.seq, base.seq);
-    await sleep(150);
-    const s = await rig.simState();
+    // Two refreshes after the refusals (SERIAL_REFRESH_MS apart) carry whatever the bridge now targets.
+    const refusedAt = Date.now();
+    const s = await waitFor('two motor refreshes after the refusals', () => rig.simState(),
+      (st) => st.lastMotorFrames.filter((f) => f.at > refusedAt).length >= 2, 2000);
     assert.equal(s.targetLeft, 0);
     const since = s.lastMotorFrames.filter((f) => f.at >= sentAt);
     assert.ok(since.length > 0, 'the refresh frames were seen');
@@ -115,11 +154,11 @@ describe('driving safety', () => {
   });
 
   test('HTTP motor commands move for the deadman time only and are refused while a WebSocket driver holds the lease', async () => {
-    await waitFor(async () => ((await api(rig, 'GET', '/system_status')).body as { motors: { driver: unknown } }).motors.driver === null, 2000, 'the lease to be free');
+    await waitFor('the lease to be free', async () => ((await api(rig, 'GET', '/system_status')).body as { motors: { driver: unknown } }).motors.driver, (d) => d === null, 2000);
     const r = await api(rig, 'POST', '/motor/forward', { speed: 200 });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal((await rig.simState()).targetLeft, 200);
-    await waitFor(async () => (await rig.simState()).targetLeft === 0, 1000, 'the HTTP deadman stop');
+    await waitFor('the HTTP deadman stop', () => rig.simState(), (s) => s.targetLeft === 0, 1000);
     const op = await Operator.connect(rig);
     await takeLease(op);
     const refused = await api(rig, 'POST', '/motor/left', { speed: 100 });

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
+import { waitFor } from '../../common/wait.ts';
 import { DEFAULT_CONFIG } from '../config/schema.ts';
 import { V4l2Camera } from '../hardware/camera.ts';
 import { publishVideoArgs } from '../media/ffmpeg-args.ts';
@@ -63,8 +64,7 @@ describe('simulated camera tee', () => {
     const stopA = cam.feed(a);
     assert.equal(cam.generating, true);
     a.end();
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(cam.consumerCount, 0);
+    await waitFor('the camera to drop the ended stdin', () => cam.consumerCount, (n) => n === 0, 1000);
     assert.equal(cam.generating, false);
     stopA(); // the feeder's own stop afterwards is harmless
     assert.equal(cam.generating, false);
@@ -80,11 +80,11 @@ describe('simulated camera tee', () => {
     const stopA = cam.feed(a);
     const stopB = cam.feed(b);
     assert.equal(cam.consumerCount, 2);
-    await new Promise((r) => setTimeout(r, 300));
+    const frame = 160 * 120 * 1.5;
+    await waitFor('five frames on both stdins', () => Math.min(Buffer.concat(got.a).length, Buffer.concat(got.b).length) / frame, (n) => n >= 5, 3000);
     stopA();
     stopB();
     assert.equal(cam.consumerCount, 0);
-    const frame = 160 * 120 * 1.5;
     const A = Buffer.concat(got.a);
     const B = Buffer.concat(got.b);
     assert.ok(A.length >= 5 * frame, `frames arrived (${A.length / frame})`);

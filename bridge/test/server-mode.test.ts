@@ -14,7 +14,8 @@ import {
   ADMIN_KEY, Peer, api as relayApi, freePort, kill, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx,
   stopAll, tempDir, type MediamtxProc, type Proc,
 } from '../../server/test/helpers.ts';
-import { api, Operator, sleep, startRig, TOKEN, waitFor, type Rig } from './harness.ts';
+import { sleep, waitFor } from '../../common/wait.ts';
+import { api, Operator, startRig, TOKEN, type Rig } from './harness.ts';
 
 interface Status {
   state: string; since: number; last_error: string | null; relay_connected: boolean; publishing: boolean;
@@ -45,7 +46,7 @@ async function status(): Promise<Status> {
 
 async function waitState(state: string, timeoutMs: number): Promise<number> {
   const t0 = Date.now();
-  await waitFor(async () => (await status()).state === state, timeoutMs, `server mode state ${state} (last: ${JSON.stringify(await status())})`, 50);
+  await waitFor(`server mode state ${state}`, status, (s) => s.state === state, { timeoutMs, everyMs: 50 });
   return Date.now() - t0;
 }
 
@@ -125,9 +126,9 @@ describe('server mode (robot side)', () => {
     const video = (p.tracks2 as { codec: string; codecProps?: { width?: number; height?: number } }[]).find((t) => t.codec === 'H264');
     assert.equal(video?.codecProps?.width, 1280);
     assert.equal(video?.codecProps?.height, 720);
-    await waitFor(async () => (await status()).fps > 20, 5000, 'fps from -progress');
+    await waitFor('fps from -progress', status, (s) => s.fps > 20, 5000);
     // The first second carries the start-up backlog; the cap holds once it has drained.
-    await waitFor(async () => { const b = (await status()).bitrate_kbps; return b > 300 && b <= 1500 * 1.15; }, 8000, 'the measured bitrate to settle under the 1.5 Mbps cap');
+    await waitFor('the measured bitrate to settle under the 1.5 Mbps cap', status, (s) => { const b = s.bitrate_kbps; return b > 300 && b <= 1500 * 1.15; }, 8000);
     const s = await status();
     assert.equal(s.relay_connected, true);
     assert.equal(s.publishing, true);
@@ -140,12 +141,12 @@ describe('server mode (robot side)', () => {
     try {
       c.send({ v: 1, type: 'hello', name: 'remote tester', want: 'driver' });
       await c.next((f) => f.type === 'lease' && f.you === true, 3000);
-      await waitFor(async () => (await status()).viewers === 1, 2000, 'viewers from client join');
+      await waitFor('viewers from client join', status, (s) => s.viewers === 1, 2000);
       const ticker = setInterval(() => c.send(drive(0.6, 0.6)), 50);
       try {
         const ack = await c.next((f) => f.type === 'ack' && f.result === 'applied', 3000);
         assert.equal(typeof ack.serialRttMs, 'number');
-        await waitFor(async () => (await rig!.simState()).left > 0.3, 3000, 'wheels moving');
+        await waitFor('wheels moving', () => rig!.simState(), (s) => s.left > 0.3, 3000);
         // The bridge's lease is the one authority: a local operator cannot take it meanwhile.
         const local = await api(rig!, 'GET', '/system_status');
         assert.equal((local.body as { motors: { driver: { session: string } } }).motors.driver.session, 'r:drv1');
@@ -156,10 +157,10 @@ describe('server mode (robot side)', () => {
       c.send(drive(0.6, 0.6));
       c.close();
       const t0 = Date.now();
-      await waitFor(async () => { const st = await rig!.simState(); return st.targetLeft === 0 && st.targetRight === 0; }, 2000, 'the robot to stop');
+      await waitFor('the robot to stop', () => rig!.simState(), (st) => st.targetLeft === 0 && st.targetRight === 0, 2000);
       assert.ok(Date.now() - t0 < 1000, 'stopped within 1 s of the driver leaving');
       void stopped;
-      await waitFor(async () => (await status()).viewers === 0, 2000, 'viewers back to 0 on leave');
+      await waitFor('viewers back to 0 on leave', status, (s) => s.viewers === 0, 2000);
     } finally {
       c.close();
     }
@@ -193,7 +194,7 @@ describe('server mode (robot side)', () => {
       c.close();
       await local.close();
     }
-    await waitFor(async () => (await rig!.simState()).targetLeft === 0, 2000, 'stopped');
+    await waitFor('stopped', () => rig!.simState(), (s) => s.targetLeft === 0, 2000);
   });
 
   test('/server/* endpoints: auth, 400 naming the field, password never returned, config applied live', async () => {
@@ -231,7 +232,7 @@ describe('server mode (robot side)', () => {
     const stop = await api(rig!, 'POST', '/server/stop');
     assert.equal(stop.status, 200);
     assert.equal((await status()).state, 'off');
-    await waitFor(async () => (await mtxPath()) === null, 3000, 'the path to go away');
+    await waitFor('the path to go away', mtxPath, (p) => p === null, 3000);
     const start = await api(rig!, 'POST', '/server/start');
     assert.equal(start.status, 200);
     await waitState('live', 10_000);
@@ -263,7 +264,7 @@ describe('server mode (robot side)', () => {
       assert.ok(pid, `the ${codec} encoder runs as the bridge's child`);
       const t0 = Date.now();
       process.kill(pid, 'SIGKILL');
-      await waitFor(async () => { const p = encoder(codec); return p !== null && p !== pid; }, 5000, `a new ${codec} encoder`);
+      await waitFor(`a new ${codec} encoder`, () => encoder(codec), (p) => p !== null && p !== pid, 5000);
       await waitState('live', 8000);
       console.log(`# ${codec} encoder SIGKILLed → a new one in ${Date.now() - t0} ms`);
     }
@@ -283,10 +284,10 @@ describe('server mode (robot side)', () => {
     await c.next((f) => f.type === 'lease' && f.you === true, 3000);
     c.send(drive(0.5, 0.5));
     await c.next((f) => f.type === 'ack' && f.result === 'applied', 3000);
-    await waitFor(async () => (await rig!.simState()).targetLeft > 0.3, 2000, 'wheels commanded');
+    await waitFor('wheels commanded', () => rig!.simState(), (s) => s.targetLeft > 0.3, 2000);
     await kill(relay!);
     const t0 = Date.now();
-    await waitFor(async () => (await rig!.simState()).targetLeft === 0, 1500, 'the robot to stop when the relay link drops');
+    await waitFor('the robot to stop when the relay link drops', () => rig!.simState(), (s) => s.targetLeft === 0, 1500);
     const stopMs = Date.now() - t0;
     c.close();
     const toFallback = await waitState('fallback', 3000);
@@ -294,7 +295,7 @@ describe('server mode (robot side)', () => {
     assert.equal(s.relay_connected, false);
     assert.match(s.last_error ?? '', /relay/);
     assert.ok((await localFrames(1000)) >= 10, 'local /video still serves frames');
-    await waitFor(async () => (await mtxPath()) === null, 3000, 'the server stream to stop while the relay is away');
+    await waitFor('the server stream to stop while the relay is away', mtxPath, (p) => p === null, 3000);
     await startRelayOnPort();
     const toLive = await waitState('live', 8000);
     console.log(`# relay killed → remote driver's robot stopped in ${stopMs} ms, fallback in ${toFallback} ms; restarted → live in ${toLive} ms`);
@@ -309,7 +310,7 @@ describe('server mode (robot side)', () => {
       await c.next((f) => f.type === 'lease' && f.you === true, 3000);
       const before = new Set(speakerFiles());
       c.send({ v: 1, type: 'talk', action: 'start' });
-      await sleep(300); // the app publishes after talk start: the robot must wait for the path
+      await sleep(300); // the stimulus: the app publishes some time after talk start, and the robot must wait for the path
       const token = (c as Peer & { token: string }).token;
       // WHIP is the app's job; RTSP with the driver's session token is the same access decision.
       ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=600:sample_rate=48000',
@@ -320,13 +321,13 @@ describe('server mode (robot side)', () => {
       const during = (await status()).talk;
       assert.equal(during.flowing, true);
       assert.equal(during.mic_ducked, true, 'the robot mic is ducked while talk plays');
-      await sleep(1500);
+      await sleep(1500); // the stimulus: 1.5 s of talk
       c.send({ v: 1, type: 'talk', action: 'stop' });
       await c.fresh((f) => f.type === 'talk_state' && f.speaker === 'idle', 3000);
       assert.equal((await status()).talk.mic_ducked, false);
       const fresh = speakerFiles().filter((f) => !before.has(f));
       assert.ok(fresh.length >= 1, 'a recording was made');
-      await waitFor(() => fresh.some((f) => analyseWav(f).durationMs > 800), 3000, 'the recording to be written');
+      await waitFor('the recording to be written', () => fresh.map((f) => analyseWav(f).durationMs), (ms) => ms.some((d) => d > 800), 3000);
       const rec = fresh.map((f) => analyseWav(f)).sort((a, b) => b.durationMs - a.durationMs)[0]!;
       assert.ok(rec.rms > 0.05, `recorded sound, rms ${rec.rms.toFixed(3)}`);
     } finally {

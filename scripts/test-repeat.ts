@@ -1,0 +1,101 @@
+// `npm run test:repeat -- <file…> [--times N] [--busy]`: runs each test file N times, each run in
+// fresh processes, and prints per test how many runs failed and the first failure's message. For
+// the next person who sees a flake: a test that fails once in twenty shows here, with its message.
+// node:test files (bridge, relay, e2e, …) run under node; src/ files under web-test-runner.
+// --busy keeps one core busy with a spin loop meanwhile, as a loaded CI machine would.
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ROOT } from './stack.ts';
+
+interface Result { file: string; name: string; passed: boolean; skipped: boolean; error?: string }
+interface Tally { runs: number; failed: number; firstError?: string; firstRun?: number }
+
+function parseArgs(argv: string[]): { files: string[]; times: number; busy: boolean } {
+  const files: string[] = [];
+  let times = 10;
+  let busy = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--times') times = Number(argv[++i]);
+    else if (a.startsWith('--times=')) times = Number(a.slice(8));
+    else if (a === '--busy') busy = true;
+    else files.push(relative(ROOT, resolve(a)));
+  }
+  const missing = files.filter((f) => !existsSync(join(ROOT, f)));
+  if (missing.length) {
+    console.error(`no such test file: ${missing.join(', ')}`);
+    process.exit(2);
+  }
+  if (!files.length || !Number.isInteger(times) || times < 1) {
+    console.error('usage: npm run test:repeat -- <test file…> [--times N] [--busy]');
+    process.exit(2);
+  }
+  return { files, times, busy };
+}
+
+/** One run of one file in a fresh process; resolves every test's result (a crash counts as a failure). */
+function runOnce(file: string): Promise<Result[]> {
+  const browser = file.startsWith('src/');
+  const [cmd, args] = browser
+    ? ['node', ['node_modules/@web/test-runner/dist/bin.js', '--config', 'web-test-runner.config.mjs', '--files', file]]
+    : ['node', ['--import', 'tsx', '--test', '--test-reporter=./scripts/repeat-reporter.mjs', file]];
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HAVATAR_TEST_RESULTS: '1', FORCE_COLOR: '0' } });
+    const results: Result[] = [];
+    const tail: string[] = [];
+    const onLine = (line: string) => {
+      if (line.startsWith('HAVATAR-RESULT ')) results.push(JSON.parse(line.slice('HAVATAR-RESULT '.length)) as Result);
+      else { tail.push(line); if (tail.length > 20) tail.shift(); }
+    };
+    createInterface({ input: child.stdout }).on('line', onLine);
+    createInterface({ input: child.stderr }).on('line', onLine);
+    child.on('close', (code) => {
+      if (code !== 0 && !results.some((r) => !r.passed)) {
+        results.push({ file, name: `(the run exited with ${code})`, passed: false, skipped: false, error: tail.filter((l) => l.trim() && !/^\s+at /.test(l)).slice(-3).join(' | ').slice(0, 500) });
+      }
+      done(results);
+    });
+  });
+}
+
+function startBusyLoop(): () => void {
+  const spin = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+  return () => spin.kill('SIGKILL');
+}
+
+const { files, times, busy } = parseArgs(process.argv.slice(2));
+const stopBusy = busy ? startBusyLoop() : () => {};
+process.on('exit', stopBusy);
+const tallies = new Map<string, Tally>();
+const started = Date.now();
+for (let run = 1; run <= times; run++) {
+  for (const file of files) {
+    const t0 = Date.now();
+    const results = await runOnce(file);
+    const failed = results.filter((r) => !r.passed && !r.skipped);
+    for (const r of results) {
+      if (r.skipped) continue;
+      const key = `${relative(ROOT, r.file ?? file) || file}: ${r.name}`;
+      const t = tallies.get(key) ?? { runs: 0, failed: 0 };
+      t.runs++;
+      if (!r.passed) {
+        t.failed++;
+        if (t.firstError === undefined) { t.firstError = r.error ?? '(no message)'; t.firstRun = run; }
+      }
+      tallies.set(key, t);
+    }
+    console.log(`run ${run}/${times} ${file}: ${results.length - failed.length} passed, ${failed.length} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+}
+stopBusy();
+
+const flaky = [...tallies].filter(([, t]) => t.failed > 0);
+console.log(`\n${tallies.size} tests, ${times} runs each${busy ? ', one core busy' : ''}, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+if (!flaky.length) console.log('every test passed every run');
+for (const [name, t] of flaky) {
+  console.log(`FAILED ${t.failed}/${t.runs}  ${name}\n    first (run ${t.firstRun}): ${t.firstError}`);
+}
+process.exit(flaky.length ? 1 : 0);
