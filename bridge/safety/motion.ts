@@ -15,15 +15,23 @@ export interface StopEvent { reason: StopReason; by?: string; at: number }
 
 /** Events: 'stopped' (StopEvent) whenever the bridge stops the motors. */
 export class Motion extends EventEmitter {
-  private gate = new CommandGate();
+  private gate: CommandGate;
   private deadman: Deadman;
+  private readonly now: () => number;
   /** Session whose command is being obeyed (its silence trips the deadman). */
   private commander: string | null = null;
   private moving = false;
   private readonly onMotorsLost: () => void;
 
-  constructor(private motors: Motors, deadmanMs: number, private log: Logger) {
+  /**
+   * `now` (milliseconds) is for tests on a fake clock: it then drives the gate, the deadman and
+   * arrival times alike. By default the gate and arrivals use Date.now and the deadman
+   * performance.now, as each does on its own.
+   */
+  constructor(private motors: Motors, deadmanMs: number, private log: Logger, now?: () => number) {
     super();
+    this.now = now ?? Date.now;
+    this.gate = new CommandGate(now);
     // The board went quiet while moving: the ESP32's own watchdog stops the tracks, and the
     // operator must hear why, and must re-command after the link is back (targets start at zero).
     this.onMotorsLost = () => {
@@ -33,7 +41,7 @@ export class Motion extends EventEmitter {
     this.deadman = new Deadman(deadmanMs, () => {
       this.log.warn('deadman: driver silent, stopping', { session: this.commander, deadmanMs });
       void this.stop('deadman', this.commander ?? undefined);
-    });
+    }, now);
   }
 
   setDeadmanMs(ms: number): void {
@@ -45,14 +53,14 @@ export class Motion extends EventEmitter {
   }
 
   /** Applies a motion command from `session` if it is the newest and still fresh. */
-  async command(session: string, cmd: MotionCommand, arrivedAt = Date.now()): Promise<MotionOutcome> {
+  async command(session: string, cmd: MotionCommand, arrivedAt = this.now()): Promise<MotionOutcome> {
     const verdict = this.gate.admit(session, cmd.seq, cmd.t, cmd.ttl, arrivedAt);
     if (verdict !== 'ok') {
       this.log.debug('motion command not applied', { session, seq: cmd.seq, verdict, ageMs: arrivedAt - cmd.t });
       return { result: verdict, reason: verdict === 'expired' ? 'arrived after its ttl' : 'a newer command was received' };
     }
     if (!this.gate.stillFresh(arrivedAt, cmd.ttl)) {
-      this.log.debug('motion command not applied', { session, seq: cmd.seq, verdict: 'expired', waitedMs: Date.now() - arrivedAt });
+      this.log.debug('motion command not applied', { session, seq: cmd.seq, verdict: 'expired', waitedMs: this.now() - arrivedAt });
       return { result: 'expired', reason: 'waited longer than its ttl' };
     }
     this.commander = session;
@@ -77,7 +85,7 @@ export class Motion extends EventEmitter {
   async stop(reason: StopReason, by?: string): Promise<void> {
     this.deadman.disarm();
     this.moving = false;
-    const event: StopEvent = by === undefined ? { reason, at: Date.now() } : { reason, by, at: Date.now() };
+    const event: StopEvent = by === undefined ? { reason, at: this.now() } : { reason, by, at: this.now() };
     this.emit('stopped', event);
     try {
       await this.motors.stop();
