@@ -13,7 +13,7 @@ import { freePorts, startStack, type Stack } from '../scripts/stack.ts';
 import { RecordingSpeaker } from '../bridge/sim/audio.ts';
 import { launchChromium } from './browser.ts';
 import { holdTalk, pushStick, toneFile } from './operator.ts';
-import { waitFor } from './wait.ts';
+import { waitFor } from '../common/wait.ts';
 import { StackLog } from './stack-log.ts';
 
 let stack: Stack;
@@ -71,14 +71,16 @@ test('holding talk with the fake microphone plays the operator on the robot spea
   const before = speaker.recordings().length;
   const page = await openAsDriver();
   await holdTalk(page);
+  const heldAt = Date.now();
   await page.getByText('Talking').waitFor({ timeout: 3000 });
-  await page.waitForTimeout(500);
   // A string: this file is type-checked without the DOM library.
-  const sent = (await page.evaluate(
+  const framesSent = async () => (await page.evaluate(
     "document.querySelector('havatar-app').shadowRoot.querySelector('hv-drive-view').media.talk.framesSent",
   )) as number;
-  assert.ok(sent >= 15, `about 50 frames a second go out while held (got ${sent} in ~0.5 s)`);
-  await page.waitForTimeout(700);
+  const sent = await waitFor('15 talk frames sent', framesSent, (n) => n >= 15, 3000);
+  const heldMs = Date.now() - heldAt;
+  assert.ok(sent / heldMs * 1000 >= 15, `frames go out at a talking pace while held (${sent} in ${heldMs} ms)`);
+  await page.waitForTimeout(700); // the stimulus: keep talking, so the speaker records a real stretch
   await page.mouse.up();
   await page.getByText('Hold to talk').waitFor({ timeout: 2000 });
   const heard = await waitFor(

@@ -12,7 +12,7 @@ import { freePort, freePorts, startStack, type Stack } from '../scripts/stack.ts
 import { RecordingSpeaker } from '../bridge/sim/audio.ts';
 import { launchChromium } from './browser.ts';
 import { holdTalk, pushStick, toneFile } from './operator.ts';
-import { waitFor } from './wait.ts';
+import { waitFor } from '../common/wait.ts';
 import { StackLog } from './stack-log.ts';
 
 let stack: Stack;
@@ -158,7 +158,7 @@ test('holding talk publishes the microphone over WHIP; the robot speaker plays i
   const before = speaker.recordings().length;
   await holdTalk(page);
   await page.locator('hv-drive-view [data-speaker="playing"]').waitFor({ timeout: 8000 });
-  await page.waitForTimeout(1000);
+  await page.waitForTimeout(1000); // the stimulus: one second of talk
   await page.mouse.up();
   const heard = await waitFor('the talk recorded on the robot speaker', async () => speaker.recordings().slice(before),
     (r) => r.some((x) => x.durationMs >= 500 && x.rms > 0.01), 8000);

@@ -71,14 +71,4 @@ export class FakeRelayLink extends FakeLink {
   }
 }
 
-export const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function until(cond: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await tick(5);
-  }
-}
-
 export const uniqueDbName = (): string => `havatar-test-${Date.now()}-${Math.random().toString(36).slice(2)}`;

@@ -4,7 +4,8 @@
 import { expect, fixture, html } from '@open-wc/testing';
 import { msg, type LeaseStateMsg, type TelemetryMsg } from '../../protocol/messages.ts';
 import { createServices, setAppServices, type AppServices } from '../app/services.ts';
-import { FakeLink, tick, uniqueDbName, until } from '../test/fake-link.ts';
+import { FakeLink, uniqueDbName } from '../test/fake-link.ts';
+import { sleep, waitFor } from '../../common/wait.ts';
 import '../components/hud-line.ts';
 import type { HudLine } from '../components/hud-line.ts';
 import './drive-view.ts';
@@ -55,7 +56,7 @@ describe('drive view', () => {
     expect(link.sentOfType('lease')[0]!.action).to.equal('take');
     link.receive(msg<LeaseStateMsg>({ type: 'lease', driver: 's1', driverName: 'tester', you: true }));
     link.receive(msg<TelemetryMsg>({ type: 'telemetry', battery: { voltage: 12, percentage: 64 }, motors: { left: 0, right: 0 }, serial: true, ts: Date.now() }));
-    await tick(0);
+    await (el as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete;
     expect(button(el, /Release control/)).to.exist;
     const hud = shadow(el).querySelector('hv-hud')!;
     await hud.updateComplete;
@@ -68,12 +69,12 @@ describe('drive view', () => {
     link.receive(msg<LeaseStateMsg>({ type: 'lease', driver: 's1', driverName: 'tester', you: true }));
     const el = await fixture(html`<hv-drive-view></hv-drive-view>`);
     shadow(el).querySelector('hv-joystick')!.dispatchEvent(new CustomEvent('stick', { detail: { vector: { x: 0, y: 1 }, held: true } }));
-    await until(() => link.sentOfType('drive').length >= 2, 1000, 'drive commands');
+    await waitFor('drive commands', () => link.sentOfType('drive').length >= 2, undefined, 1000);
     // The page cannot really be hidden in a test: blur is the same safety path.
     window.dispatchEvent(new Event('blur'));
     expect(link.sent.at(-1)!.type).to.equal('stop');
     const count = link.sentOfType('drive').length;
-    await tick(120);
+    await sleep(120); // the stimulus: three drive ticks pass with the stick still held
     expect(link.sentOfType('drive').length).to.equal(count); // still held, but halted
     await (el as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete;
     expect(shadow(el).textContent).to.contain('Robot stopped: window lost focus');
@@ -86,7 +87,7 @@ describe('drive view', () => {
     const input = shadow(el).querySelector('input[name="tts"]') as HTMLInputElement;
     input.value = 'hello';
     shadow(el).querySelector('form')!.requestSubmit();
-    await until(() => (shadow(el).textContent ?? '').includes('waiting for the link'), 1000, 'pending shown');
+    await waitFor('pending shown', () => (shadow(el).textContent ?? '').includes('waiting for the link'), undefined, 1000);
   });
 });
 
@@ -97,7 +98,7 @@ describe('settings view', () => {
     const el = await fixture(html`<hv-settings-view></hv-settings-view>`);
     (shadow(el).querySelector('input[name="speedLimit"]') as HTMLInputElement).value = '500';
     shadow(el).querySelector('form')!.requestSubmit();
-    await until(() => (shadow(el).textContent ?? '').includes('between 10 and 100'), 1000, 'error message');
+    await waitFor('error message', () => (shadow(el).textContent ?? '').includes('between 10 and 100'), undefined, 1000);
     expect(s.settings.value.speedLimit).to.equal(60);
   });
 
@@ -107,7 +108,7 @@ describe('settings view', () => {
     const el = await fixture(html`<hv-settings-view></hv-settings-view>`);
     (shadow(el).querySelector('input[name="operatorName"]') as HTMLInputElement).value = 'Ana';
     shadow(el).querySelector('form')!.requestSubmit();
-    await until(() => s.settings.value.operatorName === 'Ana', 1000, 'saved');
+    await waitFor('saved', () => s.settings.value.operatorName === 'Ana', undefined, 1000);
   });
 });
 
@@ -138,7 +139,7 @@ describe('drive view in server mode', () => {
     await s.settings.save({ mode: 'server', serverUrl: 'http://127.0.0.1:3000', sessionToken: 'hs_0123456789abcdef', sessionExpiresAt: Date.now() + 60_000, robotId: 'sim', sessionRole: 'driver' });
     s.mode.start();
     const el = await fixture<HTMLElement>(html`<hv-drive-view></hv-drive-view>`);
-    await until(() => el.dataset.video === 'hls', 1000, 'hls video');
+    await waitFor('hls video', () => el.dataset.video === 'hls', undefined, 1000);
     expect(el.dataset.mode).to.equal('server');
     expect(el.dataset.settingMode).to.equal('server');
     expect(el.dataset.fallback).to.equal('false');

@@ -1,7 +1,8 @@
 import { expect } from '@open-wc/testing';
 import { msg, type TtsResultMsg, type AckMsg } from '../../../protocol/messages.ts';
 import { openHavatarDb } from '../storage/db.ts';
-import { FakeLink, until, uniqueDbName } from '../../test/fake-link.ts';
+import { FakeLink, uniqueDbName } from '../../test/fake-link.ts';
+import { waitFor } from '../../../common/wait.ts';
 import { CommandQueue, idbOutbox } from './command-queue.ts';
 
 function setup(opts: { now?: () => number; actionTtlMs?: number } = {}) {
@@ -51,7 +52,7 @@ describe('command queue', () => {
     expect(view.state).to.equal('pending');
     expect(await store.all()).to.have.length(1);
     link.setState('live'); // the queue flushes by itself
-    await until(() => link.sentOfType('tts').length === 1, 2000, 'tts sent');
+    await waitFor('tts sent', () => link.sentOfType('tts').length === 1, undefined, 2000);
     await queue.flush();
     link.setState('lost');
     link.setState('live');
@@ -84,7 +85,7 @@ describe('command queue', () => {
     await second.restore();
     expect(second.actions.map((a) => a.state)).to.deep.equal(['pending']);
     link.setState('live');
-    await until(() => link.sentOfType('tts').length === 1, 2000, 'restored tts sent');
+    await waitFor('restored tts sent', () => link.sentOfType('tts').length === 1, undefined, 2000);
   });
 
   it('marks an action spoken when the robot confirms it, and measures command round trip from acks', async () => {

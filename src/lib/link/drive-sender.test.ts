@@ -1,6 +1,8 @@
 import { expect } from '@open-wc/testing';
 import type { Tracks } from '../control/mix.ts';
-import { DriveSender, type DriveSample } from './drive-sender.ts';
+import { DRIVE_INTERVAL_MS, DriveSender, type DriveSample } from './drive-sender.ts';
+import { FakeClock } from '../../test/fake-clock.ts';
+import { waitFor } from '../../../common/wait.ts';
 
 function rig() {
   const calls: string[] = [];
@@ -62,15 +64,33 @@ describe('drive loop', () => {
     expect(r.calls).to.deep.equal([]);
   });
 
-  it('runs on a fixed timer at about 25 Hz and stops the robot when stopped', async () => {
+  it('runs on a fixed timer at 25 Hz and stops the robot when stopped, leaving no timer', async () => {
+    const clock = FakeClock.install();
+    try {
+      const r = rig();
+      r.hold(0.2, 0.2);
+      r.sender.start();
+      await clock.advance(DRIVE_INTERVAL_MS - 1);
+      expect(r.calls).to.deep.equal([], 'nothing before the first tick');
+      await clock.advance(1 + 4 * DRIVE_INTERVAL_MS);
+      expect(r.calls.filter((c) => c.startsWith('drive'))).to.have.length(5);
+      r.sender.stop();
+      expect(r.calls.at(-1)).to.equal('stop');
+      expect(r.sender.running).to.equal(false);
+      expect(clock.pending).to.equal(0);
+      await clock.advance(10_000);
+      expect(r.calls.filter((c) => c.startsWith('drive'))).to.have.length(5);
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  it('keeps the 40 ms pace with real timers (the wiring)', async () => {
     const r = rig();
     r.hold(0.2, 0.2);
     r.sender.start();
-    await new Promise((res) => setTimeout(res, 210));
+    await waitFor('three drive ticks', () => r.calls.length, (n) => n >= 3, 2000);
     r.sender.stop();
-    const drives = r.calls.filter((c) => c.startsWith('drive')).length;
-    expect(drives).to.be.within(3, 7);
     expect(r.calls.at(-1)).to.equal('stop');
-    expect(r.sender.running).to.equal(false);
   });
 });

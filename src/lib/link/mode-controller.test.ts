@@ -4,7 +4,8 @@
 // driving (listeners see the link drop) and a driver asks for the lease again on the new path.
 
 import { expect } from '@open-wc/testing';
-import { FakeLink, FakeRelayLink, until } from '../../test/fake-link.ts';
+import { FakeLink, FakeRelayLink } from '../../test/fake-link.ts';
+import { sleep, waitFor } from '../../../common/wait.ts';
 import { ModeController, type ServerLink, type ServerVideoLike } from './mode-controller.ts';
 import { SwitchLink } from './switch-link.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../storage/settings.ts';
@@ -125,7 +126,7 @@ describe('mode controller', () => {
     r = rig({ mode: 'auto', ...SESSION });
     r.mode.attachVideo();
     r.mode.start();
-    await until(() => r!.serverVideos.length === 1, 500, 'server video');
+    await waitFor('server video', () => r!.serverVideos.length === 1, undefined, 500);
     const first = r.relay();
     expect(r.mode.phase).to.equal('server');
     expect(r.link.active).to.equal(first);
@@ -149,21 +150,21 @@ describe('mode controller', () => {
 
     // Server still down: probes keep failing on /health, no relay socket is even tried.
     r.setHealthy(false);
-    await until(() => r!.healthCalls.length >= 2, 1000, 'probes');
+    await waitFor('probes', () => r!.healthCalls.length >= 2, undefined, 1000);
     expect(r.relays.length).to.equal(1);
     expect(r.mode.phase).to.be.oneOf(['fallback', 'probing']);
 
     // Back: the probe builds the server path beside local, swaps only when the video plays.
     r.setHealthy(true);
-    await until(() => r!.relays.length === 2, 1000, 'probe relay');
+    await waitFor('probe relay', () => r!.relays.length === 2, undefined, 1000);
     const second = r.relay();
     expect(r.link.active).to.equal(r.local, 'local stays in use while probing');
     second.setState('live');
     second.online(true);
-    await until(() => r!.serverVideos.length === 2, 1000, 'probe video');
+    await waitFor('probe video', () => r!.serverVideos.length === 2, undefined, 1000);
     expect(r.mode.phase).to.equal('probing');
     r.serverVideos[1]!.set('playing');
-    await until(() => r!.mode.phase === 'server', 1000, 'back to server');
+    await waitFor('back to server', () => r!.mode.phase === 'server', undefined, 1000);
     expect(r.link.active).to.equal(second);
     expect(r.mode.fallback).to.equal(false);
     expect(r.local.status.state).to.equal('closed');
@@ -174,7 +175,7 @@ describe('mode controller', () => {
     r = rig({ mode: 'auto', ...SESSION });
     r.mode.attachVideo();
     r.mode.start();
-    await until(() => r!.serverVideos.length === 1, 500);
+    await waitFor('the condition', () => r!.serverVideos.length === 1, undefined, 500);
     r.relay().setState('live');
     r.relay().online(true);
     r.relay().online(false);
@@ -185,7 +186,7 @@ describe('mode controller', () => {
     r = rig({ mode: 'auto', ...SESSION });
     r.mode.attachVideo();
     r.mode.start();
-    await until(() => r!.serverVideos.length === 1, 500);
+    await waitFor('the condition', () => r!.serverVideos.length === 1, undefined, 500);
     r.relay().setState('live');
     r.relay().online(true);
     r.serverVideos[0]!.set('playing');
@@ -198,7 +199,7 @@ describe('mode controller', () => {
     r = rig({ mode: 'auto', ...SESSION });
     r.mode.start();
     expect(r.mode.phase).to.equal('server');
-    await until(() => r!.mode.phase !== 'server', 1000, 'deadline');
+    await waitFor('deadline', () => r!.mode.phase !== 'server', undefined, 1000);
     expect(r.mode.reason).to.match(/did not answer in time/);
   });
 
@@ -206,7 +207,7 @@ describe('mode controller', () => {
     r = rig({ mode: 'server', ...SESSION });
     r.mode.start();
     r.relay().setState('lost');
-    await new Promise((res) => setTimeout(res, 400));
+    await sleep(400); // the stimulus: lost for longer than Auto's 300 ms deadline, which would fall back
     expect(r.mode.phase).to.equal('server');
     expect(r.local.started).to.equal(0);
   });

@@ -4,7 +4,8 @@
 import { expect } from '@open-wc/testing';
 import { CloseCode } from '../../../protocol/limits.ts';
 import { msg, type HeartbeatAckMsg, type WelcomeMsg } from '../../../protocol/messages.ts';
-import { until } from '../../test/fake-link.ts';
+import { waitFor } from '../../../common/wait.ts';
+import { FakeClock } from '../../test/fake-clock.ts';
 import type { LinkState } from './link.ts';
 import { redact, WsLink } from './ws-link.ts';
 
@@ -94,7 +95,7 @@ describe('WebSocket link state machine', () => {
     link.start();
     sock().open();
     sock().push(welcome());
-    await until(() => sock().sentTypes().includes('heartbeat'), 500, 'heartbeat');
+    await waitFor('heartbeat', () => sock().sentTypes().includes('heartbeat'), undefined, 500);
     const beat = JSON.parse(sock().sent.find((d) => typeof d === 'string' && d.includes('heartbeat')) as string);
     sock().push(msg<HeartbeatAckMsg>({ type: 'heartbeat_ack', t: beat.t }));
     expect(link.heartbeatRttMs).to.be.a('number').and.at.least(0);
@@ -106,7 +107,7 @@ describe('WebSocket link state machine', () => {
     link.start();
     sock().open();
     sock().push(welcome());
-    await until(() => link.status.state === 'degraded', 1000, 'degraded');
+    await waitFor('degraded', () => link.status.state === 'degraded', undefined, 1000);
     expect(link.status.reason).to.match(/No answer/);
     sock().push(msg<HeartbeatAckMsg>({ type: 'heartbeat_ack', t: Date.now() }));
     expect(link.status.state).to.equal('live');
@@ -119,7 +120,7 @@ describe('WebSocket link state machine', () => {
     const first = sock();
     first.open();
     first.push(welcome());
-    await until(() => FakeSocket.all.length === 2, 2000, 'reconnect');
+    await waitFor('reconnect', () => FakeSocket.all.length === 2, undefined, 2000);
     expect(states).to.include.members(['degraded', 'lost']);
     expect(first.readyState).to.equal(3);
     sock().open();
@@ -137,7 +138,7 @@ describe('WebSocket link state machine', () => {
     first.drop(1006);
     expect(link.status.state).to.equal('lost');
     expect(link.status.reason).to.match(/Retrying in/);
-    await until(() => FakeSocket.all.length === 2, 1000, 'reconnect');
+    await waitFor('reconnect', () => FakeSocket.all.length === 2, undefined, 1000);
     first.push(welcome()); // stale socket: must not flip the state
     expect(link.status.state).to.equal('connecting');
     link.stop();
@@ -147,30 +148,68 @@ describe('WebSocket link state machine', () => {
     const { link, sock } = makeLink({ connectTimeoutMs: 30 });
     link.start();
     sock().open();
-    await until(() => link.status.state === 'lost', 500, 'lost');
+    await waitFor('lost', () => link.status.state === 'lost', undefined, 500);
     expect(link.status.reason).to.match(/did not answer/);
     link.stop();
   });
 
   it('stops retrying when the robot refuses the token, and says so', async () => {
-    const { link, sock } = makeLink();
-    link.start();
-    sock().open();
-    sock().drop(CloseCode.unauthorized, 'unauthorized');
-    expect(link.status.state).to.equal('closed');
-    expect(link.status.reason).to.match(/token/);
-    await new Promise((r) => setTimeout(r, 80));
-    expect(FakeSocket.all).to.have.length(1);
+    const clock = FakeClock.install();
+    try {
+      const { link, sock } = makeLink();
+      link.start();
+      sock().open();
+      sock().drop(CloseCode.unauthorized, 'unauthorized');
+      expect(link.status.state).to.equal('closed');
+      expect(link.status.reason).to.match(/token/);
+      await clock.advance(60_000);
+      expect(FakeSocket.all).to.have.length(1);
+      expect(clock.pending).to.equal(0);
+    } finally {
+      clock.uninstall();
+    }
   });
 
   it('clears every timer on stop: no reconnect afterwards', async () => {
-    const { link, sock } = makeLink();
-    link.start();
-    sock().drop(1006);
-    link.stop();
-    await new Promise((r) => setTimeout(r, 80));
-    expect(FakeSocket.all).to.have.length(1);
-    expect(link.status.state).to.equal('closed');
+    const clock = FakeClock.install();
+    try {
+      const { link, sock } = makeLink();
+      link.start();
+      sock().drop(1006);
+      link.stop();
+      expect(clock.pending).to.equal(0);
+      await clock.advance(60_000);
+      expect(FakeSocket.all).to.have.length(1);
+      expect(link.status.state).to.equal('closed');
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  it('on a fake clock: live until the silence exceeds degradedAfterMs, lost once it exceeds lostAfterMs, retry after the backoff', async () => {
+    const clock = FakeClock.install();
+    try {
+      // heartbeat every 20 ms; degraded after 80 ms of silence, lost after 200 ms; retry 20 ms later.
+      const { link, sock } = makeLink();
+      link.start();
+      sock().open();
+      sock().push(welcome());
+      await clock.advance(99);
+      expect(link.status.state).to.equal('live', 'silent 80 ms at the last check: not over the limit');
+      await clock.advance(1);
+      expect(link.status.state).to.equal('degraded', 'silent 100 ms at the check at 100 ms');
+      await clock.advance(119);
+      expect(link.status.state).to.equal('degraded', 'silent 200 ms at the check at 200 ms: not over the limit');
+      await clock.advance(1);
+      expect(link.status.state).to.equal('lost');
+      expect(FakeSocket.all).to.have.length(1);
+      await clock.advance(40);
+      expect(FakeSocket.all).to.have.length(2, 'a new socket within the 20–40 ms backoff');
+      link.stop();
+      expect(clock.pending).to.equal(0);
+    } finally {
+      clock.uninstall();
+    }
   });
 
   it('ignores a malformed robot message and logs it', () => {

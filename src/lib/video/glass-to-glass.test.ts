@@ -1,6 +1,6 @@
 import { expect } from '@open-wc/testing';
 import { encodeStrip, STRIP_BLOCKS_PER_ROW, STRIP_LUMA_ONE, STRIP_LUMA_ZERO, stripBlockSize } from '../../../protocol/timestamp-strip.ts';
-import { until } from '../../test/fake-link.ts';
+import { waitFor } from '../../../common/wait.ts';
 import { GlassToGlassMeter } from './glass-to-glass.ts';
 
 /** A 640x360 frame as an <img>, with a capture-time strip painted on it (or none). */
@@ -29,7 +29,7 @@ describe('glass-to-glass meter', () => {
     const meter = new GlassToGlassMeter(() => img, (t) => t);
     meter.start();
     try {
-      await until(() => meter.latencyMs !== null, 1500, 'a reading');
+      await waitFor('a reading', () => meter.latencyMs !== null, undefined, 1500);
       expect(meter.latencyMs).to.be.within(150, 400);
     } finally {
       meter.stop();
@@ -41,7 +41,7 @@ describe('glass-to-glass meter', () => {
     const meter = new GlassToGlassMeter(() => img, (t) => t - 10_000);
     meter.start();
     try {
-      await until(() => meter.latencyMs !== null, 1500, 'a reading');
+      await waitFor('a reading', () => meter.latencyMs !== null, undefined, 1500);
       expect(meter.latencyMs).to.be.within(100, 350);
     } finally {
       meter.stop();
@@ -50,9 +50,10 @@ describe('glass-to-glass meter', () => {
 
   it('shows nothing for a camera without a strip (never a guessed value)', async () => {
     const img = await frame(null);
-    const meter = new GlassToGlassMeter(() => img, (t) => t);
+    let reads = 0;
+    const meter = new GlassToGlassMeter(() => (reads++, img), (t) => t);
     meter.start();
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor('ten frames read by the meter', () => reads, (n) => n >= 10, 2000);
     meter.stop();
     expect(meter.latencyMs).to.equal(null);
   });

@@ -3,7 +3,7 @@
 // retry pause, DELETE on close. The real MediaMTX is exercised by the end-to-end tests.
 
 import { expect } from '@open-wc/testing';
-import { until } from '../../test/fake-link.ts';
+import { sleep, waitFor } from '../../../common/wait.ts';
 import { RtcSession, type RtcState } from './webrtc-session.ts';
 
 const OFFER_SDP = 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\na=ice-ufrag:uf\r\na=ice-pwd:pw\r\na=rtpmap:102 H264/90000\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n';
@@ -87,12 +87,12 @@ describe('WHEP session state machine', () => {
     const { f, calls } = fakeFetch(whepServer());
     const { s, states } = session(f);
     s.start();
-    await until(() => s.state === 'connecting', 1000, 'connecting');
+    await waitFor('connecting', () => s.state === 'connecting', undefined, 1000);
     const pc = FakePc.last!;
     expect(pc.transceivers).to.deep.equal(['video:recvonly', 'audio:recvonly']);
     expect(pc.config.iceServers).to.deep.equal([{ urls: ['stun:127.0.0.1:3478'] }]);
     expect(pc.remote).to.equal('v=0\r\nanswer');
-    await until(() => calls.some((c) => c.method === 'PATCH'), 1000, 'PATCH');
+    await waitFor('PATCH', () => calls.some((c) => c.method === 'PATCH'), undefined, 1000);
     const post = calls.find((c) => c.method === 'POST')!;
     expect(post.headers['Content-Type']).to.equal('application/sdp');
     expect(post.headers.Authorization).to.equal('Bearer hs_token');
@@ -104,13 +104,13 @@ describe('WHEP session state machine', () => {
     expect(patch.body).to.contain('a=ice-ufrag:uf\r\n').and.contain('a=mid:0\r\na=candidate:1 1 udp 1 127.0.0.1 5000 typ host\r\n');
     // A later candidate goes out at once.
     pc.onicecandidate?.({ candidate: { candidate: 'candidate:2 1 udp 1 127.0.0.1 5001 typ host', sdpMLineIndex: 1 } });
-    await until(() => calls.filter((c) => c.method === 'PATCH').length === 2, 1000, 'second PATCH');
+    await waitFor('second PATCH', () => calls.filter((c) => c.method === 'PATCH').length === 2, undefined, 1000);
     pc.setState('connected');
     expect(s.state).to.equal('connected');
     expect(states).to.deep.equal(['offering', 'connecting', 'connected']);
     s.close();
     expect(pc.closed).to.equal(true);
-    await until(() => calls.some((c) => c.method === 'DELETE'), 1000, 'DELETE');
+    await waitFor('DELETE', () => calls.some((c) => c.method === 'DELETE'), undefined, 1000);
     expect(calls.find((c) => c.method === 'DELETE')!.url).to.equal('http://127.0.0.1:8889/robots/sim/whep/s-1');
     expect(s.state).to.equal('closed');
   });
@@ -119,15 +119,15 @@ describe('WHEP session state machine', () => {
     const { f, calls } = fakeFetch(whepServer(404));
     const { s } = session(f);
     s.start();
-    await until(() => s.state === 'restarting', 1000, 'restarting');
+    await waitFor('restarting', () => s.state === 'restarting', undefined, 1000);
     expect(s.failure).to.equal('not_found');
     expect(s.error).to.match(/not streaming/);
     const posts = () => calls.filter((c) => c.method === 'POST').length;
     expect(posts()).to.equal(1);
-    await until(() => posts() === 2, 1000, 'retry POST');
+    await waitFor('retry POST', () => posts() === 2, undefined, 1000);
     s.close();
     const after = calls.length;
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150); // the stimulus: more than twice the 60 ms retry pause passes after close
     expect(calls.length).to.equal(after, 'nothing after close');
   });
 
@@ -135,7 +135,7 @@ describe('WHEP session state machine', () => {
     const { f, calls } = fakeFetch(whepServer());
     const { s, states } = session(f, { autoRestart: false });
     s.start();
-    await until(() => s.state === 'failed', 1000, 'failed');
+    await waitFor('failed', () => s.state === 'failed', undefined, 1000);
     expect(s.failure).to.equal('ice');
     expect(states).to.deep.equal(['offering', 'connecting', 'failed']);
     expect(calls.some((c) => c.method === 'DELETE'), 'session deleted').to.equal(true);
@@ -145,19 +145,19 @@ describe('WHEP session state machine', () => {
     const down = fakeFetch(() => { throw new TypeError('Failed to fetch'); });
     const a = session(down.f, { autoRestart: false });
     a.s.start();
-    await until(() => a.s.state === 'failed', 1000);
+    await waitFor('the condition', () => a.s.state === 'failed', undefined, 1000);
     expect(a.s.failure).to.equal('unreachable');
 
     const refused = fakeFetch(whepServer(401));
     const b = session(refused.f, { autoRestart: false });
     b.s.start();
-    await until(() => b.s.state === 'failed', 1000);
+    await waitFor('the condition', () => b.s.state === 'failed', undefined, 1000);
     expect(b.s.failure).to.equal('refused');
 
     const ok = fakeFetch(whepServer());
     const c = session(ok.f, { autoRestart: false });
     c.s.start();
-    await until(() => c.s.state === 'connecting', 1000);
+    await waitFor('the condition', () => c.s.state === 'connecting', undefined, 1000);
     FakePc.last!.setState('connected');
     FakePc.last!.setState('failed');
     expect(c.s.state).to.equal('failed');
