@@ -36,14 +36,16 @@ function parseArgs(argv: string[]): { files: string[]; times: number; busy: bool
   return { files, times, busy };
 }
 
-/** One run of one file in a fresh process; resolves every test's result (a crash counts as a failure). */
-function runOnce(file: string): Promise<Result[]> {
-  const browser = file.startsWith('src/');
-  const [cmd, args] = browser
-    ? ['node', ['node_modules/@web/test-runner/dist/bin.js', '--config', 'web-test-runner.config.mjs', '--files', file]]
-    : ['node', ['--import', 'tsx', '--test', '--test-reporter=./scripts/repeat-reporter.mjs', file]];
+/**
+ * One run of `files` (node:test starts a fresh process per file; web-test-runner a fresh page);
+ * resolves every test's result, and a run that died without naming a failed test fails as a whole.
+ */
+function runOnce(files: string[], browser: boolean): Promise<Result[]> {
+  const args = browser
+    ? ['node_modules/@web/test-runner/dist/bin.js', '--config', 'web-test-runner.config.mjs', '--files', ...files]
+    : ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=./scripts/repeat-reporter.mjs', ...files];
   return new Promise((done) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HAVATAR_TEST_RESULTS: '1', FORCE_COLOR: '0' } });
+    const child = spawn('node', args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HAVATAR_TEST_RESULTS: '1', FORCE_COLOR: '0' } });
     const results: Result[] = [];
     const tail: string[] = [];
     const onLine = (line: string) => {
@@ -54,7 +56,7 @@ function runOnce(file: string): Promise<Result[]> {
     createInterface({ input: child.stderr }).on('line', onLine);
     child.on('close', (code) => {
       if (code !== 0 && !results.some((r) => !r.passed)) {
-        results.push({ file, name: `(the run exited with ${code})`, passed: false, skipped: false, error: tail.filter((l) => l.trim() && !/^\s+at /.test(l)).slice(-3).join(' | ').slice(0, 500) });
+        results.push({ file: files.join(' '), name: `(the run exited with ${code})`, passed: false, skipped: false, error: tail.filter((l) => l.trim() && !/^\s+at /.test(l)).slice(-3).join(' | ').slice(0, 500) });
       }
       done(results);
     });
@@ -71,14 +73,15 @@ const stopBusy = busy ? startBusyLoop() : () => {};
 process.on('exit', stopBusy);
 const tallies = new Map<string, Tally>();
 const started = Date.now();
+const groups = [files.filter((f) => !f.startsWith('src/')), files.filter((f) => f.startsWith('src/'))].filter((g) => g.length);
 for (let run = 1; run <= times; run++) {
-  for (const file of files) {
+  for (const group of groups) {
     const t0 = Date.now();
-    const results = await runOnce(file);
+    const results = await runOnce(group, group[0]!.startsWith('src/'));
     const failed = results.filter((r) => !r.passed && !r.skipped);
     for (const r of results) {
       if (r.skipped) continue;
-      const key = `${relative(ROOT, r.file ?? file) || file}: ${r.name}`;
+      const key = `${relative(ROOT, resolve(ROOT, r.file)) || r.file}: ${r.name}`;
       const t = tallies.get(key) ?? { runs: 0, failed: 0 };
       t.runs++;
       if (!r.passed) {
@@ -87,10 +90,23 @@ for (let run = 1; run <= times; run++) {
       }
       tallies.set(key, t);
     }
-    console.log(`run ${run}/${times} ${file}: ${results.length - failed.length} passed, ${failed.length} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    const label = group.length === 1 ? group[0] : `${group.length} files`;
+    console.log(`run ${run}/${times} ${label}: ${results.length - failed.length} passed, ${failed.length} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
 }
 stopBusy();
+
+// Per file: how many tests, and in how many test-runs one of them failed (the table for a note).
+const perFile = new Map<string, { tests: number; failures: number }>();
+for (const [key, t] of tallies) {
+  const file = key.slice(0, key.indexOf(': '));
+  const f = perFile.get(file) ?? { tests: 0, failures: 0 };
+  f.tests++;
+  f.failures += t.failed;
+  perFile.set(file, f);
+}
+console.log(`\n| file | tests | runs | failed test-runs |\n|---|---|---|---|`);
+for (const [file, f] of [...perFile].sort()) console.log(`| ${file} | ${f.tests} | ${times} | ${f.failures} |`);
 
 const flaky = [...tallies].filter(([, t]) => t.failed > 0);
 console.log(`\n${tallies.size} tests, ${times} runs each${busy ? ', one core busy' : ''}, ${((Date.now() - started) / 1000).toFixed(0)} s`);
