@@ -1,0 +1,54 @@
+// The test suites keep their own rules: a test waits for the outcome it expects (common/wait.ts),
+// never for a guessed time, and a fixed sleep is allowed only where the time itself is the
+// stimulus, said in a comment on that line or the one above. One waiting helper: no test file
+// defines its own waitFor/until/sleep.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { test } from 'node:test';
+import { ROOT } from './stack.ts';
+
+const TEST_DIRS = ['protocol', 'common', 'bridge', 'server', 'src', 'e2e', 'scripts', 'deploy', 'docs', 'firmware'];
+
+/** Test files, and the helpers that live in test folders (harnesses, fakes). */
+function testSources(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.') || name === 'fixtures') continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) testSources(p, out);
+    else if (/\.test\.ts$/.test(name) || (/\/(test|e2e)\//.test(`/${relative(ROOT, p)}`) && name.endsWith('.ts'))) out.push(p);
+  }
+  return out;
+}
+
+const files = TEST_DIRS.flatMap((d) => testSources(join(ROOT, d))).filter((p) => !p.endsWith('scripts/test-hygiene.test.ts'));
+
+/** A wait on the wall clock: sleep(…), page.waitForTimeout(…), or a bare promise around setTimeout. */
+const FIXED_WAIT = /\bsleep\(\s*[^)]|\.waitForTimeout\(|new Promise[^;]*setTimeout\(\s*(r|res|resolve)\s*,/;
+
+test('every fixed wait in a test is a stimulus and says so', () => {
+  const offenders: string[] = [];
+  for (const file of files) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      if (!FIXED_WAIT.test(line) || /^\s*(\/\/|\*)/.test(line)) return;
+      const said = /stimulus/i.test(line) || /stimulus/i.test(lines[i - 1] ?? '');
+      if (!said) offenders.push(`${relative(ROOT, file)}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(offenders, [], `fixed waits that do not say they are the stimulus (wait for the outcome with common/wait.ts instead):\n${offenders.join('\n')}`);
+});
+
+test('no test file brings its own waiting helper', () => {
+  const own = /^\s*(export\s+)?(async\s+)?(function\s+(waitFor|until|sleep)\b|const\s+(waitFor|until|sleep)\s*=)/m;
+  const offenders = files.filter((f) => own.test(readFileSync(f, 'utf8'))).map((f) => relative(ROOT, f));
+  assert.deepEqual(offenders, [], 'use common/wait.ts');
+});
+
+test('the rule catches what it is meant to catch', () => {
+  assert.ok(FIXED_WAIT.test('    await sleep(150);'));
+  assert.ok(FIXED_WAIT.test("  await page.waitForTimeout(500);"));
+  assert.ok(FIXED_WAIT.test('    await new Promise((r) => setTimeout(r, 80));'));
+  assert.ok(!FIXED_WAIT.test("    await waitFor('the stop', () => rig.simState(), (s) => s.left === 0);"));
+  assert.ok(!FIXED_WAIT.test('    const timer = setTimeout(() => ac.abort(), ms);'));
+});
