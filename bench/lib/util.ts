@@ -3,8 +3,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
+import { sleep, waitFor as waitForOutcome } from '../../common/wait.ts';
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 export interface Dist { n: number; p50: number; p95: number; p99: number; max: number; min: number; mean: number }
 
@@ -18,19 +19,9 @@ export function dist(xs: readonly number[]): Dist | null {
 
 export const round1 = (v: number) => Math.round(v * 10) / 10;
 
-/** Wait until `fn` returns a truthy value (polling), or throw after `timeoutMs`. */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 15000, everyMs = 50): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) { last = err; }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+/** common/wait's waitFor with the benchmarks' defaults: until `fn` returns a truthy value, 15 s, every 50 ms. */
+export const waitFor = <T>(what: string, fn: () => T | Promise<T>, timeoutMs = 15000, everyMs = 50): Promise<T> =>
+  waitForOutcome(what, fn, (v) => Boolean(v), { timeoutMs, everyMs });
 
 export const CLK_TCK = 100;
 
