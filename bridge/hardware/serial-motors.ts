@@ -40,6 +40,8 @@ export interface SerialMotorsOptions {
   reconnectMaxMs?: number;
   /** First sequence number (tests start near 65535 to see the wrap). */
   firstSeq?: number;
+  /** Milliseconds, monotonic (performance.now by default): status silence and ack round trips. */
+  now?: () => number;
 }
 
 export interface MotorAck { seq: number; code: number; rttMs: number }
@@ -80,6 +82,7 @@ export class SerialMotors extends EventEmitter implements Motors {
       reconnectMinMs: o.reconnectMinMs ?? RECONNECT_MIN_MS,
       reconnectMaxMs: o.reconnectMaxMs ?? RECONNECT_MAX_MS,
       firstSeq: o.firstSeq ?? 0,
+      now: o.now ?? (() => performance.now()),
     };
     this.seq = this.opts.firstSeq % SEQ_MODULO;
     this.reconnectDelay = this.opts.reconnectMinMs;
@@ -232,7 +235,7 @@ export class SerialMotors extends EventEmitter implements Motors {
     if (this.link !== 'open' || !port?.isOpen) return false;
     port.write(encodeSerial(frame), 'latin1');
     this.current.framesSent++;
-    this.sentAt.set(frame.seq, performance.now());
+    this.sentAt.set(frame.seq, this.opts.now());
     if (this.sentAt.size > RTT_WINDOW) this.sentAt.delete(this.sentAt.keys().next().value!);
     return true;
   }
@@ -278,7 +281,7 @@ export class SerialMotors extends EventEmitter implements Motors {
     switch (frame.type) {
       case 'A': return this.onAck(frame.seq, frame.code);
       case 'T': {
-        this.lastStatusAt = performance.now();
+        this.lastStatusAt = this.opts.now();
         this.current.left = fromPwm(frame.left);
         this.current.right = fromPwm(frame.right);
         this.current.watchdogTripped = (frame.flags & SerialFlag.watchdog) !== 0;
@@ -306,7 +309,7 @@ export class SerialMotors extends EventEmitter implements Motors {
 
   private onAck(seq: number, code: number): void {
     const sent = this.sentAt.get(seq);
-    const rttMs = sent === undefined ? NaN : Math.round((performance.now() - sent) * 100) / 100;
+    const rttMs = sent === undefined ? NaN : Math.round((this.opts.now() - sent) * 100) / 100;
     this.sentAt.delete(seq);
     if (code !== SerialAck.applied) this.current.framesRejected++;
     const ack: MotorAck = { seq, code, rttMs };
@@ -320,7 +323,7 @@ export class SerialMotors extends EventEmitter implements Motors {
   }
 
   private checkStatus(): void {
-    if (this.current.connected && performance.now() - this.lastStatusAt > this.opts.statusTimeoutMs) {
+    if (this.current.connected && this.opts.now() - this.lastStatusAt > this.opts.statusTimeoutMs) {
       log.warn('motor board silent', { ms: this.opts.statusTimeoutMs });
       this.setConnected(false);
     }
