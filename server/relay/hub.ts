@@ -419,8 +419,17 @@ export class Hub {
       case 'toClients':
         if (ev.frame.type === 'robot') ev.frame.online ? this.remoteOnline.add(ev.robot) : this.remoteOnline.delete(ev.robot);
         return this.toClients(ev.robot, ev.client, ev.frame, false);
-      case 'lease':
+      case 'lease': {
+        // Lease news from another relay can be older than this relay's own driver: relay Y frees
+        // the lease and publishes "nobody"; a client here takes it at once, and the store's yes
+        // reaches us before Y's news does (pub/sub is another connection). Applied, that late news
+        // made this relay forget its own driver: no stop for the robot and no release when that
+        // driver's socket closed, and a lease nobody could take until it lapsed. A driver connected
+        // here loses the lease only by the store's word (release here, or expiry seen by tick()).
+        const mine = this.leases.get(ev.robot)?.driver;
+        if (mine && mine !== ev.driver && this.clients.get(ev.robot)?.has(mine)) return;
         return this.applyLease(ev.robot, ev);
+      }
       case 'resync': {
         this.remoteOnline.add(ev.robot);
         for (const c of this.clients.get(ev.robot)?.values() ?? []) this.toRobot(ev.robot, this.joinFrame(c));
