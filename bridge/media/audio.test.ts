@@ -9,7 +9,8 @@ import { EspeakTts, TtsBusyError } from '../hardware/tts.ts';
 import { RecordingSpeaker, SimulatedMicrophone } from '../sim/audio.ts';
 import { MicCapture, PCM_FRAME_BYTES, SpeakerPlayer } from './audio.ts';
 import { FfmpegSupervisor } from './supervisor.ts';
-import { isAlive, waitFor } from './test/helpers.ts';
+import { sleep, waitFor } from '../../common/wait.ts';
+import { isAlive } from './test/helpers.ts';
 
 setLogLevel('error');
 const dirs: string[] = [];
@@ -26,8 +27,6 @@ function toneFrame(offset: number): Uint8Array {
   return pcm;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('MicCapture', () => {
   it('emits 640-byte frames of the simulated tone while started, and stops FFmpeg on stop()', async () => {
     const mic = new MicCapture({ source: new SimulatedMicrophone({ frequency: 440 }) });
@@ -35,7 +34,7 @@ describe('MicCapture', () => {
     mic.on('frame', (f: Buffer) => frames.push(f));
     mic.start();
     try {
-      await waitFor(() => frames.length >= 10, 4000, '10 mic frames');
+      await waitFor('10 mic frames', () => frames.length, (n) => n >= 10, { timeoutMs: 4000 });
       assert.ok(frames.every((f) => f.length === 640));
       let sum = 0;
       for (let i = 0; i < 320; i++) sum += (frames[5]!.readInt16LE(i * 2) / 32768) ** 2;
@@ -45,8 +44,9 @@ describe('MicCapture', () => {
       await mic.stop();
       assert.ok(!isAlive(pid));
     }
+    // stop() resolved on the child's 'close', which comes after its stdout ended: nothing can follow.
     const count = frames.length;
-    await sleep(100);
+    await new Promise((r) => setImmediate(r));
     assert.equal(frames.length, count, 'no frames after stop');
   });
 });
@@ -58,10 +58,10 @@ describe('SpeakerPlayer with RecordingSpeaker', () => {
     player.start();
     for (let i = 0; i < 25; i++) { // 500 ms
       player.write(toneFrame(i * 320));
-      await sleep(20);
+      await sleep(20); // the stimulus: frames arriving at the pace a talking phone sends them
     }
     player.stop();
-    await waitFor(() => player.status().state === 'idle', 3000, 'drained');
+    await waitFor('the player drained to idle', () => player.status().state, (s) => s === 'idle');
     await player.idle();
     const recs = speaker.recordings();
     assert.equal(recs.length, 1);
@@ -78,7 +78,7 @@ describe('SpeakerPlayer with RecordingSpeaker', () => {
     assert.ok(player.status().queuedMs <= 200, `queued ${player.status().queuedMs} ms`);
     assert.equal(player.status().framesDropped, 40);
     player.stop();
-    await waitFor(() => player.status().state === 'idle', 3000, 'drained');
+    await waitFor('the player drained to idle', () => player.status().state, (s) => s === 'idle');
     await player.idle();
     const [rec] = speaker.recordings();
     assert.ok(rec && Math.abs(rec.durationMs - 200) <= 40, `duration ${rec?.durationMs} ms`);
@@ -89,13 +89,13 @@ describe('SpeakerPlayer with RecordingSpeaker', () => {
     const speaker = new RecordingSpeaker(tempDir());
     const player = new SpeakerPlayer({ sink: speaker, idleStopMs: 200 });
     for (let i = 0; i < 5; i++) player.write(toneFrame(i * 320));
-    await waitFor(() => player.status().state === 'idle', 3000, 'idle stop');
+    await waitFor('the idle stop', () => player.status().state, (s) => s === 'idle');
     await player.idle();
     player.write(toneFrame(0));
     player.write(toneFrame(320));
     player.write(toneFrame(640));
     player.stop();
-    await waitFor(() => player.status().state === 'idle', 3000, 'drained');
+    await waitFor('the player drained to idle', () => player.status().state, (s) => s === 'idle');
     await player.idle();
     assert.deepEqual(speaker.recordings().map((r) => Math.round(r.durationMs / 20)), [5, 3]);
     await player.close();

@@ -13,7 +13,8 @@ import { SimulatedCamera } from '../sim/camera.ts';
 import { micCaptureArgs, mjpegArgs, PUBLISH_SDP, publishAudioArgs, publishVideoArgs, redactArgs, rtspTalkArgs, speakerPlaybackArgs } from './ffmpeg-args.ts';
 import { RtspPush } from '../server-mode/rtsp-push.ts';
 import { FfmpegSupervisor } from './supervisor.ts';
-import { ffmpegOnce, waitFor } from './test/helpers.ts';
+import { waitFor } from '../../common/wait.ts';
+import { ffmpegOnce } from './test/helpers.ts';
 import { freePort } from '../../scripts/stack.ts';
 
 setLogLevel('error');
@@ -96,7 +97,7 @@ describe('RTSP publish through a real MediaMTX', () => {
     ].join('\n'));
     const server = spawn(mediamtx, [join(dir, 'mediamtx.yml')], { detached: true, stdio: 'ignore' });
     const camera = new SimulatedCamera({ width: 640, height: 480, fps: 25 });
-    await waitForPort(port, 5000);
+    await waitFor(`MediaMTX listening on ${port}`, () => connects(port), undefined, { timeoutMs: 5000 });
     const push = new RtspPush({ url: `rtsp://127.0.0.1:${port}/robots/r1`, tracks: [{ sdp: PUBLISH_SDP.video }, { sdp: PUBLISH_SDP.audio }] });
     push.on('error', () => {});
     const [v, a] = await push.listen();
@@ -123,7 +124,7 @@ describe('RTSP publish through a real MediaMTX', () => {
     publisher.on('progress', (p: Record<string, string>) => { progress = p; });
     publisher.start();
     audio.start();
-    await waitFor(() => progress !== null && Number(progress.frame) > 5, 8000, 'publisher progress');
+    await waitFor('publisher progress past frame 5', () => progress, (p) => p !== null && Number(p.frame) > 5, { timeoutMs: 8000 });
     const started = Date.now();
     const gray = await ffmpegOnce(['-rtsp_transport', 'tcp', '-i', `rtsp://127.0.0.1:${port}/robots/r1`, '-map', '0:v:0', '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'], undefined, 8000);
     const strip = decodeStripFromLuma((x, y) => gray[y * 640 + x]!, 640, 480);
@@ -135,16 +136,11 @@ describe('RTSP publish through a real MediaMTX', () => {
   });
 });
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`port ${port} never opened`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Whether a TCP connection to 127.0.0.1:`port` is accepted (the error when not, for the timeout message). */
+function connects(port: number): Promise<true> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', reject);
+  });
 }

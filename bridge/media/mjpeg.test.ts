@@ -7,7 +7,8 @@ import { JpegSplitter } from './jpeg-splitter.ts';
 import { MJPEG_BOUNDARY, MjpegHub } from './mjpeg.ts';
 import { setLogLevel } from '../../common/log.ts';
 import { FfmpegSupervisor } from './supervisor.ts';
-import { MultipartReader, ffmpegOnce, isAlive, listen, waitFor } from './test/helpers.ts';
+import { waitFor } from '../../common/wait.ts';
+import { MultipartReader, ffmpegOnce, isAlive, listen } from './test/helpers.ts';
 
 setLogLevel('error');
 after(() => FfmpegSupervisor.stopAll());
@@ -71,7 +72,7 @@ describe('MjpegHub', () => {
       const res = await new Promise<http.IncomingMessage>((r) => req.once('response', r));
       assert.equal(res.headers['content-type'], `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`);
       res.on('data', (c: Buffer) => reader.push(c));
-      await waitFor(() => reader.parts.length >= 10, 4000, '10 frames');
+      await waitFor('10 frames', () => reader.parts.length, (n) => n >= 10, { timeoutMs: 4000 });
       const elapsed = Date.now() - started;
       req.destroy();
       for (const part of reader.parts) {
@@ -103,7 +104,7 @@ describe('MjpegHub', () => {
       const res = await new Promise<http.IncomingMessage>((r) => req.once('response', r));
       res.pause();
       res.socket.pause();
-      await waitFor(() => (hub.viewerStats()[0]?.framesDropped ?? 0) >= 10, 8000, 'frames dropped for the paused viewer');
+      await waitFor('10 frames dropped for the paused viewer', () => hub.viewerStats()[0], (v) => (v?.framesDropped ?? 0) >= 10, { timeoutMs: 8000 });
       const [viewer] = hub.viewerStats();
       assert.ok(viewer);
       // One frame (plus its part header) may sit above the bound: never more.
@@ -122,15 +123,15 @@ describe('MjpegHub', () => {
     try {
       let frames = 0;
       const off = hub.subscribe(() => { frames++; });
-      await waitFor(() => frames >= 2, 4000, 'frames');
+      await waitFor('2 frames', () => frames, (n) => n >= 2, { timeoutMs: 4000 });
       const pid = hub.stats().capture.pid!;
       assert.ok(isAlive(pid));
       off();
-      await waitFor(() => hub.stats().capture.state === 'stopped', 3000, 'capture stopped');
-      await waitFor(() => !isAlive(pid), 2000, 'FFmpeg gone');
+      await waitFor('capture stopped', () => hub.stats().capture, (c) => c.state === 'stopped');
+      await waitFor('FFmpeg gone', () => isAlive(pid), (alive) => !alive, { timeoutMs: 2000 });
       const again = hub.subscribe(() => { frames++; });
       const before = frames;
-      await waitFor(() => frames >= before + 2, 4000, 'frames after restart');
+      await waitFor('2 frames after the restart', () => frames - before, (n) => n >= 2, { timeoutMs: 4000 });
       again();
     } finally {
       await hub.close();

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { after, describe, it, type TestContext } from 'node:test';
 import { setLogLevel } from '../../common/log.ts';
 import { FfmpegSupervisor, type SupervisorState } from './supervisor.ts';
-import { isAlive, waitFor } from './test/helpers.ts';
+import { waitFor } from '../../common/wait.ts';
+import { isAlive } from './test/helpers.ts';
 import { freePort } from '../../scripts/stack.ts';
 
 setLogLevel('error');
@@ -18,10 +20,10 @@ describe('FfmpegSupervisor', () => {
     sup.on('status', (s: { state: SupervisorState }) => states.push(s.state));
     try {
       sup.start();
-      await waitFor(() => sup.status.state === 'running', 4000, 'running');
+      await waitFor('running', () => sup.status, (s) => s.state === 'running', { timeoutMs: 4000 });
       const first = sup.status.pid!;
       sup.kill('SIGKILL');
-      await waitFor(() => sup.status.state === 'running' && sup.status.pid !== first, 4000, 'running again');
+      await waitFor('running again with a new pid', () => sup.status, (s) => s.state === 'running' && s.pid !== first, { timeoutMs: 4000 });
       assert.equal(sup.status.restarts, 1);
       assert.ok(!isAlive(first));
       assert.deepEqual(states, ['starting', 'running', 'restarting', 'starting', 'running']);
@@ -42,7 +44,7 @@ describe('FfmpegSupervisor', () => {
     sup.on('stall', () => stalls++);
     try {
       sup.start();
-      await waitFor(() => sup.status.restarts >= 1, 4000, 'a restart after the stall');
+      await waitFor('a restart after the stall', () => sup.status, (s) => s.restarts >= 1, { timeoutMs: 4000 });
       assert.ok(stalls >= 1);
       assert.match(sup.status.lastError ?? '', /stalled/);
     } finally {
@@ -58,7 +60,7 @@ describe('FfmpegSupervisor', () => {
     });
     sup.start();
     try {
-      await waitFor(() => sup.status.state === 'failed', 5000, 'failed');
+      await waitFor('failed', () => sup.status, (s) => s.state === 'failed', { timeoutMs: 5000 });
       const err = sup.status.lastError ?? '';
       assert.match(err, /refused/i);
       assert.doesNotMatch(err, /s3cret|abc/);
@@ -70,7 +72,7 @@ describe('FfmpegSupervisor', () => {
   it('reports a missing binary as failed instead of retrying forever', async () => {
     const sup = new FfmpegSupervisor({ name: 'test-missing', command: '/nonexistent/ffmpeg', args: () => [] });
     sup.start();
-    await waitFor(() => sup.status.state === 'failed', 2000, 'failed');
+    await waitFor('failed', () => sup.status, (s) => s.state === 'failed', { timeoutMs: 2000 });
     assert.match(sup.status.lastError ?? '', /not found/);
     await sup.stop();
     assert.equal(sup.status.state, 'failed');
@@ -82,7 +84,7 @@ describe('FfmpegSupervisor', () => {
       args: () => ['-c', 'trap "" TERM; while :; do echo alive; sleep 0.05; done'],
     });
     sup.start();
-    await waitFor(() => sup.status.state === 'running', 3000, 'running');
+    await waitFor('running', () => sup.status, (s) => s.state === 'running');
     const pid = sup.status.pid!;
     const t0 = Date.now();
     await sup.stop();
@@ -95,16 +97,17 @@ describe('FfmpegSupervisor', () => {
   it('stop() ends an FFmpeg blocked reading an idle stdin without waiting out the grace period', { timeout: 15_000 }, async () => {
     // FFmpeg restarts a read interrupted by SIGTERM: fed nothing, it only ends once its input closes.
     const sup = new FfmpegSupervisor({
-      name: 'test-stdin', stdin: true, stopGraceMs: 60_000,
+      // stallMs 0: silent by design here, and the stall killer must not end it first on a slow machine.
+      name: 'test-stdin', stdin: true, stopGraceMs: 60_000, stallMs: 0,
       args: () => ['-hide_banner', '-loglevel', 'error', '-f', 's16le', '-ar', '16000', '-ac', '1', '-i', 'pipe:0', '-f', 'null', '-'],
     });
     sup.start();
-    // No input, so no output either: the child counts as started once it has a pid and has had
-    // time to reach its read.
-    await waitFor(() => sup.status.pid !== undefined, 3000, 'spawned');
-    const pid = sup.status.pid!;
-    await new Promise((r) => setTimeout(r, 500));
-    await sup.stop();
+    // No input, so no output either: wait until FFmpeg sits in read(2) on its stdin, the state this
+    // test is about. The kernel names where a blocked task waits: Node's stdio pipes are Unix
+    // socket pairs (unix_stream_read_generic); a pipe would show pipe_read.
+    const pid = (await waitFor('spawned', () => sup.status.pid, (p) => p !== null))!;
+    await waitFor(`FFmpeg (pid ${pid}) blocked reading its stdin`, () => readFileSync(`/proc/${pid}/wchan`, 'utf8'), (w) => /unix_stream_read|pipe_read/.test(w), { everyMs: 5 });
+    await sup.stop(); // the test's 15 s timeout is far inside the 60 s grace period
     assert.ok(!isAlive(pid), 'child gone');
     assert.equal(sup.status.state, 'stopped');
   });
@@ -118,7 +121,7 @@ describe('FfmpegSupervisor', () => {
     sup.on('progress', (b: Record<string, string>) => blocks.push(b));
     try {
       sup.start();
-      await waitFor(() => blocks.length >= 2, 4000, 'two progress blocks');
+      await waitFor('two progress blocks', () => blocks.length, (n) => n >= 2, { timeoutMs: 4000 });
       assert.ok(Number(blocks[1]!.frame) > 0);
       assert.equal(blocks[1]!.progress, 'continue');
     } finally {
@@ -130,13 +133,127 @@ describe('FfmpegSupervisor', () => {
     const sup = new FfmpegSupervisor({ name: 'test-restart', args: liveArgs });
     try {
       sup.start();
-      await waitFor(() => sup.status.state === 'running', 4000, 'running');
+      await waitFor('running', () => sup.status, (s) => s.state === 'running', { timeoutMs: 4000 });
       const first = sup.status.pid!;
       const stopping = sup.stop();
       sup.start();
       await stopping;
-      await waitFor(() => sup.status.state === 'running' && sup.status.pid !== first, 4000, 'running again');
+      await waitFor('running again with a new pid', () => sup.status, (s) => s.state === 'running' && s.pid !== first, { timeoutMs: 4000 });
       assert.ok(!isAlive(first));
+    } finally {
+      await sup.stop();
+    }
+  });
+});
+
+/**
+ * The supervisor's time rules on a fake clock: node:test mocks its timers and Date (it reads
+ * Date.now), `advance` moves them 1 ms at a time. The children are real (bash), so a test awaits
+ * their exit or output as an event, never on the clock.
+ */
+function fakeTime(t: TestContext) {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
+  return {
+    now: () => Date.now(),
+    advance(by: number) { for (let i = 0; i < by; i++) t.mock.timers.tick(1); },
+  };
+}
+
+/** Resolves when the supervisor next reports `state`. */
+const nextState = (sup: FfmpegSupervisor, state: SupervisorState) => new Promise<void>((resolve) => {
+  const on = (s: { state: SupervisorState }) => { if (s.state === state) { sup.off('status', on); resolve(); } };
+  sup.on('status', on);
+});
+
+describe('FfmpegSupervisor time rules (fake clock)', () => {
+  it('restarts a failing child after 100, 200, 400 ms…, doubling up to maxBackoffMs', { timeout: 20_000 }, async (t) => {
+    const clock = fakeTime(t);
+    const sup = new FfmpegSupervisor({ name: 'test-backoff', command: 'bash', args: () => ['-c', 'exit 3'], stallMs: 0, minBackoffMs: 100, maxBackoffMs: 800 });
+    try {
+      let down = nextState(sup, 'restarting');
+      sup.start();
+      for (const pause of [100, 200, 400, 800, 800]) {
+        await down;
+        down = nextState(sup, 'restarting');
+        clock.advance(pause - 1);
+        assert.equal(sup.status.state, 'restarting', `still pausing 1 ms before ${pause} ms`);
+        clock.advance(1);
+        assert.equal(sup.status.state, 'starting', `started again at ${pause} ms`);
+      }
+      assert.equal(sup.status.restarts, 5);
+      assert.match(sup.status.lastError ?? '', /exited with code 3/);
+    } finally {
+      await sup.stop();
+    }
+  });
+
+  it('a run longer than healthyAfterMs resets the pause to minBackoffMs; one exactly that long does not', { timeout: 20_000 }, async (t) => {
+    const clock = fakeTime(t);
+    let runs = 0;
+    const sup = new FfmpegSupervisor({
+      name: 'test-healthy', command: 'bash', stallMs: 0, minBackoffMs: 100, maxBackoffMs: 800, healthyAfterMs: 1000,
+      // Two quick failures (pauses 100, 200), then children that run until killed.
+      args: () => (++runs <= 2 ? ['-c', 'exit 1'] : ['-c', 'exec sleep 60']),
+    });
+    /** The child was killed after running `ranMs`: the supervisor must pause exactly `pause`. */
+    const killAfter = async (ranMs: number, pause: number) => {
+      clock.advance(ranMs);
+      const down = nextState(sup, 'restarting');
+      sup.kill('SIGKILL');
+      await down;
+      clock.advance(pause - 1);
+      assert.equal(sup.status.state, 'restarting', `still pausing 1 ms before ${pause} ms`);
+      clock.advance(1);
+      assert.equal(sup.status.state, 'starting', `started again at ${pause} ms`);
+    };
+    try {
+      let down = nextState(sup, 'restarting');
+      sup.start();
+      for (const pause of [100, 200]) {
+        await down;
+        down = nextState(sup, 'restarting');
+        clock.advance(pause);
+      }
+      await killAfter(1000, 400); // exactly healthyAfterMs: not yet healthy, the pause keeps doubling
+      await killAfter(1001, 100); // healthy: back to the minimum
+      await killAfter(0, 200);
+    } finally {
+      await sup.stop();
+    }
+  });
+
+  it('kills a child silent for more than stallMs at the first check after (every stallMs / 4)', { timeout: 20_000 }, async (t) => {
+    const clock = fakeTime(t);
+    const sup = new FfmpegSupervisor({ name: 'test-stall-clock', command: 'bash', args: () => ['-c', 'echo up; exec sleep 60'], stallMs: 400, minBackoffMs: 100 });
+    const stalls: number[] = [];
+    sup.on('stall', () => stalls.push(clock.now()));
+    try {
+      const running = nextState(sup, 'running');
+      sup.start();
+      await running; // its one line of output, at fake time 0
+      clock.advance(400);
+      assert.deepEqual(stalls, [], 'exactly stallMs of silence is not a stall');
+      clock.advance(99);
+      assert.deepEqual(stalls, []);
+      clock.advance(1);
+      assert.deepEqual(stalls, [500]);
+      assert.match(sup.status.lastError ?? '', /stalled: no output for 0\.5 s/);
+    } finally {
+      await sup.stop();
+    }
+  });
+
+  it('before its first output a child gets firstOutputMs instead of stallMs', { timeout: 20_000 }, async (t) => {
+    const clock = fakeTime(t);
+    const sup = new FfmpegSupervisor({ name: 'test-first-output', command: 'bash', args: () => ['-c', 'exec sleep 60'], stallMs: 400, firstOutputMs: 1000, minBackoffMs: 100 });
+    const stalls: number[] = [];
+    sup.on('stall', () => stalls.push(clock.now()));
+    try {
+      sup.start();
+      clock.advance(1099);
+      assert.deepEqual(stalls, [], 'silent for 1 s (and a check period): still connecting');
+      clock.advance(1);
+      assert.deepEqual(stalls, [1100]);
     } finally {
       await sup.stop();
     }

@@ -1,5 +1,5 @@
 // Shared by the media tests: a real HTTP server on an ephemeral loopback port, FFmpeg one-shots,
-// and a check that a process is gone.
+// and a check that a process is gone. Waiting is common/wait.ts's.
 
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -37,14 +37,6 @@ export function ffmpegOnce(args: string[], input?: Buffer, timeoutMs = 15_000): 
 
 export function isAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
-}
-
-export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Parses multipart/x-mixed-replace parts by their Content-Length. */
