@@ -1,7 +1,8 @@
 // Starts the whole system on this machine — simulated ESP32, bridge, and (optionally) MediaMTX and
 // the relay — as supervised child processes in their own process groups, so that stopping the
 // stack leaves nothing behind. `npm start` and the end-to-end tests and benchmarks use it.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Every child is spawned through scripts/children.ts, which knows it from that moment on.
+import { type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,8 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { spawnGroup, stopGroup } from './children.ts';
 import { renderMediamtxConfig } from '../server/mediamtx-config.ts';
-import { BRIDGE_BUNDLE, BRIDGE_ENV, BRIDGE_NODE_FLAGS, buildBridgeIfStale } from './build-bridge.ts';
+import { BRIDGE_BUNDLE, BRIDGE_ENV, BRIDGE_NODE_FLAGS, bridgeBundleIsStale } from './build-bridge.ts';
 
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 
@@ -60,6 +62,19 @@ export interface StackOptions {
   server?: ServerOptions;
   /** Persisted secrets for the dev stack (admin key, robot password); fresh ones when omitted. */
   secrets?: { adminKey?: string; robotPassword?: string };
+  /** Told of each step of startup as it begins (npm start prints them under HAVATAR_PROGRESS=1). */
+  progress?: (p: Progress) => void;
+}
+
+/**
+ * A step of startup: `build` (name: app or bridge) as its staleness check begins, `spawned` with
+ * the pid of a child just started (builds and helpers too: vite-build, bridge-build,
+ * mediamtx-build, relay-register), `ready` when a long-running child said so.
+ */
+export interface Progress {
+  stage: 'build' | 'spawned' | 'ready';
+  name: string;
+  pid?: number;
 }
 
 export interface Proc {
@@ -139,6 +154,7 @@ export interface LaunchOptions {
   log?: StackOptions['log'];
   timeoutMs?: number;
   cwd?: string;
+  progress?: StackOptions['progress'];
 }
 
 /** Ready when the process prints a JSON line whose `event` is `name`. */
@@ -163,13 +179,14 @@ export function launchCommand(
   isReady: (line: string) => Record<string, unknown> | null,
   opts: LaunchOptions = {},
 ): Promise<Proc> {
-  const child = spawn(cmd, args, {
-    cwd: opts.cwd ?? ROOT,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...opts.env },
-  });
+  let child: ChildProcess;
+  try {
+    child = spawnGroup(name, cmd, args, { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  if (child.pid !== undefined) opts.progress?.({ stage: 'spawned', name, pid: child.pid });
   const tail: string[] = [];
   let ready = false;
   return new Promise((resolve, reject) => {
@@ -186,6 +203,7 @@ export function launchCommand(
       if (r) {
         ready = true;
         clearTimeout(timer);
+        opts.progress?.({ stage: 'ready', name, pid: child.pid });
         resolve({ name, child, ready: r, exited });
       }
     };
@@ -209,13 +227,7 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL
 
 /** Stops a process politely (SIGTERM to its group), then forcefully after `graceMs`. */
 export async function stopProc(p: Proc, graceMs = 3000): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  killGroup(p.child, 'SIGTERM');
-  const timer = setTimeout(() => killGroup(p.child, 'SIGKILL'), graceMs);
-  await p.exited;
-  clearTimeout(timer);
-  // Children of the child (FFmpeg, socat) share its group: make sure none outlive it.
-  killGroup(p.child, 'SIGKILL');
+  await stopGroup(p.child, p.exited, graceMs);
 }
 
 /** The MediaMTX v1.20.1 binary (built once into a cache by scripts/build-mediamtx.sh). */
@@ -223,6 +235,31 @@ export function mediamtxBinary(): string {
   const r = spawnSync('bash', [join(ROOT, 'scripts/build-mediamtx.sh')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`MediaMTX is not available:\n${r.stderr}`);
   return r.stdout.trim().split('\n').pop()!;
+}
+
+/**
+ * mediamtxBinary() for the stack: a tracked child, not spawnSync, so that a first-time build
+ * (a minute of `go build`) neither blocks the launcher's signal handlers nor outlives a stop.
+ */
+function mediamtxBinaryTracked(progress?: StackOptions['progress']): Promise<string> {
+  return runTracked('mediamtx-build', 'bash', [join(ROOT, 'scripts/build-mediamtx.sh')], progress).then(
+    ({ stdout }) => stdout.trim().split('\n').pop()!,
+    (err: Error) => { throw new Error(`MediaMTX is not available:\n${err.message}`); },
+  );
+}
+
+/** Runs a command to completion as a tracked child; rejects with its stderr when it fails. */
+function runTracked(name: string, cmd: string, args: string[], progress?: StackOptions['progress'], env?: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawnGroup(name, cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    if (child.pid !== undefined) progress?.({ stage: 'spawned', name, pid: child.pid });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.once('error', (err) => reject(new Error(`${name} could not start: ${err.message}`)));
+    child.once('close', (code, signal) => (code === 0 ? resolve({ stdout, stderr }) : reject(new Error(stderr.trim() || `${name} ended (${signal ?? `code ${code}`})`))));
+  });
 }
 
 function newestMtime(paths: string[]): number {
@@ -238,34 +275,38 @@ function newestMtime(paths: string[]): number {
 }
 
 /** Builds the PWA into dist/ when its sources changed since the last build. */
-export async function buildAppIfStale(log?: StackOptions['log']): Promise<void> {
+export async function buildAppIfStale(log?: StackOptions['log'], progress?: StackOptions['progress']): Promise<void> {
   const sources = ['src', 'public', 'protocol', 'index.html', 'vite.config.ts', 'manifest.webmanifest'].map((p) => join(ROOT, p));
   const built = join(ROOT, 'dist', 'index.html');
   if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(sources)) return;
   if (!existsSync(join(ROOT, 'index.html'))) return;
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d; });
-    child.stderr!.on('data', (d: Buffer) => { out += d; });
-    child.on('exit', (code) => {
-      out.split('\n').filter(Boolean).forEach((l) => log?.('build', l));
-      code === 0 ? resolve() : reject(new Error(`vite build failed:\n${out}`));
-    });
-  });
+  const { stdout, stderr } = await runTracked('vite-build', process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], progress)
+    .catch((err: Error) => { throw new Error(`vite build failed:\n${err.message}`); });
+  (stdout + stderr).split('\n').filter(Boolean).forEach((l) => log?.('build', l));
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
   mkdirSync(join(opts.dataDir, 'pty'), { recursive: true });
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  if (opts.build !== false) await buildAppIfStale(opts.log);
-  await buildBridgeIfStale(opts.log);
+  const progress = opts.progress;
+  if (opts.build !== false) {
+    progress?.({ stage: 'build', name: 'app' });
+    await buildAppIfStale(opts.log, progress);
+  }
+  progress?.({ stage: 'build', name: 'bridge' });
+  if (bridgeBundleIsStale()) {
+    // In a child of its own rather than esbuild in this process: esbuild's service process would
+    // share our process group, so a Ctrl-C would kill it before our handler ran and turn a stop
+    // into a build error.
+    const { stdout } = await runTracked('bridge-build', process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/build-bridge.ts')], progress);
+    stdout.split('\n').filter(Boolean).forEach((l) => opts.log?.('build', l));
+  }
   const procs = new Map<string, Proc>();
   const env = { HAVATAR_DATA_DIR: opts.dataDir, ...opts.env };
 
   const starters: Record<string, () => Promise<Proc>> = {
     sim: () =>
-      launch('sim', 'bridge/sim/esp32-main.ts', ['--control-port', String(opts.ports.simControl), '--dir', join(opts.dataDir, 'pty')], 'ready', { env, log: opts.log }),
+      launch('sim', 'bridge/sim/esp32-main.ts', ['--control-port', String(opts.ports.simControl), '--dir', join(opts.dataDir, 'pty')], 'ready', { env, log: opts.log, progress }),
     // The bridge runs as on the Pi: the prebuilt bundle under plain node (scripts/build-bridge.ts).
     bridge: () =>
       launchCommand(
@@ -281,7 +322,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           '--host', opts.host ?? '127.0.0.1',
         ],
         jsonEvent('listening'),
-        { env: { ...env, ...BRIDGE_ENV, HAVATAR_OPERATOR_TOKEN: token }, log: opts.log, timeoutMs: 30000 },
+        { env: { ...env, ...BRIDGE_ENV, HAVATAR_OPERATOR_TOKEN: token }, log: opts.log, timeoutMs: 30000, progress },
       ),
   };
 
@@ -319,21 +360,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     };
     // The robot's credentials are set before the relay first starts, so they are the same every
     // time (a restart reuses them).
-    const register = () => new Promise<void>((resolve, reject) => {
-      const reg = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server/relay/main.ts'), 'register', '--robot', robotId, '--password', robotPassword, '--data-dir', join(opts.dataDir, 'relay')], {
-        cwd: ROOT, env: { ...process.env, ...relayEnv }, stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      reg.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-      reg.on('error', reject);
-      reg.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`registering robot ${robotId} with the relay failed:\n${stderr}`))));
-    });
+    const register = () =>
+      runTracked('relay-register', process.execPath, ['--import', 'tsx', join(ROOT, 'server/relay/main.ts'), 'register', '--robot', robotId, '--password', robotPassword, '--data-dir', join(opts.dataDir, 'relay')], progress, relayEnv)
+        .then(() => undefined, (err: Error) => { throw new Error(`registering robot ${robotId} with the relay failed:\n${err.message}`); });
     let registered: Promise<void> | null = null;
     starters.relay = async () => {
       await (registered ??= register());
-      return launch('relay', 'server/relay/main.ts', ['--port', String(server.ports.relay), '--host', server.loopbackOnly ? '127.0.0.1' : '0.0.0.0', '--data-dir', join(opts.dataDir, 'relay')], 'listening', { env: relayEnv, log: opts.log });
+      return launch('relay', 'server/relay/main.ts', ['--port', String(server.ports.relay), '--host', server.loopbackOnly ? '127.0.0.1' : '0.0.0.0', '--data-dir', join(opts.dataDir, 'relay')], 'listening', { env: relayEnv, log: opts.log, progress });
     };
-    starters.mediamtx = () => launchCommand('mediamtx', mediamtxBinary(), [mediamtxConfig], lineMatching(/\[API\] started/), { log: opts.log, cwd: opts.dataDir });
+    let binary: Promise<string> | null = null;
+    const lookUp = () => mediamtxBinaryTracked(progress).catch((err: unknown) => { binary = null; throw err; });
+    starters.mediamtx = async () => launchCommand('mediamtx', await (binary ??= lookUp()), [mediamtxConfig], lineMatching(/\[API\] started/), { log: opts.log, cwd: opts.dataDir, progress });
   }
 
   const stack: Stack = {

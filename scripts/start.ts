@@ -1,11 +1,19 @@
 // `npm start`: the whole system on this machine — simulated robot (ESP32 on a pty, synthetic camera
-// and microphone), the bridge serving the app — and prints the link to open. Ctrl-C stops every
-// child process.
+// and microphone), the bridge serving the app — and prints the link to open. Ctrl-C, SIGTERM,
+// SIGHUP or an error stops every child process at whatever stage startup is in (scripts/children.ts
+// knows each from its spawn); if this process is killed outright, its reaper stops them.
+//
+// Environment: HAVATAR_DATA_DIR, HAVATAR_HOST (bridge bind address, default 0.0.0.0),
+// HAVATAR_PORTS=auto (free ports) or a list such as `bridge=5100,relay=3100` (the others keep
+// their standard port; any other than the standard set keeps server mode on loopback),
+// HAVATAR_PROGRESS=1: one JSON line per startup step on stdout, {"event":"progress","stage":…}.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ROOT, STANDARD_SERVER_PORTS, freePort, type ServerPorts, startStack, type Stack } from './stack.ts';
+import { ROOT, STANDARD_SERVER_PORTS, freePort, type Ports, type ServerPorts, startStack, type Stack } from './stack.ts';
+import { stopAllChildren, trackedChildren } from './children.ts';
+import { describeConflicts, portConflicts, type PortNeed } from './ports.ts';
 
 const dataDir = process.env.HAVATAR_DATA_DIR ?? join(ROOT, '.havatar');
 const host = process.env.HAVATAR_HOST ?? '0.0.0.0';
@@ -33,64 +41,134 @@ const lanAddresses = Object.values(networkInterfaces())
   .filter((a) => a && a.family === 'IPv4' && !a.internal)
   .map((a) => a!.address);
 
+const showProgress = process.env.HAVATAR_PROGRESS === '1';
+function progress(p: object): void {
+  if (showProgress) console.log(JSON.stringify({ event: 'progress', ...p }));
+}
+
 let stack: Stack | undefined;
 let stopping = false;
-async function shutdown(code: number) {
+async function shutdown(code: number, why: string): Promise<void> {
   if (stopping) return;
   stopping = true;
+  progress({ stage: 'stopping', why, children: trackedChildren() });
   console.log('\nstopping…');
-  await stack?.stop();
+  // The bridge first: it stops the motors before the simulated ESP32 goes away.
+  await stopAllChildren({ first: ['bridge'] });
+  progress({ stage: 'stopped' });
   process.exit(code);
 }
-process.on('SIGINT', () => void shutdown(0));
-process.on('SIGTERM', () => void shutdown(0));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(0, signal));
+process.on('uncaughtException', (err) => {
+  console.error(err);
+  void shutdown(1, 'error');
+});
+process.on('unhandledRejection', (err) => {
+  console.error(err);
+  void shutdown(1, 'error');
+});
+// A closed terminal or pipe must not turn the shutdown's own messages into a crash halfway.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
+progress({ stage: 'begin' });
 
-// HAVATAR_PORTS=auto picks free ports (a second stack beside a running one, or the start test).
-const autoPorts = process.env.HAVATAR_PORTS === 'auto';
-const ports = autoPorts
-  ? { bridge: await freePort(), bridgeHttps: await freePort(), simControl: await freePort() }
-  : { bridge: 5000, bridgeHttps: 5443, simControl: 5010 };
-const serverPorts: ServerPorts = autoPorts
-  ? { relay: await freePort(), rtsp: await freePort(), webrtc: await freePort(), webrtcUdp: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort() }
-  : STANDARD_SERVER_PORTS;
-const appUrl = `http://127.0.0.1:${ports.bridge}/`;
+const PORT_NAMES = ['bridge', 'bridgeHttps', 'simControl', 'relay', 'rtsp', 'webrtc', 'webrtcUdp', 'hls', 'api', 'metrics'] as const;
+type PortName = (typeof PORT_NAMES)[number];
 
-try {
-  console.log('starting MediaMTX, the relay, the simulated robot and the bridge…');
-  const appOrigins = [`http://127.0.0.1:${ports.bridge}`, `http://localhost:${ports.bridge}`, `https://127.0.0.1:${ports.bridgeHttps}`, ...lanAddresses.map((a) => `https://${a}:${ports.bridgeHttps}`)];
-  stack = await startStack({
-    dataDir,
-    token,
-    host,
-    ports,
-    server: { ports: serverPorts, appOrigins, appUrl, loopbackOnly: autoPorts },
-    secrets: { adminKey, robotPassword },
-    log: verbose ? (name, line) => console.log(`[${name}] ${line}`) : undefined,
-  });
-} catch (err) {
-  console.error(String(err instanceof Error ? err.message : err));
-  await shutdown(1);
+/** HAVATAR_PORTS: unset (the standard ports), `auto`, or `name=port,…` over the standard ones. */
+async function choosePorts(spec: string | undefined): Promise<Record<PortName, number>> {
+  const standard: Record<PortName, number> = { bridge: 5000, bridgeHttps: 5443, simControl: 5010, ...STANDARD_SERVER_PORTS };
+  if (spec === 'auto') {
+    const out = { ...standard };
+    for (const name of PORT_NAMES) out[name] = await freePort();
+    return out;
+  }
+  const out = { ...standard };
+  for (const item of (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [name, value] = item.split('=') as [string, string | undefined];
+    const port = Number(value);
+    if (!(PORT_NAMES as readonly string[]).includes(name) || !Number.isInteger(port) || port < 1 || port > 65535) {
+      console.error(`HAVATAR_PORTS: "${item}" is not name=port with a name among ${PORT_NAMES.join(', ')}`);
+      process.exit(2);
+    }
+    out[name as PortName] = port;
+  }
+  return out;
 }
 
-const { invite } = await stack!.server!.invite('driver', '24h');
-const serverQuery = `?invite=${invite}&server=${encodeURIComponent(stack!.server!.relayUrl)}`;
+async function main(): Promise<void> {
+  const chosen = await choosePorts(process.env.HAVATAR_PORTS);
+  const ports: Ports = { bridge: chosen.bridge, bridgeHttps: chosen.bridgeHttps, simControl: chosen.simControl };
+  const serverPorts: ServerPorts = { relay: chosen.relay, rtsp: chosen.rtsp, webrtc: chosen.webrtc, webrtcUdp: chosen.webrtcUdp, hls: chosen.hls, api: chosen.api, metrics: chosen.metrics };
+  const standardPorts = !process.env.HAVATAR_PORTS;
+  const appUrl = `http://127.0.0.1:${ports.bridge}/`;
 
-console.log(`
+  // Everything checked before anything starts: a held port names its holder, and nothing is left
+  // half-started behind the message.
+  const serverHost = standardPorts ? '0.0.0.0' : '127.0.0.1';
+  const needs: PortNeed[] = [
+    { what: 'bridge HTTP', port: ports.bridge, host, proto: 'tcp' },
+    { what: 'bridge HTTPS', port: ports.bridgeHttps, host, proto: 'tcp' },
+    { what: 'simulator state', port: ports.simControl, host: '127.0.0.1', proto: 'tcp' },
+    { what: 'relay', port: serverPorts.relay, host: serverHost, proto: 'tcp' },
+    { what: 'MediaMTX RTSP', port: serverPorts.rtsp, host: serverHost, proto: 'tcp' },
+    { what: 'MediaMTX WebRTC', port: serverPorts.webrtc, host: serverHost, proto: 'tcp' },
+    { what: 'MediaMTX WebRTC media', port: serverPorts.webrtcUdp, host: serverHost, proto: 'udp' },
+    { what: 'MediaMTX HLS', port: serverPorts.hls, host: serverHost, proto: 'tcp' },
+    { what: 'MediaMTX API', port: serverPorts.api, host: '127.0.0.1', proto: 'tcp' },
+    { what: 'MediaMTX metrics', port: serverPorts.metrics, host: '127.0.0.1', proto: 'tcp' },
+  ];
+  const conflicts = await portConflicts(needs);
+  if (conflicts.length) {
+    console.error(`Cannot start: a port Havatar needs is taken.\n${describeConflicts(conflicts)}`);
+    process.exit(1);
+  }
+  progress({ stage: 'ports' });
+
+  try {
+    console.log('starting MediaMTX, the relay, the simulated robot and the bridge…');
+    const appOrigins = [`http://127.0.0.1:${ports.bridge}`, `http://localhost:${ports.bridge}`, `https://127.0.0.1:${ports.bridgeHttps}`, ...lanAddresses.map((a) => `https://${a}:${ports.bridgeHttps}`)];
+    stack = await startStack({
+      dataDir,
+      token,
+      host,
+      ports,
+      server: { ports: serverPorts, appOrigins, appUrl, loopbackOnly: !standardPorts },
+      secrets: { adminKey, robotPassword },
+      log: verbose ? (name, line) => console.log(`[${name}] ${line}`) : undefined,
+      progress,
+    });
+  } catch (err) {
+    // A stop during startup fails the start too; that is no error to report.
+    if (!stopping) console.error(String(err instanceof Error ? err.message : err));
+    return shutdown(1, 'failed');
+  }
+  if (stopping) return;
+
+  const { invite } = await stack.server!.invite('driver', '24h');
+  if (stopping) return;
+  const serverQuery = `?invite=${invite}&server=${encodeURIComponent(stack.server!.relayUrl)}`;
+
+  console.log(`
 Havatar is running (simulated robot, local and server mode).
 
   Open:  ${appUrl}${serverQuery}#token=${token}
 ${lanAddresses.map((a) => `  Phone on this network, local mode (accept the self-signed certificate once):  https://${a}:${ports.bridgeHttps}/#token=${token}`).join('\n')}
 
-  Relay:            ${stack!.server!.relayUrl}/api/status   (admin key in ${join(dataDir, 'dev-relay-admin-key')})
+  Relay:            ${stack.server!.relayUrl}/api/status   (admin key in ${join(dataDir, 'dev-relay-admin-key')})
   MediaMTX:         rtsp://127.0.0.1:${serverPorts.rtsp}, WebRTC :${serverPorts.webrtc}, HLS :${serverPorts.hls}
-  Simulator state:  ${stack!.simControlUrl}/state
+  Simulator state:  ${stack.simControlUrl}/state
   Data and config:  ${dataDir}
 Press Ctrl-C to stop.`);
+  progress({ stage: 'running' });
 
-for (const p of stack!.procs) {
-  void p.exited.then((code) => {
-    if (stopping) return;
-    console.error(`${p.name} exited unexpectedly (code ${code}); stopping.`);
-    void shutdown(1);
-  });
+  for (const p of stack.procs) {
+    void p.exited.then((code) => {
+      if (stopping) return;
+      console.error(`${p.name} exited unexpectedly (code ${code}); stopping.`);
+      void shutdown(1, `${p.name} exited`);
+    });
+  }
 }
+
+await main();
