@@ -1,9 +1,12 @@
 // RtspPush against a scripted RTSP server on loopback: the request sequence and headers, the
-// interleaved framing of forwarded RTP, refusals and a server that goes away.
+// interleaved framing of forwarded RTP, refusals and a server that goes away. Where arrival times
+// matter (the audio's startup burst, the stall limit), the push runs on a fake clock (its `now`)
+// and each packet is awaited until handled, so the rule is checked exactly whatever the load.
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
+import { waitFor } from '../../common/wait.ts';
 import { RtspPush } from './rtsp-push.ts';
 
 interface Req { method: string; url: string; headers: Record<string, string>; body: string }
@@ -81,15 +84,13 @@ describe('RtspPush', () => {
       b.writeUInt32BE(ssrc, 8);
       return b;
     };
-    // Three paced packets a track (the timeline holds a new encoder until it sees pacing).
+    // Three packets a track (neither is a backlog track, so both are forwarded from the first).
     for (let i = 0; i < 3; i++) {
       await send(ports[0]!.rtp, rtp(i, i * 3000, 0x71d, 9 + 12));
       await send(ports[1]!.rtcp, Buffer.from('audio-rtcp'));
       await send(ports[1]!.rtp, rtp(i, i * 960, 0xa0d, 1400));
-      await new Promise((r) => setTimeout(r, 34));
     }
-    const until = Date.now() + 2000;
-    while (srv.frames.length < 6 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    await waitFor('6 RTP packets at the server', () => srv.frames.length, (n) => n >= 6);
     udp.close();
     assert.deepEqual(srv.frames.map((f) => [f.ch, f.data.length]).sort(), [[0, 21], [0, 21], [0, 21], [2, 1400], [2, 1400], [2, 1400]], 'RTP by channel; the encoders\' RTCP is not forwarded');
     assert.equal(srv.frames.filter((f) => f.ch === 0).map((f) => f.data.readUInt32BE(4)).join(), '0,3000,6000');
@@ -97,27 +98,36 @@ describe('RtspPush', () => {
   });
 
   it('a backlog track (audio) starts only after the leading track (video) has, and never with its burst', async () => {
+    let ms = 1000;
     const srv = await fakeServer(() => ({ status: 200, headers: { Session: 's3' } }));
-    const push = new RtspPush({ url: `rtsp://127.0.0.1:${srv.port}/robots/r1`, tracks: [tracks[0]!, { ...tracks[1]!, dropBacklog: true }] });
+    const push = new RtspPush({ url: `rtsp://127.0.0.1:${srv.port}/robots/r1`, tracks: [tracks[0]!, { ...tracks[1]!, dropBacklog: true }], now: () => ms });
     const ports = await push.listen();
     await push.start();
     const udp = createSocket('udp4');
-    const send = (port: number, data: Buffer) => new Promise<void>((r) => udp.send(data, port, '127.0.0.1', () => r()));
+    after(() => udp.close());
     const pkt = (seq: number, ts: number, ssrc: number) => { const b = Buffer.alloc(40); b[0] = 0x80; b.writeUInt16BE(seq, 2); b.writeUInt32BE(ts, 4); b.writeUInt32BE(ssrc, 8); return b; };
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    // Audio first, paced: waits for the video.
-    for (let i = 0; i < 4; i++) { await send(ports[1]!.rtp, pkt(i, i * 960, 2)); await sleep(20); }
-    assert.equal(srv.frames.length, 0, 'no audio before the video');
-    await send(ports[0]!.rtp, pkt(0, 0, 1));
-    // A burst of ten, then paced packets.
-    for (let i = 4; i < 14; i++) await send(ports[1]!.rtp, pkt(i, i * 960, 2));
-    for (let i = 14; i < 20; i++) { await sleep(20); await send(ports[1]!.rtp, pkt(i, i * 960, 2)); }
-    await sleep(50);
-    udp.close();
-    const audio = srv.frames.filter((f) => f.ch === 2).map((f) => f.data.readUInt16BE(2));
+    const handled = () => push.stats.packets + push.stats.backlog;
+    /** One packet arriving at fake time `at`: sent, and awaited until the push forwarded or dropped it. */
+    const arrive = async (at: number, port: number, data: Buffer) => {
+      ms = at;
+      const before = handled();
+      await new Promise<void>((r) => udp.send(data, port, '127.0.0.1', () => r()));
+      await waitFor(`packet seq ${data.readUInt16BE(2)} handled`, handled, (n) => n > before, { everyMs: 2 });
+    };
+    const audio = (seq: number, at: number) => arrive(at, ports[1]!.rtp, pkt(seq, seq * 960, 2));
+    // Audio first, paced (20 ms a packet): it waits for the video.
+    for (let i = 0; i < 4; i++) await audio(i, 1000 + i * 20);
+    assert.equal(push.stats.packets, 0, 'no audio before the video');
+    await arrive(1080, ports[0]!.rtp, pkt(0, 0, 1));
+    // The encoder's startup burst: ten packets (200 ms of audio) at once, then paced packets.
+    for (let i = 4; i < 14; i++) await audio(i, 1080);
+    for (let i = 14; i < 20; i++) await audio(i, 1080 + (i - 13) * 20);
+    await waitFor('every forwarded packet at the server', () => srv.frames.length, (n) => n === push.stats.packets);
     assert.equal(srv.frames[0]!.ch, 0, 'the video leads');
-    assert.ok(audio.length > 0 && audio[0]! >= 14, `audio starts after its burst (first seq ${audio[0]})`);
-    assert.ok(push.stats.backlog >= 14);
+    // Live at the second paced step after the burst (seq 14 is the first, 15 the second) and as
+    // fresh as the burst's last packet: from seq 15 on, every packet.
+    assert.deepEqual(srv.frames.filter((f) => f.ch === 2).map((f) => f.data.readUInt16BE(2)), [15, 16, 17, 18, 19]);
+    assert.equal(push.stats.backlog, 4 + 11, 'four before the video, eleven of the burst and its first paced step');
     push.close();
   });
 
@@ -166,6 +176,37 @@ describe('RtspPush', () => {
       clearInterval(timer);
       udp.close();
     }
+  });
+
+  it('the stall limit on a fake clock: dropping for exactly stallMs is tolerated, 1 ms more ends the session', async () => {
+    let ms = 5000;
+    const srv = await fakeServer(() => ({ status: 200, headers: { Session: 's4' } }));
+    const push = new RtspPush({ url: `rtsp://127.0.0.1:${srv.port}/robots/r1`, tracks, maxQueuedBytes: 64 * 1024, stallMs: 300, now: () => ms });
+    const [v] = await push.listen();
+    await push.start();
+    for (const c of srv.conns) c.pause();
+    const errors: Error[] = [];
+    push.on('error', (e: Error) => errors.push(e));
+    const udp = createSocket('udp4');
+    after(() => udp.close());
+    const big = Buffer.alloc(1400, 1);
+    big[0] = 0x80;
+    const send = () => new Promise<void>((r) => udp.send(big, v!.rtp, '127.0.0.1', () => r()));
+    // Fill the socket until the push starts dropping (at fake time 5000).
+    await waitFor('the push dropping packets', async () => { for (let i = 0; i < 50; i++) await send(); return push.stats.dropped; }, (n) => n > 0, { everyMs: 1 });
+    /** One more packet arriving at fake time `at`, awaited until dropped. */
+    const dropAt = async (at: number) => {
+      ms = at;
+      const before = push.stats.dropped;
+      await send();
+      await waitFor(`a packet dropped at ${at}`, () => push.stats.dropped + errors.length, (n) => n > before, { everyMs: 2 });
+    };
+    const forwarded = push.stats.packets;
+    await dropAt(5300);
+    assert.equal(errors.length, 0, 'dropping for exactly 300 ms');
+    await dropAt(5301);
+    assert.equal(push.stats.packets, forwarded, 'nothing got through meanwhile (which would restart the count)');
+    assert.match(errors[0]?.message ?? '', /stalled/);
   });
 
   it('refuses a URL that is not rtsp:// or rtsps://', () => {

@@ -42,6 +42,11 @@ export interface RtspPushOptions {
   maxQueuedBytes?: number;
   /** Dropping for this long ends the session as stalled (the encoders never block on UDP, so nothing else would notice). */
   stallMs?: number;
+  /**
+   * Milliseconds, for tests on a fake clock: packet arrival times (the tracks' timelines; by
+   * default performance.now) and the stall time (by default Date.now).
+   */
+  now?: () => number;
 }
 
 /** Loopback UDP ports an encoder sends RTP (and RTCP) to, one pair per track. */
@@ -68,7 +73,7 @@ export class RtspPush extends EventEmitter {
 
   constructor(private readonly opts: RtspPushOptions) {
     super();
-    this.timelines = opts.tracks.map((t) => new RtpTimeline({ clockRate: clockRate(t.sdp), dropBacklog: t.dropBacklog ?? false }));
+    this.timelines = opts.tracks.map((t) => new RtpTimeline({ clockRate: clockRate(t.sdp), dropBacklog: t.dropBacklog ?? false, now: opts.now }));
     this.leaders = this.timelines.filter((_, i) => !opts.tracks[i]!.dropBacklog);
     this.target = new URL(opts.url);
     if (this.target.protocol !== 'rtsp:' && this.target.protocol !== 'rtsps:') throw new TypeError('publish URL must be rtsp:// or rtsps://');
@@ -183,7 +188,7 @@ export class RtspPush extends EventEmitter {
     if (pkt.length > 0xffff) return;
     if (sock.writableLength > (this.opts.maxQueuedBytes ?? 1 << 20)) {
       this.dropped++;
-      const now = Date.now();
+      const now = (this.opts.now ?? Date.now)();
       this.droppingSince ??= now;
       if (now - this.droppingSince > (this.opts.stallMs ?? 2000)) this.fail(new Error('the stream stalled: MediaMTX is not reading it'));
       return;
