@@ -2,9 +2,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../../common/wait.ts';
 
 const MAIN = fileURLToPath(new URL('./esp32-main.ts', import.meta.url));
 const DRIVER = fileURLToPath(new URL('./fixtures/drive.ts', import.meta.url));
@@ -22,27 +24,23 @@ afterEach(async () => {
   }));
 });
 
-function start(file: string, args: string[]): { child: ChildProcess; line: (pred: (o: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>> } {
+function start(file: string, args: string[]): { child: ChildProcess; line: (what: string, pred: (o: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>> } {
   const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   child.stderr!.resume();
   const lines = createInterface({ input: child.stdout! });
   const seen: Record<string, unknown>[] = [];
-  const waiters: { pred: (o: Record<string, unknown>) => boolean; resolve: (o: Record<string, unknown>) => void }[] = [];
   lines.on('line', (l) => {
-    let o: Record<string, unknown>;
-    try { o = JSON.parse(l) as Record<string, unknown>; } catch { return; }
-    seen.push(o);
-    for (const w of waiters.splice(0)) if (w.pred(o)) w.resolve(o); else waiters.push(w);
+    try { seen.push(JSON.parse(l) as Record<string, unknown>); } catch { /* not ours */ }
   });
-  const line = (pred: (o: Record<string, unknown>) => boolean) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const found = seen.find(pred);
-      if (found) return resolve(found);
-      const timer = setTimeout(() => reject(new Error(`no matching line from ${file}`)), 8000);
-      waiters.push({ pred, resolve: (o) => { clearTimeout(timer); resolve(o); } });
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${file} exited (${code})`)); });
-    });
+  const name = basename(file);
+  /** The first JSON line matching `pred` (seen before or after the call); fails at once if the process exits first. */
+  const line = async (what: string, pred: (o: Record<string, unknown>) => boolean) => {
+    const got = await waitFor(`${what} from ${name}`, () => ({ match: seen.find(pred), exited: child.exitCode ?? child.signalCode, last: seen.at(-1) }),
+      (s) => s.match !== undefined || s.exited !== null, { timeoutMs: 8000 });
+    if (!got.match) throw new Error(`${name} exited (${got.exited}) before ${what}; its last line: ${JSON.stringify(got.last)}`);
+    return got.match;
+  };
   return { child, line };
 }
 
@@ -52,7 +50,7 @@ const getState = async (url: string) => (await (await fetch(`${url}/state`)).jso
 describe('esp32-main (the simulator process)', () => {
   it('prints ready, serves /state, and stops within its watchdog when the bridge is SIGKILLed', async () => {
     const sim = start(MAIN, []);
-    const ready = await sim.line((o) => o.event === 'ready');
+    const ready = await sim.line('the ready line', (o) => o.event === 'ready');
     const url = ready.controlUrl as string;
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.ok(existsSync(ready.serialPort as string));
@@ -60,20 +58,13 @@ describe('esp32-main (the simulator process)', () => {
     assert.equal(idle.stopped, true);
 
     const bridge = start(DRIVER, [ready.serialPort as string]);
-    await bridge.line((o) => o.event === 'driving');
-    let s = await getState(url);
-    for (let i = 0; i < 50 && s.left !== 204; i++) { await new Promise((r) => setTimeout(r, 20)); s = await getState(url); }
-    assert.equal(s.left, 204);
-    assert.ok(s.lastMotorFrames.length > 0);
+    await bridge.line('the driving line', (o) => o.event === 'driving');
+    const driving = await waitFor('the simulated wheels at 204', () => getState(url), (st) => st.left === 204, { timeoutMs: 1000 });
+    assert.ok(driving.lastMotorFrames.length > 0);
 
     const killedAt = performance.now();
     process.kill(-bridge.child.pid!, 'SIGKILL');
-    for (;;) {
-      s = await getState(url);
-      if (s.stopped && s.watchdogTripped) break;
-      assert.ok(performance.now() - killedAt < 1500, 'the simulated ESP32 kept driving');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const s = await waitFor('the simulated ESP32 to stop by its watchdog', () => getState(url), (st) => st.stopped && st.watchdogTripped, { timeoutMs: 1500 });
     const ms = performance.now() - killedAt;
     // The watchdog is 500 ms after the last refresh, which came up to 100 ms before the kill.
     assert.ok(ms <= 700, `stopped ${Math.round(ms)} ms after the bridge died`);
@@ -83,7 +74,7 @@ describe('esp32-main (the simulator process)', () => {
 
   it('sets the battery through POST /battery and refuses bad bodies without changing it', async () => {
     const sim = start(MAIN, []);
-    const url = (await sim.line((o) => o.event === 'ready')).controlUrl as string;
+    const url = (await sim.line('the ready line', (o) => o.event === 'ready')).controlUrl as string;
     const post = (body: string) => fetch(`${url}/battery`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     const okRes = await post(JSON.stringify({ mv: 7000 }));
     assert.equal(okRes.status, 200);
@@ -98,7 +89,7 @@ describe('esp32-main (the simulator process)', () => {
 
   it('stops on SIGTERM and removes its pty links', async () => {
     const sim = start(MAIN, []);
-    const ready = await sim.line((o) => o.event === 'ready');
+    const ready = await sim.line('the ready line', (o) => o.event === 'ready');
     const exited = new Promise<number | null>((r) => sim.child.once('exit', (code) => r(code)));
     process.kill(sim.child.pid!, 'SIGTERM');
     assert.equal(await exited, 0);
