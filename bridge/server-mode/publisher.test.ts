@@ -1,0 +1,59 @@
+// The publisher's retry rule on a fake clock: a refused publish is tried again after 300 ms, the
+// pause doubling up to 2 s. node:test mocks the timers; the refusals are real (nothing listens on
+// the port), so the test awaits each 'down' event, never the clock. The real-time test of the wiring
+// (MediaMTX killed, live again by itself) is in bridge/test/server-mode.test.ts.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import { createLogger, setLogLevel } from '../../common/log.ts';
+import type { VideoTap } from '../hardware/parts.ts';
+import { Publisher, PUBLISH_MAX_BACKOFF_MS, PUBLISH_MIN_BACKOFF_MS } from './publisher.ts';
+
+setLogLevel('error');
+
+/** A loopback port nobody listens on. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
+
+const tap: VideoTap = {
+  info: { kind: 'sim', device: 'test', width: 320, height: 240, fps: 10, timestampStrip: false },
+  ffmpegInput: () => ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '320x240', '-r', '10', '-i', 'pipe:0'],
+  attach: () => () => {},
+};
+
+describe('Publisher retry (fake clock)', () => {
+  it(`retries a refused publish after ${PUBLISH_MIN_BACKOFF_MS} ms, doubling up to ${PUBLISH_MAX_BACKOFF_MS} ms`, { timeout: 20_000 }, async (t) => {
+    const port = await closedPort();
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    const publisher = new Publisher({
+      tap, mic: null, url: () => `rtsp://127.0.0.1:${port}/robots/r1`, where: `127.0.0.1:${port}`,
+      video: { width: 320, height: 240, fps: 10, kbps: 300 }, audioKbps: 32, log: createLogger('test'),
+    });
+    // Counts publish attempts: connect() is what the retry timer calls.
+    const connects = t.mock.method(publisher as unknown as { connect: () => Promise<void> }, 'connect');
+    try {
+      let down = once(publisher, 'down');
+      publisher.start();
+      for (const ms of [300, 600, 1200, 2000, 2000]) {
+        const [reason] = await down as [string];
+        assert.match(reason, /connection refused/);
+        down = once(publisher, 'down');
+        const n = connects.mock.callCount();
+        t.mock.timers.tick(ms - 1);
+        assert.equal(connects.mock.callCount(), n, `no new attempt 1 ms before ${ms} ms`);
+        t.mock.timers.tick(1);
+        assert.equal(connects.mock.callCount(), n + 1, `a new attempt at ${ms} ms`);
+      }
+      await down; // the last attempt is over before the test is (mock timers are global)
+      assert.equal(publisher.stats().restarts, 6);
+    } finally {
+      await publisher.stop();
+    }
+  });
+});

@@ -1,0 +1,132 @@
+// The relay link's time rules on a fake clock (node:test mocks its timers and Date, which it reads):
+// reconnect backoff (250 ms doubling to 2 s, back to 250 ms once connected) and dead-link detection
+// (more than LINK_DEAD_MS without a sign of life, found by the LINK_PING_MS check). The relay here is
+// a real WebSocket server on loopback, so each test awaits the network's events, never the clock.
+// The real-time tests of the wiring (relay killed: fallback, then back by itself) are in
+// bridge/test/server-mode.test.ts.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it, type TestContext } from 'node:test';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { createLogger, setLogLevel } from '../../common/log.ts';
+import { LINK_DEAD_MS, LINK_MAX_BACKOFF_MS, LINK_MIN_BACKOFF_MS, LINK_PING_MS, RelayLink } from './relay-link.ts';
+
+setLogLevel('error');
+
+/**
+ * A relay on loopback that refuses robots (HTTP 503) while `refusing`, and otherwise accepts them
+ * and stays silent: no pongs (autoPong off) and no frames unless the test sends them.
+ */
+async function relay(t: TestContext) {
+  const wss = new WebSocketServer({ noServer: true, autoPong: false });
+  const server = http.createServer();
+  const state = { refusing: true, attempts: 0 };
+  server.on('upgrade', (req, socket, head) => {
+    state.attempts++;
+    if (state.refusing) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.after(async () => {
+    for (const c of wss.clients) c.terminate();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws/robot/sim`;
+  const connected = () => once(wss, 'connection').then(([ws]) => ws as WebSocket);
+  return { url, state, connected };
+}
+
+function fakeTime(t: TestContext) {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
+  return {
+    now: () => Date.now(),
+    /** 1 ms at a time, so each timer runs at the time it was due and reads that time. */
+    advance(by: number) { for (let i = 0; i < by; i++) t.mock.timers.tick(1); },
+  };
+}
+
+function link(t: TestContext, url: string) {
+  const l = new RelayLink({ url, authorization: 'Basic c2ltOnB3', log: createLogger('test') });
+  t.after(() => l.stop());
+  // Counts connection attempts: connect() is called by the retry timer, synchronously.
+  const connects = t.mock.method(l as unknown as { connect: () => void }, 'connect');
+  const downs: { reason: string; at: number }[] = [];
+  l.on('down', (reason: string) => downs.push({ reason, at: Date.now() }));
+  return { l, attempts: () => connects.mock.callCount(), downs };
+}
+
+describe('RelayLink time rules (fake clock)', () => {
+  it(`retries a refusing relay after ${LINK_MIN_BACKOFF_MS} ms, doubling to ${LINK_MAX_BACKOFF_MS} ms, and from ${LINK_MIN_BACKOFF_MS} ms again after a connection`, { timeout: 20_000 }, async (t) => {
+    const clock = fakeTime(t);
+    const r = await relay(t);
+    const { l, attempts } = link(t, r.url);
+    /** After a failed attempt the link waits exactly `ms`, then tries again. */
+    const retriesAfter = (ms: number) => {
+      const n = attempts();
+      clock.advance(ms - 1);
+      assert.equal(attempts(), n, `no new attempt 1 ms before ${ms} ms`);
+      clock.advance(1);
+      assert.equal(attempts(), n + 1, `a new attempt at ${ms} ms`);
+    };
+    let down = once(l, 'down');
+    l.start();
+    for (const ms of [250, 500, 1000, 2000, 2000]) {
+      const [reason] = await down as [string];
+      assert.match(reason, /HTTP 503/);
+      down = once(l, 'down');
+      retriesAfter(ms);
+    }
+    // The relay is back: the next attempt connects, and a later loss starts from the minimum.
+    await down;
+    r.state.refusing = false;
+    const accepted = r.connected();
+    const up = once(l, 'up');
+    retriesAfter(2000);
+    const ws = await accepted;
+    await up;
+    down = once(l, 'down');
+    r.state.refusing = true;
+    const closed = once(ws, 'close');
+    ws.close(1012, 'relay restarting');
+    await Promise.all([down, closed]);
+    down = once(l, 'down');
+    retriesAfter(250);
+    // Nothing of this test may still run once it is over: node:test's mock timers are global, and a
+    // socket closing later would clear its (fake) timer in the next test's clock.
+    await down;
+    l.stop();
+  });
+
+  it(`declares a silent relay dead at the first check (every ${LINK_PING_MS} ms) after more than ${LINK_DEAD_MS} ms without a sign of life`, { timeout: 20_000 }, async (t) => {
+    const clock = fakeTime(t);
+    const r = await relay(t);
+    r.state.refusing = false;
+    const { l, downs } = link(t, r.url);
+    const accepted = r.connected();
+    const up = once(l, 'up');
+    l.start();
+    const ws = await accepted;
+    await up; // last sign of life: the connection itself, at fake time 0
+    // A ping from the relay at 100 ms is a sign of life; its pong comes back after the link noted it.
+    clock.advance(100);
+    const pong = once(ws, 'pong');
+    ws.ping();
+    await pong;
+    clock.advance(1500); // checks at 400, 800, 1200, 1600: the last sees exactly 1500 ms of silence
+    assert.equal(l.isUp, true, 'silent for exactly LINK_DEAD_MS: still up');
+    clock.advance(399);
+    assert.equal(l.isUp, true);
+    clock.advance(1);
+    assert.deepEqual(downs, [{ reason: `relay silent for ${LINK_DEAD_MS} ms`, at: 2000 }]);
+    assert.equal(l.isUp, false);
+    const closed = once(ws, 'close'); // the link cut the socket: let that finish within this test
+    l.stop();
+    await closed;
+  });
+});
