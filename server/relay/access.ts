@@ -42,6 +42,8 @@ export class Access {
     private readonly log: Logger,
     adminKey: string | undefined,
     private readonly onFailure: (kind: string) => void = () => {},
+    /** The clock of every expiry and of the brake's window (tests pass a fake one). */
+    private readonly now: () => number = () => Date.now(),
   ) {
     this.adminHash = adminKey ? hashSecret(adminKey) : null;
   }
@@ -49,7 +51,7 @@ export class Access {
   // ---- failed-login brake ------------------------------------------------------------------
 
   private recentFailures(ip: string): number[] {
-    const cutoff = Date.now() - this.limits.authFailWindowMs;
+    const cutoff = this.now() - this.limits.authFailWindowMs;
     const list = (this.failures.get(ip) ?? []).filter((t) => t > cutoff);
     if (list.length) this.failures.set(ip, list); else this.failures.delete(ip);
     return list;
@@ -60,7 +62,7 @@ export class Access {
   /** Records a failure and waits the brake's delay before the caller answers. */
   async failed(ip: string, kind: string): Promise<void> {
     const list = this.recentFailures(ip);
-    list.push(Date.now());
+    list.push(this.now());
     this.failures.set(ip, list);
     this.onFailure(kind);
     this.log.warn('auth failed', { ip, kind, recent: list.length });
@@ -83,7 +85,7 @@ export class Access {
   async registerRobot(id: string): Promise<{ robot: string; user: string; password: string }> {
     if (!ROBOT_ID_PATTERN.test(id)) throw new Error('robot id must be 1-64 of A-Z a-z 0-9 _ -');
     const password = newSecret();
-    await this.store.putRobot({ id, secretHash: hashSecret(password), createdAt: Date.now() });
+    await this.store.putRobot({ id, secretHash: hashSecret(password), createdAt: this.now() });
     this.log.info('robot registered', { robot: id });
     return { robot: id, user: id, password };
   }
@@ -112,8 +114,8 @@ export class Access {
     if (!(ttlMs > 0 && ttlMs <= this.limits.maxInviteTtlMs)) throw new Error(`ttl must be between 1 ms and ${this.limits.maxInviteTtlMs} ms`);
     const token = `hi_${newSecret()}`;
     const id = newSecret(9);
-    const expiresAt = Date.now() + ttlMs;
-    await this.store.putInvite({ id, hash: hashSecret(token), robot, role, expiresAt, createdAt: Date.now() });
+    const expiresAt = this.now() + ttlMs;
+    await this.store.putInvite({ id, hash: hashSecret(token), robot, role, expiresAt, createdAt: this.now() });
     this.log.info('invite created', { invite: id, robot, role, expiresAt });
     return { id, token, robot, role, expiresAt };
   }
@@ -123,9 +125,9 @@ export class Access {
   /** Trades an invite for a short-lived session token; null when the invite is unknown or expired. */
   async redeemInvite(inviteToken: string): Promise<IssuedSession | null> {
     const inv = await this.store.getInvite(hashSecret(inviteToken));
-    if (!inv || inv.expiresAt <= Date.now()) return null;
+    if (!inv || inv.expiresAt <= this.now()) return null;
     const token = `hs_${newSecret(32)}`;
-    const now = Date.now();
+    const now = this.now();
     const session: SessionRecord = {
       id: newSecret(9), tokenHash: hashSecret(token), robot: inv.robot, role: inv.role, inviteId: inv.id,
       expiresAt: Math.min(now + this.limits.sessionTtlMs, inv.expiresAt), createdAt: now,
@@ -144,7 +146,7 @@ export class Access {
 
   /** A session stands while it has not expired and its invite has not been revoked. */
   private async standing(s: SessionRecord | null): Promise<SessionRecord | null> {
-    if (!s || s.expiresAt <= Date.now()) return null;
+    if (!s || s.expiresAt <= this.now()) return null;
     return (await this.store.getInviteById(s.inviteId)) ? s : null;
   }
 
@@ -156,9 +158,9 @@ export class Access {
   /** A new token for the same session (the old one stops working), while its invite still stands. */
   async refreshSession(session: SessionRecord): Promise<IssuedSession | null> {
     const inv = await this.store.getInviteById(session.inviteId);
-    if (!inv || inv.expiresAt <= Date.now()) return null;
+    if (!inv || inv.expiresAt <= this.now()) return null;
     const token = `hs_${newSecret(32)}`;
-    const next = { ...session, tokenHash: hashSecret(token), expiresAt: Math.min(Date.now() + this.limits.sessionTtlMs, inv.expiresAt) };
+    const next = { ...session, tokenHash: hashSecret(token), expiresAt: Math.min(this.now() + this.limits.sessionTtlMs, inv.expiresAt) };
     await this.store.putSession(next, session.tokenHash);
     return { token, session: next };
   }

@@ -48,6 +48,13 @@ interface ClientConn extends Conn {
   name: string | null;
   lastRenew: number;
 }
+/**
+ * Where the hub reads the time: `now` (wall clock) stamps pongs, heartbeats and lease renewals,
+ * `mono` (monotonic) refills the rate buckets. Tests pass one fake clock for both.
+ */
+export interface HubClock { now(): number; mono(): number }
+const REAL_CLOCK: HubClock = { now: () => Date.now(), mono: () => performance.now() };
+
 interface LeaseView { driver: string | null; name: string | null; requestedBy: string | null; requestedName: string | null }
 
 const NOBODY: LeaseView = { driver: null, name: null, requestedBy: null, requestedName: null };
@@ -63,7 +70,7 @@ export class Hub {
   private latencyAt = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   /** When heartbeat() last ran (a late run means the relay itself was not listening). */
-  private lastBeat = Date.now();
+  private lastBeat: number;
   private skippedReap = false;
   /** Sockets written to in this turn of the event loop; uncorked by flush() in the check phase. */
   private readonly corked = new Set<Duplex>();
@@ -81,7 +88,9 @@ export class Hub {
     private readonly limits: RelayLimits,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly clock: HubClock = REAL_CLOCK,
   ) {
+    this.lastBeat = clock.now();
     this.forwardSeconds = metrics.latency.labels({ direction: 'client_to_robot' });
     this.answerSeconds = metrics.latency.labels({ direction: 'robot_to_client' });
     bus.onEvent((ev) => this.onBus(ev));
@@ -99,7 +108,7 @@ export class Hub {
     this.metrics.robots.set(this.robots.size);
     this.log.info('robot connected', { robot });
     void this.bus.setHosted(robot, true, this.limits.hostTtlMs).catch(() => {});
-    ws.on('pong', () => { conn.lastSeen = Date.now(); });
+    ws.on('pong', () => { conn.lastSeen = this.clock.now(); });
     ws.on('error', (err) => this.log.warn('robot socket error', { robot, error: err }));
     ws.on('message', (data, isBinary) => this.fromRobot(conn, data as Buffer, isBinary));
     ws.on('close', () => {
@@ -146,7 +155,7 @@ export class Hub {
     room.set(id, conn);
     this.updateClientGauge();
     this.log.info('client connected', { robot, client: id, role: conn.role, session: session.id });
-    ws.on('pong', () => { conn.lastSeen = Date.now(); });
+    ws.on('pong', () => { conn.lastSeen = this.clock.now(); });
     ws.on('error', (err) => this.log.warn('client socket error', { robot, client: id, error: err }));
     ws.on('message', (data, isBinary) => void this.fromClient(conn, data as Buffer, isBinary));
     ws.on('close', () => void this.clientGone(conn));
@@ -165,7 +174,7 @@ export class Hub {
   }
 
   private freshConn() {
-    return { lastSeen: Date.now(), tokens: this.limits.messageBurst, refill: performance.now(), strikes: 0 };
+    return { lastSeen: this.clock.now(), tokens: this.limits.messageBurst, refill: this.clock.mono(), strikes: 0 };
   }
 
   private joinFrame(c: ClientConn): RelayToRobotMessage {
@@ -215,10 +224,10 @@ export class Hub {
 
   /** Token bucket; true when the frame may pass. Too many refusals in a row close the socket. */
   private admit(conn: Conn): boolean {
-    const now = performance.now();
+    const now = this.clock.mono();
     conn.tokens = Math.min(this.limits.messageBurst, conn.tokens + ((now - conn.refill) / 1000) * this.limits.messagesPerSecond);
     conn.refill = now;
-    conn.lastSeen = Date.now();
+    conn.lastSeen = this.clock.now();
     if (conn.tokens >= 1) { conn.tokens -= 1; conn.strikes = 0; return true; }
     this.metrics.refused.inc({ code: 'rate_limited' });
     if (++conn.strikes >= this.limits.rateStrikes) conn.ws.close(CloseCode.rateLimited, 'rate limited');
@@ -326,9 +335,9 @@ export class Hub {
 
   /** The robot sends telemetry for many clients: its bucket is the client rate times the room. */
   private admitRobot(conn: RobotConn): boolean {
-    conn.lastSeen = Date.now();
+    conn.lastSeen = this.clock.now();
     const rate = this.limits.messagesPerSecond * Math.max(4, 2 * (this.clients.get(conn.robot)?.size ?? 0) + 2);
-    const now = performance.now();
+    const now = this.clock.mono();
     conn.tokens = Math.min(rate, conn.tokens + ((now - conn.refill) / 1000) * rate);
     conn.refill = now;
     if (conn.tokens >= 1) { conn.tokens -= 1; return true; }
@@ -472,9 +481,9 @@ export class Hub {
 
   private async takeLease(conn: ClientConn, quiet: boolean): Promise<void> {
     if (conn.role !== 'driver') { if (!quiet) this.refuse(conn, 'forbidden', 'viewers cannot drive', undefined, 'lease'); return; }
-    const ok = await this.store.leaseTake(conn.robot, { client: conn.id, name: conn.name, since: Date.now() }, this.limits.leaseIdleMs).catch(() => false);
+    const ok = await this.store.leaseTake(conn.robot, { client: conn.id, name: conn.name, since: this.clock.now() }, this.limits.leaseIdleMs).catch(() => false);
     if (!ok) { if (!quiet) this.refuse(conn, 'lease_held', 'another operator is driving', undefined, 'lease'); return; }
-    conn.lastRenew = Date.now();
+    conn.lastRenew = this.clock.now();
     const known = this.leases.get(conn.robot) ?? NOBODY;
     const wasRequester = known.requestedBy === conn.id;
     this.announce(conn.robot, {
@@ -502,10 +511,10 @@ export class Hub {
   private async handOff(robot: string): Promise<void> {
     const l = this.leases.get(robot) ?? NOBODY;
     if (l.requestedBy) {
-      const next = { client: l.requestedBy, name: l.requestedName, since: Date.now() };
+      const next = { client: l.requestedBy, name: l.requestedName, since: this.clock.now() };
       if (await this.store.leaseTake(robot, next, this.limits.leaseIdleMs).catch(() => false)) {
         const local = this.clients.get(robot)?.get(next.client);
-        if (local) local.lastRenew = Date.now();
+        if (local) local.lastRenew = this.clock.now();
         return this.announce(robot, { driver: next.client, name: next.name, requestedBy: null, requestedName: null });
       }
     }
@@ -514,7 +523,7 @@ export class Hub {
 
   /** Keeps the lease alive while the driver drives (at most one store write per second). */
   private renew(conn: ClientConn): void {
-    const now = Date.now();
+    const now = this.clock.now();
     if (now - conn.lastRenew < 1000) return;
     conn.lastRenew = now;
     void this.store.leaseRenew(conn.robot, conn.id, this.limits.leaseIdleMs).catch(() => false);
@@ -531,7 +540,7 @@ export class Hub {
    * comes late (the relay was not listening, nor pinging) only pings, once: the next one reaps.
    */
   private heartbeat(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const gap = now - this.lastBeat;
     const late = gap > 2 * this.limits.pingIntervalMs && !this.skippedReap;
     this.lastBeat = now;
@@ -548,7 +557,7 @@ export class Hub {
   }
 
   private reap(all: Conn[], beatGapMs: number): void {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const c of all) {
       if (c.ws.readyState === c.ws.CLOSED || now - c.lastSeen <= this.limits.deadAfterMs) continue;
       this.metrics.refused.inc({ code: 'heartbeat_timeout' });

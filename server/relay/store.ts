@@ -45,7 +45,8 @@ export class FileStore implements Store {
   private readonly file: string;
   private readonly leases = new Map<string, { rec: LeaseRecord; expiresAt: number }>();
 
-  constructor(dataDir: string) {
+  /** `now`: the clock of lease expiry and of pruning expired records (tests pass a fake one). */
+  constructor(dataDir: string, private readonly now: () => number = () => Date.now()) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.file = join(dataDir, 'relay-state.json');
     try {
@@ -92,7 +93,7 @@ export class FileStore implements Store {
   }
 
   private save(): void {
-    const now = Date.now();
+    const now = this.now();
     for (const [k, v] of Object.entries(this.state.invites)) if (v.expiresAt < now) delete this.state.invites[k];
     for (const [k, v] of Object.entries(this.state.sessions)) if (v.expiresAt < now) delete this.state.sessions[k];
     const tmp = `${this.file}.${process.pid}.tmp`;
@@ -122,19 +123,19 @@ export class FileStore implements Store {
   async leaseGet(robot: string) {
     const l = this.leases.get(robot);
     if (!l) return null;
-    if (l.expiresAt <= Date.now()) { this.leases.delete(robot); return null; }
+    if (l.expiresAt <= this.now()) { this.leases.delete(robot); return null; }
     return l.rec;
   }
   async leaseTake(robot: string, rec: LeaseRecord, ttlMs: number) {
     const cur = await this.leaseGet(robot);
     if (cur && cur.client !== rec.client) return false;
-    this.leases.set(robot, { rec: cur ?? rec, expiresAt: Date.now() + ttlMs });
+    this.leases.set(robot, { rec: cur ?? rec, expiresAt: this.now() + ttlMs });
     return true;
   }
   async leaseRenew(robot: string, client: string, ttlMs: number) {
     const cur = this.leases.get(robot);
-    if (!cur || cur.rec.client !== client || cur.expiresAt <= Date.now()) return false;
-    cur.expiresAt = Date.now() + ttlMs;
+    if (!cur || cur.rec.client !== client || cur.expiresAt <= this.now()) return false;
+    cur.expiresAt = this.now() + ttlMs;
     return true;
   }
   async leaseRelease(robot: string, client: string) {
