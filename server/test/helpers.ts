@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
+import { WaitTimeout } from '../../common/wait.ts';
 import { renderMediamtxConfig } from '../mediamtx-config.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -138,7 +139,11 @@ export async function sessionFor(base: string, robot: string, role: 'driver' | '
   return s.json.token as string;
 }
 
-/** A WebSocket that records every JSON frame and lets a test wait for one. */
+/**
+ * A WebSocket that records every JSON frame and lets a test wait for one. A wait that gives up
+ * names the frame it waited for (the predicate's source), the socket, and the last frames seen
+ * (newest first).
+ */
 export class Peer {
   readonly frames: Record<string, unknown>[] = [];
   private waiters: { pred: (f: Record<string, unknown>) => boolean; resolve: (f: Record<string, unknown>) => void }[] = [];
@@ -167,8 +172,13 @@ export class Peer {
       if (seen) return Promise.resolve(seen);
     }
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no matching frame in ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`)), timeoutMs);
-      this.waiters.push({ pred, resolve: (f) => { clearTimeout(t); resolve(f); } });
+      const waiter = { pred, resolve: (f: Record<string, unknown>) => { clearTimeout(t); resolve(f); } };
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        const where = this.ws.url.split('?')[0]; // the query holds the session token
+        reject(new WaitTimeout(`a frame matching ${pred.toString()} on ${where}`, timeoutMs, this.frames.slice(-5).reverse()));
+      }, timeoutMs);
+      this.waiters.push(waiter);
     });
   }
   /** Waits for a frame that arrives from now on. */

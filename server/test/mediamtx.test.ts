@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { waitFor } from '../../common/wait.ts';
 import { renderMediamtxConfig } from '../mediamtx-config.ts';
 import {
   api, freePort, kill, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx, startRelay, stopAll,
@@ -28,16 +29,6 @@ function ffmpegPublish(url: string) {
 
 async function pathInfo(name: string): Promise<{ status: number; json: Record<string, unknown> }> {
   return api(`http://127.0.0.1:${mtx.api}`, 'GET', `/v3/paths/get/${name}`);
-}
-
-async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const fingerprint = () => [...randomBytes(32)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
@@ -95,10 +86,9 @@ describe('MediaMTX with the relay as its authority', () => {
 
   test('the robot publishes H.264 + Opus with its credentials and MediaMTX lists both tracks', async () => {
     await ffmpegPublish(`rtsp://sim:${robotPw}@127.0.0.1:${mtx.rtsp}/robots/sim`);
-    const info = await waitFor(async () => {
-      const r = await pathInfo('robots/sim');
-      return r.status === 200 && r.json.ready === true ? r.json : null;
-    }, 10000, 'robots/sim ready');
+    // FFmpeg starts, encodes its first frames and publishes over RTSP; MediaMTX asks the relay.
+    const { json: info } = await waitFor('MediaMTX to list robots/sim as ready', () => pathInfo('robots/sim'),
+      (r) => r.status === 200 && r.json.ready === true, { timeoutMs: 10_000, everyMs: 100 });
     assert.deepEqual([...(info.tracks as string[])].sort(), ['H264', 'Opus']);
     assert.equal((info.source as { type: string }).type, 'rtspSession');
   });

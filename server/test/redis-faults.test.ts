@@ -4,19 +4,13 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
+import { waitFor } from '../../common/wait.ts';
 import { Peer, api, freePort, kill, launch, registerRobot, robotAuth, sessionFor, startRelay, stopAll, tempDir } from './helpers.ts';
 
 after(stopAll);
 
-async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** /health of one relay as a short summary (what a timed-out wait reports as last seen). */
+const health = async (url: string) => { const h = await api(url, 'GET', '/health'); return { status: h.status, text: h.text }; };
 
 test('Redis killed: relays report it; Redis back: they recover and earlier credentials still work', async (t) => {
   if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) return t.skip('redis-server is not installed (apt-get install redis-server)');
@@ -33,14 +27,16 @@ test('Redis killed: relays report it; Redis back: they recover and earlier crede
   await kill(redis);
   const killedAt = Date.now();
   for (const relay of [a, b]) {
-    const h = await until('/health 503', () => api(relay.url, 'GET', '/health'), (r) => r.status === 503, 10_000);
+    // A dropped Redis connection is seen at once; the health check itself gives up after 1 s.
+    const h = await waitFor(`relay :${relay.port} to report Redis down on /health`, () => health(relay.url), (r) => r.status === 503, { timeoutMs: 10_000, everyMs: 100 });
     assert.match(h.text, /redis/i, 'the reason names Redis');
   }
   console.log(`# both relays reported Redis down within ${Date.now() - killedAt} ms`);
 
   redis = await launch('redis-server', redisArgs, /Ready to accept connections/);
   const back = Date.now();
-  for (const relay of [a, b]) await until('/health 200', () => api(relay.url, 'GET', '/health'), (r) => r.status === 200, 15_000);
+  // ioredis reconnects with a growing backoff (up to 2 s between tries) while Redis was down.
+  for (const relay of [a, b]) await waitFor(`relay :${relay.port} healthy again`, () => health(relay.url), (r) => r.status === 200, { timeoutMs: 15_000, everyMs: 100 });
   console.log(`# both relays healthy again ${Date.now() - back} ms after Redis returned`);
 
   // State written before the crash survived: the robot logs in on B, the old session works on A.
