@@ -207,13 +207,22 @@ async function playedBoard(t: TestContext, apis: ('setTimeout' | 'setInterval')[
     const on = (f: SerialFrame) => { if (f.type === type) { received.off('frame', on); resolve(f as Extract<SerialFrame, { type: K }>); } };
     received.on('frame', on);
   });
+  // On opening, the bridge flushes the port (stale bytes from before it listened). The flush runs
+  // asynchronously and, on a pty, also drops what is queued toward the other end: a frame sent in
+  // either direction before it has run may vanish. So wait for it (a wrapper around the real one).
+  const flush = SerialPort.prototype.flush;
+  const flushed = new Promise<void>((resolve) => {
+    t.mock.method(SerialPort.prototype, 'flush', function (this: SerialPort, cb?: (err: Error | null) => void) {
+      return flush.call(this, (err: Error | null) => { cb?.(err); resolve(); });
+    });
+  });
   t.mock.timers.enable({ apis });
   let ms = 0;
   const motors = new SerialMotors({ path: pair.hostPath, now: () => ms, ...opts });
   cleanups.push(() => motors.close());
-  const queried = nextFrame('Q');
   await motors.open();
-  await queried; // the port is open at both ends
+  assert.equal(motors.linkState, 'open');
+  await flushed;
   return {
     pair, board, motors, nextFrame,
     now: () => ms,
