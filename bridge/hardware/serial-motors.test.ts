@@ -7,7 +7,7 @@ import { EventEmitter, once } from 'node:events';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, describe, it, type TestContext } from 'node:test';
+import { after, afterEach, describe, it, mock, type TestContext } from 'node:test';
 import { SerialPort } from 'serialport';
 import { setLogLevel } from '../../common/log.ts';
 import { waitFor, within } from '../../common/wait.ts';
@@ -27,7 +27,30 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
+/**
+ * Resolves once the bridge has flushed a port `n` times in all. SerialMotors flushes the port right
+ * after opening it (stale bytes from before it listened); the flush runs asynchronously and, on a
+ * pty, also drops what is queued toward the other end, so a frame sent either way before it has run
+ * may vanish. A test that talks right after an open waits for it. (Events only, no timers: this
+ * also serves tests on mock timers.)
+ */
+function watchFlushes(): (n: number) => Promise<void> {
+  let done = 0;
+  const flushed = new EventEmitter();
+  const flush = SerialPort.prototype.flush;
+  const m = mock.method(SerialPort.prototype, 'flush', function (this: SerialPort, cb?: (err: Error | null) => void) {
+    return flush.call(this, (err: Error | null) => { done++; cb?.(err); flushed.emit('flushed'); });
+  });
+  cleanups.push(() => m.mock.restore());
+  return (n) => new Promise<void>((resolve) => {
+    const check = () => { if (done >= n) { flushed.off('flushed', check); resolve(); } };
+    flushed.on('flushed', check);
+    check();
+  });
+}
+
 async function rig(opts: Partial<SerialMotorsOptions> = {}, dir?: string) {
+  const flushes = watchFlushes();
   const pair = await createPtyPair(dir);
   cleanups.push(() => pair.close());
   const esp = new SimulatedEsp32({ path: pair.devicePath });
@@ -36,6 +59,7 @@ async function rig(opts: Partial<SerialMotorsOptions> = {}, dir?: string) {
   const motors = new SerialMotors({ path: pair.hostPath, ...opts });
   cleanups.push(() => motors.close());
   await motors.open();
+  await within('the port flushed after opening', flushes(1), 2000);
   await waitFor('motors connected', () => motors.state.connected, undefined, { timeoutMs: 2000 });
   return { pair, esp, motors };
 }
@@ -147,6 +171,7 @@ describe('SerialMotors with the simulated ESP32', () => {
   it('reopens the port when the pty disappears and comes back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'havatar-reopen-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const flushes = watchFlushes();
     const first = await createPtyPair(dir);
     const esp1 = new SimulatedEsp32({ path: first.devicePath });
     await esp1.open();
@@ -164,6 +189,7 @@ describe('SerialMotors with the simulated ESP32', () => {
     await esp2.open();
     cleanups.push(() => esp2.close());
     await waitFor('reopened', () => motors.linkState, (s) => s === 'open', { timeoutMs: 2000 });
+    await within('the reopened port flushed', flushes(2), 2000);
     const ack = await motors.set(0.5, 0.5);
     assert.ok(ack.rttMs < ACK_TIMEOUT_MS);
     assert.equal(esp2.targetLeft, 128);
@@ -207,22 +233,14 @@ async function playedBoard(t: TestContext, apis: ('setTimeout' | 'setInterval')[
     const on = (f: SerialFrame) => { if (f.type === type) { received.off('frame', on); resolve(f as Extract<SerialFrame, { type: K }>); } };
     received.on('frame', on);
   });
-  // On opening, the bridge flushes the port (stale bytes from before it listened). The flush runs
-  // asynchronously and, on a pty, also drops what is queued toward the other end: a frame sent in
-  // either direction before it has run may vanish. So wait for it (a wrapper around the real one).
-  const flush = SerialPort.prototype.flush;
-  const flushed = new Promise<void>((resolve) => {
-    t.mock.method(SerialPort.prototype, 'flush', function (this: SerialPort, cb?: (err: Error | null) => void) {
-      return flush.call(this, (err: Error | null) => { cb?.(err); resolve(); });
-    });
-  });
+  const flushes = watchFlushes();
   t.mock.timers.enable({ apis });
   let ms = 0;
   const motors = new SerialMotors({ path: pair.hostPath, now: () => ms, ...opts });
   cleanups.push(() => motors.close());
   await motors.open();
   assert.equal(motors.linkState, 'open');
-  await flushed;
+  await flushes(1); // the board speaks only after the bridge's post-open flush (see watchFlushes)
   return {
     pair, board, motors, nextFrame,
     now: () => ms,
