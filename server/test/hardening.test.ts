@@ -326,7 +326,8 @@ describe('tokens, roles and paths through a real MediaMTX', () => {
     // tests keep the default 15 min, so no test races a short lifetime).
     const EXPIRING_MS = 1500;
     const inv = await api(media.url, 'POST', '/api/invites', { robot: 'sim', role: 'driver', ttl: EXPIRING_MS }, admin);
-    const expiring = (await api(media.url, 'POST', '/api/session', { invite: (inv.json.invite as { token: string }).token })).json.token as string;
+    const inviteToken = (inv.json.invite as { token: string }).token;
+    const expiring = (await api(media.url, 'POST', '/api/session', { invite: inviteToken })).json.token as string;
     const open = await Peer.open(`${media.ws}/ws/client/expiring?token=${expiring}`);
     const revoked = await sessionFor(media.url, 'sim', 'driver');
     assert.equal((await api(media.url, 'DELETE', '/api/session', undefined, { Authorization: `Bearer ${revoked}` })).status, 200);
@@ -342,6 +343,7 @@ describe('tokens, roles and paths through a real MediaMTX', () => {
     const e = await everywhere(expiring);
     console.log(`# expired: ${JSON.stringify(e)}`);
     assert.deepEqual(e, { ws: 401, api: 401, whep: 401, whip: 401 });
+    assert.equal((await api(media.url, 'POST', '/api/session', { invite: inviteToken })).status, 401, 'the expired invite is refused too');
   });
 
   test('revoking an invite ends its sessions at once, everywhere', async () => {
