@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mkdir } from 'node:fs/promises';
 import { createLogger } from '../common/log.ts';
+import { watchParent } from '../common/parent-watch.ts';
 import { createBridge, type Bridge } from './app.ts';
 import { TokenStore } from './auth/token-store.ts';
 
@@ -119,3 +120,4 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+watchParent((why) => void shutdown(why));

@@ -1,41 +1,39 @@
 #!/usr/bin/env bash
-# The launcher's dead-man switch (started by scripts/children.ts, in a session of its own so that
-# neither Ctrl-C nor a kill of the launcher's group reaches it). stdin is a pipe from the
-# launcher: "+PGID" when it starts a child in its own process group, "-PGID" once that group is
-# gone. EOF means the launcher is gone, however it went (exit, crash, SIGKILL): every group still
-# listed gets SIGTERM, and SIGKILL after REAPER_GRACE_MS if anything in it still runs.
-# bash, not sh: dash's kill cannot signal a process group.
+# The launcher's dead-man switch: scripts/reaper.sh <stack id>, started by scripts/children.ts in a
+# session of its own (neither Ctrl-C nor a kill of the launcher's group reaches it), its stdin a
+# pipe from the launcher that nothing is ever written to. EOF means the launcher is gone, however
+# it went (exit, crash, SIGKILL). Every process carrying HAVATAR_STACK_ID=<stack id> in its
+# environment — the launcher's children and everything they started, which inherit it, whatever
+# process group or parent they ended up with — then gets SIGTERM, and SIGKILL if it still runs
+# after REAPER_GRACE_MS. After a clean stop there is nobody left and it exits at once.
+id=$1
+[ -n "$id" ] || exit 2
+while read -r _; do :; done
 
-groups=' '
-while IFS= read -r line; do
-  case $line in
-    +[0-9]*) groups="$groups${line#+} " ;;
-    -[0-9]*) groups=${groups/ ${line#-} / } ;;
-  esac
-done
-set -- $groups
-[ $# -eq 0 ] && exit 0
-
-# The groups of "$@" that still hold a running process. Zombies do not count: a child re-parented
-# to init stays a zombie until init reaps it, which can take seconds in a container.
-running() {
-  local f rest state pgid wanted=" $* " out=''
-  for f in /proc/[0-9]*/stat; do
-    read -r rest 2>/dev/null <"$f" || continue
-    rest=${rest##*) }            # after "pid (comm) ": comm may hold spaces and parentheses
-    state=${rest%% *}; rest=${rest#* }; rest=${rest#* }; pgid=${rest%% *}
-    [ "$state" != Z ] && [[ $wanted == *" $pgid "* ]] && [[ $out != *" $pgid "* ]] && out="$out $pgid "
+# Pids of the processes still carrying the id. A zombie's environ reads empty: zombies never match.
+tagged() {
+  local f pids=''
+  for f in $(grep -lzx "HAVATAR_STACK_ID=$id" /proc/[0-9]*/environ 2>/dev/null); do
+    f=${f#/proc/}
+    pids="$pids ${f%/environ}"
   done
-  echo $out
+  echo $pids
 }
 
-for g in "$@"; do kill -TERM -- "-$g" 2>/dev/null; done
+left=$(tagged)
+[ -n "$left" ] || exit 0
+kill -TERM $left 2>/dev/null
 now_ms() { local t=${EPOCHREALTIME/./}; echo $(( t / 1000 )); }
 end=$(( $(now_ms) + ${REAPER_GRACE_MS:-3000} ))
-left=$(running "$@")
 while [ -n "$left" ] && [ "$(now_ms)" -lt $end ]; do
   sleep 0.05
-  left=$(running $left)
+  left=$(tagged)
 done
-for g in $left; do kill -KILL -- "-$g" 2>/dev/null; done
+# A process killed mid-fork can leave a child behind: again until none is left.
+for _ in 1 2 3 4 5; do
+  [ -n "$left" ] || exit 0
+  kill -KILL $left 2>/dev/null
+  sleep 0.05
+  left=$(tagged)
+done
 exit 0

@@ -4,7 +4,7 @@
 // Every child is spawned through scripts/children.ts, which knows it from that moment on.
 import { type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
@@ -305,8 +305,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const env = { HAVATAR_DATA_DIR: opts.dataDir, ...opts.env };
 
   const starters: Record<string, () => Promise<Proc>> = {
-    sim: () =>
-      launch('sim', 'bridge/sim/esp32-main.ts', ['--control-port', String(opts.ports.simControl), '--dir', join(opts.dataDir, 'pty')], 'ready', { env, log: opts.log, progress }),
+    sim: () => {
+      // A socat killed before it could clean up (a stop during startup, a SIGKILL) leaves its
+      // links behind, pointing at pty numbers the system hands out again: the simulator, which
+      // waits for the links to exist, would open someone else's terminal. Its predecessor is gone
+      // by now (stopped before a restart, or this is the first start).
+      for (const link of ['ttyHOST', 'ttyESP']) rmSync(join(opts.dataDir, 'pty', link), { force: true });
+      return launch('sim', 'bridge/sim/esp32-main.ts', ['--control-port', String(opts.ports.simControl), '--dir', join(opts.dataDir, 'pty')], 'ready', { env, log: opts.log, progress });
+    },
     // The bridge runs as on the Pi: the prebuilt bundle under plain node (scripts/build-bridge.ts).
     bridge: () =>
       launchCommand(

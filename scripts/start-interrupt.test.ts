@@ -127,8 +127,10 @@ async function interruptAt(stage: string, signal: Signal, dataDir: string, ports
     // After a SIGKILL the reaper is at work; after a clean stop everything is gone already.
     await waitFor(`every process of npm start (${signal} at ${stage}) to be gone`, () => running(l.tag), (left) => left.length === 0, 10_000);
     const stopping = l.output.find((line) => line.includes('"stage":"stopping"'));
-    const children = stopping ? (JSON.parse(stopping) as { children: { name: string }[] }).children.map((c) => c.name) : null;
-    return children ? `stopped ${children.join(', ') || 'nothing'}` : 'no stopping line';
+    if (!stopping) return 'killed: no stopping line';
+    const children = (JSON.parse(stopping) as { children: { name: string }[] }).children.map((c) => c.name);
+    const leftovers = l.output.filter((line) => line.startsWith('killed a leftover process'));
+    return `stopped ${children.join(', ') || 'nothing'}${leftovers.length ? `; ${leftovers.join('; ')}` : ''}`;
   } finally {
     if (l.child.exitCode === null && l.child.signalCode === null) l.child.kill('SIGKILL');
     for (const p of running(l.tag)) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }

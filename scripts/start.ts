@@ -54,8 +54,10 @@ async function shutdown(code: number, why: string): Promise<void> {
   progress({ stage: 'stopping', why, children: trackedChildren() });
   console.log('\nstopping…');
   // The bridge first: it stops the motors before the simulated ESP32 goes away.
-  await stopAllChildren({ first: ['bridge'] });
-  progress({ stage: 'stopped' });
+  const leftovers = await stopAllChildren({ first: ['bridge'] });
+  // Its parent should have stopped it: worth a look when it happens.
+  for (const l of leftovers) console.error(`killed a leftover process, pid ${l.pid}: ${l.command}`);
+  progress({ stage: 'stopped', leftovers: leftovers.length });
   process.exit(code);
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(0, signal));

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../common/log.ts';
+import { watchParent } from '../../common/parent-watch.ts';
 import { SimulatedEsp32 } from './esp32.ts';
 import { createPtyPair, type PtyPair } from './pty.ts';
 import { BATTERY_EMPTY_MV, BATTERY_FULL_MV } from './world.ts';
@@ -47,6 +48,7 @@ async function stop(signal: string): Promise<void> {
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));
+watchParent((why) => void stop(why));
 
 let devicePath = values.device;
 let hostPath = values.device ?? '';

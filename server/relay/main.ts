@@ -11,6 +11,7 @@
 // `serve` prints one JSON line {"event":"listening","port":N} on stdout when ready; logs go to stderr.
 import { join } from 'node:path';
 import { createLogger } from '../../common/log.ts';
+import { watchParent } from '../../common/parent-watch.ts';
 import type { Role } from '../../protocol/messages.ts';
 import { Access, hashSecret, parseDuration } from './access.ts';
 import { parseLimitOverrides, RelayLimits } from './limits.ts';
@@ -74,6 +75,7 @@ if (cmd === 'serve') {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  watchParent(stop);
 } else if (cmd === 'invite' || cmd === 'register') {
   const store = makeStore(dataDir, redisUrl);
   const access = new Access(store, { ...RelayLimits }, log.child('cli'), undefined);
