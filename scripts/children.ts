@@ -90,6 +90,19 @@ export async function stopGroup(child: ChildProcess, exited: Promise<unknown>, g
   signalGroup(child.pid, 'SIGKILL');
 }
 
+/**
+ * A process's command line for a message, credentials removed (`relay register --password …`,
+ * `rtsp://user:pass@…`), cut at 300 characters; '' once it is gone.
+ */
+export function commandLine(pid: number): string {
+  let text: string;
+  try { text = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim(); } catch { return ''; }
+  text = text
+    .replace(/(--[\w-]*(?:password|token|secret|key)[\w-]*[= ])\S+/gi, '$1[redacted]')
+    .replace(/(\/\/[^\s:/@]+:)[^\s@/]+@/g, '$1[redacted]@');
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
 /** Pids of the running processes that carry this process's stack id (zombies' environ reads empty). */
 export function markedProcesses(): number[] {
   const needle = `${STACK_ID_VAR}=${STACK_ID}`;
@@ -119,10 +132,9 @@ export async function stopAllChildren(opts: { first?: string[]; graceMs?: number
   for (const t of all) killedGroups.add(t.child.pid!);
   const leftovers: { pid: number; command: string }[] = [];
   for (const pid of markedProcesses()) {
-    let command = '';
+    const command = commandLine(pid);
     let pgid = 0;
     try {
-      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 200);
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
     } catch { /* gone */ }

@@ -4,6 +4,7 @@
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { commandLine } from './children.ts';
 
 export interface PortNeed {
   /** What uses it, for the message ("simulator state"). */
@@ -73,9 +74,7 @@ function holdersOf(inodes: Set<string>): PortHolder[] {
       }
     });
     if (!holds) continue;
-    let command = '';
-    try { command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' '); } catch { /* gone */ }
-    out.push({ pid: Number(entry), command: command.length > 300 ? `${command.slice(0, 300)}…` : command });
+    out.push({ pid: Number(entry), command: commandLine(Number(entry)) });
   }
   return out;
 }

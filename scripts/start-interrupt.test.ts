@@ -5,7 +5,8 @@
 //
 // Stages come from the launcher's own progress lines (HAVATAR_PROGRESS=1); processes are found by
 // a tag in their environment, which every descendant inherits, so one re-parented to init after a
-// SIGKILL of the launcher is found too.
+// SIGKILL of the launcher is found too. The tag is the test's own, not the launcher's
+// HAVATAR_STACK_ID: the check does not lean on the mechanism it checks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { waitFor, within } from '../common/wait.ts';
+import { commandLine } from './children.ts';
 import { portConflicts, type PortNeed } from './ports.ts';
 import { ROOT } from './stack.ts';
 
@@ -31,8 +33,7 @@ function tagged(tag: string): Found[] {
     try {
       if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(needle)) continue;
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      out.push({ pid: Number(entry), state: stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3), command });
+      out.push({ pid: Number(entry), state: stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3), command: commandLine(Number(entry)) });
     } catch { /* gone meanwhile */ }
   }
   return out;
