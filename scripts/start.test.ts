@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
+import { waitFor, within } from '../common/wait.ts';
 import { ROOT } from './stack.ts';
 
 /** Every descendant of a process, found through /proc (children of children too). */
@@ -94,22 +95,21 @@ test('npm start prints a working link, streams, drives, and Ctrl-C leaves no pro
     ws.send(JSON.stringify({ v: 1, type: 'lease', action: 'take' }));
     let seq = 0;
     const timer = setInterval(() => ws.send(JSON.stringify({ v: 1, type: 'drive', seq: ++seq, left: 0.6, right: 0.6, ttl: 300, t: Date.now() })), 50);
-    let moved = false;
-    for (const end = Date.now() + 4000; Date.now() < end && !moved; await new Promise((r) => setTimeout(r, 100))) {
-      const s = (await (await fetch(`${printed.sim}`)).json()) as { left: number; right: number };
-      moved = s.left > 0 && s.right > 0;
+    try {
+      await waitFor('the simulated wheels to turn', async () => (await (await fetch(`${printed.sim}`)).json()) as { left: number; right: number },
+        (s) => s.left > 0 && s.right > 0, { timeoutMs: 4000, everyMs: 100 });
+    } finally {
+      clearInterval(timer);
+      ws.close();
     }
-    clearInterval(timer);
-    ws.close();
-    assert.ok(moved, 'the simulated wheels turn');
 
     children = descendants(child.pid!);
     assert.ok(children.length >= 5, `start runs its children (found ${children.length})`);
     child.kill('SIGINT');
-    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000))]);
+    const code = await within('the launcher to exit after Ctrl-C', exited, 15_000);
     assert.equal(code, 0, 'Ctrl-C stops cleanly');
-    await new Promise((r) => setTimeout(r, 500));
-    const left = children.filter(alive);
+    // Processes SIGKILLed last by the launcher may take a moment to be gone from /proc.
+    const left = await waitFor('every child to be gone', () => children.filter(alive), (l) => l.length === 0, 2000).catch(() => children.filter(alive));
     assert.deepEqual(left, [], `no process left behind: ${left.map((p) => { try { return execFileSync('ps', ['-o', 'args=', '-p', String(p)], { encoding: 'utf8' }).trim(); } catch { return String(p); } }).join('; ')}`);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
