@@ -15,7 +15,7 @@ export default async function* repeatReporter(source) {
   for await (const ev of source) {
     if (ev.type !== 'test:pass' && ev.type !== 'test:fail') continue;
     const d = ev.data;
-    const own = { name: d.name, passed: ev.type === 'test:pass', skipped: Boolean(d.skip || d.todo), error: ev.type === 'test:fail' ? firstLine(d.details?.error) : undefined };
+    const own = { name: d.name, passed: ev.type === 'test:pass', skipped: Boolean(d.skip || d.todo), ms: Math.round(d.details?.duration_ms ?? 0), error: ev.type === 'test:fail' ? firstLine(d.details?.error) : undefined };
     const children = pending[d.nesting + 1] ?? [];
     pending[d.nesting + 1] = [];
     const results = children.length ? children.map((c) => ({ ...c, name: `${d.name} > ${c.name}` })) : [own];

@@ -10,8 +10,8 @@ import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ROOT } from './stack.ts';
 
-interface Result { file: string; name: string; passed: boolean; skipped: boolean; error?: string }
-interface Tally { runs: number; failed: number; firstError?: string; firstRun?: number }
+interface Result { file: string; name: string; passed: boolean; skipped: boolean; ms?: number; error?: string }
+interface Tally { runs: number; failed: number; ms: number; firstError?: string; firstRun?: number }
 
 function parseArgs(argv: string[]): { files: string[]; times: number; busy: boolean } {
   const files: string[] = [];
@@ -82,8 +82,9 @@ for (let run = 1; run <= times; run++) {
     for (const r of results) {
       if (r.skipped) continue;
       const key = `${relative(ROOT, resolve(ROOT, r.file)) || r.file}: ${r.name}`;
-      const t = tallies.get(key) ?? { runs: 0, failed: 0 };
+      const t = tallies.get(key) ?? { runs: 0, failed: 0, ms: 0 };
       t.runs++;
+      t.ms += r.ms ?? 0;
       if (!r.passed) {
         t.failed++;
         if (t.firstError === undefined) { t.firstError = r.error ?? '(no message)'; t.firstRun = run; }
@@ -97,16 +98,17 @@ for (let run = 1; run <= times; run++) {
 stopBusy();
 
 // Per file: how many tests, and in how many test-runs one of them failed (the table for a note).
-const perFile = new Map<string, { tests: number; failures: number }>();
+const perFile = new Map<string, { tests: number; failures: number; ms: number }>();
 for (const [key, t] of tallies) {
   const file = key.slice(0, key.indexOf(': '));
-  const f = perFile.get(file) ?? { tests: 0, failures: 0 };
+  const f = perFile.get(file) ?? { tests: 0, failures: 0, ms: 0 };
   f.tests++;
   f.failures += t.failed;
+  f.ms += t.ms;
   perFile.set(file, f);
 }
-console.log(`\n| file | tests | runs | failed test-runs |\n|---|---|---|---|`);
-for (const [file, f] of [...perFile].sort()) console.log(`| ${file} | ${f.tests} | ${times} | ${f.failures} |`);
+console.log(`\n| file | tests | runs | failed test-runs | time per run |\n|---|---|---|---|---|`);
+for (const [file, f] of [...perFile].sort()) console.log(`| ${file} | ${f.tests} | ${times} | ${f.failures} | ${(f.ms / times / 1000).toFixed(1)} s |`);
 
 const flaky = [...tallies].filter(([, t]) => t.failed > 0);
 console.log(`\n${tallies.size} tests, ${times} runs each${busy ? ', one core busy' : ''}, ${((Date.now() - started) / 1000).toFixed(0)} s`);
