@@ -27,6 +27,17 @@ export const ESP32_WATCHDOG_MS = 500;
 /** The bridge refreshes the ESP32 with the current target this often (well inside the watchdog). */
 export const SERIAL_REFRESH_MS = 100;
 
+/** A socket with more than this waiting to be sent gets no optional traffic (telemetry, audio). */
+export const MAX_SOCKET_BUFFERED_BYTES = 256 * 1024;
+
+/**
+ * MediaMTX's standard ports, used wherever nothing else is configured: the app's default media
+ * URLs, the relay's, the robot's RTSP address, the launcher and the generated MediaMTX config.
+ */
+export const MEDIAMTX_PORTS = { rtsp: 8554, webrtc: 8889, webrtcUdp: 8189, hls: 8888, api: 9997, metrics: 9998 } as const;
+/** The relay's standard port. */
+export const RELAY_PORT = 3000;
+
 /** Commands per second one connection may send before it is refused (drive at 30 Hz fits easily). */
 export const MAX_MESSAGES_PER_SECOND = 60;
 

@@ -60,7 +60,8 @@ export interface WelcomeMsg {
   /** Robot clock (ms) when sent, so the app can estimate clock offset. */
   serverTime: number;
 }
-export type AckResult = 'applied' | 'expired' | 'superseded' | 'refused';
+export const ACK_RESULTS = ['applied', 'expired', 'superseded', 'refused'] as const;
+export type AckResult = (typeof ACK_RESULTS)[number];
 export interface AckMsg {
   v: 1; type: 'ack'; seq: number; t: number; result: AckResult; reason?: string;
   /** When applied: the round trip to the motor board ($M → $A) in ms, so the app can tell link from serial delay. */
@@ -87,8 +88,8 @@ export interface LeaseStateMsg {
   /** Set when another session asked the driver to hand over. */
   requestedBy?: string;
 }
-export type StopReason =
-  | 'command' | 'deadman' | 'disconnect' | 'lease_released' | 'serial_lost' | 'shutdown' | 'hidden' | 'link_degraded';
+export const STOP_REASONS = ['command', 'deadman', 'disconnect', 'lease_released', 'serial_lost', 'shutdown', 'hidden', 'link_degraded'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
 export interface StoppedMsg { v: 1; type: 'stopped'; reason: StopReason; by?: string; at: number }
 export interface TtsResultMsg { v: 1; type: 'tts_result'; id: string; ok: boolean; error?: string }
 export interface TalkStateMsg { v: 1; type: 'talk_state'; speaker: 'idle' | 'playing'; by: string | null }
@@ -113,7 +114,7 @@ const UNIT = num(-1, 1);
 const ID = str(1, MAX_ID_CHARS, /^[\w.:@-]+$/);
 const NAME = str(1, MAX_ID_CHARS);
 
-type Spec = Parameters<typeof checkFields>[1];
+export type Spec = Parameters<typeof checkFields>[1];
 
 const clientSpecs: Record<ClientMessage['type'], Spec> = {
   drive: { v: V, type: oneOf('drive'), seq: SEQ, left: UNIT, right: UNIT, ttl: TTL, t: CLOCK },
@@ -151,14 +152,13 @@ const welcomeLimits: Checker = (l) => {
   const p = checkFields(l, { deadmanMs: int(1, 60000), maxTtlMs: int(1, 60000), sendIntervalMs: int(1, 60000) });
   return p ? `${p.field} ${p.error}` : null;
 };
-const STOP_REASONS = ['command', 'deadman', 'disconnect', 'lease_released', 'serial_lost', 'shutdown', 'hidden', 'link_degraded'] as const;
 
 const robotSpecs: Record<RobotMessage['type'], Spec> = {
   welcome: {
     v: V, type: oneOf('welcome'), session: ID, robot: NAME, driver: nullable(ID), audio: audioFormat,
     limits: welcomeLimits, serverTime: CLOCK,
   },
-  ack: { v: V, type: oneOf('ack'), seq: SEQ, t: CLOCK, result: oneOf('applied', 'expired', 'superseded', 'refused'), reason: optional(str(1, 200)), serialRttMs: optional(num(0, 60000)) },
+  ack: { v: V, type: oneOf('ack'), seq: SEQ, t: CLOCK, result: oneOf(...ACK_RESULTS), reason: optional(str(1, 200)), serialRttMs: optional(num(0, 60000)) },
   heartbeat_ack: { v: V, type: oneOf('heartbeat_ack'), t: CLOCK },
   telemetry: { v: V, type: oneOf('telemetry'), battery, motors: motorsState, serial: bool, pose: optional(pose), ts: CLOCK },
   lease: { v: V, type: oneOf('lease'), driver: nullable(ID), driverName: nullable(NAME), you: bool, requestedBy: optional(ID) },
@@ -168,7 +168,11 @@ const robotSpecs: Record<RobotMessage['type'], Spec> = {
   error: { v: V, type: oneOf('error'), code: oneOf(...ERROR_CODES), message: str(1, 500), field: optional(str(1, 100)), ref: optional(str(1, 100)) },
 };
 
-function parseWith<T>(specs: Record<string, Spec>, input: unknown): Result<T> {
+/**
+ * The prelude every frame goes through on every edge: size (in bytes, as sent), JSON, an object,
+ * our protocol version. protocol/relay.ts uses it for its envelopes too.
+ */
+export function decodeFrame(input: unknown): Result<Record<string, unknown>> {
   let value = input;
   if (typeof input === 'string') {
     // Byte length, not string length: a frame of multi-byte characters is measured as sent.
@@ -181,11 +185,21 @@ function parseWith<T>(specs: Record<string, Spec>, input: unknown): Result<T> {
   }
   if (!isRecord(value)) return fail('message must be a JSON object');
   if (value.v !== PROTOCOL_VERSION) return fail(`unsupported protocol version (this side speaks v${PROTOCOL_VERSION})`, 'v');
+  return ok(value);
+}
+
+/** Checks a decoded frame against the spec of its `type`; an unknown type is refused naming the field. */
+export function checkTyped<T>(specs: Record<string, Spec>, value: Record<string, unknown>): Result<T> {
   const type = value.type;
   if (typeof type !== 'string' || !Object.hasOwn(specs, type)) return fail('unknown message type', 'type');
   const problem = checkFields(value, specs[type]!);
   if (problem) return fail(`${problem.field} ${problem.error}`, problem.field);
   return ok(value as T);
+}
+
+function parseWith<T>(specs: Record<string, Spec>, input: unknown): Result<T> {
+  const d = decodeFrame(input);
+  return d.ok ? checkTyped<T>(specs, d.value) : d;
 }
 
 /** Validates a frame an operator's app sent (a JSON string or an already parsed value). */

@@ -10,10 +10,10 @@
 // driver (stop from anyone). When a client's socket drops the robot gets `client` leave; when it was
 // the driver the relay first forwards a `stop` on its behalf.
 
-import { checkFields, isRecord, nullable, num, oneOf, str, type Checker } from './check.ts';
-import { MAX_ID_CHARS, MAX_TEXT_FRAME_BYTES, PROTOCOL_VERSION } from './limits.ts';
-import { parseClientMessage, parseRobotMessage, utf8Length, type ClientMessage, type Role, type RobotMessage } from './messages.ts';
-import { fail, ok, type Result } from './result.ts';
+import { nullable, num, oneOf, str, type Checker } from './check.ts';
+import { MAX_ID_CHARS, PROTOCOL_VERSION } from './limits.ts';
+import { checkTyped, decodeFrame, parseClientMessage, parseRobotMessage, type ClientMessage, type Role, type RobotMessage, type Spec } from './messages.ts';
+import type { Result } from './result.ts';
 
 /** A robot id: also a MediaMTX path segment (`robots/<id>`, `robots/<id>/talk`). */
 export const ROBOT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -67,23 +67,12 @@ const CLIENT: Checker = str(1, MAX_ID_CHARS, CLIENT_ID_PATTERN);
 const NAME: Checker = str(1, MAX_ID_CHARS);
 const ROBOT: Checker = str(1, 64, ROBOT_ID_PATTERN);
 
-function decode(input: unknown): Result<Record<string, unknown>> {
-  let value = input;
-  if (typeof input === 'string') {
-    if (utf8Length(input) > MAX_TEXT_FRAME_BYTES) return fail(`message larger than ${MAX_TEXT_FRAME_BYTES} bytes`);
-    try { value = JSON.parse(input); } catch { return fail('not valid JSON'); }
-  }
-  if (!isRecord(value)) return fail('message must be a JSON object');
-  if (value.v !== PROTOCOL_VERSION) return fail(`unsupported protocol version (this side speaks v${PROTOCOL_VERSION})`, 'v');
-  return ok(value);
-}
-
 const nested = (parse: (x: unknown) => Result<unknown>): Checker => (m) => {
   const r = parse(m);
   return r.ok ? null : r.error; // the inner error already names its field
 };
 
-const relayToRobotSpecs: Record<RelayToRobotMessage['type'], Parameters<typeof checkFields>[1]> = {
+const relayToRobotSpecs: Record<RelayToRobotMessage['type'], Spec> = {
   forward: { v: V, type: oneOf('forward'), client: CLIENT, msg: nested(parseClientMessage) },
   client: { v: V, type: oneOf('client'), event: oneOf('join', 'leave'), client: CLIENT, role: oneOf('driver', 'viewer'), name: nullable(NAME) },
   driver: { v: V, type: oneOf('driver'), client: nullable(CLIENT), name: nullable(NAME) },
@@ -91,42 +80,35 @@ const relayToRobotSpecs: Record<RelayToRobotMessage['type'], Parameters<typeof c
 
 /** Validates a frame the relay sent to the robot (the bridge's server client uses this). */
 export function parseRelayToRobot(input: unknown): Result<RelayToRobotMessage> {
-  const d = decode(input);
+  const d = decodeFrame(input);
   if (!d.ok) return d;
-  const type = d.value.type;
-  if (typeof type !== 'string' || !Object.hasOwn(relayToRobotSpecs, type)) return fail('unknown message type', 'type');
-  const p = checkFields(d.value, relayToRobotSpecs[type as RelayToRobotMessage['type']]);
-  return p ? fail(`${p.field} ${p.error}`, p.field) : ok(d.value as unknown as RelayToRobotMessage);
+  return checkTyped<RelayToRobotMessage>(relayToRobotSpecs, d.value);
 }
 
 /** Validates a frame the robot sent to the relay: a `to` envelope or a plain RobotMessage. */
 export function parseRobotToRelay(input: unknown): Result<RobotToRelayMessage> {
-  const d = decode(input);
+  const d = decodeFrame(input);
   if (!d.ok) return d;
   if (d.value.type !== 'to') return parseRobotMessage(d.value);
-  const p = checkFields(d.value, { v: V, type: oneOf('to'), client: CLIENT, msg: nested(parseRobotMessage) });
-  return p ? fail(`${p.field} ${p.error}`, p.field) : ok(d.value as unknown as ToClientMsg);
+  return checkTyped<ToClientMsg>({ to: { v: V, type: oneOf('to'), client: CLIENT, msg: nested(parseRobotMessage) } }, d.value);
 }
 
 /** Validates a frame an app sent to the relay: `refresh`, or any ClientMessage. */
 export function parseClientToRelay(input: unknown): Result<ClientMessage | RefreshMsg> {
-  const d = decode(input);
+  const d = decodeFrame(input);
   if (!d.ok) return d;
   if (d.value.type !== 'refresh') return parseClientMessage(d.value);
-  const p = checkFields(d.value, { v: V, type: oneOf('refresh') });
-  return p ? fail(`${p.field} ${p.error}`, p.field) : ok(d.value as unknown as RefreshMsg);
+  return checkTyped<RefreshMsg>({ refresh: { v: V, type: oneOf('refresh') } }, d.value);
 }
+
+const relayToClientSpecs: Record<RelayToClientMessage['type'], Spec> = {
+  robot: { v: V, type: oneOf('robot'), robot: ROBOT, online: (x: unknown) => (typeof x === 'boolean' ? null : 'must be true or false') },
+  session: { v: V, type: oneOf('session'), token: str(16, 200), expiresAt: num(0, 2 ** 53) },
+};
 
 /** Validates a relay notice the app received (the app's link uses this beside parseRobotMessage). */
 export function parseRelayToClient(input: unknown): Result<RelayToClientMessage> {
-  const d = decode(input);
+  const d = decodeFrame(input);
   if (!d.ok) return d;
-  const specs = {
-    robot: { v: V, type: oneOf('robot'), robot: ROBOT, online: (x: unknown) => (typeof x === 'boolean' ? null : 'must be true or false') },
-    session: { v: V, type: oneOf('session'), token: str(16, 200), expiresAt: num(0, 2 ** 53) },
-  } as const;
-  const type = d.value.type;
-  if (typeof type !== 'string' || !Object.hasOwn(specs, type)) return fail('unknown message type', 'type');
-  const p = checkFields(d.value, specs[type as keyof typeof specs]);
-  return p ? fail(`${p.field} ${p.error}`, p.field) : ok(d.value as unknown as RelayToClientMessage);
+  return checkTyped<RelayToClientMessage>(relayToClientSpecs, d.value);
 }

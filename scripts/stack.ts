@@ -13,6 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { spawnGroup, stopGroup } from './children.ts';
 import { renderMediamtxConfig } from '../server/mediamtx-config.ts';
 import { BRIDGE_BUNDLE, BRIDGE_ENV, BRIDGE_NODE_FLAGS, bridgeBundleIsStale } from './build-bridge.ts';
+import { MEDIAMTX_PORTS, RELAY_PORT } from '../protocol/limits.ts';
 
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 
@@ -32,7 +33,7 @@ export interface ServerPorts {
   metrics: number;
 }
 
-export const STANDARD_SERVER_PORTS: ServerPorts = { relay: 3000, rtsp: 8554, webrtc: 8889, webrtcUdp: 8189, hls: 8888, api: 9997, metrics: 9998 };
+export const STANDARD_SERVER_PORTS: ServerPorts = { relay: RELAY_PORT, ...MEDIAMTX_PORTS };
 
 export interface ServerOptions {
   ports: ServerPorts;

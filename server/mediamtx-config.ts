@@ -2,6 +2,7 @@
 // one template: this only replaces the values of named top-level keys, line by line, and fails
 // loudly when a key it must set is missing (so template and renderer cannot drift apart).
 import { readFileSync } from 'node:fs';
+import { MEDIAMTX_PORTS } from '../protocol/limits.ts';
 
 export const MEDIAMTX_TEMPLATE = new URL('./mediamtx.yml', import.meta.url).pathname;
 
@@ -32,10 +33,10 @@ const yamlList = (xs: string[]): string => `[${xs.map((x) => JSON.stringify(x)).
 export function renderMediamtxConfig(opts: MediamtxOptions = {}, template = readFileSync(MEDIAMTX_TEMPLATE, 'utf8')): string {
   const host = opts.host ?? '';
   const set: Record<string, string> = {};
-  if (opts.rtspPort !== undefined || opts.host !== undefined) set.rtspAddress = `${host}:${opts.rtspPort ?? 8554}`;
-  if (opts.webrtcPort !== undefined || opts.host !== undefined) set.webrtcAddress = `${host}:${opts.webrtcPort ?? 8889}`;
-  if (opts.webrtcUdpPort !== undefined || opts.host !== undefined) set.webrtcLocalUDPAddress = `${host}:${opts.webrtcUdpPort ?? 8189}`;
-  if (opts.hlsPort !== undefined || opts.host !== undefined) set.hlsAddress = `${host}:${opts.hlsPort ?? 8888}`;
+  if (opts.rtspPort !== undefined || opts.host !== undefined) set.rtspAddress = `${host}:${opts.rtspPort ?? MEDIAMTX_PORTS.rtsp}`;
+  if (opts.webrtcPort !== undefined || opts.host !== undefined) set.webrtcAddress = `${host}:${opts.webrtcPort ?? MEDIAMTX_PORTS.webrtc}`;
+  if (opts.webrtcUdpPort !== undefined || opts.host !== undefined) set.webrtcLocalUDPAddress = `${host}:${opts.webrtcUdpPort ?? MEDIAMTX_PORTS.webrtcUdp}`;
+  if (opts.hlsPort !== undefined || opts.host !== undefined) set.hlsAddress = `${host}:${opts.hlsPort ?? MEDIAMTX_PORTS.hls}`;
   if (opts.apiPort !== undefined) set.apiAddress = `127.0.0.1:${opts.apiPort}`;
   if (opts.metricsPort !== undefined) set.metricsAddress = `127.0.0.1:${opts.metricsPort}`;
   if (opts.appOrigins) set.webrtcAllowOrigins = set.hlsAllowOrigins = yamlList(opts.appOrigins);

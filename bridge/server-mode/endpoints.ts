@@ -3,11 +3,12 @@
 // credential-free forms.
 
 import type { Config } from '../config/schema.ts';
+import { MEDIAMTX_PORTS } from '../../protocol/limits.ts';
 
 export type ServerModeConfig = Config['server_mode'];
 
 /** Default RTSP port of MediaMTX (server/mediamtx.yml). */
-export const DEFAULT_RTSP_PORT = 8554;
+export const DEFAULT_RTSP_PORT = MEDIAMTX_PORTS.rtsp;
 
 /** ws(s)://<server>/ws/robot/<stream_key>: http → ws, https → wss, a path prefix kept (behind a proxy). */
 export function relayWsUrl(c: ServerModeConfig): string {

@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { Logger } from '../../common/log.ts';
-import { MAX_TEXT_FRAME_BYTES } from '../../protocol/limits.ts';
+import { MAX_SOCKET_BUFFERED_BYTES, MAX_TEXT_FRAME_BYTES } from '../../protocol/limits.ts';
 import { parseRelayToRobot, type RobotToRelayMessage } from '../../protocol/relay.ts';
 import { relayError } from './errors.ts';
 
@@ -19,7 +19,7 @@ export const LINK_MIN_BACKOFF_MS = 250;
 /** Kept low so the robot is back in server mode within a few seconds of the relay returning. */
 export const LINK_MAX_BACKOFF_MS = 2000;
 /** A send queue larger than this means the relay is not reading: optional frames are dropped. */
-const MAX_BUFFERED = 256 * 1024;
+const MAX_BUFFERED = MAX_SOCKET_BUFFERED_BYTES;
 
 export interface RelayLinkOptions {
   url: string;

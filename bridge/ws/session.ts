@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { CloseCode, MAX_MESSAGES_PER_SECOND } from '../../protocol/limits.ts';
+import { CloseCode, MAX_MESSAGES_PER_SECOND, MAX_SOCKET_BUFFERED_BYTES } from '../../protocol/limits.ts';
 import { msg, type ErrorCode, type ErrorMsg, type RobotMessage } from '../../protocol/messages.ts';
 
 /** Invalid frames one connection may send before it is closed (a working app sends none). */
@@ -12,7 +12,7 @@ export const MAX_BAD_FRAMES = 20;
 /** Binary (audio) frames per second: 50 for 20 ms frames, with room for jitter bursts. */
 export const MAX_BINARY_FRAMES_PER_SECOND = 100;
 /** A socket with more than this waiting is not sent optional traffic (telemetry, audio). */
-export const MAX_BUFFERED_BYTES = 256 * 1024;
+export const MAX_BUFFERED_BYTES = MAX_SOCKET_BUFFERED_BYTES;
 
 export type RateVerdict = 'ok' | 'rate_limited';
 

@@ -1,5 +1,5 @@
 // Every limit the relay enforces, named once (the wire's own limits are in protocol/limits.ts).
-import { MAX_MESSAGES_PER_SECOND } from '../../protocol/limits.ts';
+import { MAX_MESSAGES_PER_SECOND, MAX_SOCKET_BUFFERED_BYTES } from '../../protocol/limits.ts';
 
 export const RelayLimits = {
   /** Commands per second per connection (token bucket refill) and the burst it may save up. */
@@ -11,7 +11,7 @@ export const RelayLimits = {
   pingIntervalMs: 400,
   deadAfterMs: 1500,
   /** Bytes queued to one socket before it counts as a slow consumer and is dropped. */
-  maxBufferedBytes: 256 * 1024,
+  maxBufferedBytes: MAX_SOCKET_BUFFERED_BYTES,
   /** Session tokens live this long; the app refreshes before expiry. */
   sessionTtlMs: 15 * 60_000,
   /** Longest an invite link may stay valid, and its default. */

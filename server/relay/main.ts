@@ -16,6 +16,7 @@ import type { Role } from '../../protocol/messages.ts';
 import { Access, hashSecret, parseDuration } from './access.ts';
 import { parseLimitOverrides, RelayLimits } from './limits.ts';
 import { createRelay, inviteLinkFor, makeStore } from './server.ts';
+import { MEDIAMTX_PORTS } from '../../protocol/limits.ts';
 
 const log = createLogger('relay');
 
@@ -51,7 +52,7 @@ const publicUrl = flags.get('public-url') ?? env.PUBLIC_URL ?? undefined;
 if (cmd === 'serve') {
   const port = Number(flags.get('port') ?? env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) die('--port must be 0-65535');
-  const mtx = flags.get('mediamtx-api-url') ?? env.MEDIAMTX_API_URL ?? 'http://127.0.0.1:9997';
+  const mtx = flags.get('mediamtx-api-url') ?? env.MEDIAMTX_API_URL ?? `http://127.0.0.1:${MEDIAMTX_PORTS.api}`;
   const origins = (flags.get('app-origin') ?? env.APP_ORIGINS ?? new URL(appUrl).origin).split(',').map((s) => s.trim()).filter(Boolean);
   const limits = (() => { try { return parseLimitOverrides(env.RELAY_LIMITS); } catch (e) { die((e as Error).message); } })();
   if (!env.ADMIN_API_KEY) log.warn('ADMIN_API_KEY not set: the admin API is off (the CLI still works)');

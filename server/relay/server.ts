@@ -13,6 +13,7 @@ import { RelayLimits } from './limits.ts';
 import { createMetrics } from './metrics.ts';
 import { FileStore, RedisStore, type Store } from './store.ts';
 import { randomBytes } from 'node:crypto';
+import { MEDIAMTX_PORTS } from '../../protocol/limits.ts';
 
 export interface RelayOptions {
   port: number;
@@ -28,9 +29,9 @@ export interface RelayOptions {
   appUrl?: string;
   /** Public URL of this relay as the app should reach it (put in invite links). */
   publicUrl?: string;
-  /** Base URL of MediaMTX's WebRTC server as browsers reach it (WHEP/WHIP); default http://<relay host>:8889. */
+  /** Base URL of MediaMTX's WebRTC server as browsers reach it (WHEP/WHIP); default MediaMTX's standard WebRTC port on the relay's host. */
   mediaPublicUrl?: string;
-  /** Base URL of MediaMTX's HLS server as browsers reach it; default http://<relay host>:8888. */
+  /** Base URL of MediaMTX's HLS server as browsers reach it; default MediaMTX's standard HLS port on the relay's host. */
   hlsPublicUrl?: string;
   /** Take the client address from X-Forwarded-For (behind Caddy). */
   trustProxy?: boolean;
@@ -66,8 +67,8 @@ export function mediaUrlsFor(robot: string, requestHost: string | undefined, med
     try { return new URL(`http://${requestHost ?? '127.0.0.1'}`).hostname; } catch { return '127.0.0.1'; }
   })();
   const base = (u: string | undefined, port: number) => (u ? u.replace(/\/+$/, '') : `http://${host}:${port}`);
-  const media = base(mediaPublicUrl, 8889);
-  const hls = base(hlsPublicUrl, 8888);
+  const media = base(mediaPublicUrl, MEDIAMTX_PORTS.webrtc);
+  const hls = base(hlsPublicUrl, MEDIAMTX_PORTS.hls);
   return { whepUrl: `${media}/robots/${robot}/whep`, whipUrl: `${media}/robots/${robot}/talk/whip`, hlsUrl: `${hls}/robots/${robot}/index.m3u8` };
 }
 

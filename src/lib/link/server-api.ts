@@ -3,6 +3,7 @@
 // does not send them they are derived from the server URL (MediaMTX's default ports).
 
 import type { Settings } from '../storage/settings.ts';
+import { MEDIAMTX_PORTS } from '../../../protocol/limits.ts';
 
 export const API_TIMEOUT_MS = 5000;
 export const HEALTH_TIMEOUT_MS = 1500;
@@ -24,14 +25,14 @@ export function apiBase(serverUrl: string): URL {
   return new URL(serverUrl.endsWith('/') ? serverUrl : `${serverUrl}/`);
 }
 
-/** Media URLs when the relay did not say: MediaMTX's WebRTC (8889) and HLS (8888) on the server's host. */
+/** Media URLs when the relay did not say: MediaMTX's standard WebRTC and HLS ports on the server's host. */
 export function defaultMediaUrls(serverUrl: string, robot: string): { whepUrl: string; whipUrl: string; hlsUrl: string } {
   const host = new URL(serverUrl).hostname;
   const h = host.includes(':') ? `[${host}]` : host;
   return {
-    whepUrl: `http://${h}:8889/robots/${robot}/whep`,
-    whipUrl: `http://${h}:8889/robots/${robot}/talk/whip`,
-    hlsUrl: `http://${h}:8888/robots/${robot}/index.m3u8`,
+    whepUrl: `http://${h}:${MEDIAMTX_PORTS.webrtc}/robots/${robot}/whep`,
+    whipUrl: `http://${h}:${MEDIAMTX_PORTS.webrtc}/robots/${robot}/talk/whip`,
+    hlsUrl: `http://${h}:${MEDIAMTX_PORTS.hls}/robots/${robot}/index.m3u8`,
   };
 }
 
