@@ -93,7 +93,7 @@ try {
   await sleep(1000);
   const videoUrl = `${bs.bridgeUrl}/video?token=${encodeURIComponent(bs.stack.token)}`;
   const v1 = await mjpegViewer(videoUrl, ac.signal);
-  const v2 = await mjpegViewer(videoUrl, ac.signal);
+  await mjpegViewer(videoUrl, ac.signal); // a second viewer: its load is what is measured
   await sleep(2000);
   const b0 = v1.bytes();
   const local = await sampleProcs(groups(bs), SECONDS * 1000);

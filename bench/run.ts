@@ -54,7 +54,7 @@ function runOne(b: Bench, args: string[], env: Record<string, string> = {}): Pro
 
 // ---- Markdown ----------------------------------------------------------------------------------
 
-type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type J = Record<string, any>; // the results' JSON, read field by field
 const ms = (d: Dist | null | undefined, k: keyof Dist) => (d ? `${d[k]} ms` : '—');
 const verdict = (ok: boolean | null) => (ok === null ? '' : ok ? ' ✅' : ' ❌');
 

@@ -169,7 +169,7 @@ test('every WebSocket message type is documented in its direction, and every doc
   ]);
   const tables = messageTables(apiRef);
   const problems: string[] = [];
-  for (const [header, rows] of tables) {
+  for (const [header] of tables) {
     if (header.includes('→') && !expected.has(header)) problems.push(`docs: a table headed "${header}" names no known direction (${[...expected.keys()].join(', ')})`);
   }
   for (const [direction, types] of expected) {

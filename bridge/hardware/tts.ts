@@ -33,7 +33,6 @@ export interface EspeakTtsOptions {
 /** Trims, removes control characters and checks the length; throws RangeError on bad text. */
 export function cleanTtsText(text: unknown): string {
   if (typeof text !== 'string') throw new RangeError('text must be a string');
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   if (clean.length === 0) throw new RangeError('text is empty');
   if (clean.length > MAX_TTS_CHARS) throw new RangeError(`text is longer than ${MAX_TTS_CHARS} characters`);

@@ -289,7 +289,7 @@ export class ServerMode {
     let p = this.peers.get(client);
     if (!p) {
       const ids = new Set([...this.peers.values()].map((x) => x.id));
-      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below has its own `this`
+      // Aliased: the getter below has its own `this`.
       const ctrl = this;
       let self: RelayPeer | null = null;
       const talkAudio: RemoteTalk = {

@@ -147,7 +147,7 @@ export class Operator {
 
   /** The first message (already received or coming) of a type, or matching pred. */
   next<T extends RobotMessage['type']>(type: T, timeoutMs?: number, from?: number): Promise<Extract<RobotMessage, { type: T }>>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read fields of whichever message matched
+  // `any` fields: tests read the fields of whichever message matched.
   next(pred: (m: RobotMessage) => boolean, timeoutMs?: number, from?: number): Promise<RobotMessage & Record<string, any>>;
   next<T extends RobotMessage['type']>(type: T | ((m: RobotMessage) => boolean), timeoutMs = 3000, from = 0): Promise<Extract<RobotMessage, { type: T }>> {
     const pred = typeof type === 'string' ? (m: RobotMessage) => m.type === type : type;

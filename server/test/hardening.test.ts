@@ -12,7 +12,6 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { WebSocket } from 'ws';
 import { CloseCode, MAX_HTTP_BODY_BYTES } from '../../protocol/limits.ts';
 import { ERROR_CODES, parseClientMessage, parseRobotMessage } from '../../protocol/messages.ts';
 import { parseClientToRelay, parseRobotToRelay } from '../../protocol/relay.ts';

@@ -72,7 +72,6 @@ export class ServerConfigForm extends LitElement {
 
   override render() {
     const b = this.block;
-    const e = this.errors;
     return html`
       ${this.loadError ? html`<p class="error" role="alert">${this.loadError}</p>` : nothing}
       <form novalidate @submit=${this.save}>

@@ -202,6 +202,8 @@ export class WsLink implements Link {
       case 'telemetry':
         this.clock.sample(m.ts, at);
         break;
+      default:
+        break; // the others only pass through to the listeners below
     }
     if (this.current.state === 'degraded' && this.healthy(at)) this.setState('live', null);
     this.events.emit('message', m);
