@@ -7,13 +7,39 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants, openSync, unlinkSync } from 'node:fs';
+import { constants, openSync, readdirSync, unlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../common/log.ts';
 
 const WINDOW_MS = 2000;
+const PREFIX = 'havatar-vstats-';
+
+/**
+ * Removes the FIFOs of bridges that are gone (a SIGKILLed bridge cannot remove its own), so they
+ * do not pile up in /tmp. A FIFO is named after its bridge's pid; one whose pid runs is kept.
+ */
+export function sweepStaleFifos(dir = tmpdir()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return removed; }
+  for (const name of names) {
+    const pid = name.startsWith(PREFIX) ? Number(/^havatar-vstats-(\d+)-[0-9a-f]+$/.exec(name)?.[1]) : 0;
+    if (!pid || pidRuns(pid)) continue;
+    try { unlinkSync(join(dir, name)); removed.push(name); } catch { /* another bridge swept it */ }
+  }
+  return removed;
+}
+
+function pidRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // runs, as someone else
+  }
+}
 
 export class VideoStats {
   private sock: Socket | null = null;
@@ -24,7 +50,9 @@ export class VideoStats {
 
   /** A FIFO and its reader, or null where mkfifo is missing (bitrate is then reported as 0). */
   static open(log: Logger): VideoStats | null {
-    const path = join(tmpdir(), `havatar-vstats-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const swept = sweepStaleFifos();
+    if (swept.length) log.info('removed video stats pipes of bridges that are gone', { count: swept.length });
+    const path = join(tmpdir(), `${PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
       execFileSync('mkfifo', ['-m', '600', path], { stdio: 'ignore' });
       const v = new VideoStats(path);
