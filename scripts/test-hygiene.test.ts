@@ -23,8 +23,12 @@ function testSources(dir: string, out: string[] = []): string[] {
 
 const files = TEST_DIRS.flatMap((d) => testSources(join(ROOT, d))).filter((p) => !p.endsWith('scripts/test-hygiene.test.ts'));
 
-/** A wait on the wall clock: sleep(…), page.waitForTimeout(…), or a bare promise around setTimeout. */
-const FIXED_WAIT = /\bsleep\(\s*[^)]|\.waitForTimeout\(|new Promise[^;]*setTimeout\(\s*(r|res|resolve)\s*,/;
+/**
+ * A wait on the wall clock: sleep(…), page.waitForTimeout(…), a bare promise around setTimeout
+ * (resolving directly or through an arrow), or node:timers/promises (a timeout race belongs in
+ * common/wait's `within`).
+ */
+const FIXED_WAIT = /\bsleep\(\s*[^)]|\.waitForTimeout\(|new Promise[^;]*setTimeout\(\s*(\(\)\s*=>\s*)?(r|res|resolve)\b|node:timers\/promises/;
 
 test('every fixed wait in a test is a stimulus and says so', () => {
   const offenders: string[] = [];
@@ -49,6 +53,8 @@ test('the rule catches what it is meant to catch', () => {
   assert.ok(FIXED_WAIT.test('    await sleep(150);'));
   assert.ok(FIXED_WAIT.test("  await page.waitForTimeout(500);"));
   assert.ok(FIXED_WAIT.test('    await new Promise((r) => setTimeout(r, 80));'));
+  assert.ok(FIXED_WAIT.test("    await new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000));"));
+  assert.ok(FIXED_WAIT.test("import { setTimeout as delay } from 'node:timers/promises';"));
   assert.ok(!FIXED_WAIT.test("    await waitFor('the stop', () => rig.simState(), (s) => s.left === 0);"));
   assert.ok(!FIXED_WAIT.test('    const timer = setTimeout(() => ac.abort(), ms);'));
 });
