@@ -164,7 +164,7 @@ describe('message helpers', () => {
     assert.equal(parseRobotMessage(client.drive[0]).ok, false);
     assert.equal(parseClientMessage(robot.telemetry[0]).ok, false);
   });
-  it('maps the seed direction commands to track speeds, clamping speed', () => {
+  it('maps v1 direction commands to track speeds, clamping speed', () => {
     assert.deepEqual(directionToTracks('forward', 255), { left: 1, right: 1 });
     assert.deepEqual(directionToTracks('backward', 255), { left: -1, right: -1 });
     assert.deepEqual(directionToTracks('left', 510), { left: -1, right: 1 });

@@ -29,7 +29,7 @@ export interface DriveMsg {
   /** Sender's clock (ms), echoed in the ack for round-trip time. */
   t: number;
 }
-/** The seed's v1 direction command, speed 0..255. Same latest-wins and ttl rules as drive. */
+/** v1's direction command (docs/MIGRATION.md), speed 0..255. Same latest-wins and ttl rules as drive. */
 export interface MotorMsg {
   v: 1; type: 'motor'; seq: number; direction: Direction; speed: number; ttl: number; t: number;
 }
@@ -235,7 +235,7 @@ export function msg<T extends ClientMessage | RobotMessage>(body: Omit<T, 'v'>):
   return { v: PROTOCOL_VERSION, ...body } as T;
 }
 
-/** Converts the seed's direction+speed command to differential track speeds in [-1, 1]. */
+/** Converts v1's direction+speed command to differential track speeds in [-1, 1]. */
 export function directionToTracks(direction: Direction, speed: number): { left: number; right: number } {
   const s = Math.max(0, Math.min(255, speed)) / 255;
   switch (direction) {

@@ -21,6 +21,17 @@ function testSources(dir: string, out: string[] = []): string[] {
   return out;
 }
 
+/** Every TypeScript and shell source under `dir`. */
+function sources(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.') || name === 'results') continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) sources(p, out);
+    else if (/\.(ts|mjs|sh)$/.test(name) && !p.endsWith('scripts/test-hygiene.test.ts')) out.push(p);
+  }
+  return out;
+}
+
 const files = TEST_DIRS.flatMap((d) => testSources(join(ROOT, d))).filter((p) => !p.endsWith('scripts/test-hygiene.test.ts'));
 
 /**
@@ -47,6 +58,17 @@ test('no test file brings its own waiting helper', () => {
   const own = /^\s*(export\s+)?(async\s+)?(function\s+(waitFor|until|sleep)\b|const\s+(waitFor|until|sleep)\s*=)/m;
   const offenders = files.filter((f) => own.test(readFileSync(f, 'utf8'))).map((f) => relative(ROOT, f));
   assert.deepEqual(offenders, [], 'use common/wait.ts');
+});
+
+test('no code cites an issue number or "the seed": a comment says the rule itself (v1 behaviour points to docs/MIGRATION.md)', () => {
+  const code = ['protocol', 'common', 'bridge', 'server', 'src', 'scripts', 'deploy', 'e2e', 'bench'].flatMap((d) => sources(join(ROOT, d)));
+  const offenders: string[] = [];
+  for (const file of code) {
+    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+      if (/\bissue #?\d+|\bthe seed\b|\bseed's\b/i.test(line)) offenders.push(`${relative(ROOT, file)}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(offenders, []);
 });
 
 test('the rule catches what it is meant to catch', () => {

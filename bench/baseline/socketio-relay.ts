@@ -1,9 +1,9 @@
-// The baseline relay for the capacity benchmark: the command relay as the seed sketches it
+// The baseline relay for the capacity benchmark: the command relay as the product plan sketches it
 // (../shared/seed/havatar-v2-plan.ro.md, "Command Relay Implementation Structure"): one Socket.IO
 // server, namespace /robot for robots and /client for operators; a client's 'command' is relayed
 // to its robot with `timestamp` and `id` added, the robot's 'response' goes back to that client.
-// No validation, no authentication, no rate limits, no lease — only what the seed does. Two
-// liberties, both in the baseline's favour: the seed's `logCommand` (a Redis write awaited per
+// No validation, no authentication, no rate limits, no lease — only what the plan does. Two
+// liberties, both in the baseline's favour: the plan's `logCommand` (a Redis write awaited per
 // command) is a no-op here, and Express is left out (no routes are exercised).
 //   node --import tsx bench/baseline/socketio-relay.ts [--port 0] [--host 127.0.0.1]
 // Prints {"event":"listening","port":N} on stdout when ready.
@@ -56,7 +56,7 @@ class CommandRelay {
 
   generateCommandId(): string { return `cmd_${Date.now()}_${(this.nextId++).toString(36)}`; }
 
-  /** The seed writes each command to Redis for latency monitoring; left out (favours the baseline). */
+  /** The product plan's relay writes each command to Redis for latency monitoring; left out (favours the baseline). */
   async logCommand(_robotId: string, _command: unknown, _startTime: number): Promise<void> {}
 }
 

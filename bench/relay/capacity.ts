@@ -1,7 +1,7 @@
 // Relay capacity: simulated robots and operators on loopback against OUR relay (a real
 // `server/relay/main.ts --port 0` process; robots registered through the admin API, operators with
 // sessions from invites, written to its state file before it starts so 1,000+ robots need no
-// minutes of admin calls) and, in the same run, the same load against the baseline the seed
+// minutes of admin calls) and, in the same run, the same load against the baseline the product plan
 // sketches (bench/baseline/socketio-relay.ts, Socket.IO). The load generator (bench/relay/load.ts:
 // raw sockets, pre-built masked frames, one write per answered chunk) runs in --gens separate
 // processes, each with its own robots and their clients; on a 2-core machine relay and generator

@@ -164,7 +164,7 @@ export function mergePatch(base: Config, patch: unknown): { value: Config } | { 
   return { value: merged as unknown as Config };
 }
 
-/** Fills the sections and keys a file leaves out with defaults (older files, the seed's own file). */
+/** Fills the sections and keys a file leaves out with defaults (older files, a v1 robot's file: docs/MIGRATION.md). */
 export function withDefaults(fromFile: unknown): unknown {
   if (!isRecord(fromFile)) return fromFile;
   const out = structuredClone(DEFAULT_CONFIG) as unknown as Record<string, unknown>;

@@ -111,7 +111,7 @@ export async function createHardware({ config, serialPath, dataDir, log }: Hardw
 }
 
 /**
- * One capture feeds both the local MJPEG and the server stream (issue 6). A camera device opens
+ * One capture feeds both the local MJPEG and the server stream. A camera device opens
  * once, so the publisher never opens it itself:
  * - simulator: the frame generator writes each raw frame to every attached FFmpeg stdin (the MJPEG
  *   encoder's and the publisher's), so the server gets uncompressed frames and nothing is encoded twice;

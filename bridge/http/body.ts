@@ -39,7 +39,7 @@ export function readJsonBody(req: IncomingMessage, limit = MAX_HTTP_BODY_BYTES, 
         finish(opts.allowEmpty ? { ok: true, value: {} } : { ok: false, status: 400, msg: 'a JSON body is required' });
         return;
       }
-      // Any Content-Type is read as JSON: the seed's clients (fetch without headers, curl -d) send
+      // Any Content-Type is read as JSON: v1's clients (fetch without headers, curl -d) send
       // text/plain or form types; what counts is that the body parses and validates.
       try {
         finish({ ok: true, value: JSON.parse(text) });

@@ -1,4 +1,4 @@
-// Response helpers: the seed's {ok, msg} JSON shape, CORS for bearer-token callers on other
+// Response helpers: v1's {ok, msg} JSON shape (docs/MIGRATION.md), CORS for bearer-token callers on other
 // origins (never with credentials: cookies must not cross sites), and security headers on all.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';

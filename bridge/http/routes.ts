@@ -1,4 +1,4 @@
-// The bridge's HTTP API (docs/API_REFERENCE.md): the seed's v1 routes with their {ok, msg} shape.
+// The bridge's HTTP API (docs/API_REFERENCE.md): v1's routes with their {ok, msg} shape (docs/MIGRATION.md).
 // Each route is a small function of the request and the bridge's parts.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -18,7 +18,7 @@ import type { ServerMode } from '../server-mode/controller.ts';
 import { readJsonBody } from './body.ts';
 import { fail, ok, sendJson } from './respond.ts';
 
-/** Session id of HTTP motor commands (the seed's v1 API has no connection to hang one on). */
+/** Session id of HTTP motor commands (v1's HTTP API has no connection to hang one on). */
 export const HTTP_SESSION = 'http';
 
 export interface RouteDeps {
@@ -168,7 +168,7 @@ export function getVideo(d: RouteDeps, { req, res }: RouteRequest): void {
   d.hardware.video.handle(req, res);
 }
 
-// ---- server mode (the seed's /server/* routes) ---------------------------------------------------
+// ---- server mode (v1's /server/* routes) ----------------------------------------------------------
 
 function serverOf(d: RouteDeps, res: ServerResponse): ServerMode | null {
   if (!d.server) fail(res, 503, 'server mode is not available in this bridge');

@@ -10,7 +10,7 @@ export const FFMPEG_BIN = process.env.HAVATAR_FFMPEG || 'ffmpeg';
 
 /** MJPEG quality for the local stream (2 best … 31 worst); 5 keeps 640x480 frames ~30-50 kB. */
 export const DEFAULT_MJPEG_QUALITY = 5;
-/** Server-mode defaults (issue 6): 1.5 Mbps at 1280x720@30, Opus mono 32 kbps. */
+/** Server-mode defaults: 1.5 Mbps at 1280x720@30, Opus mono 32 kbps. */
 export const DEFAULT_PUBLISH_VIDEO_KBPS = 1500;
 export const DEFAULT_PUBLISH_AUDIO_KBPS = 32;
 /** RTP packet size: below MediaMTX's 1440-byte RTP limit, so it never has to remux our packets. */
@@ -113,7 +113,7 @@ function rtpUrl(to: RtpTarget): string {
 }
 
 /**
- * Server mode (issue 6), video: H.264 as RTP to the bridge's loopback port, which publishes it to
+ * Server mode, video: H.264 as RTP to the bridge's loopback port, which publishes it to
  * MediaMTX (rtsp-push.ts). Audio is a separate FFmpeg (publishAudioArgs): one FFmpeg with two live
  * inputs holds each stream back for the other (docs/PERFORMANCE.md). Baseline, no B-frames, a
  * keyframe every second (MediaMTX cannot ask for one, so a new WHEP viewer waits at most 1 s),

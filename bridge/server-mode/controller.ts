@@ -1,4 +1,4 @@
-// Server mode, the robot side (issue 6): the relay link, the RTSP publisher and the talk reader,
+// Server mode, the robot side: the relay link, the RTSP publisher and the talk reader,
 // and the state the API reports (`off | connecting | live | fallback | stopping`).
 //
 // Rules decided here:

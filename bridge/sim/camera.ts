@@ -74,7 +74,7 @@ export class SimulatedCamera implements VideoSource {
   /**
    * Feeds one FFmpeg stdin. Any number may be attached at once (the local MJPEG capture and the
    * server-mode publisher): ONE generator renders each frame once and writes the same buffer to
-   * every attached stdin that keeps up — the simulator's "one capture feeds both" (issue 6).
+   * every attached stdin that keeps up — the simulator's "one capture feeds both".
    */
   feed(stdin: Writable): () => void {
     const consumer: Consumer = { stdin, recent: [] };

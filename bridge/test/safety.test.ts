@@ -169,7 +169,7 @@ describe('driving safety', () => {
     await op.close();
   });
 
-  test('/system_status has the seed\'s shape', async () => {
+  test('/system_status has v1\'s shape', async () => {
     const r = await api(rig, 'GET', '/system_status');
     assert.equal(r.status, 200);
     const s = r.body as Record<string, Record<string, unknown>>;

@@ -1,4 +1,4 @@
-// Migration of a robot's avatar_tank_config.json from the seed's v1 robot (or an older v2 file)
+// Migration of a robot's avatar_tank_config.json from a v1 robot (or an older v2 file)
 // to a config the v2 bridge loads, with nothing the old file said thrown away.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Turns a robot's avatar_tank_config.json from the seed's v1 (Python/Flask) robot — or an older
+// Turns a robot's avatar_tank_config.json from a v1 (Python/Flask) robot — or an older
 // or already-v2 file — into a config the v2 bridge accepts, and applies the devices install.sh
 // detected. Pure function + CLI:
 //   node --import tsx deploy/pi/migrate-config.ts --data-dir /var/lib/havatar

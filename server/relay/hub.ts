@@ -1,7 +1,7 @@
 // The sockets: robots on /ws/robot/:robotId, operators on /ws/client/:clientId. Every frame is
 // validated (protocol/messages.ts, protocol/relay.ts); the relay owns the driver lease in server
 // mode; frames for sockets on other relays go over the bus. Handshakes are authenticated in
-// http.ts before the upgrade: a socket that reaches this file is already known.
+// server.ts before the upgrade: a socket that reaches this file is already known.
 // Hot path (measured with bench/relay/capacity.ts, `--cpu-prof`): on loopback most of the time is
 // the kernel's work in write(2), so frames written in one turn of the event loop are corked per
 // socket and flushed together; a socket heard from within half a ping interval is not pinged; a

@@ -1,4 +1,4 @@
-// motor: the seed's direction + speed (0..255) command, same rules as drive.
+// motor: v1's direction + speed (0..255) command, same rules as drive.
 import { directionToTracks, type MotorMsg } from '../../../protocol/messages.ts';
 import type { Handler } from '../context.ts';
 import { driveAndAck } from './motion-ack.ts';

@@ -1,6 +1,6 @@
-// What the app needs from a connection to the robot, whichever path it takes. Local mode's
-// WebSocket (ws-link.ts) implements it now; server mode's relay link implements the same
-// interface later, so views and the command queue never know which one they talk through.
+// What the app needs from a connection to the robot, whichever path it takes: local mode's
+// WebSocket (ws-link.ts) and server mode's relay link (relay-link.ts) both implement it, so views
+// and the command queue never know which one they talk through.
 
 import type { AudioFrame } from '../../../protocol/audio.ts';
 import type { ClientMessage, RobotMessage, WelcomeMsg } from '../../../protocol/messages.ts';

@@ -1,4 +1,4 @@
-// The ROBOT's server-mode settings (the seed's `server_mode` block in the bridge's config), as the
+// The ROBOT's server-mode settings (v1's `server_mode` block in the bridge's config), as the
 // settings form edits them: validated here with one message per field before anything is sent to
 // `POST /server/config`. The password is write-only: the bridge shows it as the mask, and sending
 // the mask back keeps the stored one.

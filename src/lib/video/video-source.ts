@@ -1,5 +1,5 @@
-// A video source the drive view can show without knowing what it is: MJPEG from the bridge now;
-// WHEP (WebRTC) and HLS readers from server mode implement the same interface later.
+// A video source the drive view can show without knowing what it is: MJPEG from the bridge in
+// local mode, WHEP (WebRTC) or HLS from MediaMTX in server mode.
 
 export type VideoState = 'idle' | 'loading' | 'playing' | 'error' | 'stopped';
 export type VideoKind = 'mjpeg' | 'whep' | 'hls';

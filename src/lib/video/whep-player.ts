@@ -1,7 +1,7 @@
 // Server mode's video: the robot's stream read from MediaMTX over WHEP into a <video>. The session
 // state machine is webrtc-session.ts; this adds what a reader needs: recvonly video + audio, the
-// lowest jitter buffer the browser allows on the VIDEO receiver only (on audio it makes the sound
-// choppy), and a stall watch: when no new frame is decoded for STALL_MS the session counts as
+// lowest jitter buffer the browser allows on the video and audio receivers alike (the operator
+// talks with the robot, so sound is as live as the picture), and a stall watch: when no new frame is decoded for STALL_MS the session counts as
 // dropped (a SIGKILLed server is noticed in about a second, long before ICE consent gives up).
 
 import { RtcSession, type RtcFailure, type RtcSessionOptions } from './webrtc-session.ts';
