@@ -90,27 +90,46 @@ export class RtcSession {
     return token ? { Authorization: `Bearer ${token}`, ...extra } : extra;
   }
 
+  /** One attempt, in its steps; each step returns null once this run is over (closed, restarted, failed). */
   private async begin(): Promise<void> {
     this.teardown();
     const run = ++this.run;
-    const live = (...states: RtcState[]): boolean => run === this.run && states.includes(this.state);
     this.wasConnected = false;
     this.set('offering', null, null);
-    const { url } = this.opts;
-    const Pc = this.opts.PeerConnection ?? RTCPeerConnection;
-
-    // 1. ICE servers (a server without OPTIONS support just gives none).
-    let iceServers: RTCIceServer[] = [];
-    try {
-      const res = await this.http(url, { method: 'OPTIONS', headers: this.headers() });
-      if (!live('offering')) return;
-      iceServers = parseIceServers(res.headers.get('Link'));
-    } catch (e) {
-      if (!live('offering')) return;
-      return this.onFailure('unreachable', `${this.opts.kind.toUpperCase()} server unreachable: ${(e as Error).message}`);
+    const iceServers = await this.fetchIceServers(run);
+    if (!iceServers) return;
+    const pc = this.newPeerConnection(run, iceServers);
+    const offerSdp = await this.makeOffer(run, pc);
+    if (offerSdp === null) return;
+    const res = await this.postOffer(run, offerSdp);
+    if (!res || !(await this.applyAnswer(run, pc, res))) return;
+    // Candidates found before the answer.
+    if (this.queued.length && this.resource) {
+      const batch = this.queued;
+      this.queued = [];
+      void this.patch(run, batch);
     }
+  }
 
-    // 2. Offer.
+  /** Still this run, in one of `states`. */
+  private live(run: number, ...states: RtcState[]): boolean {
+    return run === this.run && states.includes(this.state);
+  }
+
+  /** ICE servers from OPTIONS (a server without OPTIONS support just gives none). */
+  private async fetchIceServers(run: number): Promise<RTCIceServer[] | null> {
+    try {
+      const res = await this.http(this.opts.url, { method: 'OPTIONS', headers: this.headers() });
+      if (!this.live(run, 'offering')) return null;
+      return parseIceServers(res.headers.get('Link'));
+    } catch (e) {
+      if (this.live(run, 'offering')) this.onFailure('unreachable', `${this.opts.kind.toUpperCase()} server unreachable: ${(e as Error).message}`);
+      return null;
+    }
+  }
+
+  private newPeerConnection(run: number, iceServers: RTCIceServer[]): RTCPeerConnection {
+    const Pc = this.opts.PeerConnection ?? RTCPeerConnection;
     const pc = new Pc({ iceServers });
     this.pc = pc;
     this.opts.setup(pc);
@@ -141,56 +160,58 @@ export class RtcSession {
         this.onFailure(this.wasConnected ? 'dropped' : 'ice', this.wasConnected ? 'The media connection broke.' : 'No media path to the server (ICE failed).');
       }
     };
-    let offerSdp: string;
+    return pc;
+  }
+
+  private async makeOffer(run: number, pc: RTCPeerConnection): Promise<string | null> {
     try {
       const offer = await pc.createOffer();
-      if (!live('offering')) return;
+      if (!this.live(run, 'offering')) return null;
       await pc.setLocalDescription(offer);
-      if (!live('offering')) return;
-      offerSdp = offer.sdp ?? '';
-      this.offer = parseOffer(offerSdp);
+      if (!this.live(run, 'offering')) return null;
+      const sdp = offer.sdp ?? '';
+      this.offer = parseOffer(sdp);
+      return sdp;
     } catch (e) {
-      if (!live('offering')) return;
-      return this.onFailure('bad_request', `Cannot make a WebRTC offer: ${(e as Error).message}`);
+      if (this.live(run, 'offering')) this.onFailure('bad_request', `Cannot make a WebRTC offer: ${(e as Error).message}`);
+      return null;
     }
+  }
 
-    // 3. POST it.
+  /** POSTs the offer; the 201 answer, or null after saying why there is none. */
+  private async postOffer(run: number, offerSdp: string): Promise<Response | null> {
     let res: Response;
     try {
-      res = await this.http(url, { method: 'POST', headers: this.headers({ 'Content-Type': 'application/sdp' }), body: offerSdp });
+      res = await this.http(this.opts.url, { method: 'POST', headers: this.headers({ 'Content-Type': 'application/sdp' }), body: offerSdp });
     } catch (e) {
-      if (!live('offering')) return;
-      return this.onFailure('unreachable', `${this.opts.kind.toUpperCase()} server unreachable: ${(e as Error).message}`);
+      if (this.live(run, 'offering')) this.onFailure('unreachable', `${this.opts.kind.toUpperCase()} server unreachable: ${(e as Error).message}`);
+      return null;
     }
-    if (!live('offering')) return;
-    if (res.status !== 201) {
-      const detail = await errorText(res);
-      if (!live('offering')) return;
-      if (res.status === 404) return this.onFailure('not_found', 'The robot is not streaming to the server.');
-      if (res.status === 401 || res.status === 403) return this.onFailure('refused', `The server refused the session (${res.status}${detail ? `: ${detail}` : ''}).`);
-      return this.onFailure('bad_request', `The server answered ${res.status}${detail ? `: ${detail}` : ''}.`);
-    }
-    this.resource = sessionUrl(res.headers.get('Location'), url);
-    let answer: string;
+    if (!this.live(run, 'offering')) return null;
+    if (res.status === 201) return res;
+    const detail = await errorText(res);
+    if (!this.live(run, 'offering')) return null;
+    if (res.status === 404) this.onFailure('not_found', 'The robot is not streaming to the server.');
+    else if (res.status === 401 || res.status === 403) this.onFailure('refused', `The server refused the session (${res.status}${detail ? `: ${detail}` : ''}).`);
+    else this.onFailure('bad_request', `The server answered ${res.status}${detail ? `: ${detail}` : ''}.`);
+    return null;
+  }
+
+  /** Applies the answer; from here only ICE/DTLS is left, against its deadline. */
+  private async applyAnswer(run: number, pc: RTCPeerConnection, res: Response): Promise<boolean> {
+    this.resource = sessionUrl(res.headers.get('Location'), this.opts.url);
     try {
-      answer = await res.text();
-      if (!live('offering')) return;
+      const answer = await res.text();
+      if (!this.live(run, 'offering')) return false;
       this.set('connecting', null, null);
-      // The deadline starts now: only ICE/DTLS is left.
       this.iceTimer = setTimeout(() => {
         if (run === this.run && this.state === 'connecting') this.onFailure('ice', 'No media path to the server within a few seconds (UDP blocked?).');
       }, this.opts.iceTimeoutMs ?? ICE_TIMEOUT_MS);
       await pc.setRemoteDescription({ type: 'answer', sdp: this.opts.editAnswer ? this.opts.editAnswer(answer) : answer });
-      if (!live('connecting', 'connected')) return;
+      return this.live(run, 'connecting', 'connected');
     } catch (e) {
-      if (!live('offering', 'connecting')) return;
-      return this.onFailure('bad_request', `The server's answer is unusable: ${(e as Error).message}`);
-    }
-    // 4. Candidates found before the answer.
-    if (this.queued.length && this.resource) {
-      const batch = this.queued;
-      this.queued = [];
-      void this.patch(run, batch);
+      if (this.live(run, 'offering', 'connecting')) this.onFailure('bad_request', `The server's answer is unusable: ${(e as Error).message}`);
+      return false;
     }
   }
 
