@@ -26,6 +26,8 @@ const BAD = 7; // a non-0xFF byte where a marker should start, seen as a chunk's
 
 const FF = Buffer.from([0xff]);
 
+interface Cursor { i: number; start: number }
+
 export class JpegSplitter {
   private state = SEEK;
   /** SEEK / SCAN: the byte before the current one (possibly in the previous chunk) was 0xFF. */
@@ -61,116 +63,123 @@ export class JpegSplitter {
 
   private feed(chunk: Buffer): void {
     const n = chunk.length;
-    let i = 0;
-    /** Where the current frame's bytes begin in this chunk (-1: not in a frame). */
-    let start = this.state === SEEK ? -1 : 0;
-    while (i < n) {
+    // i: the next byte to look at; start: where the current frame's bytes begin in this chunk
+    // (-1: not in a frame). One cursor per call: a corrupt length feeds its bytes again, nested.
+    const c: Cursor = { i: 0, start: this.state === SEEK ? -1 : 0 };
+    while (c.i < n) {
       switch (this.state) {
-        case SEEK: {
-          if (this.prevFF) {
-            this.prevFF = false;
-            if (chunk[i] === 0xd8) { // SOI whose 0xFF ended the previous chunk
-              this.parts.push(FF);
-              this.partsBytes = 1;
-              start = i;
-              i++;
-              this.state = EXPECT_FF;
-              break;
-            }
-            this.stats.discardedBytes++;
-          }
-          const j = chunk.indexOf(0xff, i);
-          if (j === -1) { this.stats.discardedBytes += n - i; i = n; break; }
-          if (j + 1 === n) { this.stats.discardedBytes += j - i; this.prevFF = true; i = n; break; } // maybe half an SOI
-          if (chunk[j + 1] === 0xd8) {
-            this.stats.discardedBytes += j - i;
-            start = j;
-            i = j + 2;
-            this.state = EXPECT_FF;
-            break;
-          }
-          this.stats.discardedBytes += j + 1 - i;
-          i = j + 1;
-          break;
-        }
-        case EXPECT_FF:
-          if (chunk[i] !== 0xff) { // corrupt header: resync from this byte on
-            if (i + 1 === n) { i++; this.state = BAD; break; } // decided on the next byte, as before
-            this.stats.discardedBytes += this.partsBytes + i - start;
-            this.reset();
-            start = -1;
-            break;
-          }
-          i++;
-          this.state = MARKER;
-          break;
-        case BAD: // the frame's last byte was the corrupt one: drop it all, resync from here
-          this.stats.discardedBytes += this.partsBytes + i - start;
-          this.reset();
-          start = -1;
-          break;
-        case MARKER: {
-          const m = chunk[i]!;
-          i++;
-          if (m === 0xff) break; // fill byte
-          if (m === 0xd9) { this.emit(chunk, start, i); start = -1; break; }
-          if ((m >= 0xd0 && m <= 0xd7) || m === 0x01) { this.state = EXPECT_FF; break; } // no length
-          this.marker = m;
-          this.state = LEN_HI;
-          break;
-        }
-        case LEN_HI:
-          this.lenHi = chunk[i]!;
-          i++;
-          this.state = LEN_LO;
-          break;
-        case LEN_LO: {
-          const lenLo = chunk[i]!;
-          i++;
-          const len = (this.lenHi << 8) | lenLo;
-          if (len < 2) {
-            // Corrupt length: drop the frame up to this marker's 0xFF and look for an SOI from
-            // there on (the 4 bytes 0xFF, marker, length may lie in earlier chunks: re-feed them).
-            this.stats.discardedBytes += this.partsBytes + i - start - 4;
-            this.reset();
-            this.feed(Buffer.from([0xff, this.marker, this.lenHi, lenLo]));
-            start = (this.state as number) === SEEK ? -1 : i; // (feed changed the state)
-            break;
-          }
-          this.skip = len - 2;
-          this.state = this.skip ? SKIP : this.afterSegment();
-          break;
-        }
-        case SKIP: {
-          const take = Math.min(this.skip, n - i);
-          i += take;
-          this.skip -= take;
-          if (!this.skip) this.state = this.afterSegment();
-          break;
-        }
-        case SCAN: {
-          if (this.prevFF) {
-            const m = chunk[i]!;
-            if (m === 0xff) { i++; break; } // fill: still after a 0xFF
-            this.prevFF = false;
-            if (m === 0x00 || (m >= 0xd0 && m <= 0xd7)) { i++; break; } // stuffing, restart markers
-            if (m === 0xd9) { i++; this.emit(chunk, start, i); start = -1; break; }
-            // Another segment (progressive JPEG: DHT, next SOS): back to walking segments.
-            this.state = MARKER;
-            break;
-          }
-          const j = chunk.indexOf(0xff, i);
-          if (j === -1) { i = n; break; }
-          this.prevFF = true;
-          i = j + 1;
-          break;
-        }
+        case SEEK: this.seek(chunk, c); break;
+        case EXPECT_FF: this.expectFF(chunk, c); break;
+        case BAD: this.dropBad(c); break;
+        case MARKER: this.markerByte(chunk, c); break;
+        case LEN_HI: this.lenHi = chunk[c.i++]!; this.state = LEN_LO; break;
+        case LEN_LO: this.lenLo(chunk, c); break;
+        case SKIP: this.skipPayload(n, c); break;
+        case SCAN: this.scan(chunk, c); break;
       }
     }
-    if (this.state !== SEEK && start < n) {
-      this.parts.push(start === 0 ? chunk : chunk.subarray(start));
-      this.partsBytes += n - start;
+    if (this.state !== SEEK && c.start < n) {
+      this.parts.push(c.start === 0 ? chunk : chunk.subarray(c.start));
+      this.partsBytes += n - c.start;
     }
+  }
+
+  private seek(chunk: Buffer, c: Cursor): void {
+    const n = chunk.length;
+    if (this.prevFF) {
+      this.prevFF = false;
+      if (chunk[c.i] === 0xd8) { // SOI whose 0xFF ended the previous chunk
+        this.parts.push(FF);
+        this.partsBytes = 1;
+        c.start = c.i;
+        c.i++;
+        this.state = EXPECT_FF;
+        return;
+      }
+      this.stats.discardedBytes++;
+    }
+    const j = chunk.indexOf(0xff, c.i);
+    if (j === -1) { this.stats.discardedBytes += n - c.i; c.i = n; return; }
+    if (j + 1 === n) { this.stats.discardedBytes += j - c.i; this.prevFF = true; c.i = n; return; } // maybe half an SOI
+    if (chunk[j + 1] === 0xd8) {
+      this.stats.discardedBytes += j - c.i;
+      c.start = j;
+      c.i = j + 2;
+      this.state = EXPECT_FF;
+      return;
+    }
+    this.stats.discardedBytes += j + 1 - c.i;
+    c.i = j + 1;
+  }
+
+  private expectFF(chunk: Buffer, c: Cursor): void {
+    if (chunk[c.i] !== 0xff) { // corrupt header: resync from this byte on
+      if (c.i + 1 === chunk.length) { c.i++; this.state = BAD; return; } // decided on the next byte, as before
+      this.stats.discardedBytes += this.partsBytes + c.i - c.start;
+      this.reset();
+      c.start = -1;
+      return;
+    }
+    c.i++;
+    this.state = MARKER;
+  }
+
+  /** The frame's last byte was the corrupt one: drop it all, resync from here. */
+  private dropBad(c: Cursor): void {
+    this.stats.discardedBytes += this.partsBytes + c.i - c.start;
+    this.reset();
+    c.start = -1;
+  }
+
+  private markerByte(chunk: Buffer, c: Cursor): void {
+    const m = chunk[c.i]!;
+    c.i++;
+    if (m === 0xff) return; // fill byte
+    if (m === 0xd9) { this.emit(chunk, c.start, c.i); c.start = -1; return; }
+    if ((m >= 0xd0 && m <= 0xd7) || m === 0x01) { this.state = EXPECT_FF; return; } // no length
+    this.marker = m;
+    this.state = LEN_HI;
+  }
+
+  private lenLo(chunk: Buffer, c: Cursor): void {
+    const lenLo = chunk[c.i]!;
+    c.i++;
+    const len = (this.lenHi << 8) | lenLo;
+    if (len < 2) {
+      // Corrupt length: drop the frame up to this marker's 0xFF and look for an SOI from
+      // there on (the 4 bytes 0xFF, marker, length may lie in earlier chunks: re-feed them).
+      this.stats.discardedBytes += this.partsBytes + c.i - c.start - 4;
+      this.reset();
+      this.feed(Buffer.from([0xff, this.marker, this.lenHi, lenLo]));
+      c.start = (this.state as number) === SEEK ? -1 : c.i; // (feed changed the state)
+      return;
+    }
+    this.skip = len - 2;
+    this.state = this.skip ? SKIP : this.afterSegment();
+  }
+
+  private skipPayload(n: number, c: Cursor): void {
+    const take = Math.min(this.skip, n - c.i);
+    c.i += take;
+    this.skip -= take;
+    if (!this.skip) this.state = this.afterSegment();
+  }
+
+  private scan(chunk: Buffer, c: Cursor): void {
+    if (this.prevFF) {
+      const m = chunk[c.i]!;
+      if (m === 0xff) { c.i++; return; } // fill: still after a 0xFF
+      this.prevFF = false;
+      if (m === 0x00 || (m >= 0xd0 && m <= 0xd7)) { c.i++; return; } // stuffing, restart markers
+      if (m === 0xd9) { c.i++; this.emit(chunk, c.start, c.i); c.start = -1; return; }
+      // Another segment (progressive JPEG: DHT, next SOS): back to walking segments.
+      this.state = MARKER;
+      return;
+    }
+    const j = chunk.indexOf(0xff, c.i);
+    if (j === -1) { c.i = chunk.length; return; }
+    this.prevFF = true;
+    c.i = j + 1;
   }
 
   private afterSegment(): number {
