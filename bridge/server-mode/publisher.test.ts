@@ -4,22 +4,13 @@
 // (MediaMTX killed, live again by itself) is in bridge/test/server-mode.test.ts.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { createLogger, setLogLevel } from '../../common/log.ts';
 import type { VideoTap } from '../hardware/parts.ts';
 import { Publisher, PUBLISH_MAX_BACKOFF_MS, PUBLISH_MIN_BACKOFF_MS } from './publisher.ts';
+import { freePort } from '../../scripts/stack.ts';
 
 setLogLevel('error');
-
-/** A loopback port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-}
 
 const tap: VideoTap = {
   info: { kind: 'sim', device: 'test', width: 320, height: 240, fps: 10, timestampStrip: false },
@@ -29,7 +20,7 @@ const tap: VideoTap = {
 
 describe('Publisher retry (fake clock)', () => {
   it(`retries a refused publish after ${PUBLISH_MIN_BACKOFF_MS} ms, doubling up to ${PUBLISH_MAX_BACKOFF_MS} ms`, { timeout: 20_000 }, async (t) => {
-    const port = await closedPort();
+    const port = await freePort(); // just free: nobody listens, every connection is refused
     t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
     const publisher = new Publisher({
       tap, mic: null, url: () => `rtsp://127.0.0.1:${port}/robots/r1`, where: `127.0.0.1:${port}`,

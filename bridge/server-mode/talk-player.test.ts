@@ -4,29 +4,21 @@
 // exits as events. The real-time test of talk playing is in bridge/test/server-mode.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLogger, setLogLevel } from '../../common/log.ts';
 import { RecordingSpeaker } from '../sim/audio.ts';
 import { TALK_GIVE_UP_MS, TALK_RETRY_MS, TalkPlayer, type TalkEnd } from './talk-player.ts';
+import { freePort } from '../../scripts/stack.ts';
 
 setLogLevel('error');
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-}
 
 describe('TalkPlayer (fake clock)', () => {
   it(`retries the talk stream every ${TALK_RETRY_MS} ms and gives up exactly ${TALK_GIVE_UP_MS} ms after talk start`, { timeout: 20_000 }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'havatar-talk-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const port = await closedPort();
+    const port = await freePort(); // just free: nobody listens, every connection is refused
     t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
     const player = new TalkPlayer({ sink: new RecordingSpeaker(dir), url: () => `rtsp://127.0.0.1:${port}/robots/sim/talk`, log: createLogger('test') });
     const supervisor = (player as unknown as { supervisor: import('../media/supervisor.ts').FfmpegSupervisor }).supervisor;

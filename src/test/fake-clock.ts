@@ -85,3 +85,13 @@ export class FakeClock {
 async function flushMicrotasks(): Promise<void> {
   for (let i = 0; i < 20; i++) await Promise.resolve();
 }
+
+/** Runs `test` with a fake clock installed, and the real timers back afterwards whatever happens. */
+export async function withFakeClock(test: (clock: FakeClock) => Promise<void>): Promise<void> {
+  const clock = FakeClock.install();
+  try {
+    await test(clock);
+  } finally {
+    clock.uninstall();
+  }
+}

@@ -1,7 +1,7 @@
 import { expect } from '@open-wc/testing';
 import type { Tracks } from '../control/mix.ts';
 import { DRIVE_INTERVAL_MS, DriveSender, type DriveSample } from './drive-sender.ts';
-import { FakeClock } from '../../test/fake-clock.ts';
+import { withFakeClock } from '../../test/fake-clock.ts';
 import { waitFor } from '../../../common/wait.ts';
 
 function rig() {
@@ -65,8 +65,7 @@ describe('drive loop', () => {
   });
 
   it('runs on a fixed timer at 25 Hz and stops the robot when stopped, leaving no timer', async () => {
-    const clock = FakeClock.install();
-    try {
+    await withFakeClock(async (clock) => {
       const r = rig();
       r.hold(0.2, 0.2);
       r.sender.start();
@@ -80,9 +79,7 @@ describe('drive loop', () => {
       expect(clock.pending).to.equal(0);
       await clock.advance(10_000);
       expect(r.calls.filter((c) => c.startsWith('drive'))).to.have.length(5);
-    } finally {
-      clock.uninstall();
-    }
+    });
   });
 
   it('keeps the 40 ms pace with real timers (the wiring)', async () => {

@@ -5,7 +5,7 @@ import { expect } from '@open-wc/testing';
 import { CloseCode } from '../../../protocol/limits.ts';
 import { msg, type HeartbeatAckMsg, type WelcomeMsg } from '../../../protocol/messages.ts';
 import { waitFor } from '../../../common/wait.ts';
-import { FakeClock } from '../../test/fake-clock.ts';
+import { withFakeClock } from '../../test/fake-clock.ts';
 import type { LinkState } from './link.ts';
 import { redact, WsLink } from './ws-link.ts';
 
@@ -154,8 +154,7 @@ describe('WebSocket link state machine', () => {
   });
 
   it('stops retrying when the robot refuses the token, and says so', async () => {
-    const clock = FakeClock.install();
-    try {
+    await withFakeClock(async (clock) => {
       const { link, sock } = makeLink();
       link.start();
       sock().open();
@@ -165,14 +164,11 @@ describe('WebSocket link state machine', () => {
       await clock.advance(60_000);
       expect(FakeSocket.all).to.have.length(1);
       expect(clock.pending).to.equal(0);
-    } finally {
-      clock.uninstall();
-    }
+    });
   });
 
   it('clears every timer on stop: no reconnect afterwards', async () => {
-    const clock = FakeClock.install();
-    try {
+    await withFakeClock(async (clock) => {
       const { link, sock } = makeLink();
       link.start();
       sock().drop(1006);
@@ -181,14 +177,11 @@ describe('WebSocket link state machine', () => {
       await clock.advance(60_000);
       expect(FakeSocket.all).to.have.length(1);
       expect(link.status.state).to.equal('closed');
-    } finally {
-      clock.uninstall();
-    }
+    });
   });
 
   it('on a fake clock: live until the silence exceeds degradedAfterMs, lost once it exceeds lostAfterMs, retry after the backoff', async () => {
-    const clock = FakeClock.install();
-    try {
+    await withFakeClock(async (clock) => {
       // heartbeat every 20 ms; degraded after 80 ms of silence, lost after 200 ms; retry 20 ms later.
       const { link, sock } = makeLink();
       link.start();
@@ -207,9 +200,7 @@ describe('WebSocket link state machine', () => {
       expect(FakeSocket.all).to.have.length(2, 'a new socket within the 20–40 ms backoff');
       link.stop();
       expect(clock.pending).to.equal(0);
-    } finally {
-      clock.uninstall();
-    }
+    });
   });
 
   it('ignores a malformed robot message and logs it', () => {
