@@ -1,0 +1,143 @@
+// Where each frame goes. An operator's frame is admitted by rate, validated, checked against its
+// role and the lease, then forwarded to the robot (or answered here: refresh, hello, lease). A
+// robot's frame goes to one client (`to`) or all of them. Hot path: a validated client message is
+// forwarded as the text it came in (see forward()).
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../common/log.ts';
+import { CloseCode, MAX_TEXT_FRAME_BYTES } from '../../protocol/limits.ts';
+import { errorCodeFor, type ClientMessage } from '../../protocol/messages.ts';
+import { parseClientToRelay, parseRobotToRelay, type ForwardMsg } from '../../protocol/relay.ts';
+import type { Access } from './access.ts';
+import type { BusHookup } from './bus-hookup.ts';
+import { joinFrame, type ClientConn, type Connections, type HubClock, type RobotConn } from './connection.ts';
+import type { Delivery } from './delivery.ts';
+import type { Lease } from './lease.ts';
+import type { RelayLimits } from './limits.ts';
+import type { Metrics } from './metrics.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import type { Traffic } from './traffic.ts';
+
+export interface RoutingDeps {
+  access: Access; conns: Connections; delivery: Delivery; hookup: BusHookup; lease: Lease; rate: RateLimiter;
+  traffic: Traffic; limits: RelayLimits; metrics: Metrics; clock: HubClock; log: Logger;
+}
+
+export class Routing {
+  constructor(private readonly d: RoutingDeps) {}
+
+  async fromClient(conn: ClientConn, data: Buffer, isBinary: boolean): Promise<void> {
+    const t0 = performance.now();
+    if (!this.admit(conn)) return;
+    const { delivery } = this.d;
+    if (isBinary) return delivery.refuse(conn, 'bad_message', 'binary frames are not relayed (talk goes over WHIP)');
+    if (data.length > MAX_TEXT_FRAME_BYTES) return delivery.refuse(conn, 'too_large', `message larger than ${MAX_TEXT_FRAME_BYTES} bytes`);
+    const text = data.toString('utf8');
+    const parsed = parseClientToRelay(text);
+    if (!parsed.ok) return delivery.refuse(conn, errorCodeFor(parsed.error, parsed.field), parsed.error, parsed.field);
+    const m = parsed.value;
+    this.d.traffic.received('client_to_relay', m.type);
+    switch (m.type) {
+      case 'refresh': return this.refresh(conn);
+      case 'hello':
+        if (m.name) conn.name = m.name;
+        this.d.hookup.toRobot(conn.robot, joinFrame(conn));
+        if (m.want === 'driver') await this.take(conn, true);
+        return;
+      case 'lease':
+        if (m.action === 'take') return void (await this.take(conn, false));
+        if (m.action === 'release') return void (await this.d.lease.release(conn.robot, conn.id));
+        return this.request(conn);
+      case 'stop':
+        return this.forward(conn, m, t0, text, data.length); // the stop button always works, whoever presses it
+      case 'heartbeat':
+        if (this.d.lease.isDriver(conn.robot, conn.id)) this.d.lease.renew(conn);
+        return this.forward(conn, m, t0, text, data.length);
+      case 'tts':
+      case 'talk':
+        if (conn.role !== 'driver') return delivery.refuse(conn, 'forbidden', 'viewers cannot talk', undefined, m.type);
+        return this.forward(conn, m, t0, text, data.length);
+      case 'drive':
+      case 'motor':
+        if (conn.role !== 'driver') return delivery.refuse(conn, 'forbidden', 'viewers cannot drive', undefined, String(m.seq));
+        if (!this.d.lease.isDriver(conn.robot, conn.id)) return delivery.refuse(conn, 'not_driver', 'take the lease first', undefined, String(m.seq));
+        this.d.lease.renew(conn);
+        return this.forward(conn, m, t0, text, data.length);
+    }
+  }
+
+  /** Every frame is a sign of life; a refused one costs a strike, and the last strike closes. */
+  private admit(conn: ClientConn): boolean {
+    const verdict = this.d.rate.client(conn);
+    conn.lastSeen = this.d.clock.now();
+    if (verdict === 'pass') return true;
+    if (verdict === 'close') {
+      this.d.metrics.refused.inc({ code: 'rate_limited' });
+      conn.ws.close(CloseCode.rateLimited, 'rate limited');
+    } else {
+      this.d.delivery.refuse(conn, 'rate_limited', `more than ${this.d.limits.messagesPerSecond} messages per second`);
+    }
+    return false;
+  }
+
+  private async refresh(conn: ClientConn): Promise<void> {
+    const issued = await this.d.access.refreshSession(conn.session);
+    if (!issued) { conn.ws.close(CloseCode.unauthorized, 'session can no longer be refreshed'); return; }
+    conn.session = issued.session;
+    this.d.delivery.send(conn, { v: 1, type: 'session', token: issued.token, expiresAt: issued.session.expiresAt });
+  }
+
+  /** `quiet`: a hello that wants to drive is not answered with an error when it cannot. */
+  private async take(conn: ClientConn, quiet: boolean): Promise<void> {
+    const result = await this.d.lease.take(conn);
+    if (quiet || result === 'taken') return;
+    if (result === 'forbidden') this.d.delivery.refuse(conn, 'forbidden', 'viewers cannot drive', undefined, 'lease');
+    else this.d.delivery.refuse(conn, 'lease_held', 'another operator is driving', undefined, 'lease');
+  }
+
+  private request(conn: ClientConn): void {
+    const result = this.d.lease.request(conn);
+    if (result === 'forbidden') this.d.delivery.refuse(conn, 'forbidden', 'viewers cannot drive', undefined, 'lease');
+    else if (result === 'take') void this.take(conn, false);
+  }
+
+  /**
+   * `text` is the message as it came in and as it was validated (parseClientMessage refuses unknown
+   * fields, so it holds nothing else; the robot parses the same JSON with the same validator): a
+   * robot here gets it inside the envelope as is, without a second stringify — unless its `bytes`
+   * (UTF-8, as received) could push the envelope past the frame limit; then it is re-serialized.
+   */
+  private forward(conn: ClientConn, m: ClientMessage, t0: number, text: string, bytes: number): void {
+    const frame: ForwardMsg = { v: 1, type: 'forward', client: conn.id, msg: m };
+    const here = this.d.conns.robots.get(conn.robot);
+    const sent = here && bytes <= MAX_TEXT_FRAME_BYTES / 2
+      ? this.d.hookup.sendRobot(here, frame, `{"v":1,"type":"forward","client":${JSON.stringify(conn.id)},"msg":${text}}`)
+      : this.d.hookup.toRobot(conn.robot, frame);
+    if (!sent) {
+      this.d.delivery.refuse(conn, 'unavailable', 'robot offline', undefined, m.type);
+      return;
+    }
+    const ms = performance.now() - t0;
+    this.d.traffic.forwarded(ms);
+    this.d.log.debug('forwarded', { robot: conn.robot, client: conn.id, type: m.type, latencyMs: Number(ms.toFixed(3)) });
+  }
+
+  fromRobot(conn: RobotConn, data: Buffer, isBinary: boolean): void {
+    const t0 = performance.now();
+    conn.lastSeen = this.d.clock.now();
+    if (!this.d.rate.robot(conn, this.d.conns.clientCount(conn.robot))) {
+      this.d.metrics.refused.inc({ code: 'rate_limited' });
+      return;
+    }
+    if (isBinary) return this.d.delivery.refuse(conn, 'bad_message', 'binary frames are not relayed');
+    if (data.length > MAX_TEXT_FRAME_BYTES) return this.d.delivery.refuse(conn, 'too_large', `message larger than ${MAX_TEXT_FRAME_BYTES} bytes`);
+    const parsed = parseRobotToRelay(data.toString('utf8'));
+    if (!parsed.ok) return this.d.delivery.refuse(conn, errorCodeFor(parsed.error, parsed.field), parsed.error, parsed.field);
+    const m = parsed.value;
+    const inner = m.type === 'to' ? m.msg : m;
+    this.d.traffic.received('robot_to_relay', inner.type);
+    // In server mode the relay owns welcome and the lease; the robot's own are not forwarded.
+    if (inner.type === 'welcome' || inner.type === 'lease') return;
+    this.d.hookup.toClients(conn.robot, m.type === 'to' ? m.client : null, inner);
+    this.d.traffic.answered(performance.now() - t0);
+  }
+}
