@@ -4,7 +4,8 @@
 
 import { expect } from '@open-wc/testing';
 import { sleep, waitFor } from '../../../common/wait.ts';
-import { RtcSession, type RtcState } from './webrtc-session.ts';
+import { FakeClock } from '../../test/fake-clock.ts';
+import { RtcSession, type RtcFailure, type RtcState } from './webrtc-session.ts';
 
 const OFFER_SDP = 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\na=ice-ufrag:uf\r\na=ice-pwd:pw\r\na=rtpmap:102 H264/90000\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n';
 
@@ -80,6 +81,19 @@ function session(f: typeof fetch, opts: Partial<ConstructorParameters<typeof Rtc
     ...opts,
   });
   return { s, states };
+}
+
+/** Under the fake clock: lets real tasks (a Response body read) run until `cond`, no fake time passing. */
+async function settle(clock: FakeClock, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !cond(); i++) {
+    await clock.advance(0);
+    await new Promise<void>((resolve) => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => resolve();
+      ch.port2.postMessage(null);
+    });
+  }
+  expect(cond(), 'settled').to.equal(true);
 }
 
 describe('WHEP session state machine', () => {
@@ -162,5 +176,38 @@ describe('WHEP session state machine', () => {
     FakePc.last!.setState('failed');
     expect(c.s.state).to.equal('failed');
     expect(c.s.failure).to.equal('dropped');
+  });
+
+  it('an illegal transition is refused loudly and changes nothing', () => {
+    const { f } = fakeFetch(whepServer());
+    const { s, states } = session(f);
+    // The one transition function, reached as the session itself would.
+    const set = (s as unknown as { set: (st: RtcState, f: RtcFailure | null, e: string | null) => void }).set.bind(s);
+    expect(() => set('connected', null, null)).to.throw(/whep session: illegal transition idle → connected/);
+    expect(s.state).to.equal('idle');
+    expect(states).to.deep.equal([]);
+  });
+
+  it('close() leaves no timer pending: not the ICE deadline, not the retry pause', async () => {
+    const clock = FakeClock.install();
+    try {
+      const connecting = session(fakeFetch(whepServer()).f);
+      connecting.s.start();
+      await settle(clock, () => connecting.s.state === 'connecting');
+      expect(clock.pending).to.equal(1, 'the ICE deadline');
+      connecting.s.close();
+      expect(clock.pending).to.equal(0);
+
+      const restarting = session(fakeFetch(whepServer(404)).f);
+      restarting.s.start();
+      await settle(clock, () => restarting.s.state === 'restarting');
+      expect(clock.pending).to.equal(1, 'the retry pause');
+      restarting.s.close();
+      expect(clock.pending).to.equal(0);
+      await clock.advance(3_600_000);
+      expect(restarting.s.state).to.equal('closed');
+    } finally {
+      clock.uninstall();
+    }
   });
 });

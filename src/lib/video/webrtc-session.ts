@@ -1,5 +1,6 @@
 // One WHEP or WHIP session as an explicit state machine (after MediaMTX's own reader.js/publisher.js,
-// written again for this app):
+// written again for this app); every allowed move is listed once in webrtc-session-state.ts, and
+// drawn in docs/ARCHITECTURE.md:
 //
 //   idle → offering (OPTIONS for ICE servers, createOffer, POST the SDP) → connecting (answer set,
 //   candidates trickled with PATCH, waiting for ICE) → connected
@@ -10,17 +11,11 @@
 // Every await is followed by a check that this run is still the current one and still in the state
 // it expects, so a close() or a failure in the meantime wins. Every timer is cleared in teardown.
 
+import { StateMachine, Timers } from '../state-machine.ts';
+import { RTC_TRANSITIONS, type RtcFailure, type RtcState } from './webrtc-session-state.ts';
 import { parseIceServers, parseOffer, sdpFragment, sessionUrl, type CandidateLike, type OfferData } from './webrtc-sdp.ts';
 
-export type RtcState = 'idle' | 'offering' | 'connecting' | 'connected' | 'restarting' | 'failed' | 'closed';
-
-/**
- * Why a session failed, so owners can choose: unreachable (no HTTP answer: server down),
- * not_found (404: nothing published), refused (401/403), bad_request (400/other HTTP), ice (answer
- * received but no media path within the deadline: UDP blocked), dropped (was connected, then the
- * peer connection failed or the owner saw the media stall).
- */
-export type RtcFailure = 'unreachable' | 'not_found' | 'refused' | 'bad_request' | 'ice' | 'dropped';
+export { RTC_TRANSITIONS, type RtcFailure, type RtcState } from './webrtc-session-state.ts';
 
 export const RETRY_PAUSE_MS = 2000;
 /** From the answer to a connected peer connection; beyond it UDP is probably blocked. */
@@ -48,9 +43,8 @@ export interface RtcSessionOptions {
 }
 
 export class RtcSession {
-  state: RtcState = 'idle';
-  failure: RtcFailure | null = null;
-  error: string | null = null;
+  private readonly machine: StateMachine<RtcState>;
+  private why: { failure: RtcFailure | null; error: string | null } = { failure: null, error: null };
   /** The peer connection of the current run (null between runs). */
   pc: RTCPeerConnection | null = null;
   /** Resolved session URL (Location) of the current run. */
@@ -60,28 +54,39 @@ export class RtcSession {
   private run = 0;
   private offer: OfferData | null = null;
   private queued: CandidateLike[] = [];
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private iceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The retry pause and the ICE deadline. */
+  private readonly timers = new Timers();
   private readonly fetchImpl: typeof fetch;
 
   constructor(private readonly opts: RtcSessionOptions) {
     this.fetchImpl = opts.fetch ?? ((...a) => fetch(...a));
+    this.machine = new StateMachine(`${opts.kind} session`, 'idle', RTC_TRANSITIONS);
+  }
+
+  get state(): RtcState {
+    return this.machine.state;
+  }
+  get failure(): RtcFailure | null {
+    return this.why.failure;
+  }
+  get error(): string | null {
+    return this.why.error;
   }
 
   start(): void {
-    if (this.state !== 'idle' && this.state !== 'failed' && this.state !== 'closed') return;
+    if (!this.machine.is('idle', 'failed', 'closed')) return;
     void this.begin();
   }
 
   /** Ends the session for good (DELETE sent), no restart. */
   close(): void {
     this.teardown();
-    this.set('closed', null, null);
+    if (this.state !== 'closed') this.set('closed', null, null);
   }
 
   /** The owner saw the media die (e.g. no decoded frames): same path as a peer connection failure. */
   fail(failure: RtcFailure, error: string): void {
-    if (this.state === 'closed' || this.state === 'idle' || this.state === 'failed' || this.state === 'restarting') return;
+    if (!this.machine.is('offering', 'connecting', 'connected')) return;
     this.onFailure(failure, error);
   }
 
@@ -152,8 +157,7 @@ export class RtcSession {
       if (run !== this.run) return;
       const s = pc.connectionState;
       if (s === 'connected' && this.state === 'connecting') {
-        clearTimeout(this.iceTimer);
-        this.iceTimer = undefined;
+        this.timers.clear('ice');
         this.wasConnected = true;
         this.set('connected', null, null);
       } else if (s === 'failed') {
@@ -204,9 +208,9 @@ export class RtcSession {
       const answer = await res.text();
       if (!this.live(run, 'offering')) return false;
       this.set('connecting', null, null);
-      this.iceTimer = setTimeout(() => {
+      this.timers.after(this.opts.iceTimeoutMs ?? ICE_TIMEOUT_MS, () => {
         if (run === this.run && this.state === 'connecting') this.onFailure('ice', 'No media path to the server within a few seconds (UDP blocked?).');
-      }, this.opts.iceTimeoutMs ?? ICE_TIMEOUT_MS);
+      }, 'ice');
       await pc.setRemoteDescription({ type: 'answer', sdp: this.opts.editAnswer ? this.opts.editAnswer(answer) : answer });
       return this.live(run, 'connecting', 'connected');
     } catch (e) {
@@ -240,10 +244,9 @@ export class RtcSession {
       const pause = this.opts.retryPauseMs ?? RETRY_PAUSE_MS;
       this.set('restarting', failure, `${error} Retrying in ${(pause / 1000).toFixed(0)} s.`);
       const run = this.run;
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
+      this.timers.after(pause, () => {
         if (run === this.run && this.state === 'restarting') void this.begin();
-      }, pause);
+      }, 'retry');
     } else {
       this.set('failed', failure, error);
     }
@@ -252,9 +255,7 @@ export class RtcSession {
   /** Closes the peer connection, DELETEs the session, clears every timer; the caller sets the state. */
   private teardown(): void {
     this.run++;
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.iceTimer);
-    this.retryTimer = this.iceTimer = undefined;
+    this.timers.clearAll();
     const pc = this.pc;
     this.pc = null;
     if (pc) {
@@ -274,25 +275,21 @@ export class RtcSession {
     return this.fetchImpl(url, { ...init, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
   }
 
+  /** The one transition function: refused (loudly, see state-machine.ts) when the table forbids it. */
   private set(state: RtcState, failure: RtcFailure | null, error: string | null): void {
-    this.state = state;
-    this.failure = failure;
-    this.error = error;
+    if (!this.machine.to(state)) return;
+    this.why = { failure, error };
     this.opts.onChange?.();
   }
 }
 
 async function errorText(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
   try {
-    const text = await res.text();
-    try {
-      const j = JSON.parse(text) as { error?: unknown };
-      if (typeof j.error === 'string') return j.error;
-    } catch {
-      /* not JSON */
-    }
-    return text.slice(0, 200).trim();
+    const j = JSON.parse(text) as { error?: unknown };
+    if (typeof j.error === 'string') return j.error;
   } catch {
-    return '';
+    /* not JSON */
   }
+  return text.slice(0, 200).trim();
 }
