@@ -1,5 +1,5 @@
 // The app's long-lived objects, made once and shared by the shell and every view: the settings
-// store, the link to the robot (a SwitchLink over the local and server paths), the mode controller
+// store, the link to the robot (a SwitchLink over the local and server paths), the path selector
 // that picks the path, the command queue, the robot's last known state and the log.
 // Views get them through reactive controllers; tests can install their own with setAppServices().
 // Server-mode video/talk code is imported lazily (first use), so local mode stays light.
@@ -7,7 +7,8 @@
 import { CommandQueue, idbOutbox } from '../lib/link/command-queue.ts';
 import { ConnectionLog } from '../lib/link/connection-log.ts';
 import type { Link } from '../lib/link/link.ts';
-import { ModeController, type ModeDeps, type ServerVideoLike } from '../lib/link/mode-controller.ts';
+import type { PathDeps, ServerVideoLike } from '../lib/link/path-parts.ts';
+import { PathSelector } from '../lib/link/path-selector.ts';
 import { RelayLink } from '../lib/link/relay-link.ts';
 import { RobotState } from '../lib/link/robot-state.ts';
 import { videoUrl, wsUrl } from '../lib/link/robot-urls.ts';
@@ -26,7 +27,8 @@ export interface AppServices {
   link: SwitchLink;
   /** Local mode's link to the bridge. */
   local: Link;
-  mode: ModeController;
+  /** The path selector (local or server path; Auto's fallback and return). */
+  mode: PathSelector;
   queue: CommandQueue;
   robot: RobotState;
   log: ConnectionLog;
@@ -47,7 +49,7 @@ export function setAppServices(s: AppServices | null): void {
 /** Test knob: `?video=hls` starts server video on HLS (the e2e tests' "WebRTC blocked"). */
 const preferHls = (): boolean => typeof location !== 'undefined' && new URLSearchParams(location.search).get('video') === 'hls';
 
-export function createServices(dbName?: string, localLink?: Link, modeDeps?: Partial<ModeDeps>): AppServices {
+export function createServices(dbName?: string, localLink?: Link, pathDeps?: Partial<PathDeps>): AppServices {
   const db = openHavatarDb(dbName);
   const settings = new SettingsStore(db);
   const hello = () => ({ name: settings.value.operatorName });
@@ -55,7 +57,7 @@ export function createServices(dbName?: string, localLink?: Link, modeDeps?: Par
   const link = new SwitchLink(local);
   const log = new ConnectionLog();
   link.on('log', (text) => log.add(text));
-  const mode = new ModeController({
+  const mode = new PathSelector({
     link,
     local,
     settings: () => settings.value,
@@ -77,7 +79,7 @@ export function createServices(dbName?: string, localLink?: Link, modeDeps?: Par
       return { token: p.sessionToken, expiresAt: p.sessionExpiresAt };
     },
     log: (l) => log.add(l),
-    ...modeDeps,
+    ...pathDeps,
   });
   return { db, settings, link, local, mode, queue: new CommandQueue(link, idbOutbox(db)), robot: new RobotState(link), log, inviteError: null };
 }
@@ -135,5 +137,5 @@ export async function startServices(s: AppServices): Promise<void> {
 }
 
 const linkKey = (v: Settings): string => JSON.stringify([v.robotUrl, v.token, v.audioEnabled, v.operatorName]);
-/** What the mode controller must restart for; not the session token (refreshed in place). */
+/** What the path selector must restart for; not the session token (refreshed in place). */
 const serverKey = (v: Settings): string => JSON.stringify([v.mode, v.serverUrl, v.robotId, v.sessionRole, v.whepUrl, v.whipUrl, v.hlsUrl]);

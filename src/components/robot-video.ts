@@ -1,5 +1,5 @@
 // The robot's picture. Shows whatever video source it is given (MJPEG <img> in local mode, a
-// <video> from WHEP or HLS in server mode — the mode controller decides and may swap it at any
+// <video> from WHEP or HLS in server mode — the path selector decides and may swap it at any
 // time) and runs the glass-to-glass meter on it; reports the latency upward in `latency` events.
 // Properties down: the source and a clock conversion from the link.
 

@@ -53,7 +53,7 @@ export class FakeLink implements Link {
   }
 }
 
-/** A relay link for tests of the mode controller and views: robot presence set by the test. */
+/** A relay link for tests of the path selector and views: robot presence set by the test. */
 export class FakeRelayLink extends FakeLink {
   readonly relay = new Emitter<RelayEvents>();
   robotOnline: boolean | null = null;

@@ -2,7 +2,7 @@
 // and runs push-to-talk. Local path: `talk start` / binary PCM frames / `talk stop` over the link,
 // robot sound as PCM frames. Server path: the microphone published over WHIP between `talk start`
 // and `talk stop` (whip-talk.ts, loaded on first use), robot sound from the WHEP <video> (the
-// mode controller un-mutes it when the operator turns sound on).
+// path selector un-mutes it when the operator turns sound on).
 
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { AudioKind } from '../../../protocol/audio.ts';

@@ -1,6 +1,6 @@
 // The one Link the rest of the app holds. It forwards to whichever path is active (local WsLink or
 // server RelayLink) so the command queue, robot state and controllers never learn that the path
-// changed underneath them. The mode controller decides the path and owns the real links; this
+// changed underneath them. The path selector decides the path and owns the real links; this
 // only re-targets events and calls.
 //
 // A switch looks to listeners like a short drop: `lost` (reason: the switch) is emitted first, so
@@ -43,7 +43,7 @@ export class SwitchLink implements Link {
     return this.current.clock;
   }
 
-  /** Starts/stops the active link (the mode controller normally does this itself). */
+  /** Starts/stops the active link (the path selector normally does this itself). */
   start(): void {
     this.current.start();
   }

@@ -29,7 +29,7 @@ export interface Settings {
   joystickSensitivity: number;
   /** 10-100 % of full track speed. */
   speedLimit: number;
-  /** Which path the app takes to the robot (see lib/link/mode-controller.ts). */
+  /** Which path the app takes to the robot (see lib/link/path-selector.ts). */
   mode: ConnectionMode;
   /** The relay's public URL (from an invite link's `server=`), e.g. https://havatar.example.org. */
   serverUrl: string;

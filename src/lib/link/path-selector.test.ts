@@ -1,12 +1,15 @@
-// Mode controller transitions with fake links and players: Local stays local; Auto starts on the
+// Path selector transitions with fake links and players: Local stays local; Auto starts on the
 // server, falls back to local when the relay drops, the robot goes offline or the server video
 // fails, probes with backoff and returns only when the whole server path works; a switch halts
-// driving (listeners see the link drop) and a driver asks for the lease again on the new path.
+// driving (listeners see the link drop) and a driver asks for the lease again on the new path;
+// stop() leaves no timer behind, whatever phase it comes in, and an illegal phase change throws.
 
 import { expect } from '@open-wc/testing';
 import { FakeLink, FakeRelayLink } from '../../test/fake-link.ts';
 import { sleep, waitFor } from '../../../common/wait.ts';
-import { ModeController, type ServerLink, type ServerVideoLike } from './mode-controller.ts';
+import { FakeClock } from '../../test/fake-clock.ts';
+import type { PathDeps, ServerLink, ServerVideoLike } from './path-parts.ts';
+import { PathSelector } from './path-selector.ts';
 import { SwitchLink } from './switch-link.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../storage/settings.ts';
 import type { VideoState } from '../video/video-source.ts';
@@ -48,7 +51,7 @@ const SESSION: Partial<Settings> = {
   robotId: 'sim', sessionRole: 'driver', whepUrl: 'http://127.0.0.1:8889/robots/sim/whep', whipUrl: '', hlsUrl: 'http://127.0.0.1:8888/robots/sim/index.m3u8',
 };
 
-function rig(settings: Partial<Settings>) {
+function rig(settings: Partial<Settings>, extra: Partial<PathDeps> = {}) {
   const local = new FakeLink();
   const link = new SwitchLink(local);
   const relays: FakeRelay[] = [];
@@ -59,7 +62,7 @@ function rig(settings: Partial<Settings>) {
   const s: Settings = { ...DEFAULT_SETTINGS, ...settings };
   const statuses: LinkState[] = [];
   link.on('status', (st) => statuses.push(st.state));
-  const mode = new ModeController({
+  const mode = new PathSelector({
     link, local, settings: () => s,
     makeRelayLink: () => {
       const r = new FakeRelay();
@@ -82,6 +85,7 @@ function rig(settings: Partial<Settings>) {
       return healthy;
     },
     timing: { connectDeadlineMs: 300, videoDeadlineMs: 400, probeBaseMs: 20, probeCapMs: 60, checkEveryMs: 20 },
+    ...extra,
   });
   return {
     mode, link, local, relays, serverVideos, localVideos, statuses, healthCalls,
@@ -90,7 +94,7 @@ function rig(settings: Partial<Settings>) {
   };
 }
 
-describe('mode controller', () => {
+describe('path selector', () => {
   let r: ReturnType<typeof rig> | null = null;
   afterEach(() => {
     r?.mode.stop();
@@ -223,5 +227,47 @@ describe('mode controller', () => {
     expect(r.mode.phase).to.equal('fallback');
     r.local.setState('live');
     expect(r.local.sentOfType('lease').map((m) => m.action)).to.deep.equal(['take']);
+  });
+
+  it('stop() leaves no timer pending: health check, probe pause, probe polls, session refresh', async () => {
+    const clock = FakeClock.install();
+    try {
+      const refreshHttp = async () => ({ token: 'hs_new', expiresAt: Date.now() + 3_600_000 });
+      r = rig({ mode: 'auto', ...SESSION }, { refreshHttp });
+      r.mode.start();
+      expect(r.mode.phase).to.equal('server');
+      expect(clock.pending).to.equal(2, 'health check and session refresh');
+      r.mode.stop();
+      expect(clock.pending).to.equal(0, 'after stop() in server');
+
+      r.mode.start();
+      r.relay().setState('lost');
+      expect(r.mode.phase).to.equal('fallback');
+      r.mode.stop();
+      expect(clock.pending).to.equal(0, 'after stop() in fallback');
+
+      // Probing, with the probe's relay socket not yet live: the probe polls it.
+      r.mode.start();
+      r.relay().setState('lost');
+      await clock.advance(100);
+      expect(r.mode.phase).to.equal('probing');
+      expect(r.relays.length).to.equal(4, 'one per start, and the probe\'s');
+      expect(clock.pending).to.be.greaterThan(1, 'refresh and a probe poll');
+      r.mode.stop();
+      expect(clock.pending).to.equal(0, 'after stop() while probing');
+      await clock.advance(3_600_000);
+      expect(r.mode.phase).to.equal('off');
+      expect(r.relays.length).to.equal(4, 'no probe after stop()');
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  it('an illegal phase change throws and changes nothing', () => {
+    r = rig({ mode: 'local' });
+    r.mode.start();
+    const to = (r.mode as unknown as { to: (p: string, why: string | null) => void }).to.bind(r.mode);
+    expect(() => to('probing', null)).to.throw(/path selector: illegal transition local → probing/);
+    expect(r.mode.phase).to.equal('local');
   });
 });
