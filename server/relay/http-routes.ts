@@ -1,0 +1,174 @@
+// The relay's HTTP API as a table (method + path pattern → handler), with the dispatch in front of
+// it: CORS for the app's origins, the table, 404 for anything else. The admin and session
+// handlers are here; MediaMTX's auth hook is mediamtx-auth.ts; the WebSocket handshakes are in
+// server.ts. Every route is listed in docs/API_REFERENCE.md and server/README.md.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { stripQuery, type Logger } from '../../common/log.ts';
+import { MEDIAMTX_PORTS } from '../../protocol/limits.ts';
+import { ROBOT_ID_PATTERN } from '../../protocol/relay.ts';
+import { bearer, parseDuration, type Access } from './access.ts';
+import type { Health } from './health.ts';
+import { clientIp, HttpError, readJson, send } from './http.ts';
+import type { Hub } from './hub.ts';
+import type { RelayLimits } from './limits.ts';
+import { postMediamtxAuth } from './mediamtx-auth.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface HttpContext {
+  access: Access; hub: Hub; metrics: Metrics; limits: RelayLimits; log: Logger;
+  adminApiKey?: string; trustProxy?: boolean; appOrigins: string[];
+  mediaPublicUrl?: string; hlsPublicUrl?: string;
+  inviteLink(token: string): string;
+  health(): Promise<Health>;
+}
+
+type Handler = (c: HttpContext, req: IncomingMessage, res: ServerResponse, param: string) => Promise<void>;
+interface Route { method: string; path: RegExp; fn: Handler }
+
+/**
+ * Where an app finds a robot's media, handed out with every session so the app never guesses
+ * MediaMTX's address (one source of truth: the relay's configuration).
+ */
+export function mediaUrlsFor(robot: string, requestHost: string | undefined, mediaPublicUrl?: string, hlsPublicUrl?: string): { whepUrl: string; whipUrl: string; hlsUrl: string } {
+  const host = (() => {
+    try { return new URL(`http://${requestHost ?? '127.0.0.1'}`).hostname; } catch { return '127.0.0.1'; }
+  })();
+  const base = (u: string | undefined, port: number) => (u ? u.replace(/\/+$/, '') : `http://${host}:${port}`);
+  const media = base(mediaPublicUrl, MEDIAMTX_PORTS.webrtc);
+  const hls = base(hlsPublicUrl, MEDIAMTX_PORTS.hls);
+  return { whepUrl: `${media}/robots/${robot}/whep`, whipUrl: `${media}/robots/${robot}/talk/whip`, hlsUrl: `${hls}/robots/${robot}/index.m3u8` };
+}
+
+const media = (c: HttpContext, req: IncomingMessage, robot: string) => mediaUrlsFor(robot, req.headers.host, c.mediaPublicUrl, c.hlsPublicUrl);
+
+function refuseLocked(c: HttpContext, ip: string): void {
+  if (c.access.locked(ip)) throw new HttpError(429, 'rate_limited', 'too many failed logins, try later');
+}
+
+// Wrong admin keys count toward the same per-address brake as every other failed login.
+async function requireAdmin(c: HttpContext, req: IncomingMessage): Promise<void> {
+  const ip = clientIp(req, c.trustProxy);
+  refuseLocked(c, ip);
+  const key = req.headers['x-api-key'];
+  if (!c.access.isAdmin(req.headers.authorization, typeof key === 'string' ? key : undefined)) {
+    if (c.adminApiKey) await c.access.failed(ip, 'admin');
+    throw new HttpError(401, 'unauthorized', c.adminApiKey ? 'admin API key required' : 'admin API disabled: set ADMIN_API_KEY');
+  }
+}
+
+async function getHealth(c: HttpContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const h = await c.health();
+  send(res, h.ok ? 200 : 503, h.ok ? { ok: true } : { ok: false, error: 'unavailable', msg: h.reasons.join('; '), reasons: h.reasons });
+}
+
+async function postRegister(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  await requireAdmin(c, req);
+  const body = await readJson(req);
+  const id = typeof body.robot === 'string' ? body.robot : `robot-${randomBytes(4).toString('hex')}`;
+  if (!ROBOT_ID_PATTERN.test(id)) throw new HttpError(400, 'bad_message', 'robot must be 1-64 of A-Z a-z 0-9 _ -');
+  const creds = await c.access.registerRobot(id);
+  send(res, 201, { ok: true, ...creds });
+}
+
+async function postInvite(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  await requireAdmin(c, req);
+  const body = await readJson(req);
+  const robot = body.robot, role = body.role;
+  if (typeof robot !== 'string' || !ROBOT_ID_PATTERN.test(robot)) throw new HttpError(400, 'bad_message', 'robot must be 1-64 of A-Z a-z 0-9 _ -');
+  if (role !== 'driver' && role !== 'viewer') throw new HttpError(400, 'bad_message', 'role must be driver or viewer');
+  const ttl = body.ttl === undefined ? c.limits.defaultInviteTtlMs : typeof body.ttl === 'number' ? body.ttl : parseDuration(String(body.ttl));
+  if (ttl === null || !(ttl > 0 && ttl <= c.limits.maxInviteTtlMs)) throw new HttpError(400, 'bad_message', 'ttl must be like 30m, 1h, 7d (at most 30d)');
+  const inv = await c.access.createInvite(robot, role, ttl);
+  send(res, 201, { ok: true, invite: inv, link: c.inviteLink(inv.token) });
+}
+
+async function postSession(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const ip = clientIp(req, c.trustProxy);
+  refuseLocked(c, ip);
+  const body = await readJson(req);
+  if (typeof body.invite !== 'string' || !body.invite) throw new HttpError(400, 'bad_message', 'invite is required');
+  const issued = await c.access.redeemInvite(body.invite);
+  if (!issued) { await c.access.failed(ip, 'invite'); throw new HttpError(401, 'unauthorized', 'invite unknown or expired'); }
+  const s = issued.session;
+  send(res, 201, { ok: true, token: issued.token, session: s.id, robot: s.robot, role: s.role, expiresAt: s.expiresAt, ...media(c, req, s.robot) });
+}
+
+/** The session whose token the request carries (Bearer); a wrong token counts as a failed login. */
+async function bearerSession(c: HttpContext, req: IncomingMessage) {
+  const ip = clientIp(req, c.trustProxy);
+  refuseLocked(c, ip);
+  const token = bearer(req.headers.authorization);
+  const s = token ? await c.access.verifySession(token) : null;
+  if (!s) {
+    if (token) await c.access.failed(ip, 'session');
+    throw new HttpError(401, 'unauthorized', 'session token required (Authorization: Bearer)');
+  }
+  return s;
+}
+
+async function refreshSession(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const s = await bearerSession(c, req);
+  const issued = await c.access.refreshSession(s);
+  if (!issued) throw new HttpError(401, 'unauthorized', 'the invite behind this session was revoked or expired');
+  send(res, 200, { ok: true, token: issued.token, session: s.id, robot: s.robot, role: s.role, expiresAt: issued.session.expiresAt, ...media(c, req, s.robot) });
+}
+
+async function deleteSession(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  await c.access.revokeSession((await bearerSession(c, req)).id);
+  send(res, 200, { ok: true });
+}
+
+/** An admin DELETE of what `revoke` names by id. */
+const adminRevoke = (revoke: (a: Access, id: string) => Promise<unknown>): Handler => async (c, req, res, id) => {
+  await requireAdmin(c, req);
+  await revoke(c.access, id);
+  send(res, 200, { ok: true });
+};
+
+export const RELAY_ROUTES: Route[] = [
+  { method: 'GET', path: /^\/health$/, fn: getHealth },
+  { method: 'GET', path: /^\/api\/status$/, fn: async (c, _req, res) => send(res, 200, { ok: true, status: c.hub.status() }) },
+  { method: 'GET', path: /^\/metrics$/, fn: async (c, _req, res) => send(res, 200, await c.metrics.registry.metrics(), c.metrics.registry.contentType) },
+  { method: 'POST', path: /^\/mediamtx\/auth$/, fn: postMediamtxAuth },
+  { method: 'POST', path: /^\/api\/robot\/register$/, fn: postRegister },
+  { method: 'POST', path: /^\/api\/invites$/, fn: postInvite },
+  { method: 'DELETE', path: /^\/api\/invites\/([\w-]{1,64})$/, fn: adminRevoke((a, id) => a.revokeInvite(id)) },
+  { method: 'POST', path: /^\/api\/session$/, fn: postSession },
+  { method: 'POST', path: /^\/api\/session\/refresh$/, fn: refreshSession },
+  { method: 'DELETE', path: /^\/api\/session$/, fn: deleteSession },
+  { method: 'DELETE', path: /^\/api\/sessions\/([\w-]{1,64})$/, fn: adminRevoke((a, id) => a.revokeSession(id)) },
+];
+
+/** The app calls the session API and /health ("Test connection") from its own origin. */
+function cors(c: HttpContext, req: IncomingMessage, res: ServerResponse, path: string): boolean {
+  const origin = req.headers.origin;
+  if (!origin || !(path.startsWith('/api/session') || path === '/health') || !(c.appOrigins.includes(origin) || c.appOrigins.includes('*'))) return false;
+  res.setHeader('Access-Control-Allow-Origin', origin);
+  res.setHeader('Vary', 'Origin');
+  res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
+  return true;
+}
+
+async function route(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://relay').pathname;
+  const method = req.method ?? 'GET';
+  if (cors(c, req, res, path) && method === 'OPTIONS') return send(res, 204, '');
+  for (const r of RELAY_ROUTES) {
+    const m = r.method === method ? r.path.exec(path) : null;
+    if (m) return r.fn(c, req, res, m[1] ?? '');
+  }
+  throw new HttpError(404, 'not_found', 'no such route');
+}
+
+export function createRequestHandler(c: HttpContext): RequestListener {
+  return (req, res) => {
+    route(c, req, res).catch((err: unknown) => {
+      const e = err instanceof HttpError ? err : new HttpError(500, 'internal', 'internal error');
+      if (!(err instanceof HttpError)) c.log.error('request failed', { path: stripQuery(req.url ?? ''), error: err as Error });
+      if (!res.headersSent) send(res, e.status, { ok: false, error: e.code, msg: e.message });
+      else res.end();
+    });
+  };
+}
