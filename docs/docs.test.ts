@@ -2,14 +2,15 @@
 // 1. every HTTP route, WebSocket endpoint and message type in the code is in docs/API_REFERENCE.md,
 //    and every one documented there exists in the code (bridge and relay, each in its own section);
 // 2. every `npm run <script>` in the docs' code (README.md, docs/*.md) exists in package.json.
-// The code's lists come from the code itself: the bridge's ROUTES table, the relay's route
-// conditions in server/relay/server.ts, the message validators of protocol/messages.ts and the
-// frame interfaces of protocol/relay.ts.
+// The code's lists come from the code itself: the bridge's ROUTES table, the relay's RELAY_ROUTES
+// table (server/relay/http-routes.ts) and its WebSocket paths in server/relay/server.ts, the
+// message validators of protocol/messages.ts and the frame interfaces of protocol/relay.ts.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROUTES } from '../bridge/http/router.ts';
+import { RELAY_ROUTES } from '../server/relay/http-routes.ts';
 import { ERROR_CODES, CLIENT_MESSAGE_TYPES, ROBOT_MESSAGE_TYPES } from '../protocol/messages.ts';
 import { CloseCode } from '../protocol/limits.ts';
 import { RelayCloseCode } from '../protocol/relay.ts';
@@ -79,17 +80,10 @@ function bridgeRoutes(): Route[] {
   return [...http, ...ws];
 }
 
-/** The relay's routes, read from server/relay/server.ts's conditions. */
+/** The relay's routes: its HTTP table, and the WebSocket paths read from server/relay/server.ts. */
 function relayRoutes(): Route[] {
   const src = read('server/relay/server.ts');
-  const routes: Route[] = [];
-  for (const m of src.matchAll(/m === '([A-Z]+)' && path === '([^']+)'/g)) routes.push({ method: m[1]!, path: m[2]! });
-  // const inviteId = /^\/api\/invites\/([\w-]{1,64})$/.exec(path);  …  if (m === 'DELETE' && inviteId)
-  for (const m of src.matchAll(/const (\w+) = \/(\^.*?\$)\/\.exec\(path\)/g)) {
-    const methods = [...src.matchAll(new RegExp(`m === '([A-Z]+)' && ${m[1]}\\b`, 'g'))].map((x) => x[1]!);
-    assert.ok(methods.length, `server/relay/server.ts: no method condition for route ${m[2]}`);
-    for (const method of methods) routes.push({ method, path: regexToPath(m[2]!) });
-  }
+  const routes: Route[] = RELAY_ROUTES.map((r) => ({ method: r.method, path: regexToPath(r.path.source) }));
   // const robotPath = /^\/ws\/robot\/([^/]+)$/.exec(url.pathname);
   for (const m of src.matchAll(/\/(\^\\\/ws\\\/.*?\$)\/\.exec\(url\.pathname\)/g)) routes.push({ method: 'WS', path: regexToPath(m[1]!) });
   const unique = new Map(routes.map((r) => [`${r.method} ${r.path}`, r]));
@@ -139,7 +133,7 @@ test('every bridge route and WebSocket endpoint is documented, and every documen
 
 test('every relay route and WebSocket endpoint is documented, and every documented one exists', () => {
   const code = relayRoutes();
-  assert.ok(code.some((r) => r.method === 'GET' && r.path === '/health'), 'the relay route parser found no GET /health: has server/relay/server.ts changed shape?');
+  assert.ok(code.some((r) => r.method === 'GET' && r.path === '/health'), 'no GET /health in the relay routes (RELAY_ROUTES in server/relay/http-routes.ts)');
   assert.ok(code.some((r) => r.method === 'WS'), 'the relay route parser found no WebSocket path');
   assert.ok(code.length >= 12, `the relay route parser found only ${code.length} routes: ${code.map((r) => `${r.method} ${r.path}`).join(', ')}`);
   const problems = compareRoutes('relay', code, section(apiRef, 'Relay'));
