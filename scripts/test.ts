@@ -1,4 +1,4 @@
-// `npm test`: every suite, in order — types, node:test (protocol, bridge, relay, firmware, docs),
+// `npm test`: every suite, in order — types, lint, node:test (protocol, bridge, relay, firmware, docs),
 // web-test-runner (the PWA's elements in headless Chromium), end-to-end (real Chromium against
 // the real stack). Prints each runner's own summary, then one closing line `N passed, N failed`.
 import { spawn } from 'node:child_process';
@@ -6,7 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const only = process.argv.slice(2); // optional suite names: types node web e2e
+const only = process.argv.slice(2); // optional suite names: types lint node web e2e
 
 function findTests(dir: string, out: string[] = []): string[] {
   let entries: string[];
@@ -60,6 +60,12 @@ const suites: { name: string; go: () => Promise<Tally> }[] = [
       const b = await run('types (node)', 'node', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.node.json'], () => null);
       return { passed: a.passed + b.passed, failed: a.failed + b.failed };
     },
+  },
+  {
+    // typescript-eslint (eslint.config.js): floating promises, exhaustive switches, unused code,
+    // function length. One check, like the type checks.
+    name: 'lint',
+    go: () => run('lint', 'node', ['node_modules/eslint/bin/eslint.js', '--max-warnings', '0', '.'], () => null),
   },
   {
     name: 'node',
