@@ -93,6 +93,8 @@ for (let run = 1; run <= times; run++) {
     }
     const label = group.length === 1 ? group[0] : `${group.length} files`;
     console.log(`run ${run}/${times} ${label}: ${results.length - failed.length} passed, ${failed.length} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    // As they happen, so a long campaign shows its failures before it ends.
+    for (const r of failed) console.log(`  FAILED ${relative(ROOT, resolve(ROOT, r.file)) || r.file}: ${r.name}\n      ${r.error ?? '(no message)'}`);
   }
 }
 stopBusy();
