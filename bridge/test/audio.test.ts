@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { AudioKind, decodeAudioFrame, encodeAudioFrame } from '../../protocol/audio.ts';
 import { RecordingSpeaker } from '../sim/audio.ts';
 import { sleep, waitFor } from '../../common/wait.ts';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 describe('audio over the WebSocket', () => {
   let rig: Rig;
   before(async () => { rig = await startRig(); });
+  afterEach(() => Operator.closeAll());
   after(async () => { await rig?.stop(); });
 
   test('a session that asks for audio gets robot-mic PCM frames; one that does not gets none', async () => {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { api, Operator, startRig, TOKEN, type Rig } from './harness.ts';
 
 describe('operator access', () => {
   let rig: Rig;
   before(async () => { rig = await startRig(); });
+  afterEach(() => Operator.closeAll());
   after(async () => { await rig?.stop(); });
 
   test('an API request without a token is refused with 401', async () => {

@@ -3,7 +3,7 @@
 // record of motor frames shows the wheels never moved because of any of them.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseClientMessage } from '../../protocol/messages.ts';
 import { DEFAULT_CONFIG, mergePatch, validateConfig } from '../config/schema.ts';
@@ -79,6 +79,7 @@ const httpRequest = fc.record({
 describe('fuzzing the bridge', () => {
   let rig: Rig;
   before(async () => { rig = await startRig(); });
+  afterEach(() => Operator.closeAll());
   after(async () => { await rig?.stop(); });
 
   async function assertNeverMoved(since: number) {

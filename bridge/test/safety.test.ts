@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { sleep, waitFor } from '../../common/wait.ts';
 import { api, drive, Operator, startRig, type Rig } from './harness.ts';
 
 describe('driving safety', () => {
   let rig: Rig;
   before(async () => { rig = await startRig(); });
+  afterEach(() => Operator.closeAll());
   after(async () => { await rig?.stop(); });
 
   async function takeLease(op: Operator) {
@@ -97,15 +98,25 @@ describe('driving safety', () => {
   });
 
   test('heartbeats keep a steady drive going past the deadman time', async () => {
-    const op = await Operator.connect(rig);
-    await takeLease(op);
-    op.send(drive(0.4, 0.4));
-    // Heartbeats every 50 ms for 500 ms, twice the deadman time, are the stimulus.
-    for (let i = 0; i < 10; i++) { await sleep(50); op.send({ v: 1, type: 'heartbeat', t: Date.now() }); }
-    assert.equal((await rig.simState()).targetLeft, Math.round(0.4 * 255), 'still driving after 500 ms of heartbeats');
-    await op.next('heartbeat_ack');
-    await op.close();
-    await waitFor('stop on close', () => rig.simState(), (s) => s.targetLeft === 0, 1000);
+    // The wiring only: heartbeats over the socket reach the deadman. The rule itself (only the
+    // driver's heartbeat feeds it, to the millisecond) is bridge/safety/motion.test.ts's, on a fake
+    // clock. With the 250 ms deadman this failed once in 20 runs on a loaded 2-core machine: the
+    // test's process stalled past 250 ms between two heartbeats, and the bridge rightly stopped.
+    // A 1 s deadman needs a stall four times as long to trip; the drive lasts twice the deadman.
+    assert.equal((await api(rig, 'POST', '/config', { safety: { deadman_ms: 1000 } })).status, 200);
+    try {
+      const op = await Operator.connect(rig);
+      await takeLease(op);
+      op.send(drive(0.4, 0.4));
+      // Heartbeats every 50 ms for 2 s, twice the deadman time, are the stimulus.
+      for (let i = 0; i < 40; i++) { await sleep(50); op.send({ v: 1, type: 'heartbeat', t: Date.now() }); }
+      assert.equal((await rig.simState()).targetLeft, Math.round(0.4 * 255), 'still driving after 2 s of heartbeats');
+      await op.next('heartbeat_ack');
+      await op.close();
+      await waitFor('stop on close', () => rig.simState(), (s) => s.targetLeft === 0, 1000);
+    } finally {
+      await api(rig, 'POST', '/config', { safety: { deadman_ms: 250 } });
+    }
   });
 
   test('closing the driver\'s socket stops the robot at once, well before the deadman', async () => {
