@@ -7,7 +7,7 @@ const HEAD = 'HAVATAR-RESULT ';
 function firstLine(error) {
   if (!error) return undefined;
   const e = error.cause instanceof Error || typeof error.cause === 'string' ? error.cause : error;
-  return String(e?.message ?? e).split('\n').slice(0, 12).join(' | ').slice(0, 1500);
+  return String(e?.message ?? e).split('\n').slice(0, 40).join(' | ').slice(0, 4000);
 }
 
 export default async function* repeatReporter(source) {
