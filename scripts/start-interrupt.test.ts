@@ -209,3 +209,25 @@ test('a start that finds a port taken names the process holding it and how to st
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('npm start whose parent is killed outright (a test runner, a CI job) stops itself and everything it started', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'havatar-start-interrupt-'));
+  const tag = randomUUID();
+  // bash stays the launcher's parent (`; true` keeps it from exec-ing node), and is the one killed.
+  const parent = spawn('bash', ['-c', `${process.execPath} --import tsx ${join(ROOT, 'scripts/start.ts')}; true`], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, HAVATAR_PORTS: portsEnv(await fixedPorts()), HAVATAR_HOST: '127.0.0.1', HAVATAR_DATA_DIR: dataDir, HAVATAR_PROGRESS: '1', [TAG]: tag },
+  });
+  try {
+    await within('the simulator to be spawned', new Promise<void>((resolve) => {
+      createInterface({ input: parent.stdout! }).on('line', (line) => { if (line.includes('"stage":"spawned","name":"sim"')) resolve(); });
+    }), 60_000);
+    parent.kill('SIGKILL');
+    await waitFor('every process of npm start to be gone', () => running(tag), (left) => left.length === 0, 15_000);
+  } finally {
+    for (const p of running(tag)) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

@@ -72,6 +72,10 @@ process.on('unhandledRejection', (err) => {
 // A closed terminal or pipe must not turn the shutdown's own messages into a crash halfway.
 process.stdout.on('error', () => {});
 process.stderr.on('error', () => {});
+// A parent killed outright (a test runner, a CI job) sends no SIGHUP: once this process has been
+// handed to another parent, nobody is there to stop it, so it stops itself.
+const parentAtStart = process.ppid;
+setInterval(() => { if (process.ppid !== parentAtStart) void shutdown(0, 'parent gone'); }, 500).unref();
 progress({ stage: 'begin' });
 
 const PORT_NAMES = ['bridge', 'bridgeHttps', 'simControl', 'relay', 'rtsp', 'webrtc', 'webrtcUdp', 'hls', 'api', 'metrics'] as const;
