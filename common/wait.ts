@@ -17,7 +17,7 @@ export class WaitTimeout extends Error {
 }
 
 /** A short, readable rendering of whatever a wait saw last (objects as JSON, cut at 400 chars). */
-export function describe(v: unknown): string {
+function describe(v: unknown): string {
   if (v instanceof Error) return `${v.name}: ${v.message}`;
   let s: string;
   try {

@@ -126,22 +126,22 @@ export class Operator {
   }
 
   /** Operators whose socket has not closed yet. */
-  private static readonly open_ = new Set<Operator>();
+  private static readonly connected = new Set<Operator>();
 
   /**
    * Closes every operator still connected: for an afterEach, so a test that fails before its own
    * close() does not leave its driver holding the lease for the tests after it.
    */
   static async closeAll(): Promise<void> {
-    await Promise.all([...Operator.open_].map((op) => op.close()));
+    await Promise.all([...Operator.connected].map((op) => op.close()));
   }
 
   static open(url: string, headers: Record<string, string> = {}): Promise<Operator> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { headers });
       const op = new Operator(ws);
-      Operator.open_.add(op);
-      void op.closed.then(() => Operator.open_.delete(op));
+      Operator.connected.add(op);
+      void op.closed.then(() => Operator.connected.delete(op));
       ws.once('open', () => resolve(op));
       ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`handshake refused: ${res.statusCode}`), { status: res.statusCode })));
       ws.once('error', reject);

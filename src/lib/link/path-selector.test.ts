@@ -175,24 +175,25 @@ describe('path selector', () => {
     expect(r.localVideos[0]!.state).to.equal('stopped');
   });
 
+  /** Auto mode started with its server video attached, the relay live and the robot online there. */
+  async function autoOnLiveRelay() {
+    const started = rig({ mode: 'auto', ...SESSION });
+    started.mode.attachVideo();
+    started.mode.start();
+    await waitFor('the server video to be created', () => started.serverVideos.length, (n) => n === 1, 500);
+    started.relay().setState('live');
+    started.relay().online(true);
+    return started;
+  }
+
   it('Auto: the robot going offline at the relay, or the server video failing, also falls back', async () => {
-    r = rig({ mode: 'auto', ...SESSION });
-    r.mode.attachVideo();
-    r.mode.start();
-    await waitFor('the condition', () => r!.serverVideos.length === 1, undefined, 500);
-    r.relay().setState('live');
-    r.relay().online(true);
+    r = await autoOnLiveRelay();
     r.relay().online(false);
     expect(r.mode.phase).to.equal('fallback');
     expect(r.mode.reason).to.match(/robot is not connected/);
     r.mode.stop();
 
-    r = rig({ mode: 'auto', ...SESSION });
-    r.mode.attachVideo();
-    r.mode.start();
-    await waitFor('the condition', () => r!.serverVideos.length === 1, undefined, 500);
-    r.relay().setState('live');
-    r.relay().online(true);
+    r = await autoOnLiveRelay();
     r.serverVideos[0]!.set('playing');
     r.serverVideos[0]!.set('error', 'dropped');
     expect(r.mode.phase).to.equal('fallback');

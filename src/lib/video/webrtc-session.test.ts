@@ -159,19 +159,19 @@ describe('WHEP session state machine', () => {
     const down = fakeFetch(() => { throw new TypeError('Failed to fetch'); });
     const a = session(down.f, { autoRestart: false });
     a.s.start();
-    await waitFor('the condition', () => a.s.state === 'failed', undefined, 1000);
+    await waitFor('session a to fail', () => a.s.state, (st) => st === 'failed', 1000);
     expect(a.s.failure).to.equal('unreachable');
 
     const refused = fakeFetch(whepServer(401));
     const b = session(refused.f, { autoRestart: false });
     b.s.start();
-    await waitFor('the condition', () => b.s.state === 'failed', undefined, 1000);
+    await waitFor('session b to fail', () => b.s.state, (st) => st === 'failed', 1000);
     expect(b.s.failure).to.equal('refused');
 
     const ok = fakeFetch(whepServer());
     const c = session(ok.f, { autoRestart: false });
     c.s.start();
-    await waitFor('the condition', () => c.s.state === 'connecting', undefined, 1000);
+    await waitFor('session c to connect', () => c.s.state, (st) => st === 'connecting', 1000);
     FakePc.last!.setState('connected');
     FakePc.last!.setState('failed');
     expect(c.s.state).to.equal('failed');
