@@ -10,18 +10,7 @@ import { ROOT } from './stack.ts';
 
 const TEST_DIRS = ['protocol', 'common', 'bridge', 'server', 'src', 'e2e', 'scripts', 'deploy', 'docs', 'firmware'];
 
-/** Test files, and the helpers that live in test folders (harnesses, fakes). */
-function testSources(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name.startsWith('.') || name === 'fixtures') continue;
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) testSources(p, out);
-    else if (/\.test\.ts$/.test(name) || (/\/(test|e2e)\//.test(`/${relative(ROOT, p)}`) && name.endsWith('.ts'))) out.push(p);
-  }
-  return out;
-}
-
-/** Every TypeScript and shell source under `dir`. */
+/** Every TypeScript, JavaScript module and shell source under `dir`, this file aside. */
 function sources(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
     if (name === 'node_modules' || name.startsWith('.') || name === 'results') continue;
@@ -32,7 +21,12 @@ function sources(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-const files = TEST_DIRS.flatMap((d) => testSources(join(ROOT, d))).filter((p) => !p.endsWith('scripts/test-hygiene.test.ts'));
+/** Test files, and the helpers that live in test folders (harnesses, fakes); fixtures aside. */
+const isTestSource = (p: string): boolean => {
+  const rel = `/${relative(ROOT, p)}`;
+  return p.endsWith('.ts') && !rel.includes('/fixtures/') && (p.endsWith('.test.ts') || /\/(test|e2e)\//.test(rel));
+};
+const files = TEST_DIRS.flatMap((d) => sources(join(ROOT, d))).filter(isTestSource);
 
 /**
  * A wait on the wall clock: sleep(…), page.waitForTimeout(…), a bare promise around setTimeout
