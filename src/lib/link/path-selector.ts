@@ -19,7 +19,7 @@ import type { VideoKind, VideoSource } from '../video/video-source.ts';
 import type { Settings } from '../storage/settings.ts';
 import { hasServerSession } from '../storage/settings.ts';
 import { StateMachine, Timers } from '../state-machine.ts';
-import { backoffDelay } from './backoff.ts';
+import { backoffDelay } from '../../../common/backoff.ts';
 import { Emitter } from './emitter.ts';
 import { LeaseCarry } from './lease-carry.ts';
 import { DEFAULT_PATH_TIMING, PATH_TRANSITIONS, dropServerPath, newServerPath, type PathDeps, type PathPhase, type PathTiming, type ServerLink, type ServerPath, type ServerVideoLike } from './path-parts.ts';
@@ -241,7 +241,7 @@ export class PathSelector {
 
   private scheduleProbe(): void {
     this.attempt++;
-    const delay = backoffDelay(this.attempt, { baseMs: this.t.probeBaseMs, maxMs: this.t.probeCapMs });
+    const delay = backoffDelay(this.attempt, { baseMs: this.t.probeBaseMs, maxMs: this.t.probeCapMs, jitter: true });
     this.nextProbeAt = Date.now() + delay;
     const gen = this.gen;
     this.timers.after(delay, () => {

@@ -1,6 +1,5 @@
 import { expect } from '@open-wc/testing';
 import { ClockOffset } from './clock.ts';
-import { backoffDelay } from './backoff.ts';
 import { apiUrl, authHeaders, videoUrl, wsUrl } from './robot-urls.ts';
 
 const t = { robotUrl: '', token: 'tok', audioEnabled: true, videoSize: 'auto' };
@@ -19,16 +18,6 @@ describe('robot URLs', () => {
   it('sends the token as a bearer header for fetch, and nothing without one', () => {
     expect(authHeaders(t)).to.deep.equal({ Authorization: 'Bearer tok' });
     expect(authHeaders({ token: '' })).to.deep.equal({});
-  });
-});
-
-describe('reconnect backoff', () => {
-  it('doubles per attempt up to the ceiling, with jitter in [half, full]', () => {
-    const o = { baseMs: 500, maxMs: 8000 };
-    expect(backoffDelay(1, o, () => 1)).to.equal(500);
-    expect(backoffDelay(3, o, () => 1)).to.equal(2000);
-    expect(backoffDelay(10, o, () => 1)).to.equal(8000);
-    expect(backoffDelay(10, o, () => 0)).to.equal(4000);
   });
 });
 

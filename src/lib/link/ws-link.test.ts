@@ -62,7 +62,7 @@ function makeLink(timing = {}) {
     url: () => 'ws://127.0.0.1:1/ws?token=secret',
     hello: () => ({ name: 'tester' }),
     WebSocketImpl: FakeSocket as unknown as new (url: string) => WebSocket,
-    timing: { connectTimeoutMs: 200, heartbeatMs: 20, degradedAfterMs: 80, lostAfterMs: 200, degradedRttMs: 1000, backoff: { baseMs: 20, maxMs: 40 }, ...timing },
+    timing: { connectTimeoutMs: 200, heartbeatMs: 20, degradedAfterMs: 80, lostAfterMs: 200, degradedRttMs: 1000, backoff: { baseMs: 20, maxMs: 40, jitter: true }, ...timing },
   });
   link.on('status', (s) => states.push(s.state));
   return { link, states, sock: () => FakeSocket.all.at(-1)! };

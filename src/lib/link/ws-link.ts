@@ -6,7 +6,7 @@
 import { decodeAudioFrame } from '../../../protocol/audio.ts';
 import { CloseCode } from '../../../protocol/limits.ts';
 import { msg, parseRobotMessage, type ClientMessage, type HeartbeatMsg, type HelloMsg, type WelcomeMsg } from '../../../protocol/messages.ts';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import { backoffDelay, type BackoffOptions } from '../../../common/backoff.ts';
 import { ClockOffset } from './clock.ts';
 import { Emitter } from './emitter.ts';
 import type { Link, LinkEvents, LinkState, LinkStatus } from './link.ts';
@@ -30,7 +30,8 @@ export const DEFAULT_TIMING: LinkTiming = {
   degradedAfterMs: 1200,
   degradedRttMs: 600,
   lostAfterMs: 4000,
-  backoff: DEFAULT_BACKOFF,
+  // Several phones reconnecting to a rebooting robot spread out (jitter).
+  backoff: { baseMs: 500, maxMs: 8000, jitter: true },
 };
 
 type SocketCtor = new (url: string) => WebSocket;
