@@ -3,7 +3,7 @@
 
 import { expect } from '@open-wc/testing';
 import { FakeClock } from '../test/fake-clock.ts';
-import { STRICT_TRANSITIONS, StateMachine, Timers, type Transitions } from './state-machine.ts';
+import { STRICT_TRANSITIONS, StateMachine, Timers, type Transitions } from '../../common/state-machine.ts';
 
 type Door = 'shut' | 'open' | 'locked';
 const DOOR: Transitions<Door> = { shut: ['open', 'locked'], open: ['shut'], locked: ['shut'] };

@@ -1,7 +1,7 @@
 // What the path selector (path-selector.ts) is built from: its phases and their allowed moves, the
 // server path (made and dropped here), its dependencies and its timing.
 
-import type { Transitions } from '../state-machine.ts';
+import type { Transitions } from '../../../common/state-machine.ts';
 import type { Settings } from '../storage/settings.ts';
 import type { RtcFailure } from '../video/webrtc-session.ts';
 import type { VideoSource } from '../video/video-source.ts';

@@ -18,7 +18,7 @@
 import type { VideoKind, VideoSource } from '../video/video-source.ts';
 import type { Settings } from '../storage/settings.ts';
 import { hasServerSession } from '../storage/settings.ts';
-import { StateMachine, Timers } from '../state-machine.ts';
+import { StateMachine, Timers } from '../../../common/state-machine.ts';
 import { backoffDelay } from '../../../common/backoff.ts';
 import { Emitter } from './emitter.ts';
 import { LeaseCarry } from './lease-carry.ts';

@@ -5,7 +5,7 @@
 
 import type { Settings } from '../storage/settings.ts';
 import { hasServerSession } from '../storage/settings.ts';
-import type { Timers } from '../state-machine.ts';
+import type { Timers } from '../../../common/state-machine.ts';
 import { isUsable, type LinkState } from './link.ts';
 
 export interface SessionRefreshDeps {

@@ -1,7 +1,7 @@
 // The WHEP/WHIP session's states and every transition between them, listed once (RtcSession in
 // webrtc-session.ts moves only along these; docs/ARCHITECTURE.md draws them).
 
-import type { Transitions } from '../state-machine.ts';
+import type { Transitions } from '../../../common/state-machine.ts';
 
 export type RtcState = 'idle' | 'offering' | 'connecting' | 'connected' | 'restarting' | 'failed' | 'closed';
 

@@ -11,7 +11,7 @@
 // Every await is followed by a check that this run is still the current one and still in the state
 // it expects, so a close() or a failure in the meantime wins. Every timer is cleared in teardown.
 
-import { StateMachine, Timers } from '../state-machine.ts';
+import { StateMachine, Timers } from '../../../common/state-machine.ts';
 import { RTC_TRANSITIONS, type RtcFailure, type RtcState } from './webrtc-session-state.ts';
 import { parseIceServers, parseOffer, sdpFragment, sessionUrl, type CandidateLike, type OfferData } from './webrtc-sdp.ts';
 

@@ -1,4 +1,4 @@
-// The two pieces every lifecycle in the app is built from:
+// The two pieces every lifecycle in the app, the bridge and the relay is built from:
 //
 // - StateMachine: named states and the allowed transitions, listed once as `{ from: [to, …] }`.
 //   `to(next)` is the only way to change the state. An illegal transition throws in tests and in
@@ -10,8 +10,11 @@
 
 export type Transitions<S extends string> = { readonly [K in S]: readonly S[] };
 
-/** True where an illegal transition must throw: everywhere but the production build. */
-export const STRICT_TRANSITIONS: boolean = !import.meta.env?.PROD;
+const nodeEnv = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+/** True where an illegal transition must throw: tests and the dev server, not production. */
+export const STRICT_TRANSITIONS: boolean = nodeEnv
+  ? nodeEnv.NODE_TEST_CONTEXT !== undefined || nodeEnv.HAVATAR_STRICT_STATES === '1'
+  : !(import.meta as ImportMeta & { env?: { PROD?: boolean } }).env?.PROD;
 
 export class IllegalTransition extends Error {
   constructor(machine: string, from: string, to: string) {
