@@ -91,7 +91,9 @@ function startLauncher(dataDir: string, ports: Record<string, number>, nodeFlags
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, HAVATAR_PORTS: portsEnv(ports), HAVATAR_HOST: '127.0.0.1', HAVATAR_DATA_DIR: dataDir, HAVATAR_PROGRESS: '1', [TAG]: tag },
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': 'exit' can come while the last lines are still in the pipes, and a
+  // failure's message would then miss the very lines that say why.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const output: string[] = [];
   const waiting: { match: (p: Record<string, unknown>) => boolean; resolve: (p: Record<string, unknown>) => void }[] = [];
   const onLine = (line: string) => {
