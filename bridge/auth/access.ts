@@ -4,7 +4,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../../common/log.ts';
-import { FailureBrake, sleep } from './brake.ts';
+import { LoginBrake } from '../../common/login-brake.ts';
 import { readCookie, SESSION_COOKIE, type SessionStore } from './sessions.ts';
 import type { TokenStore } from './token-store.ts';
 
@@ -40,8 +40,16 @@ export function queryTokenOf(req: IncomingMessage): string | null {
   return new URLSearchParams(url.slice(q + 1)).get('token');
 }
 
+/**
+ * Each failure from an address holds its answer back longer (100 ms, doubling, up to 5 s) while its
+ * failures are under 10 minutes old; never a lockout: the robot's owner must always get back in.
+ */
+export const BRIDGE_BRAKE = { baseDelayMs: 100, maxDelayMs: 5000, windowMs: 10 * 60_000 } as const;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 export class Access {
-  readonly brake = new FailureBrake();
+  readonly brake = new LoginBrake(BRIDGE_BRAKE);
 
   constructor(private tokens: TokenStore, readonly sessions: SessionStore, private log: Logger) {}
 

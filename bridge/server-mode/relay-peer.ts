@@ -7,7 +7,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { MAX_ID_CHARS } from '../../protocol/limits.ts';
-import { msg, type ErrorCode, type ErrorMsg, type RobotMessage, type Role } from '../../protocol/messages.ts';
+import type { ErrorCode, RobotMessage, Role } from '../../protocol/messages.ts';
+import { errorFrame } from '../../common/error-frame.ts';
 import type { Peer, RemoteTalk } from '../ws/session.ts';
 import type { RelayLink } from './relay-link.ts';
 
@@ -28,9 +29,6 @@ export class RelayPeer implements Peer {
   }
 
   sendError(code: ErrorCode, message: string, field?: string, ref?: string): void {
-    const body: Omit<ErrorMsg, 'v'> = { type: 'error', code, message: message.slice(0, 500) };
-    if (field) body.field = field.slice(0, 100);
-    if (ref) body.ref = ref.slice(0, 100);
-    this.send(msg<ErrorMsg>(body));
+    this.send(errorFrame(code, message, field, ref));
   }
 }

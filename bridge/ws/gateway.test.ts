@@ -43,9 +43,9 @@ describe('WebSocket rate limit (real time)', () => {
     const closed = once(ws, 'close').then(([code]) => code as number);
     await within('the WebSocket to open', once(ws, 'open'), 5000);
     await waitFor('the welcome', () => received.map((m) => m.type), (types) => types.includes('welcome'));
-    // Twice the limit and one more, in one burst: however the burst falls across the fixed
-    // one-second windows, one window holds more than the limit (as long as it all arrives within
-    // a second, which a burst of small frames on loopback does with room to spare).
+    // Twice the limit and one more, in one burst: more than the bucket's burst plus what it refills
+    // in a second (as long as it all arrives within a second, which a burst of small frames on
+    // loopback does with room to spare).
     for (let i = 0; i <= 2 * MAX_MESSAGES_PER_SECOND; i++) ws.send(JSON.stringify({ v: 1, type: 'heartbeat', t: Date.now() }));
     assert.equal(await within('the bridge to close the socket', closed, 5000), CloseCode.rateLimited);
     assert.ok(received.some((m) => m.type === 'error' && m.code === 'rate_limited'), `no rate_limited error in ${JSON.stringify(received.slice(-3))}`);

@@ -7,17 +7,15 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../../common/log.ts';
-import { AudioKind, encodeAudioFrame } from '../../protocol/audio.ts';
-import {
-  AUDIO_FRAME_MS, AUDIO_SAMPLE_RATE, CloseCode, DRIVER_SEND_INTERVAL_MS, MAX_BINARY_FRAME_BYTES,
-  MAX_DRIVE_TTL_MS, MAX_TEXT_FRAME_BYTES,
-} from '../../protocol/limits.ts';
+import { CloseCode, MAX_BINARY_FRAME_BYTES, MAX_TEXT_FRAME_BYTES } from '../../protocol/limits.ts';
 import {
   errorCodeFor, msg, parseClientMessage, type ClientMessage, type LeaseStateMsg, type RobotMessage,
   type StoppedMsg, type TalkStateMsg, type TelemetryMsg, type WelcomeMsg,
 } from '../../protocol/messages.ts';
-import type { Access } from '../auth/access.ts';
-import { clientAddress } from '../auth/access.ts';
+import { refuseHandshake } from '../../common/handshake.ts';
+import { Timers } from '../../common/state-machine.ts';
+import { driveLimits, welcomeMsg } from '../../common/welcome.ts';
+import { clientAddress, type Access } from '../auth/access.ts';
 import type { Config } from '../config/schema.ts';
 import type { Hardware } from '../hardware/parts.ts';
 import type { Lease } from '../safety/lease.ts';
@@ -26,7 +24,9 @@ import type { HandlerContext } from './context.ts';
 import { handlers } from './handlers/index.ts';
 import { releaseLease } from './handlers/lease.ts';
 import { handleAudioFrame } from './handlers/talk.ts';
+import { MicFeed } from './mic-feed.ts';
 import { MAX_BAD_FRAMES, Session, type Peer } from './session.ts';
+import { telemetryFrame } from './telemetry.ts';
 
 export const TELEMETRY_INTERVAL_MS = 200;
 export const PING_INTERVAL_MS = 10_000;
@@ -45,48 +45,36 @@ export interface GatewayOptions {
   maxSessions?: number;
 }
 
-function refuseHandshake(socket: Duplex, status: number, text: string, message: string): void {
-  const body = JSON.stringify({ ok: false, msg: message });
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
+/** The bridge's refusals are `{ok:false, msg}`, like its HTTP API's errors. */
+const refuse = (socket: Duplex, status: number, message: string): void => refuseHandshake(socket, status, { ok: false, msg: message });
 
 export class WsGateway {
   private wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(MAX_TEXT_FRAME_BYTES, MAX_BINARY_FRAME_BYTES), clientTracking: false });
   private sessions = new Map<string, Session>();
-  private timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Timers();
   private talker: Peer | null = null;
   private broadcastSinks = new Set<(m: RobotMessage) => void>();
-  /** Who else needs the microphone running (the server-mode publisher), by name. */
-  private micDemand = new Set<string>();
-  private micSeq = 0;
-  private micRunning = false;
+  private readonly mic: MicFeed;
   private ctx: HandlerContext;
   private unsubscribe: (() => void)[] = [];
   private closing = false;
 
   constructor(private opts: GatewayOptions) {
+    const { lease, motion, hardware, config, log } = opts;
     this.ctx = {
-      lease: opts.lease,
-      motion: opts.motion,
-      hardware: opts.hardware,
-      config: opts.config,
-      log: opts.log,
-      broadcast: (m) => this.broadcast(m),
-      setTalker: (s) => this.setTalker(s),
-      talker: () => this.talker?.id ?? null,
+      lease, motion, hardware, config, log,
+      broadcast: (m) => this.broadcast(m), setTalker: (s) => this.setTalker(s), talker: () => this.talker?.id ?? null,
     };
+    this.mic = new MicFeed(opts.hardware.mic, () => this.audioListeners);
     this.unsubscribe.push(opts.lease.onChange(() => this.sendLeaseToAll()));
     const onStopped = (e: StopEvent) => this.broadcast(msg<StoppedMsg>({ type: 'stopped', ...e }));
     opts.motion.on('stopped', onStopped);
     this.unsubscribe.push(() => opts.motion.off('stopped', onStopped));
     const onMicFrame = (pcm: Buffer) => this.fanOutMic(pcm);
-    opts.hardware.mic?.on('frame', onMicFrame);
-    this.unsubscribe.push(() => opts.hardware.mic?.off('frame', onMicFrame));
-    this.timers.push(setInterval(() => this.sendTelemetry(), opts.telemetryIntervalMs ?? TELEMETRY_INTERVAL_MS));
-    this.timers.push(setInterval(() => this.pingAll(), opts.pingIntervalMs ?? PING_INTERVAL_MS));
+    hardware.mic?.on('frame', onMicFrame);
+    this.unsubscribe.push(() => hardware.mic?.off('frame', onMicFrame));
+    this.timers.every(opts.telemetryIntervalMs ?? TELEMETRY_INTERVAL_MS, () => this.sendTelemetry(), 'telemetry');
+    this.timers.every(opts.pingIntervalMs ?? PING_INTERVAL_MS, () => this.pingAll(), 'ping');
   }
 
   get clientCount(): number {
@@ -94,20 +82,18 @@ export class WsGateway {
   }
 
   get audioListeners(): number {
-    let n = 0;
-    for (const s of this.sessions.values()) if (s.wantsAudio) n++;
-    return n;
+    return [...this.sessions.values()].filter((s) => s.wantsAudio).length;
   }
 
   /** For the server's 'upgrade' event. Authenticates first; only then speaks WebSocket. */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://bridge');
-    if (url.pathname !== '/ws') return refuseHandshake(socket, 404, 'Not Found', 'no WebSocket here: use /ws');
-    if (this.closing) return refuseHandshake(socket, 503, 'Service Unavailable', 'the bridge is shutting down');
+    if (url.pathname !== '/ws') return refuse(socket, 404, 'no WebSocket here: use /ws');
+    if (this.closing) return refuse(socket, 503, 'the bridge is shutting down');
     const auth = await this.opts.access.authenticate(req, { upgrade: true });
-    if (!auth.ok) return refuseHandshake(socket, 401, 'Unauthorized', `operator token required (${auth.reason})`);
-    if (this.sessions.size >= (this.opts.maxSessions ?? MAX_SESSIONS)) return refuseHandshake(socket, 503, 'Service Unavailable', 'too many operators connected');
+    if (!auth.ok) return refuse(socket, 401, `operator token required (${auth.reason})`);
+    if (this.sessions.size >= (this.opts.maxSessions ?? MAX_SESSIONS)) return refuse(socket, 503, 'too many operators connected');
     if (socket.destroyed) return;
     const wantsAudio = url.searchParams.get('audio') === '1';
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, wantsAudio, clientAddress(req)));
@@ -122,20 +108,10 @@ export class WsGateway {
     ws.on('error', (err) => this.opts.log.warn('socket error', { session: session.id, err }));
     ws.on('close', (code) => void this.onClose(session, code));
 
-    const cfg = this.opts.config();
-    const driver = this.opts.lease.driver;
-    session.send(msg<WelcomeMsg>({
-      type: 'welcome',
-      session: session.id,
-      robot: cfg.robot.name,
-      driver: driver?.session ?? null,
-      audio: { format: 'pcm_s16le', rate: AUDIO_SAMPLE_RATE, channels: 1, frameMs: AUDIO_FRAME_MS },
-      limits: { deadmanMs: cfg.safety.deadman_ms, maxTtlMs: MAX_DRIVE_TTL_MS, sendIntervalMs: DRIVER_SEND_INTERVAL_MS },
-      serverTime: Date.now(),
-    }));
+    session.send(this.welcome(session.id));
     session.send(this.leaseStateFor(session));
     session.send(this.talkState());
-    this.updateMic();
+    this.mic.update(this.closing);
   }
 
   private onFrame(session: Session, data: RawData, isBinary: boolean): void {
@@ -191,7 +167,7 @@ export class WsGateway {
     this.sessions.delete(session.id);
     this.opts.log.info('operator disconnected', { session: session.id, code, clients: this.sessions.size });
     await this.peerGone(session);
-    this.updateMic();
+    this.mic.update(this.closing);
   }
 
   /** A peer went away (socket closed, relay client left, relay link lost). */
@@ -226,8 +202,14 @@ export class WsGateway {
 
   /** Keeps the microphone running for someone besides the WebSocket listeners (server-mode publisher). */
   setMicDemand(who: string, wanted: boolean): void {
-    if (wanted) this.micDemand.add(who); else this.micDemand.delete(who);
-    this.updateMic();
+    this.mic.setDemand(who, wanted);
+    this.mic.update(this.closing);
+  }
+
+  /** The welcome for `session`, from this robot's real settings (its deadman above all). */
+  welcome(session: string): WelcomeMsg {
+    const cfg = this.opts.config();
+    return welcomeMsg({ session, robot: cfg.robot.name, driver: this.opts.lease.driver?.session ?? null, limits: driveLimits(cfg.safety.deadman_ms) });
   }
 
   private leaseStateFor(session: Session): LeaseStateMsg {
@@ -275,18 +257,7 @@ export class WsGateway {
 
   /** The telemetry frame as of now (the relay link sends the same to its clients). */
   telemetry(): TelemetryMsg {
-    const st = this.opts.hardware.motors.state;
-    const clampUnit = (x: number) => Math.max(-1, Math.min(1, Number.isFinite(x) ? x : 0));
-    const m: Omit<TelemetryMsg, 'v'> = {
-      type: 'telemetry',
-      battery: st.battery ?? { voltage: 0, percentage: 0 },
-      motors: { left: clampUnit(st.left), right: clampUnit(st.right) },
-      serial: st.connected,
-      ts: Date.now(),
-    };
-    const pose = this.opts.hardware.pose?.();
-    if (pose) m.pose = pose;
-    return msg<TelemetryMsg>(m);
+    return telemetryFrame(this.opts.hardware);
   }
 
   private sendTelemetry(): void {
@@ -297,43 +268,26 @@ export class WsGateway {
 
   private pingAll(): void {
     for (const s of this.sessions.values()) {
-      if (!s.alive) {
-        this.opts.log.warn('no pong: closing a dead connection', { session: s.id });
-        s.ws.terminate();
-        continue;
-      }
-      s.alive = false;
-      try { s.ws.ping(); } catch { /* closing */ }
+      if (!s.pingOrReap()) this.opts.log.warn('no pong: closing a dead connection', { session: s.id });
     }
   }
 
-  /** The mic runs only while someone listens: capture costs CPU on a Pi. */
-  private updateMic(): void {
-    const mic = this.opts.hardware.mic;
-    if (!mic) return;
-    const want = !this.closing && (this.audioListeners > 0 || this.micDemand.size > 0);
-    if (want && !this.micRunning) { this.micRunning = true; mic.start(); }
-    else if (!want && this.micRunning) { this.micRunning = false; void mic.stop(); }
-  }
-
   get audioStreaming(): boolean {
-    return this.micRunning;
+    return this.mic.running;
   }
 
   private fanOutMic(pcm: Buffer): void {
-    const frame = encodeAudioFrame(AudioKind.robotMic, this.micSeq++, pcm);
+    const frame = this.mic.frame(pcm);
     for (const s of this.sessions.values()) if (s.wantsAudio) s.sendOptional(frame);
   }
 
   /** Closes every connection (shutting down) and stops the timers. */
   async close(): Promise<void> {
     this.closing = true;
-    this.micDemand.clear();
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    this.timers.clearAll();
     for (const u of this.unsubscribe) u();
     this.setTalker(null);
-    this.updateMic();
+    this.mic.update(true);
     const closed = [...this.sessions.values()].map((s) => new Promise<void>((resolve) => {
       s.ws.once('close', () => resolve());
       s.close(CloseCode.shuttingDown, 'the robot is shutting down');

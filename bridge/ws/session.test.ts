@@ -1,5 +1,6 @@
-// A connection's limits on a fake clock: messages per second (text and binary counted apart, in
-// fixed one-second windows) and the cut-off of a peer that never answers the close handshake.
+// A connection's limits on a fake clock: messages per second (text and binary counted apart, each a
+// token bucket with a second's worth of burst: common/token-bucket.ts) and the cut-off of a peer
+// that never answers the close handshake.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { WebSocket } from 'ws';
@@ -19,34 +20,37 @@ function fakeSocket() {
 }
 
 const T0 = 1_700_000_000_000;
+const session = () => new Session(fakeSocket().ws, false, '127.0.0.1', T0);
 
 /** Frames within the limit pass; returns the verdicts of `n` frames all at time `at`. */
 const burst = (s: Session, binary: boolean, n: number, at: number) => Array.from({ length: n }, () => s.withinRate(binary, at));
 
 describe('Session rate limits (injected time)', () => {
-  it(`${MAX_MESSAGES_PER_SECOND} text messages in a second pass, the next one in the same second does not`, () => {
-    const s = new Session(fakeSocket().ws, false, '127.0.0.1');
+  it(`a burst of ${MAX_MESSAGES_PER_SECOND} text messages passes, the next one only once a token has refilled`, () => {
+    const s = session();
     assert.ok(burst(s, false, MAX_MESSAGES_PER_SECOND, T0).every(Boolean));
-    assert.equal(s.withinRate(false, T0 + 999), false, '1 ms before the window ends');
-    assert.equal(s.withinRate(false, T0 + 1000), true, 'a new window');
+    const oneToken = 1000 / MAX_MESSAGES_PER_SECOND;
+    assert.equal(s.withinRate(false, T0 + Math.floor(oneToken)), false, 'just before one token has refilled');
+    assert.equal(s.withinRate(false, T0 + Math.ceil(oneToken)), true, 'one token later');
   });
 
-  it('the window is one second from its first message, spread or not', () => {
-    const s = new Session(fakeSocket().ws, false, '127.0.0.1');
-    // 60 messages spread over 990 ms, as a driver at 60 Hz sends them.
-    for (let i = 0; i < MAX_MESSAGES_PER_SECOND; i++) assert.equal(s.withinRate(false, T0 + Math.floor(i * 16.5)), true, `message ${i}`);
-    assert.equal(s.withinRate(false, T0 + 999), false);
-    assert.ok(burst(s, false, MAX_MESSAGES_PER_SECOND, T0 + 1000).every(Boolean));
-    assert.equal(s.withinRate(false, T0 + 1999), false);
+  it('a driver sending steadily at the limit is never refused; twice the limit is, within a second', () => {
+    const s = session();
+    for (let i = 0; i < 10 * MAX_MESSAGES_PER_SECOND; i++) {
+      assert.equal(s.withinRate(false, T0 + Math.ceil((i * 1000) / MAX_MESSAGES_PER_SECOND)), true, `message ${i}`);
+    }
+    const fast = session();
+    const verdicts = Array.from({ length: 2 * MAX_MESSAGES_PER_SECOND }, (_, i) => fast.withinRate(false, T0 + Math.floor((i * 500) / MAX_MESSAGES_PER_SECOND)));
+    assert.ok(verdicts.includes(false));
   });
 
   it(`binary (audio) frames have their own budget of ${MAX_BINARY_FRAMES_PER_SECOND} a second`, () => {
-    const s = new Session(fakeSocket().ws, false, '127.0.0.1');
+    const s = session();
     assert.ok(burst(s, false, MAX_MESSAGES_PER_SECOND, T0).every(Boolean));
-    assert.ok(burst(s, true, MAX_BINARY_FRAMES_PER_SECOND, T0 + 10).every(Boolean), 'text did not use the audio budget');
-    assert.equal(s.withinRate(true, T0 + 999), false);
-    assert.equal(s.withinRate(false, T0 + 500), false, 'nor audio the text one');
-    assert.equal(s.withinRate(true, T0 + 1010), true);
+    assert.ok(burst(s, true, MAX_BINARY_FRAMES_PER_SECOND, T0).every(Boolean), 'text did not use the audio budget');
+    assert.equal(s.withinRate(true, T0), false);
+    assert.equal(s.withinRate(false, T0), false, 'nor audio the text one');
+    assert.equal(s.withinRate(true, T0 + 1000 / MAX_BINARY_FRAMES_PER_SECOND), true);
   });
 });
 

@@ -5,7 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { CloseCode, MAX_MESSAGES_PER_SECOND, MAX_SOCKET_BUFFERED_BYTES } from '../../protocol/limits.ts';
-import { msg, type ErrorCode, type ErrorMsg, type RobotMessage } from '../../protocol/messages.ts';
+import type { ErrorCode, RobotMessage } from '../../protocol/messages.ts';
+import { errorFrame } from '../../common/error-frame.ts';
+import { TokenBucket } from '../../common/token-bucket.ts';
 
 /** Invalid frames one connection may send before it is closed (a working app sends none). */
 export const MAX_BAD_FRAMES = 20;
@@ -39,19 +41,6 @@ export interface RemoteTalk {
   readonly flowing: boolean;
 }
 
-class WindowCounter {
-  private windowStart = 0;
-  private count = 0;
-  constructor(private limit: number) {}
-  hit(now: number): boolean {
-    if (now - this.windowStart >= 1000) {
-      this.windowStart = now;
-      this.count = 0;
-    }
-    return ++this.count <= this.limit;
-  }
-}
-
 export class Session implements Peer {
   readonly id = `s-${randomBytes(6).toString('base64url')}`;
   name: string;
@@ -59,16 +48,19 @@ export class Session implements Peer {
   alive = true;
   badFrames = 0;
   closed = false;
-  private texts = new WindowCounter(MAX_MESSAGES_PER_SECOND);
-  private binaries = new WindowCounter(MAX_BINARY_FRAMES_PER_SECOND);
+  /** Text and binary (audio) frames have separate budgets, each a second's worth of burst. */
+  private readonly texts: TokenBucket;
+  private readonly binaries: TokenBucket;
 
-  constructor(readonly ws: WebSocket, readonly wantsAudio: boolean, readonly address: string) {
+  constructor(readonly ws: WebSocket, readonly wantsAudio: boolean, readonly address: string, now = Date.now()) {
     this.name = `operator ${this.id.slice(2, 6)}`;
+    this.texts = new TokenBucket(MAX_MESSAGES_PER_SECOND, MAX_MESSAGES_PER_SECOND, now);
+    this.binaries = new TokenBucket(MAX_BINARY_FRAMES_PER_SECOND, MAX_BINARY_FRAMES_PER_SECOND, now);
   }
 
   /** Counts one incoming frame; false when this one goes over the rate limit. */
   withinRate(binary: boolean, now = Date.now()): boolean {
-    return binary ? this.binaries.hit(now) : this.texts.hit(now);
+    return (binary ? this.binaries : this.texts).take(now);
   }
 
   send(message: RobotMessage): void {
@@ -84,10 +76,21 @@ export class Session implements Peer {
   }
 
   sendError(code: ErrorCode, message: string, field?: string, ref?: string): void {
-    const body: Omit<ErrorMsg, 'v'> = { type: 'error', code, message: message.slice(0, 500) };
-    if (field) body.field = field.slice(0, 100);
-    if (ref) body.ref = ref.slice(0, 100);
-    this.send(msg<ErrorMsg>(body));
+    this.send(errorFrame(code, message, field, ref));
+  }
+
+  /**
+   * The ping rule: a socket that has not answered the previous ping (pong) by the next one is
+   * dead and terminated (false); otherwise it is pinged again.
+   */
+  pingOrReap(): boolean {
+    if (!this.alive) {
+      this.ws.terminate();
+      return false;
+    }
+    this.alive = false;
+    try { this.ws.ping(); } catch { /* closing */ }
+    return true;
   }
 
   close(code: CloseCode, reason: string): void {
