@@ -2,29 +2,38 @@
 // reconnect backoff (250 ms doubling to 2 s, back to 250 ms once connected) and dead-link detection
 // (more than LINK_DEAD_MS without a sign of life, found by the LINK_PING_MS check). The relay here is
 // a real WebSocket server on loopback, so each test awaits the network's events, never the clock.
+// Its lifecycle (LINK_TRANSITIONS) is checked here too: the path through its states, an illegal
+// move refused loudly, and stop() from every state leaving no timer of the link's behind.
 // The real-time tests of the wiring (relay killed: fallback, then back by itself) are in
 // bridge/test/server-mode.test.ts.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, it, type TestContext } from 'node:test';
+import { afterEach, describe, it, mock, type TestContext } from 'node:test';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createLogger, setLogLevel } from '../../common/log.ts';
-import { LINK_DEAD_MS, LINK_MAX_BACKOFF_MS, LINK_MIN_BACKOFF_MS, LINK_PING_MS, RelayLink } from './relay-link.ts';
+import { IllegalTransition, type Timers } from '../../common/state-machine.ts';
+import { LINK_DEAD_MS, LINK_MAX_BACKOFF_MS, LINK_MIN_BACKOFF_MS, LINK_PING_MS, RelayLink, type RelayLinkState } from './relay-link.ts';
 
 setLogLevel('error');
 
 /**
- * A relay on loopback that refuses robots (HTTP 503) while `refusing`, and otherwise accepts them
- * and stays silent: no pongs (autoPong off) and no frames unless the test sends them.
+ * A relay on loopback that refuses robots (HTTP 503) while `refusing`, never answers them while
+ * `holding`, and otherwise accepts them and stays silent: no pongs (autoPong off) and no frames
+ * unless the test sends them.
  */
 async function relay(t: TestContext) {
   const wss = new WebSocketServer({ noServer: true, autoPong: false });
   const server = http.createServer();
-  const state = { refusing: true, attempts: 0 };
+  const state = { refusing: true, holding: false, attempts: 0 };
+  const held = new Set<import('node:stream').Duplex>();
   server.on('upgrade', (req, socket, head) => {
     state.attempts++;
+    if (state.holding) {
+      held.add(socket);
+      return;
+    }
     if (state.refusing) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
@@ -34,12 +43,15 @@ async function relay(t: TestContext) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   t.after(async () => {
     for (const c of wss.clients) c.terminate();
+    for (const s of held) s.destroy();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
   });
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws/robot/sim`;
   const connected = () => once(wss, 'connection').then(([ws]) => ws as WebSocket);
-  return { url, state, connected };
+  /** The next upgrade request, once the relay has seen (and, while holding, kept) it. */
+  const upgrade = () => once(server, 'upgrade').then(([, socket]) => socket as import('node:stream').Duplex);
+  return { url, state, connected, upgrade };
 }
 
 function fakeTime(t: TestContext) {
@@ -129,4 +141,82 @@ describe('RelayLink time rules (fake clock)', () => {
     l.stop();
     await closed;
   });
+});
+
+/** The link's private parts a lifecycle test looks at. */
+const inside = (l: RelayLink) => l as unknown as { timers: Timers; machine: { to(s: RelayLinkState): boolean } };
+
+describe('RelayLink lifecycle (fake clock)', () => {
+  // A fake timer cleared after its test is over can remove the next clock's first timer.
+  afterEach(() => mock.timers.reset());
+
+  it('walks idle → connecting → up → retrying → connecting → up → stopped', { timeout: 20_000 }, async (t) => {
+    const clock = fakeTime(t);
+    const r = await relay(t);
+    r.state.refusing = false;
+    const { l } = link(t, r.url);
+    const seen: RelayLinkState[] = [l.state];
+    l.on('up', () => seen.push(l.state));
+    l.on('down', () => seen.push(l.state));
+    let accepted = r.connected();
+    l.start();
+    seen.push(l.state);
+    const ws = await accepted;
+    await once(l, 'up');
+    accepted = r.connected();
+    ws.close(1012, 'relay restarting');
+    await once(l, 'down');
+    clock.advance(LINK_MIN_BACKOFF_MS);
+    seen.push(l.state);
+    const again = await accepted;
+    await once(l, 'up');
+    // The relay's end of the socket: the link's own end loses its listeners when it is stopped.
+    const closed = once(again, 'close');
+    l.stop();
+    seen.push(l.state);
+    await closed;
+    // 'down' on stop too, reported once the link is already stopped.
+    assert.deepEqual(seen, ['idle', 'connecting', 'up', 'retrying', 'connecting', 'up', 'stopped', 'stopped']);
+    assert.equal(inside(l).timers.size, 0);
+  });
+
+  it('refuses an illegal transition loudly (it throws under node:test) and keeps its state', () => {
+    const l = new RelayLink({ url: 'ws://127.0.0.1:9/ws/robot/sim', authorization: 'Basic c2ltOnB3', log: createLogger('test') });
+    assert.throws(() => inside(l).machine.to('up'), IllegalTransition);
+    assert.equal(l.state, 'idle');
+    assert.equal(l.isUp, false);
+  });
+
+  for (const from of ['idle', 'connecting', 'up', 'retrying', 'stopped'] as const) {
+    it(`stop() from ${from} leaves no timer and no later attempt`, { timeout: 20_000 }, async (t) => {
+      const clock = fakeTime(t);
+      const r = await relay(t);
+      r.state.refusing = from === 'retrying';
+      r.state.holding = from === 'connecting';
+      const { l, attempts } = link(t, r.url);
+      const events: string[] = [];
+      l.on('up', () => events.push('up'));
+      /** The relay's end of the link's socket, when there is one. */
+      let relaySide: import('node:events').EventEmitter | null = null;
+      if (from !== 'idle') {
+        const accepted = from === 'up' ? r.connected() : from === 'connecting' ? r.upgrade() : null;
+        const reached = from === 'up' ? once(l, 'up') : from === 'retrying' ? once(l, 'down') : null;
+        l.start();
+        relaySide = await accepted;
+        await reached;
+        if (from === 'stopped') l.stop();
+      }
+      assert.equal(l.state, from);
+      // A held upgrade is a bare TCP socket, left half-open by the relay: its end is the sign.
+      const closed = relaySide ? once(relaySide, from === 'connecting' ? 'end' : 'close') : null;
+      const tries = attempts();
+      l.stop();
+      assert.equal(l.state, 'stopped');
+      assert.equal(inside(l).timers.size, 0, 'no retry or ping timer');
+      await closed; // the socket (and its close grace timer) ends within this test
+      clock.advance(3 * LINK_MAX_BACKOFF_MS);
+      assert.equal(attempts(), tries, 'no attempt after stop()');
+      assert.deepEqual(events, from === 'up' ? ['up'] : []);
+    });
+  }
 });

@@ -3,12 +3,19 @@
 // LINK_PING_MS and treats LINK_DEAD_MS without any sign of life (pong, the relay's own pings, any
 // frame) as loss — a relay killed with SIGKILL behind a NAT may never send a FIN.
 //
-// Events: 'up' (); 'down' (reason: string) once per lost or failed connection; 'frame'
-// (RelayToRobotMessage, arrivedAt). Every incoming frame goes through the protocol's validator.
+// Events: 'up' (); 'down' (reason: string, wasUp: boolean) once per lost or failed connection;
+// 'frame' (RelayToRobotMessage, arrivedAt). Every incoming frame goes through the protocol's validator.
+//
+// Lifecycle (LINK_TRANSITIONS; to() is the only place the state changes):
+//   idle → connecting (socket opening) → up (open, pinged) → retrying (socket gone, backoff pause)
+//   → connecting … · stop() from any state → stopped, with every timer cleared · start() again
+//   from stopped → connecting.
 
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
+import { Backoff } from '../../common/backoff.ts';
 import type { Logger } from '../../common/log.ts';
+import { StateMachine, Timers, type Transitions } from '../../common/state-machine.ts';
 import { MAX_SOCKET_BUFFERED_BYTES, MAX_TEXT_FRAME_BYTES } from '../../protocol/limits.ts';
 import { parseRelayToRobot, type RobotToRelayMessage } from '../../protocol/relay.ts';
 import { relayError } from './errors.ts';
@@ -21,6 +28,20 @@ export const LINK_MAX_BACKOFF_MS = 2000;
 /** A send queue larger than this means the relay is not reading: optional frames are dropped. */
 const MAX_BUFFERED = MAX_SOCKET_BUFFERED_BYTES;
 
+export type RelayLinkState = 'idle' | 'connecting' | 'up' | 'retrying' | 'stopped';
+
+/** Every allowed move, listed once (the drawing above). */
+export const LINK_TRANSITIONS: Transitions<RelayLinkState> = {
+  idle: ['connecting', 'stopped'],
+  connecting: ['up', 'retrying', 'stopped'],
+  up: ['retrying', 'stopped'],
+  retrying: ['connecting', 'stopped'],
+  stopped: ['connecting'],
+};
+
+/** A socket being closed on purpose gets this long for the close handshake, then is cut. */
+const CLOSE_GRACE_MS = 1000;
+
 export interface RelayLinkOptions {
   url: string;
   authorization: string;
@@ -31,57 +52,53 @@ export interface RelayLinkOptions {
 
 export class RelayLink extends EventEmitter {
   private ws: WebSocket | null = null;
-  private wanted = false;
-  private connected = false;
-  private backoff: number;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private pingTimer: NodeJS.Timeout | null = null;
+  private readonly machine = new StateMachine<RelayLinkState>('relay link', 'idle', LINK_TRANSITIONS);
+  /** The retry pause ('retry') and the liveness check ('ping'). */
+  private readonly timers = new Timers();
+  private readonly backoff: Backoff;
   private lastSeen = 0;
   private lastErrorText: string | null = null;
   private badFrames = 0;
 
   constructor(private readonly opts: RelayLinkOptions) {
     super();
-    this.backoff = opts.minBackoffMs ?? LINK_MIN_BACKOFF_MS;
+    this.backoff = new Backoff({ baseMs: opts.minBackoffMs ?? LINK_MIN_BACKOFF_MS, maxMs: opts.maxBackoffMs ?? LINK_MAX_BACKOFF_MS });
   }
 
-  get isUp(): boolean { return this.connected; }
+  get state(): RelayLinkState { return this.machine.state; }
+  get isUp(): boolean { return this.machine.is('up'); }
   get lastError(): string | null { return this.lastErrorText; }
   /** Where it connects, for status and logs (no credentials: they travel in a header). */
   get url(): string { return this.opts.url; }
 
   start(): void {
-    if (this.wanted) return;
-    this.wanted = true;
+    if (!this.machine.is('idle', 'stopped')) return;
     this.connect();
   }
 
   stop(): void {
-    this.wanted = false;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    if (this.machine.is('stopped')) return;
+    const wasUp = this.machine.is('up');
+    this.machine.to('stopped');
+    this.timers.clearAll();
     const ws = this.ws;
     this.ws = null;
-    if (ws) {
-      ws.removeAllListeners('close');
-      ws.on('error', () => {});
-      ws.close(1000, 'server mode stopped');
-      setTimeout(() => ws.terminate(), 1000).unref();
-    }
-    this.lost('stopped');
+    if (ws) closeGently(ws);
+    if (wasUp) this.emit('down', 'stopped', true);
   }
 
   /** Sends a frame now; false when the link is down. `optional` frames are dropped when the relay lags. */
   send(frame: RobotToRelayMessage, optional = false): boolean {
     const ws = this.ws;
-    if (!this.connected || !ws || ws.readyState !== WebSocket.OPEN) return false;
+    if (!this.machine.is('up') || !ws || ws.readyState !== WebSocket.OPEN) return false;
     if (optional && ws.bufferedAmount > MAX_BUFFERED) return false;
     ws.send(JSON.stringify(frame));
     return true;
   }
 
   private connect(): void {
-    if (!this.wanted) return;
+    if (!this.machine.is('idle', 'stopped', 'retrying')) return;
+    this.machine.to('connecting');
     const ws = new WebSocket(this.opts.url, {
       headers: { Authorization: this.opts.authorization },
       handshakeTimeout: LINK_DEAD_MS * 2,
@@ -97,11 +114,11 @@ export class RelayLink extends EventEmitter {
     ws.on('error', (err: NodeJS.ErrnoException) => this.fail(ws, relayError(err, this.opts.url)));
     ws.on('open', () => {
       if (this.ws !== ws) return;
-      this.connected = true;
+      this.machine.to('up');
       this.lastErrorText = null;
-      this.backoff = this.opts.minBackoffMs ?? LINK_MIN_BACKOFF_MS;
+      this.backoff.reset();
       this.lastSeen = Date.now();
-      this.pingTimer = setInterval(() => this.checkAlive(ws), LINK_PING_MS);
+      this.timers.every(LINK_PING_MS, () => this.checkAlive(ws), 'ping');
       this.opts.log.info('relay link up', { url: this.opts.url });
       this.emit('up');
     });
@@ -123,7 +140,7 @@ export class RelayLink extends EventEmitter {
     });
     ws.on('close', (code, reason) => {
       if (this.ws !== ws) return;
-      this.fail(ws, this.connected ? `relay closed the link (${code}${reason.length ? `: ${reason.toString().slice(0, 80)}` : ''})` : this.lastErrorText ?? `relay closed the connection (${code})`);
+      this.fail(ws, this.machine.is('up') ? `relay closed the link (${code}${reason.length ? `: ${reason.toString().slice(0, 80)}` : ''})` : this.lastErrorText ?? `relay closed the connection (${code})`);
     });
   }
 
@@ -146,19 +163,26 @@ export class RelayLink extends EventEmitter {
     ws.terminate();
     this.lastErrorText = reason;
     this.opts.log.warn('relay link down', { reason });
-    this.lost(reason);
-    if (!this.wanted) return;
-    const pause = this.backoff;
-    this.backoff = Math.min(this.opts.maxBackoffMs ?? LINK_MAX_BACKOFF_MS, this.backoff * 2);
-    this.retryTimer = setTimeout(() => { this.retryTimer = null; this.connect(); }, pause);
-  }
-
-  private lost(reason: string): void {
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    this.pingTimer = null;
-    const was = this.connected;
-    this.connected = false;
+    const wasUp = this.machine.is('up');
+    this.machine.to('retrying');
+    this.timers.clear('ping');
     // 'down' for every failed attempt too, so the controller can show why it cannot connect.
-    if (was || reason !== 'stopped') this.emit('down', reason, was);
+    this.emit('down', reason, wasUp);
+    // A 'down' listener may have stopped the link.
+    if (!this.machine.is('retrying')) return;
+    this.timers.after(this.backoff.next(), () => this.connect(), 'retry');
   }
+}
+
+/**
+ * Closes a socket we no longer want with a proper close frame, and cuts it if the relay does not
+ * answer within CLOSE_GRACE_MS. That timer belongs to the socket, not the link: it ends with it.
+ */
+function closeGently(ws: WebSocket): void {
+  ws.removeAllListeners('close');
+  ws.on('error', () => {});
+  const cut = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+  cut.unref();
+  ws.once('close', () => clearTimeout(cut));
+  ws.close(1000, 'server mode stopped');
 }
