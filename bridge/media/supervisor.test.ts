@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it, type TestContext } from 'node:test';
 import { setLogLevel } from '../../common/log.ts';
-import { FfmpegSupervisor, type SupervisorState } from './supervisor.ts';
+import { IllegalTransition, StateMachine, type Timers } from '../../common/state-machine.ts';
+import { FfmpegSupervisor, type Lifecycle, type SupervisorState } from './supervisor.ts';
+import { SUPERVISOR_TRANSITIONS } from './supervisor-states.ts';
 import { waitFor } from '../../common/wait.ts';
 import { isAlive } from './test/helpers.ts';
 import { freePort } from '../../scripts/stack.ts';
@@ -257,5 +259,146 @@ describe('FfmpegSupervisor time rules (fake clock)', () => {
     } finally {
       await sup.stop();
     }
+  });
+});
+
+/** The supervisor's own machine and timers: what these tests are about is exactly what it hides. */
+const insides = (sup: FfmpegSupervisor) => sup as unknown as { machine: StateMachine<Lifecycle>; timers: Timers };
+
+/** bash children: one that says one line and then idles, one that never says anything, one that fails at once. */
+const SAYS_UP = ['-c', 'echo up; exec sleep 60'];
+const SILENT = ['-c', 'exec sleep 60'];
+const FAILS = ['-c', 'exit 3'];
+
+describe('FfmpegSupervisor lifecycle', () => {
+  it('moves starting → running → restarting → starting → running → stopping → stopped, each step in the table', async (t) => {
+    const sup = new FfmpegSupervisor({ name: 'test-path', command: 'bash', args: () => SAYS_UP, stallMs: 0, minBackoffMs: 20 });
+    const to = t.mock.method(insides(sup).machine, 'to');
+    try {
+      sup.start();
+      await waitFor('running', () => sup.lifecycle, (s) => s === 'running');
+      sup.kill('SIGKILL');
+      await waitFor('running again after the restart', () => sup.status, (s) => s.state === 'running' && s.restarts === 1);
+    } finally {
+      const stopping = sup.stop();
+      assert.equal(sup.lifecycle, 'stopping', 'stopping while the child is still there');
+      assert.equal(sup.status.state, 'running', "'stopping' is not reported: callers see what the child was doing");
+      await stopping;
+    }
+    const path = to.mock.calls.map((c) => c.arguments[0]);
+    assert.deepEqual(path, ['starting', 'running', 'restarting', 'starting', 'running', 'stopping', 'stopped']);
+    path.reduce<Lifecycle>((from, next) => {
+      assert.ok(SUPERVISOR_TRANSITIONS[from].includes(next), `${from} → ${next} is in the table`);
+      return next;
+    }, 'stopped');
+  });
+
+  it('an illegal transition throws under node:test, in the table and in a supervisor', () => {
+    const table = new StateMachine<Lifecycle>('supervisor table', 'stopped', SUPERVISOR_TRANSITIONS);
+    assert.throws(() => table.to('running'), IllegalTransition, 'output before any child ran');
+    assert.throws(() => table.to('stopping'), IllegalTransition, 'nothing to stop');
+    table.to('starting');
+    table.to('restarting');
+    assert.throws(() => table.to('running'), IllegalTransition, 'output between runs');
+    const sup = new FfmpegSupervisor({ name: 'test-illegal', args: () => [] });
+    assert.throws(() => insides(sup).machine.to('restarting'), /supervisor test-illegal: illegal transition stopped → restarting/);
+    assert.equal(sup.lifecycle, 'stopped');
+  });
+
+  /** How to bring a supervisor into each state, and whether it holds a timer there. */
+  const states: { state: Lifecycle; make: () => FfmpegSupervisor; reach: (sup: FfmpegSupervisor) => Promise<unknown>; timers: boolean; after: Lifecycle }[] = [
+    { state: 'stopped', make: () => new FfmpegSupervisor({ name: 'test-from-stopped', command: 'bash', args: () => SAYS_UP }), reach: async () => {}, timers: false, after: 'stopped' },
+    {
+      state: 'starting', make: () => new FfmpegSupervisor({ name: 'test-from-starting', command: 'bash', args: () => SILENT, stallMs: 60_000 }),
+      reach: async (sup) => { sup.start(); await waitFor('spawned', () => sup.pid, (p) => p !== null); }, timers: true, after: 'stopped',
+    },
+    {
+      state: 'running', make: () => new FfmpegSupervisor({ name: 'test-from-running', command: 'bash', args: () => SAYS_UP, stallMs: 60_000 }),
+      reach: (sup) => { sup.start(); return waitFor('running', () => sup.lifecycle, (s) => s === 'running'); }, timers: true, after: 'stopped',
+    },
+    {
+      state: 'restarting', make: () => new FfmpegSupervisor({ name: 'test-from-restarting', command: 'bash', args: () => FAILS, minBackoffMs: 60_000 }),
+      reach: (sup) => { sup.start(); return waitFor('restarting', () => sup.lifecycle, (s) => s === 'restarting'); }, timers: true, after: 'stopped',
+    },
+    {
+      state: 'stopping', make: () => new FfmpegSupervisor({ name: 'test-from-stopping', command: 'bash', args: () => SAYS_UP, stallMs: 60_000 }),
+      reach: async (sup) => {
+        sup.start();
+        await waitFor('running', () => sup.lifecycle, (s) => s === 'running');
+        return sup.stop(); // not awaited here: the stop() under test comes while this one waits
+      },
+      timers: true, after: 'stopped',
+    },
+    {
+      state: 'failed', make: () => new FfmpegSupervisor({ name: 'test-from-failed', command: '/nonexistent/ffmpeg', args: () => [] }),
+      reach: (sup) => { sup.start(); return waitFor('failed', () => sup.lifecycle, (s) => s === 'failed'); }, timers: false, after: 'failed',
+    },
+  ];
+  for (const { state, make, reach, timers, after } of states) {
+    it(`stop() from ${state} leaves no timer behind`, async () => {
+      const sup = make();
+      const reached = reach(sup);
+      // 'stopping' is reached the moment the first stop() is called; the rest once reach() is done.
+      if (state !== 'stopping') await reached;
+      else await waitFor('stopping', () => sup.lifecycle, (s) => s === 'stopping');
+      assert.equal(sup.lifecycle, state);
+      assert.equal(insides(sup).timers.size > 0, timers, `timers in ${state}: ${insides(sup).timers.size}`);
+      await Promise.all([sup.stop(), reached]);
+      assert.equal(insides(sup).timers.size, 0);
+      assert.equal(sup.lifecycle, after);
+      assert.equal(sup.pid, null);
+    });
+  }
+
+  it('finish() lets a running child go and leaves no timer behind', async () => {
+    const sup = new FfmpegSupervisor({ name: 'test-finish', command: 'bash', args: () => ['-c', 'echo up; read line'], stdin: true, stallMs: 60_000 });
+    sup.start();
+    await waitFor('running', () => sup.lifecycle, (s) => s === 'running');
+    await sup.finish(); // closing stdin ends `read`: the child exits by itself
+    assert.equal(insides(sup).timers.size, 0);
+    assert.equal(sup.lifecycle, 'stopped');
+  });
+
+  it("finish() between runs cancels the restart and reports 'stopped' (not a 'restarting' nobody will keep)", async () => {
+    const sup = new FfmpegSupervisor({ name: 'test-finish-between', command: 'bash', args: () => FAILS, minBackoffMs: 60_000 });
+    sup.start();
+    await waitFor('restarting', () => sup.lifecycle, (s) => s === 'restarting');
+    await sup.finish();
+    assert.equal(insides(sup).timers.size, 0);
+    assert.equal(sup.status.state, 'stopped');
+  });
+});
+
+describe('FfmpegSupervisor backoff (fake clock)', () => {
+  it('start() after stop() begins again at minBackoffMs and counts restarts from 0', { timeout: 20_000 }, async (t) => {
+    const clock = fakeTime(t);
+    const sup = new FfmpegSupervisor({ name: 'test-backoff-again', command: 'bash', args: () => FAILS, stallMs: 0, minBackoffMs: 100, maxBackoffMs: 800 });
+    /** The child has failed: the pause before the next start must be exactly `pause`. */
+    const pauses = (pause: number) => {
+      clock.advance(pause - 1);
+      assert.equal(sup.lifecycle, 'restarting', `still pausing 1 ms before ${pause} ms`);
+      clock.advance(1);
+      assert.equal(sup.lifecycle, 'starting', `started again at ${pause} ms`);
+    };
+    try {
+      let failed = nextState(sup, 'restarting');
+      sup.start();
+      for (const pause of [100, 200, 400]) {
+        await failed; // the child's exit, awaited as an event: the clock only times the pause
+        failed = nextState(sup, 'restarting');
+        pauses(pause);
+      }
+      await failed;
+      await sup.stop();
+      assert.equal(sup.status.restarts, 4);
+      failed = nextState(sup, 'restarting');
+      sup.start();
+      assert.equal(sup.status.restarts, 0);
+      await failed;
+      pauses(100);
+    } finally {
+      await sup.stop();
+    }
+    assert.equal(insides(sup).timers.size, 0);
   });
 });
