@@ -7,6 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role } from '../../protocol/messages.ts';
 import { ROBOT_ID_PATTERN } from '../../protocol/relay.ts';
 import type { Logger } from '../../common/log.ts';
+import { LoginBrake } from '../../common/login-brake.ts';
 import type { RelayLimits } from './limits.ts';
 import type { SessionRecord, Store } from './store.ts';
 
@@ -33,7 +34,8 @@ export function parseDuration(s: string): number | null {
 }
 
 export class Access {
-  private readonly failures = new Map<string, number[]>();
+  /** Bounded (common/login-brake.ts): a flood of source addresses cannot grow it without end. */
+  private readonly brake: LoginBrake;
   private readonly adminHash: string | null;
 
   constructor(
@@ -46,27 +48,22 @@ export class Access {
     private readonly now: () => number = () => Date.now(),
   ) {
     this.adminHash = adminKey ? hashSecret(adminKey) : null;
+    this.brake = new LoginBrake({
+      baseDelayMs: limits.authFailBaseDelayMs, maxDelayMs: limits.authFailMaxDelayMs,
+      windowMs: limits.authFailWindowMs, lockAfter: limits.authFailLockAfter, now,
+    });
   }
 
   // ---- failed-login brake ------------------------------------------------------------------
 
-  private recentFailures(ip: string): number[] {
-    const cutoff = this.now() - this.limits.authFailWindowMs;
-    const list = (this.failures.get(ip) ?? []).filter((t) => t > cutoff);
-    if (list.length) this.failures.set(ip, list); else this.failures.delete(ip);
-    return list;
-  }
   /** True while an address has failed too often in the window: refuse without checking. */
-  locked(ip: string): boolean { return this.recentFailures(ip).length >= this.limits.authFailLockAfter; }
+  locked(ip: string): boolean { return this.brake.locked(ip); }
 
   /** Records a failure and waits the brake's delay before the caller answers. */
   async failed(ip: string, kind: string): Promise<void> {
-    const list = this.recentFailures(ip);
-    list.push(this.now());
-    this.failures.set(ip, list);
+    const delay = this.brake.fail(ip);
     this.onFailure(kind);
-    this.log.warn('auth failed', { ip, kind, recent: list.length });
-    const delay = Math.min(this.limits.authFailBaseDelayMs * 2 ** (list.length - 1), this.limits.authFailMaxDelayMs);
+    this.log.warn('auth failed', { ip, kind, recent: this.brake.failuresOf(ip) });
     await new Promise((r) => setTimeout(r, delay));
   }
 

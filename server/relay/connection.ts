@@ -7,6 +7,9 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from '../../protocol/limits.ts';
 import type { Role } from '../../protocol/messages.ts';
 import type { RelayToRobotMessage } from '../../protocol/relay.ts';
+import { TokenBucket } from '../../common/token-bucket.ts';
+import { DEFAULT_DRIVE_LIMITS, type DriveLimits } from '../../common/welcome.ts';
+import type { ConnLife } from './lifecycle.ts';
 import type { RelayLimits } from './limits.ts';
 import type { SessionRecord } from './store.ts';
 
@@ -16,12 +19,17 @@ export interface Conn {
   raw: Duplex;
   robot: string;
   lastSeen: number;
-  /** Token bucket for the message rate limit, and consecutive refusals. */
-  tokens: number;
-  refill: number;
+  /** joining → open → closing → closed (lifecycle.ts); every close the relay starts goes through it. */
+  life: ConnLife;
+  /** The message rate limit (rate-limit.ts), and consecutive refusals. */
+  bucket: TokenBucket;
   strikes: number;
 }
-export interface RobotConn extends Conn { kind: 'robot' }
+export interface RobotConn extends Conn {
+  kind: 'robot';
+  /** The robot's own drive limits, once its welcome has told them (routing.ts); null until then. */
+  limits: DriveLimits | null;
+}
 export interface ClientConn extends Conn {
   kind: 'client';
   id: string;
@@ -50,7 +58,15 @@ export class Connections {
 
   /** The per-socket state a new connection starts with: heard from now, a full bucket. */
   fresh() {
-    return { lastSeen: this.clock.now(), tokens: this.limits.messageBurst, refill: this.clock.mono(), strikes: 0 };
+    return { lastSeen: this.clock.now(), bucket: new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst, this.clock.mono()), strikes: 0 };
+  }
+
+  /**
+   * The drive limits a welcome for `robot`'s operators carries: the robot's own once it has sent
+   * them over its link; the protocol default while it has not (or is connected to another relay).
+   */
+  limitsOf(robot: string): DriveLimits {
+    return this.robots.get(robot)?.limits ?? DEFAULT_DRIVE_LIMITS;
   }
 
   room(robot: string): Iterable<ClientConn> { return this.clients.get(robot)?.values() ?? []; }
@@ -67,7 +83,7 @@ export class Connections {
 
   putRobot(conn: RobotConn): void {
     const old = this.robots.get(conn.robot);
-    if (old) { old.ws.close(CloseCode.replaced, 'replaced by a new connection'); this.robots.delete(conn.robot); }
+    if (old) { old.life.close(CloseCode.replaced, 'replaced by a new connection'); this.robots.delete(conn.robot); }
     this.robots.set(conn.robot, conn);
   }
 
@@ -75,7 +91,7 @@ export class Connections {
     let room = this.clients.get(conn.robot);
     if (!room) { room = new Map(); this.clients.set(conn.robot, room); }
     const old = room.get(conn.id);
-    if (old) { old.ws.close(CloseCode.replaced, 'replaced by a new connection'); room.delete(conn.id); }
+    if (old) { old.life.close(CloseCode.replaced, 'replaced by a new connection'); room.delete(conn.id); }
     room.set(conn.id, conn);
   }
 
@@ -108,7 +124,6 @@ export class Connections {
   }
 
   closeAll(): void {
-    for (const r of this.robots.values()) r.ws.close(CloseCode.shuttingDown, 'relay shutting down');
-    for (const room of this.clients.values()) for (const c of room.values()) c.ws.close(CloseCode.shuttingDown, 'relay shutting down');
+    for (const c of this.all()) c.life.close(CloseCode.shuttingDown, 'relay shutting down');
   }
 }

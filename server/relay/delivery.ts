@@ -4,20 +4,14 @@
 // kernel's work per write, so this is the relay's largest saving under load.
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../common/log.ts';
-import type { ErrorCode, ErrorMsg, RobotMessage } from '../../protocol/messages.ts';
+import type { ErrorCode, RobotMessage } from '../../protocol/messages.ts';
+import { errorFrame } from '../../common/error-frame.ts';
 import { RelayCloseCode, type RelayToClientMessage, type RelayToRobotMessage } from '../../protocol/relay.ts';
 import type { Conn } from './connection.ts';
 import type { RelayLimits } from './limits.ts';
 import type { Metrics } from './metrics.ts';
 
 export type Frame = RobotMessage | RelayToClientMessage | RelayToRobotMessage;
-
-export function errorFrame(code: ErrorCode, message: string, field?: string, ref?: string): ErrorMsg {
-  const e: ErrorMsg = { v: 1, type: 'error', code, message };
-  if (field) e.field = field;
-  if (ref) e.ref = ref;
-  return e;
-}
 
 export class Delivery {
   /** Sockets written to in this turn of the event loop; uncorked by flush() in the check phase. */
@@ -38,9 +32,7 @@ export class Delivery {
     if (conn.ws.bufferedAmount > this.limits.maxBufferedBytes) {
       this.metrics.refused.inc({ code: 'slow_consumer' });
       this.log.warn('slow consumer dropped', { robot: conn.robot, buffered: conn.ws.bufferedAmount });
-      conn.ws.close(RelayCloseCode.slowConsumer, 'too slow');
-      const t = setTimeout(() => conn.ws.terminate(), 1000);
-      conn.ws.once('close', () => clearTimeout(t));
+      conn.life.close(RelayCloseCode.slowConsumer, 'too slow');
       return false;
     }
     this.cork(conn.raw);

@@ -14,16 +14,15 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../common/log.ts';
-import {
-  AUDIO_FRAME_MS, AUDIO_SAMPLE_RATE, CloseCode, DEFAULT_DEADMAN_MS, DRIVER_SEND_INTERVAL_MS, MAX_DRIVE_TTL_MS, PROTOCOL_VERSION,
-} from '../../protocol/limits.ts';
-import { msg, type WelcomeMsg } from '../../protocol/messages.ts';
+import { CloseCode, PROTOCOL_VERSION } from '../../protocol/limits.ts';
+import { welcomeMsg } from '../../common/welcome.ts';
 import type { Access } from './access.ts';
 import type { Bus } from './bus.ts';
 import { BusHookup } from './bus-hookup.ts';
 import { Connections, joinFrame, REAL_CLOCK, type ClientConn, type HubClock, type RobotConn } from './connection.ts';
 import { Delivery } from './delivery.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { ConnLife } from './lifecycle.ts';
 import { Lease, leaseFrame, NOBODY } from './lease.ts';
 import type { RelayLimits } from './limits.ts';
 import type { Metrics } from './metrics.ts';
@@ -76,7 +75,7 @@ export class Hub {
   }
 
   addRobot(ws: WebSocket, robot: string, raw: Duplex): void {
-    const conn: RobotConn = { kind: 'robot', ws, raw, robot, ...this.conns.fresh() };
+    const conn: RobotConn = { kind: 'robot', ws, raw, robot, life: new ConnLife(ws, 'open', 'relay robot'), limits: null, ...this.conns.fresh() };
     this.conns.putRobot(conn);
     this.metrics.robots.set(this.conns.robots.size);
     this.log.info('robot connected', { robot });
@@ -106,6 +105,7 @@ export class Hub {
 
   async addClient(ws: WebSocket, id: string, session: SessionRecord, raw: Duplex): Promise<void> {
     const robot = session.robot;
+    const life = new ConnLife(ws, 'joining', 'relay client');
     // Frames that arrive while we look the lease up are held, then handled after the welcome.
     ws.on('error', () => { /* a protocol error closes the socket; the close handler cleans up */ });
     const early: [Buffer, boolean][] = [];
@@ -114,9 +114,10 @@ export class Hub {
     const lease = (await this.lease.current(robot)) ?? NOBODY;
     const elsewhere = !this.conns.robots.has(robot) && (await this.hookup.hostedElsewhere(robot));
     ws.off('message', hold);
-    if (ws.readyState !== ws.OPEN) return; // gone while we waited
+    if (life.state !== 'joining' || ws.readyState !== ws.OPEN) return; // gone while we waited
+    life.opened();
     if (elsewhere) this.hookup.noteOnlineElsewhere(robot);
-    const conn: ClientConn = { kind: 'client', ws, raw, robot, id, session, role: session.role, name: null, lastRenew: 0, ...this.conns.fresh() };
+    const conn: ClientConn = { kind: 'client', ws, raw, robot, life, id, session, role: session.role, name: null, lastRenew: 0, ...this.conns.fresh() };
     this.conns.putClient(conn);
     this.updateClientGauge();
     this.log.info('client connected', { robot, client: id, role: conn.role, session: session.id });
@@ -125,13 +126,7 @@ export class Hub {
     ws.on('message', (data, isBinary) => void this.routing.fromClient(conn, data as Buffer, isBinary));
     ws.on('close', () => void this.clientGone(conn));
 
-    const welcome = msg<WelcomeMsg>({
-      type: 'welcome', session: id, robot, driver: lease.driver,
-      audio: { format: 'pcm_s16le', rate: AUDIO_SAMPLE_RATE, channels: 1, frameMs: AUDIO_FRAME_MS },
-      limits: { deadmanMs: DEFAULT_DEADMAN_MS, maxTtlMs: MAX_DRIVE_TTL_MS, sendIntervalMs: DRIVER_SEND_INTERVAL_MS },
-      serverTime: Date.now(),
-    });
-    this.delivery.send(conn, welcome);
+    this.delivery.send(conn, welcomeMsg({ session: id, robot, driver: lease.driver, limits: this.conns.limitsOf(robot) }));
     this.delivery.send(conn, { v: 1, type: 'robot', robot, online: this.conns.robots.has(robot) || elsewhere });
     this.delivery.send(conn, leaseFrame(lease, id));
     this.hookup.toRobot(robot, joinFrame(conn));
@@ -174,7 +169,7 @@ export class Hub {
     for (const room of this.conns.clients.values()) {
       for (const c of room.values()) {
         const live = await this.access.sessionLive(c.session.id).catch(() => c.session);
-        if (!live) c.ws.close(CloseCode.unauthorized, 'session expired or revoked');
+        if (!live) c.life.close(CloseCode.unauthorized, 'session expired or revoked');
       }
     }
   }

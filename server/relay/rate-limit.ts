@@ -1,6 +1,7 @@
-// The message rate limits: a token bucket per socket. A client gets messagesPerSecond with a
-// burst of messageBurst, and is closed after rateStrikes refusals in a row; the robot answers for
-// every client in its room, so its bucket grows with the room and its extra frames are dropped.
+// The message rate limits: a token bucket per socket (common/token-bucket.ts, made in
+// Connections.fresh). A client gets messagesPerSecond with a burst of messageBurst, and is closed
+// after rateStrikes refusals in a row; the robot answers for every client in its room, so its
+// bucket grows with the room and its extra frames are dropped.
 import type { Conn, HubClock } from './connection.ts';
 import type { RelayLimits } from './limits.ts';
 
@@ -11,20 +12,13 @@ export class RateLimiter {
   constructor(private readonly limits: RelayLimits, private readonly clock: HubClock) {}
 
   client(conn: Conn): Verdict {
-    const now = this.clock.mono();
-    conn.tokens = Math.min(this.limits.messageBurst, conn.tokens + ((now - conn.refill) / 1000) * this.limits.messagesPerSecond);
-    conn.refill = now;
-    if (conn.tokens >= 1) { conn.tokens -= 1; conn.strikes = 0; return 'pass'; }
+    if (conn.bucket.take(this.clock.mono())) { conn.strikes = 0; return 'pass'; }
     return ++conn.strikes >= this.limits.rateStrikes ? 'close' : 'refuse';
   }
 
   /** The robot sends telemetry for many clients: its bucket is the client rate times the room. */
   robot(conn: Conn, clients: number): boolean {
     const rate = this.limits.messagesPerSecond * Math.max(4, 2 * clients + 2);
-    const now = this.clock.mono();
-    conn.tokens = Math.min(rate, conn.tokens + ((now - conn.refill) / 1000) * rate);
-    conn.refill = now;
-    if (conn.tokens >= 1) { conn.tokens -= 1; return true; }
-    return false;
+    return conn.bucket.take(this.clock.mono(), rate, rate);
   }
 }

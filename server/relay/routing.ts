@@ -72,7 +72,7 @@ export class Routing {
     if (verdict === 'pass') return true;
     if (verdict === 'close') {
       this.d.metrics.refused.inc({ code: 'rate_limited' });
-      conn.ws.close(CloseCode.rateLimited, 'rate limited');
+      conn.life.close(CloseCode.rateLimited, 'rate limited');
     } else {
       this.d.delivery.refuse(conn, 'rate_limited', `more than ${this.d.limits.messagesPerSecond} messages per second`);
     }
@@ -81,7 +81,7 @@ export class Routing {
 
   private async refresh(conn: ClientConn): Promise<void> {
     const issued = await this.d.access.refreshSession(conn.session);
-    if (!issued) { conn.ws.close(CloseCode.unauthorized, 'session can no longer be refreshed'); return; }
+    if (!issued) { conn.life.close(CloseCode.unauthorized, 'session can no longer be refreshed'); return; }
     conn.session = issued.session;
     this.d.delivery.send(conn, { v: 1, type: 'session', token: issued.token, expiresAt: issued.session.expiresAt });
   }
@@ -135,8 +135,10 @@ export class Routing {
     const m = parsed.value;
     const inner = m.type === 'to' ? m.msg : m;
     this.d.traffic.received('robot_to_relay', inner.type);
-    // In server mode the relay owns welcome and the lease; the robot's own are not forwarded.
-    if (inner.type === 'welcome' || inner.type === 'lease') return;
+    // In server mode the relay owns welcome and the lease; the robot's own are not forwarded. Its
+    // welcome still says its real drive limits (its deadman): kept for the welcomes the relay gives.
+    if (inner.type === 'welcome') { conn.limits = inner.limits; return; }
+    if (inner.type === 'lease') return;
     this.d.hookup.toClients(conn.robot, m.type === 'to' ? m.client : null, inner);
     this.d.traffic.answered(performance.now() - t0);
   }

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { refuseHandshake } from '../../common/handshake.ts';
 import { createLogger, type Logger } from '../../common/log.ts';
 import { CLIENT_ID_PATTERN, ROBOT_ID_PATTERN } from '../../protocol/relay.ts';
 import { Access, bearer } from './access.ts';
@@ -124,9 +125,7 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
 // Refused with an HTTP answer before the upgrade: a socket that reaches the hub is known.
 
 function refuseUpgrade(metrics: Metrics, socket: Duplex, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ ok: false, error: code, msg: message });
-  const text = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ?? 'Error';
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${status === 401 ? 'WWW-Authenticate: Bearer\r\n' : ''}\r\n${body}`);
+  refuseHandshake(socket, status, { ok: false, error: code, msg: message }, status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
   metrics.refused.inc({ code });
 }
 
