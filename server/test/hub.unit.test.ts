@@ -13,7 +13,8 @@ import type { Duplex } from 'node:stream';
 import { afterEach, describe, mock, test } from 'node:test';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../common/log.ts';
-import { CloseCode } from '../../protocol/limits.ts';
+import { CloseCode, DEFAULT_DEADMAN_MS } from '../../protocol/limits.ts';
+import { driveLimits, welcomeMsg } from '../../common/welcome.ts';
 import { Access } from '../relay/access.ts';
 import { LocalBus } from '../relay/bus.ts';
 import { Hub } from '../relay/hub.ts';
@@ -355,5 +356,31 @@ describe('sessions under an open socket (sessionTtlMs), judged once a second', (
       assert.equal(c.closed()!.at, ttl === 3000 ? 3000 : 4000);
       stop?.(); stop = null; mock.timers.reset();
     }
+  });
+});
+
+describe("the welcome carries the robot's own drive limits", () => {
+  const deadmanOf = (ws: FakeWs) => (ws.of('welcome')[0]!.limits as { deadmanMs: number }).deadmanMs;
+
+  test('the protocol default until the robot has sent its welcome; its own deadman from then on, and its welcome is not forwarded', async () => {
+    const r = relay();
+    const robot = r.robot();
+    const early = await r.client('viewer', 'early');
+    assert.equal(deadmanOf(early), DEFAULT_DEADMAN_MS);
+    robot.receive(welcomeMsg({ session: 'robot', robot: 'sim', driver: null, limits: driveLimits(DEFAULT_DEADMAN_MS + 150) }));
+    await settle();
+    const late = await r.client('viewer', 'late');
+    assert.equal(deadmanOf(late), DEFAULT_DEADMAN_MS + 150);
+    assert.equal(early.of('welcome').length, 1, "the robot's own welcome is the relay's to give, not forwarded");
+  });
+
+  test('a robot that reconnects starts over from the default until it says its limits again', async () => {
+    const r = relay();
+    const first = r.robot();
+    first.receive(welcomeMsg({ session: 'robot', robot: 'sim', driver: null, limits: driveLimits(600) }));
+    await settle();
+    r.robot(); // replaces the first socket
+    assert.equal(first.closed()?.code, CloseCode.replaced);
+    assert.equal(deadmanOf(await r.client('viewer', 'v')), DEFAULT_DEADMAN_MS);
   });
 });
