@@ -43,7 +43,7 @@ export class StderrTail {
 }
 
 /** One stderr line made safe and short: no credentials from URLs, bounded length. */
-export function sanitize(line: string): string {
+function sanitize(line: string): string {
   return line
     .replace(/(\w+:\/\/)[^/@\s]*@/g, '$1***@')
     .replace(/(\w+:\/\/[^\s?]*)\?\S*/g, '$1?…')
