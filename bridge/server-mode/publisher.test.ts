@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { createLogger, setLogLevel } from '../../common/log.ts';
 import type { VideoTap } from '../hardware/parts.ts';
+import type { Timers } from '../../common/state-machine.ts';
 import { Publisher, PUBLISH_MAX_BACKOFF_MS, PUBLISH_MIN_BACKOFF_MS } from './publisher.ts';
 import { freePort } from '../../scripts/stack.ts';
 
@@ -18,14 +19,17 @@ const tap: VideoTap = {
   attach: () => () => {},
 };
 
+/** A publisher to `port`, where nobody listens: every connection is refused. */
+const refused = (port: number) => new Publisher({
+  tap, mic: null, url: () => `rtsp://127.0.0.1:${port}/robots/r1`, where: `127.0.0.1:${port}`,
+  video: { width: 320, height: 240, fps: 10, kbps: 300 }, audioKbps: 32, log: createLogger('test'),
+});
+
 describe('Publisher retry (fake clock)', () => {
   it(`retries a refused publish after ${PUBLISH_MIN_BACKOFF_MS} ms, doubling up to ${PUBLISH_MAX_BACKOFF_MS} ms`, { timeout: 20_000 }, async (t) => {
     const port = await freePort(); // just free: nobody listens, every connection is refused
     t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
-    const publisher = new Publisher({
-      tap, mic: null, url: () => `rtsp://127.0.0.1:${port}/robots/r1`, where: `127.0.0.1:${port}`,
-      video: { width: 320, height: 240, fps: 10, kbps: 300 }, audioKbps: 32, log: createLogger('test'),
-    });
+    const publisher = refused(port);
     // Counts publish attempts: connect() is what the retry timer calls.
     const connects = t.mock.method(publisher as unknown as { connect: () => Promise<void> }, 'connect');
     try {
@@ -46,5 +50,21 @@ describe('Publisher retry (fake clock)', () => {
     } finally {
       await publisher.stop();
     }
+  });
+
+  it('stop() during a retry pause leaves no timer and no later attempt', { timeout: 20_000 }, async (t) => {
+    const port = await freePort(); // just free: nobody listens, every connection is refused
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    const publisher = refused(port);
+    const connects = t.mock.method(publisher as unknown as { connect: () => Promise<void> }, 'connect');
+    const timers = (publisher as unknown as { timers: Timers }).timers;
+    const down = once(publisher, 'down');
+    publisher.start();
+    await down;
+    assert.equal(timers.has('retry'), true, 'waiting to retry');
+    await publisher.stop();
+    assert.equal(timers.size, 0);
+    t.mock.timers.tick(2 * PUBLISH_MAX_BACKOFF_MS);
+    assert.equal(connects.mock.callCount(), 1, 'no attempt after stop()');
   });
 });

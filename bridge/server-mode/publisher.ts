@@ -17,7 +17,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
+import { Backoff } from '../../common/backoff.ts';
 import type { Logger } from '../../common/log.ts';
+import { Timers } from '../../common/state-machine.ts';
 import type { MicService, VideoTap } from '../hardware/parts.ts';
 import { lowDelayInput, PUBLISH_SDP, publishAudioArgs, publishVideoArgs, type RtpTarget } from '../media/ffmpeg-args.ts';
 import { FfmpegSupervisor, type SupervisorStatus } from '../media/supervisor.ts';
@@ -62,8 +64,9 @@ export class Publisher extends EventEmitter {
   private readonly audio: FfmpegSupervisor | null;
   private push: RtspPush | null = null;
   private ports: RtpTarget[] = [];
-  private retryTimer: NodeJS.Timeout | null = null;
-  private backoffMs = PUBLISH_MIN_BACKOFF_MS;
+  /** The pause before the next run ('retry'). */
+  private readonly timers = new Timers();
+  private readonly backoff = new Backoff({ baseMs: PUBLISH_MIN_BACKOFF_MS, maxMs: PUBLISH_MAX_BACKOFF_MS });
   private restarts = 0;
   private vstats: VideoStats | null = null;
   private stopFeed: (() => void) | null = null;
@@ -115,7 +118,7 @@ export class Publisher extends EventEmitter {
     if (this.wanted) return;
     this.wanted = true;
     this.lastErrorText = null;
-    this.backoffMs = PUBLISH_MIN_BACKOFF_MS;
+    this.backoff.reset();
     this.vstats ??= VideoStats.open(this.opts.log);
     this.opts.mic?.on('frame', this.onMic);
     void this.connect();
@@ -125,8 +128,7 @@ export class Publisher extends EventEmitter {
     if (!this.wanted) return;
     this.wanted = false;
     this.opts.mic?.off('frame', this.onMic);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.timers.clearAll();
     this.push?.close();
     this.push = null;
     await this.stopEncoders();
@@ -137,7 +139,6 @@ export class Publisher extends EventEmitter {
 
   /** One run: the RTSP session first (so the first keyframe is not lost), then the encoders. */
   private async connect(): Promise<void> {
-    this.retryTimer = null;
     if (!this.wanted) return;
     // Audio starts after the backlog of PCM its encoder starts on, and after the video (rtsp-push.ts).
     const tracks = [{ sdp: PUBLISH_SDP.video }, ...(this.audio ? [{ sdp: PUBLISH_SDP.audio, dropBacklog: true }] : [])];
@@ -169,13 +170,13 @@ export class Publisher extends EventEmitter {
     const reason = publishError(err.message, this.opts.where);
     this.lastErrorText = reason;
     this.restarts++;
-    this.opts.log.warn('publish failed', { reason, retryInMs: this.backoffMs });
+    const pause = this.backoff.next();
+    this.opts.log.warn('publish failed', { reason, retryInMs: pause });
     this.setLive(false);
     this.emit('down', reason);
     void this.stopEncoders();
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.connect(), this.backoffMs);
-    this.backoffMs = Math.min(PUBLISH_MAX_BACKOFF_MS, this.backoffMs * 2);
+    // A 'down' listener may have stopped the publisher: then no retry may outlive stop().
+    if (this.wanted) this.timers.after(pause, () => void this.connect(), 'retry');
   }
 
   private async stopEncoders(): Promise<void> {
@@ -228,7 +229,7 @@ export class Publisher extends EventEmitter {
     this.kbps = this.advances ? this.kbps * 0.6 + kbps * 0.4 : kbps;
     // Live once frames have advanced over two reports on a recording session.
     if (frame > prev.frame && ++this.advances >= 2 && this.push) {
-      this.backoffMs = PUBLISH_MIN_BACKOFF_MS;
+      this.backoff.reset();
       this.setLive(true);
     }
   }

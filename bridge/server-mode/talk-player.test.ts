@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLogger, setLogLevel } from '../../common/log.ts';
 import { RecordingSpeaker } from '../sim/audio.ts';
+import type { Timers } from '../../common/state-machine.ts';
 import { TALK_GIVE_UP_MS, TALK_RETRY_MS, TalkPlayer, type TalkEnd } from './talk-player.ts';
 import { freePort } from '../../scripts/stack.ts';
 
@@ -52,6 +53,26 @@ describe('TalkPlayer (fake clock)', () => {
       step(1);
       assert.deepEqual(ended, ['gave_up']);
       assert.equal(player.active, false);
+    } finally {
+      await player.close();
+    }
+  });
+
+  it('talk stop before the give-up leaves no timer: no late gave_up', { timeout: 20_000 }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'havatar-talk-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const port = await freePort(); // just free: nobody listens
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
+    const player = new TalkPlayer({ sink: new RecordingSpeaker(dir), url: () => `rtsp://127.0.0.1:${port}/robots/sim/talk`, log: createLogger('test') });
+    const ended: TalkEnd[] = [];
+    player.on('ended', (r: TalkEnd) => ended.push(r));
+    try {
+      player.start();
+      assert.equal((player as unknown as { timers: Timers }).timers.has('give-up'), true);
+      await player.close();
+      assert.equal((player as unknown as { timers: Timers }).timers.size, 0);
+      t.mock.timers.tick(TALK_GIVE_UP_MS);
+      assert.deepEqual(ended, []);
     } finally {
       await player.close();
     }

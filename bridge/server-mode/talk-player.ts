@@ -11,6 +11,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../common/log.ts';
+import { Timers } from '../../common/state-machine.ts';
 import type { SpeakerSink } from '../hardware/types.ts';
 import { rtspTalkArgs } from '../media/ffmpeg-args.ts';
 import { FfmpegSupervisor } from '../media/supervisor.ts';
@@ -35,7 +36,8 @@ export class TalkPlayer extends EventEmitter {
   private wanted = false;
   private flowingNow = false;
   private outTimeUs = 0;
-  private giveUpTimer: NodeJS.Timeout | null = null;
+  /** The give-up deadline ('give-up'); the retry pauses are the supervisor's. */
+  private readonly timers = new Timers();
 
   constructor(private readonly opts: TalkPlayerOptions) {
     super();
@@ -56,7 +58,7 @@ export class TalkPlayer extends EventEmitter {
         this.outTimeUs = t;
         if (!this.flowingNow && this.wanted) {
           this.flowingNow = true;
-          this.clearGiveUp();
+          this.timers.clear('give-up');
           this.opts.log.info('talk audio flowing');
           this.emit('flowing');
         }
@@ -80,13 +82,12 @@ export class TalkPlayer extends EventEmitter {
     this.wanted = true;
     this.flowingNow = false;
     this.supervisor.start();
-    this.giveUpTimer = setTimeout(() => {
-      this.giveUpTimer = null;
+    this.timers.after(this.opts.giveUpMs ?? TALK_GIVE_UP_MS, () => {
       if (this.wanted && !this.flowingNow) {
         this.opts.log.warn('talk stream never arrived; giving up', { afterMs: this.opts.giveUpMs ?? TALK_GIVE_UP_MS, lastError: this.supervisor.status.lastError });
         this.finish('gave_up');
       }
-    }, this.opts.giveUpMs ?? TALK_GIVE_UP_MS);
+    }, 'give-up');
   }
 
   /** Talk stop: ends playback now. */
@@ -94,7 +95,7 @@ export class TalkPlayer extends EventEmitter {
     if (!this.wanted) return;
     this.wanted = false;
     this.flowingNow = false;
-    this.clearGiveUp();
+    this.timers.clearAll();
     void this.supervisor.stop();
   }
 
@@ -106,10 +107,5 @@ export class TalkPlayer extends EventEmitter {
   private finish(reason: TalkEnd): void {
     this.stop();
     this.emit('ended', reason);
-  }
-
-  private clearGiveUp(): void {
-    if (this.giveUpTimer) clearTimeout(this.giveUpTimer);
-    this.giveUpTimer = null;
   }
 }
