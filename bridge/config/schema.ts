@@ -6,6 +6,7 @@ import { bool, int, isRecord, nullable, str, type Checker } from '../../protocol
 import { DEFAULT_DEADMAN_MS, MAX_ID_CHARS } from '../../protocol/limits.ts';
 import { ROBOT_ID_PATTERN } from '../../protocol/relay.ts';
 import { SERIAL_BAUD } from '../../protocol/serial.ts';
+import { alsaDevice, cameraDevice, DEVICE_FIELDS, serialPort, tlsFile } from './devices.ts';
 
 export interface Config {
   robot: { name: string };
@@ -60,8 +61,6 @@ export const DEFAULT_CONFIG: Config = {
 export const SECRET_FIELDS = ['server_mode.stream_password'] as const;
 export const SECRET_MASK = '********';
 
-const PATH = str(1, 256, /^[^\0]+$/);
-const DEVICE = str(1, 128, /^[\w.:,/=-]+$/);
 const url: Checker = (v) => {
   const p = str(1, 256)(v);
   if (p) return p;
@@ -96,16 +95,16 @@ export const CONFIG_SPEC: Spec = {
   robot: { name: str(1, MAX_ID_CHARS) },
   camera: {
     // "sim" selects the synthetic camera; anything else is a V4L2 device such as /dev/video0.
-    device: DEVICE,
+    device: cameraDevice,
     width: int(160, 1920),
     height: int(120, 1080),
     fps: int(1, 60),
   },
-  audio: { enabled: bool, mic_device: DEVICE, speaker_device: DEVICE },
-  motors: { serial_port: PATH, baud: BAUD },
+  audio: { enabled: bool, mic_device: alsaDevice, speaker_device: alsaDevice },
+  motors: { serial_port: serialPort, baud: BAUD },
   safety: { deadman_ms: int(100, 2000) },
   tts: { voice: str(1, 32, /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/), rate: int(80, 400) },
-  https: { cert_path: nullable(PATH), key_path: nullable(PATH) },
+  https: { cert_path: nullable(tlsFile), key_path: nullable(tlsFile) },
   server_mode: {
     enabled: bool,
     server_url: url,
@@ -183,6 +182,30 @@ const setPath = (obj: Record<string, unknown>, path: string, value: unknown): vo
   for (const k of keys.slice(0, -1)) o = o[k] as Record<string, unknown>;
   o[keys[keys.length - 1]!] = value;
 };
+
+/** A device field a saved file held that the allow-list now refuses, reset to its default. */
+export interface ResetField { field: string; problem: string; default: unknown }
+
+/**
+ * Resets the device and path fields of a file's config (after withDefaults) that the allow-lists
+ * refuse, so a file saved before they existed still loads with everything else the user saved.
+ */
+export function resetRefusedDevices(candidate: unknown): { value: unknown; reset: ResetField[] } {
+  if (!isRecord(candidate)) return { value: candidate, reset: [] };
+  const value = structuredClone(candidate);
+  const reset: ResetField[] = [];
+  for (const field of DEVICE_FIELDS) {
+    const [section, key] = field.split('.') as [string, string];
+    const check = (CONFIG_SPEC[section] as Spec)[key] as Checker;
+    if (!isRecord(value[section]) || !Object.hasOwn(value[section], key)) continue;
+    const problem = check(getPath(value, field));
+    if (!problem) continue;
+    const fallback = getPath(DEFAULT_CONFIG, field);
+    setPath(value, field, fallback);
+    reset.push({ field, problem, default: fallback });
+  }
+  return { value, reset };
+}
 
 /** A copy safe to return or log: secrets that are set become the mask, empty ones stay empty. */
 export function maskSecrets(config: Config): Config {

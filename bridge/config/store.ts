@@ -11,11 +11,14 @@ import {
   dropMaskedSecrets,
   maskSecrets,
   mergePatch,
+  resetRefusedDevices,
   validateConfig,
   withDefaults,
   type Config,
   type ConfigProblem,
+  type ResetField,
 } from './schema.ts';
+import { hostChangeProblem } from './password-hosts.ts';
 
 export const CONFIG_FILE = 'avatar_tank_config.json';
 export const BACKUP_SUFFIX = '.bak';
@@ -25,6 +28,8 @@ export interface ConfigLoadReport {
   source: 'file' | 'backup' | 'defaults';
   ok: boolean;
   problem?: string;
+  /** Device fields of the file the allow-lists refuse: running on their defaults instead. */
+  reset?: string[];
 }
 
 /** `storage` marks a valid update the disk refused (full, read-only): nothing changed either way. */
@@ -32,7 +37,7 @@ export type UpdateResult = { ok: true; config: Config } | { ok: false; problem: 
 
 const serialize = (c: Config): string => JSON.stringify(c, null, 2) + '\n';
 
-type Parsed = { config: Config } | { problem: string } | { missing: true };
+type Parsed = { config: Config; reset: ResetField[] } | { problem: string } | { missing: true };
 
 async function readConfigFile(path: string): Promise<Parsed> {
   let text: string;
@@ -48,9 +53,17 @@ async function readConfigFile(path: string): Promise<Parsed> {
   } catch {
     return { problem: 'not valid JSON' };
   }
-  const candidate = withDefaults(value);
-  const problem = validateConfig(candidate);
-  return problem ? { problem: `${problem.field} ${problem.error}` } : { config: candidate as Config };
+  const candidate = resetRefusedDevices(withDefaults(value));
+  const problem = validateConfig(candidate.value);
+  return problem ? { problem: `${problem.field} ${problem.error}` } : { config: candidate.value as Config, reset: candidate.reset };
+}
+
+/** Says loudly which saved device values are not used, and reports them. */
+function reportResets(report: ConfigLoadReport, reset: ResetField[], path: string, log: Logger): ConfigLoadReport {
+  for (const r of reset) {
+    log.warn(`config ${r.field} ${r.problem}: reset to the default`, { path, field: r.field, default: r.default });
+  }
+  return reset.length ? { ...report, reset: reset.map((r) => r.field) } : report;
 }
 
 export class ConfigStore {
@@ -72,12 +85,13 @@ export class ConfigStore {
     }
     const path = join(dataDir, CONFIG_FILE);
     const main = await readConfigFile(path);
-    if ('config' in main) return new ConfigStore(dataDir, main.config, { source: 'file', ok: true }, log);
+    if ('config' in main) return new ConfigStore(dataDir, main.config, reportResets({ source: 'file', ok: true }, main.reset, path, log), log);
 
     if ('missing' in main) {
       const backup = await readConfigFile(path + BACKUP_SUFFIX);
       const config = 'config' in backup ? backup.config : structuredClone(DEFAULT_CONFIG);
-      const store = new ConfigStore(dataDir, config, { source: 'config' in backup ? 'backup' : 'defaults', ok: true }, log);
+      const report = reportResets({ source: 'config' in backup ? 'backup' : 'defaults', ok: true }, 'config' in backup ? backup.reset : [], path, log);
+      const store = new ConfigStore(dataDir, config, report, log);
       await writeFileAtomic(path, serialize(config));
       log.info('config file created', { path, source: store.report.source });
       return store;
@@ -89,7 +103,7 @@ export class ConfigStore {
     const backup = await readConfigFile(path + BACKUP_SUFFIX);
     if ('config' in backup) {
       log.error('config file is corrupt; using the last good copy', { path, problem, corruptCopy: path + '.corrupt' });
-      const store = new ConfigStore(dataDir, backup.config, { source: 'backup', ok: false, problem }, log);
+      const store = new ConfigStore(dataDir, backup.config, reportResets({ source: 'backup', ok: false, problem }, backup.reset, path, log), log);
       await writeFileAtomic(path, serialize(backup.config));
       return store;
     }
@@ -112,12 +126,14 @@ export class ConfigStore {
   /**
    * Validates a partial update against the whole resulting config; when valid, writes it
    * atomically (previous file kept as .bak) and makes it current. When invalid nothing changes.
+   * A new relay or RTSP host needs the password in the same update (password-hosts.ts).
    */
   update(patch: unknown): Promise<UpdateResult> {
     const run = async (): Promise<UpdateResult> => {
-      const merged = mergePatch(this.current, dropMaskedSecrets(patch));
+      const applied = dropMaskedSecrets(patch);
+      const merged = mergePatch(this.current, applied);
       if ('problem' in merged) return { ok: false, problem: merged.problem };
-      const problem = validateConfig(merged.value);
+      const problem = validateConfig(merged.value) ?? hostChangeProblem(this.current, merged.value, applied);
       if (problem) return { ok: false, problem };
       const previous = this.current;
       try {

@@ -214,7 +214,9 @@ export function getServerStatus(d: RouteDeps, { res }: RouteRequest): void {
 /**
  * The `server_mode` block (any subset of its fields), validated by the config schema, saved
  * atomically, applied at once (server mode restarts with it when enabled). The password is
- * write-only: answers show it masked.
+ * write-only: answers show it masked. A new relay or RTSP host (scheme, host or port) needs the
+ * password in the same request, else 400 naming server_mode.stream_password: the stored one is
+ * never sent to a host the operator token chose (config/password-hosts.ts).
  */
 export async function postServerConfig(d: RouteDeps, { req, res }: RouteRequest): Promise<void> {
   const server = serverOf(d, res);
