@@ -1,15 +1,16 @@
-// One relay connection's lifecycle, after its handshake (server.ts authenticates and refuses before
-// the upgrade, so a socket that gets here is known):
+// One server-side WebSocket connection's lifecycle, after its handshake (both servers authenticate
+// and refuse before the upgrade, so a socket that gets here is known):
 //
 //   joining ──▶ open ──▶ closing ──▶ closed
 //      │          └────────────────────▲      (terminated, or the peer closed first)
-//      └──▶ closing / closed                  (gone while the hub looked its lease up)
+//      └──▶ closing / closed                  (gone while the server was still setting it up)
 //
-// A client starts `joining` (the hub holds its frames while it reads the lease), a robot `open`.
-// Every close the relay starts goes through close(): once only, and a peer that never answers the
-// close handshake is terminated after CLOSE_GRACE_MS. The socket's 'close' event is the one way
-// into `closed`, and it clears every timer this connection started.
-import { StateMachine, Timers, type Transitions } from '../../common/state-machine.ts';
+// The relay's clients start `joining` (the hub holds their frames while it reads the lease); its
+// robots and the bridge's sessions start `open`. Every close the server starts goes through
+// close(): once only, and a peer that never answers the close handshake is terminated after the
+// grace. The socket's 'close' event is the one way into `closed`, and it clears every timer this
+// connection started.
+import { StateMachine, Timers, type Transitions } from './state-machine.ts';
 
 export type ConnState = 'joining' | 'open' | 'closing' | 'closed';
 
@@ -20,7 +21,7 @@ export const CONN_TRANSITIONS: Transitions<ConnState> = {
   closed: [],
 };
 
-/** How long a closing peer has to answer the close handshake before it is cut off. */
+/** How long a closing peer has to answer the close handshake before it is cut off (the relay's). */
 export const CLOSE_GRACE_MS = 1000;
 
 /** The socket as far as a lifecycle uses it (ws's WebSocket, or a test's fake). */
@@ -35,7 +36,13 @@ export class ConnLife {
   /** Every timer this connection starts; cleared when it is closed. */
   readonly timers = new Timers();
 
-  constructor(private readonly ws: ClosableSocket, initial: 'joining' | 'open', name = 'relay connection') {
+  constructor(
+    private readonly ws: ClosableSocket,
+    initial: 'joining' | 'open',
+    /** Named in an illegal transition's message. */
+    name: string,
+    private readonly graceMs = CLOSE_GRACE_MS,
+  ) {
     this.machine = new StateMachine<ConnState>(name, initial, CONN_TRANSITIONS);
     ws.once('close', () => this.closed());
   }
@@ -49,12 +56,17 @@ export class ConnLife {
     this.machine.to('open');
   }
 
+  /** True once a close has started (closing) or finished (closed): nothing more is sent. */
+  get ending(): boolean {
+    return this.machine.is('closing', 'closed');
+  }
+
   /** Starts the close handshake (once; a second call while closing or closed does nothing). */
-  close(code: number, reason: string, graceMs = CLOSE_GRACE_MS): void {
+  close(code: number, reason: string): void {
     if (!this.machine.is('joining', 'open')) return;
     this.machine.to('closing');
     // Armed before close(): a socket that closes at once clears it in the same call.
-    this.timers.after(graceMs, () => this.ws.terminate(), 'close-grace');
+    this.timers.after(this.graceMs, () => this.ws.terminate(), 'close-grace');
     this.ws.close(code, reason.slice(0, 120));
   }
 

@@ -163,7 +163,6 @@ export class WsGateway {
   }
 
   private async onClose(session: Session, code: number): Promise<void> {
-    session.closed = true;
     this.sessions.delete(session.id);
     this.opts.log.info('operator disconnected', { session: session.id, code, clients: this.sessions.size });
     await this.peerGone(session);

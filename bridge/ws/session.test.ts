@@ -15,6 +15,7 @@ function fakeSocket() {
     send: (d: unknown) => calls.push(`send ${String(d).slice(0, 40)}`),
     close: (code: number) => calls.push(`close ${code}`),
     terminate: () => calls.push('terminate'),
+    once: () => ws,
   };
   return { ws: ws as unknown as WebSocket, calls };
 }

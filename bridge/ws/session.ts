@@ -7,12 +7,15 @@ import type { WebSocket } from 'ws';
 import { CloseCode, MAX_MESSAGES_PER_SECOND, MAX_SOCKET_BUFFERED_BYTES } from '../../protocol/limits.ts';
 import type { ErrorCode, RobotMessage } from '../../protocol/messages.ts';
 import { errorFrame } from '../../common/error-frame.ts';
+import { ConnLife } from '../../common/socket-life.ts';
 import { TokenBucket } from '../../common/token-bucket.ts';
 
 /** Invalid frames one connection may send before it is closed (a working app sends none). */
 export const MAX_BAD_FRAMES = 20;
 /** Binary (audio) frames per second: 50 for 20 ms frames, with room for jitter bursts. */
 export const MAX_BINARY_FRAMES_PER_SECOND = 100;
+/** A peer that does not answer the close handshake within this is cut off. */
+export const SESSION_CLOSE_GRACE_MS = 2000;
 /** A socket with more than this waiting is not sent optional traffic (telemetry, audio). */
 export const MAX_BUFFERED_BYTES = MAX_SOCKET_BUFFERED_BYTES;
 
@@ -47,13 +50,16 @@ export class Session implements Peer {
   talking = false;
   alive = true;
   badFrames = 0;
-  closed = false;
   /** Text and binary (audio) frames have separate budgets, each a second's worth of burst. */
   private readonly texts: TokenBucket;
   private readonly binaries: TokenBucket;
 
+  /** open → closing → closed (common/socket-life.ts): closes once, and its grace timer never outlives it. */
+  private readonly life: ConnLife;
+
   constructor(readonly ws: WebSocket, readonly wantsAudio: boolean, readonly address: string, now = Date.now()) {
     this.name = `operator ${this.id.slice(2, 6)}`;
+    this.life = new ConnLife(ws, 'open', 'bridge session', SESSION_CLOSE_GRACE_MS);
     this.texts = new TokenBucket(MAX_MESSAGES_PER_SECOND, MAX_MESSAGES_PER_SECOND, now);
     this.binaries = new TokenBucket(MAX_BINARY_FRAMES_PER_SECOND, MAX_BINARY_FRAMES_PER_SECOND, now);
   }
@@ -93,11 +99,12 @@ export class Session implements Peer {
     return true;
   }
 
+  /** Closing or closed: nothing more is sent, nor are its frames handled. */
+  get closed(): boolean {
+    return this.life.ending;
+  }
+
   close(code: CloseCode, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.ws.close(code, reason.slice(0, 120));
-    // A peer that never answers the close handshake is cut off.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    this.life.close(code, reason);
   }
 }

@@ -7,9 +7,9 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from '../../protocol/limits.ts';
 import type { Role } from '../../protocol/messages.ts';
 import type { RelayToRobotMessage } from '../../protocol/relay.ts';
+import type { ConnLife } from '../../common/socket-life.ts';
 import { TokenBucket } from '../../common/token-bucket.ts';
 import { DEFAULT_DRIVE_LIMITS, type DriveLimits } from '../../common/welcome.ts';
-import type { ConnLife } from './lifecycle.ts';
 import type { RelayLimits } from './limits.ts';
 import type { SessionRecord } from './store.ts';
 
@@ -19,7 +19,7 @@ export interface Conn {
   raw: Duplex;
   robot: string;
   lastSeen: number;
-  /** joining → open → closing → closed (lifecycle.ts); every close the relay starts goes through it. */
+  /** joining → open → closing → closed (common/socket-life.ts); every close the relay starts goes through it. */
   life: ConnLife;
   /** The message rate limit (rate-limit.ts), and consecutive refusals. */
   bucket: TokenBucket;
