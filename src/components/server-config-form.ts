@@ -78,7 +78,7 @@ export class ServerConfigForm extends LitElement {
         <label class="check"><input type="checkbox" name="enabled" ?checked=${b?.enabled ?? false} /> Robot publishes to the server</label>
         ${this.field('server_url', 'Server URL', b?.server_url ?? '', 'The relay the robot connects to, e.g. https://havatar.example.org', 'url')}
         ${this.field('stream_key', 'Stream key', b?.stream_key ?? '', 'The robot’s id on the server')}
-        ${this.field('stream_password', 'Stream password', '', b?.stream_password === PASSWORD_MASK ? 'Set (hidden). Leave empty to keep it.' : 'Not set.', 'password')}
+        ${this.field('stream_password', 'Stream password', '', b?.stream_password === PASSWORD_MASK ? 'Set (hidden). Leave empty to keep it; a new server address needs it again.' : 'Not set.', 'password')}
         <label class="check"><input type="checkbox" name="fallback_to_local" ?checked=${b?.fallback_to_local ?? true} /> Fall back to local mode when the server is unreachable</label>
         <div class="row">
           <button type="submit">Save on the robot</button>
