@@ -1,0 +1,56 @@
+// Server mode's lifecycle, as the API reports it (GET /server/status `state`), and the shapes the
+// controller shares with its parts. Every allowed move is listed once (SERVER_TRANSITIONS):
+//
+//   off → connecting (link and publisher starting) → live (relay link up AND the stream really
+//   sending) → fallback (link or stream lost: local mode untouched, both retry by themselves) →
+//   live … · a failure before ever being live: connecting → fallback (never back to connecting)
+//   · stop(), a restart, or a failure while live with fallback_to_local off: connecting | live |
+//   fallback → stopping (teardown) → off.
+
+import type { Logger } from '../../common/log.ts';
+import type { Transitions } from '../../common/state-machine.ts';
+import type { Hardware } from '../hardware/parts.ts';
+import type { Lease } from '../safety/lease.ts';
+import type { WsGateway } from '../ws/gateway.ts';
+import type { ServerModeConfig } from './endpoints.ts';
+
+export type ServerState = 'off' | 'connecting' | 'live' | 'fallback' | 'stopping';
+
+export const SERVER_TRANSITIONS: Transitions<ServerState> = {
+  off: ['connecting'],
+  connecting: ['live', 'fallback', 'stopping'],
+  live: ['fallback', 'stopping'],
+  fallback: ['live', 'stopping'],
+  stopping: ['off'],
+};
+
+/** GET /server/status's `status` and /system_status's `server` (never the password). */
+export interface ServerStatus {
+  state: ServerState;
+  /** Date.now() of the last state change. */
+  since: number;
+  last_error: string | null;
+  relay_connected: boolean;
+  publishing: boolean;
+  bitrate_kbps: number;
+  fps: number;
+  /** Operators connected through the relay (its client join/leave). */
+  viewers: number;
+  server_url: string;
+  stream_key: string;
+  rtsp_url: string;
+  enabled: boolean;
+  fallback_to_local: boolean;
+  /** Who talks through the server now, and whether their audio is flowing to the speaker. */
+  talk: { by: string | null; flowing: boolean; mic_ducked: boolean };
+}
+
+export interface ServerModeDeps {
+  config: () => ServerModeConfig;
+  gateway: WsGateway;
+  lease: Lease;
+  hardware: Hardware;
+  log: Logger;
+}
+
+export type StartResult = { ok: true } | { ok: false; field?: string; msg: string };
