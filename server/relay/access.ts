@@ -1,18 +1,18 @@
 // The one place that decides access (like MediaMTX's internal/auth/manager.go): admin key, robot
-// credentials, invites, session tokens, and MediaMTX's publish/read questions. Secrets are random
-// (>= 192 bits) and stored as SHA-256 hashes; comparisons are constant-time. Failed logins are
-// counted per address and slowed (exponential delay), and an address that keeps failing is locked
-// out for the rest of the window.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+// credentials, and MediaMTX's publish/read questions (invites and session tokens: invites.ts).
+// Secrets are random (>= 192 bits) and stored as SHA-256 hashes; comparisons are constant-time.
+// Failed logins are counted per address and slowed (exponential delay), and an address that keeps
+// failing is locked out for the rest of the window.
+import { timingSafeEqual } from 'node:crypto';
 import type { Role } from '../../protocol/messages.ts';
 import { ROBOT_ID_PATTERN } from '../../protocol/relay.ts';
 import type { Logger } from '../../common/log.ts';
 import { LoginBrake } from '../../common/login-brake.ts';
 import type { RelayLimits } from './limits.ts';
 import type { SessionRecord, Store } from './store.ts';
+import { hashSecret, Invites, newSecret, type Invite, type IssuedSession } from './invites.ts';
 
-export const hashSecret = (s: string): string => createHash('sha256').update(s).digest('hex');
-const newSecret = (bytes = 24): string => randomBytes(bytes).toString('base64url');
+export { hashSecret, type Invite, type IssuedSession };
 const sameHash = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** What MediaMTX POSTs to authHTTPAddress (v1.20.1). */
@@ -21,9 +21,6 @@ export interface MediamtxAuthRequest {
   protocol?: string; id?: string | null; query?: string;
 }
 export type Decision = { allow: true; who: string } | { allow: false; status: 401 | 403 | 429; reason: string };
-
-export interface Invite { id: string; token: string; robot: string; role: Role; expiresAt: number }
-export interface IssuedSession { token: string; session: SessionRecord }
 
 /** Parses "90s", "30m", "1h", "7d" or plain milliseconds. */
 export function parseDuration(s: string): number | null {
@@ -37,10 +34,11 @@ export class Access {
   /** Bounded (common/login-brake.ts): a flood of source addresses cannot grow it without end. */
   private readonly brake: LoginBrake;
   private readonly adminHash: string | null;
+  readonly invites: Invites;
 
   constructor(
     private readonly store: Store,
-    private readonly limits: RelayLimits,
+    limits: RelayLimits,
     private readonly log: Logger,
     adminKey: string | undefined,
     private readonly onFailure: (kind: string) => void = () => {},
@@ -48,6 +46,7 @@ export class Access {
     private readonly now: () => number = () => Date.now(),
   ) {
     this.adminHash = adminKey ? hashSecret(adminKey) : null;
+    this.invites = new Invites(store, limits, log, now);
     this.brake = new LoginBrake({
       baseDelayMs: limits.authFailBaseDelayMs, maxDelayMs: limits.authFailMaxDelayMs,
       windowMs: limits.authFailWindowMs, lockAfter: limits.authFailLockAfter, now,
@@ -104,68 +103,15 @@ export class Access {
     return i > 0 && decoded.slice(0, i) === robotId ? decoded.slice(i + 1) : null;
   }
 
-  // ---- invites and sessions ---------------------------------------------------------------
+  // ---- invites and sessions (invites.ts; these pass through so callers keep one object) ----
 
-  async createInvite(robot: string, role: Role, ttlMs: number): Promise<Invite> {
-    if (!ROBOT_ID_PATTERN.test(robot)) throw new Error('robot id must be 1-64 of A-Z a-z 0-9 _ -');
-    if (!(ttlMs > 0 && ttlMs <= this.limits.maxInviteTtlMs)) throw new Error(`ttl must be between 1 ms and ${this.limits.maxInviteTtlMs} ms`);
-    const token = `hi_${newSecret()}`;
-    const id = newSecret(9);
-    const expiresAt = this.now() + ttlMs;
-    await this.store.putInvite({ id, hash: hashSecret(token), robot, role, expiresAt, createdAt: this.now() });
-    this.log.info('invite created', { invite: id, robot, role, expiresAt });
-    return { id, token, robot, role, expiresAt };
-  }
-
-  async revokeInvite(id: string): Promise<void> { await this.store.deleteInvite(id); }
-
-  /** Trades an invite for a short-lived session token; null when the invite is unknown or expired. */
-  async redeemInvite(inviteToken: string): Promise<IssuedSession | null> {
-    const inv = await this.store.getInvite(hashSecret(inviteToken));
-    if (!inv || inv.expiresAt <= this.now()) return null;
-    const token = `hs_${newSecret(32)}`;
-    const now = this.now();
-    const session: SessionRecord = {
-      id: newSecret(9), tokenHash: hashSecret(token), robot: inv.robot, role: inv.role, inviteId: inv.id,
-      expiresAt: Math.min(now + this.limits.sessionTtlMs, inv.expiresAt), createdAt: now,
-    };
-    await this.store.putSession(session);
-    this.log.info('session issued', { session: session.id, robot: session.robot, role: session.role });
-    return { token, session };
-  }
-
-  /** The live session a token names, or null (unknown, expired, or its invite revoked). */
-  async verifySession(token: string): Promise<SessionRecord | null> {
-    if (!token.startsWith('hs_')) return null;
-    const s = await this.store.getSessionByToken(hashSecret(token));
-    return this.standing(s);
-  }
-
-  /** A session stands while it has not expired and its invite has not been revoked. */
-  private async standing(s: SessionRecord | null): Promise<SessionRecord | null> {
-    if (!s || s.expiresAt <= this.now()) return null;
-    return (await this.store.getInviteById(s.inviteId)) ? s : null;
-  }
-
-  /** Is a session (by id) still live? Connected sockets are re-checked with this. */
-  async sessionLive(id: string): Promise<SessionRecord | null> {
-    return this.standing(await this.store.getSession(id));
-  }
-
-  /** A new token for the same session (the old one stops working), while its invite still stands. */
-  async refreshSession(session: SessionRecord): Promise<IssuedSession | null> {
-    const inv = await this.store.getInviteById(session.inviteId);
-    if (!inv || inv.expiresAt <= this.now()) return null;
-    const token = `hs_${newSecret(32)}`;
-    const next = { ...session, tokenHash: hashSecret(token), expiresAt: Math.min(this.now() + this.limits.sessionTtlMs, inv.expiresAt) };
-    await this.store.putSession(next, session.tokenHash);
-    return { token, session: next };
-  }
-
-  async revokeSession(id: string): Promise<void> {
-    await this.store.deleteSession(id);
-    this.log.info('session revoked', { session: id });
-  }
+  createInvite(robot: string, role: Role, ttlMs: number): Promise<Invite> { return this.invites.createInvite(robot, role, ttlMs); }
+  revokeInvite(id: string): Promise<void> { return this.invites.revokeInvite(id); }
+  redeemInvite(inviteToken: string): Promise<IssuedSession | null> { return this.invites.redeemInvite(inviteToken); }
+  verifySession(token: string): Promise<SessionRecord | null> { return this.invites.verifySession(token); }
+  sessionLive(id: string): Promise<SessionRecord | null> { return this.invites.sessionLive(id); }
+  refreshSession(session: SessionRecord): Promise<IssuedSession | null> { return this.invites.refreshSession(session); }
+  revokeSession(id: string): Promise<void> { return this.invites.revokeSession(id); }
 
   // ---- MediaMTX ------------------------------------------------------------------------------
 
