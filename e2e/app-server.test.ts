@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { freePort, freePorts, startStack, type Stack } from '../scripts/stack.ts';
+import type { Stack } from '../scripts/stack.ts';
 import { RecordingSpeaker } from '../bridge/sim/audio.ts';
 import { launchChromium } from './browser.ts';
+import { startServerStack } from './server-stack.ts';
 import { holdTalk, pushStick, toneFile } from './operator.ts';
 import { waitFor } from '../common/wait.ts';
 import { StackLog } from './stack-log.ts';
@@ -55,10 +56,18 @@ const screen = (page: Page): Promise<Screen> =>
     return { kind: 'none', width: 0, height: 0, frames: 0, audioLive: false, muted: true };
   })()`) as Promise<Screen>;
 
+/** Contexts whose app has confirmed the relay (see openApp). */
+const confirmedRelay = new WeakSet<BrowserContext>();
 async function openApp(context: BrowserContext, role: 'driver' | 'viewer', extraQuery = ''): Promise<Page> {
   const { invite } = await stack.server!.invite(role);
   const page = await context.newPage();
   await page.goto(`${stack.bridgeUrl}/?invite=${invite}&server=${encodeURIComponent(stack.server!.relayUrl)}${extraQuery}#token=${stack.token}`);
+  // The relay is not the origin the app came from (the bridge): the app asks before it sends it
+  // anything, once per context (IndexedDB is per context; then it is the server in use).
+  if (!confirmedRelay.has(context)) {
+    await page.getByRole('button', { name: `Connect to ${new URL(stack.server!.relayUrl).host}` }).click({ timeout: 10_000 });
+    confirmedRelay.add(context);
+  }
   return page;
 }
 
@@ -67,23 +76,7 @@ const onServerVideo = (page: Page, kind = 'webrtc', timeoutMs = 15_000) =>
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-server-'));
-  const ports = await freePorts();
-  const bridgeOrigin = `http://127.0.0.1:${ports.bridge}`;
-  stack = await startStack({
-    log: stackLog.log,
-    dataDir,
-    ports,
-    server: {
-      ports: { relay: await freePort(), rtsp: await freePort(), webrtc: await freePort(), webrtcUdp: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort() },
-      appOrigins: [bridgeOrigin],
-      appUrl: `${bridgeOrigin}/`,
-      loopbackOnly: true,
-    },
-  });
-  await waitFor('the robot publishing to MediaMTX', async () => {
-    const r = await fetch(`${stack.server!.mediamtxApiUrl}/v3/paths/get/robots/sim`).catch(() => null);
-    return r?.ok ? ((await r.json()) as { ready: boolean }).ready : false;
-  }, (ready) => ready, 20_000);
+  stack = await startServerStack(stackLog.log, dataDir);
   browser = await launchChromium({ fakeAudioFile: toneFile(dataDir, 660, 60), nice: 10 });
 });
 

@@ -3,7 +3,8 @@
 // register the service worker after the first paint. An invite is redeemed before the shell
 // starts, so the first connection already uses the session (and Auto mode).
 
-import { acceptInvite, appServices } from './app/services.ts';
+import { appServices } from './app/services.ts';
+import { redeemInviteLink } from './app/invite-flow.ts';
 import './app/havatar-app.ts';
 import { takeInviteFromLocation } from './lib/storage/invite-from-url.ts';
 import { takeTokenFromLocation } from './lib/storage/token-from-url.ts';
@@ -15,7 +16,8 @@ if (token || invite) {
   // Loaded first so what the link brings is merged into what was saved, not over defaults.
   await services.settings.load();
   if (token) await services.settings.save({ token });
-  if (invite) await acceptInvite(services, invite);
+  // A server other than the one in use is asked about first (app/invite-flow.ts).
+  if (invite) await redeemInviteLink(services, invite);
 }
 
 const shell = document.createElement('havatar-app');

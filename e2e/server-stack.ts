@@ -1,0 +1,26 @@
+// The server-mode stack the end-to-end tests drive: the bridge and simulator plus the real relay and
+// MediaMTX, all on loopback with free ports, the app's origin being the bridge; ready once the
+// robot publishes its stream to MediaMTX.
+import { freePort, freePorts, startStack, type Stack, type StackOptions } from '../scripts/stack.ts';
+import { waitFor } from '../common/wait.ts';
+
+export async function startServerStack(log: NonNullable<StackOptions['log']>, dataDir: string): Promise<Stack> {
+  const ports = await freePorts();
+  const bridgeOrigin = `http://127.0.0.1:${ports.bridge}`;
+  const stack = await startStack({
+    log,
+    dataDir,
+    ports,
+    server: {
+      ports: { relay: await freePort(), rtsp: await freePort(), webrtc: await freePort(), webrtcUdp: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort() },
+      appOrigins: [bridgeOrigin],
+      appUrl: `${bridgeOrigin}/`,
+      loopbackOnly: true,
+    },
+  });
+  await waitFor('the robot publishing to MediaMTX', async () => {
+    const r = await fetch(`${stack.server!.mediamtxApiUrl}/v3/paths/get/robots/sim`).catch(() => null);
+    return r?.ok ? ((await r.json()) as { ready: boolean }).ready : false;
+  }, (ready) => ready, 20_000);
+  return stack;
+}
