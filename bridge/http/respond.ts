@@ -1,27 +1,27 @@
 // Response helpers: v1's {ok, msg} JSON shape (docs/MIGRATION.md), CORS for bearer-token callers on other
-// origins (never with credentials: cookies must not cross sites), and security headers on all.
+// origins (never with credentials: cookies must not cross sites), and security headers on all
+// (the CSP itself is built in csp.ts).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config/schema.ts';
+import { contentSecurityPolicy } from './csp.ts';
 
 export const SECURITY_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',
   'Cross-Origin-Opener-Policy': 'same-origin',
-  'Permissions-Policy': 'camera=(), geolocation=(), microphone=(self)',
+  // The microphone for the app itself (talk); the camera and every other device stay off.
+  'Permissions-Policy': 'microphone=(self), camera=(), geolocation=(), display-capture=(), usb=(), serial=(), payment=()',
 };
 
 /**
- * The app shell's policy: everything from the bridge itself; connections also to any https/wss
- * server (server mode) and ws to the robot; blob: for audio worklets and media.
+ * Security headers on every answer (the app shell, its files and the API alike), with the
+ * Content-Security-Policy of the config as it is now (http/csp.ts).
  */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
-  "media-src 'self' blob:; connect-src 'self' ws: wss: https: http:; worker-src 'self' blob:; " +
-  "manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-
-export function applyCommonHeaders(req: IncomingMessage, res: ServerResponse): void {
+export function applyCommonHeaders(req: IncomingMessage, res: ServerResponse, config: Pick<Config, 'server_mode'>, secure: boolean): void {
   for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+  res.setHeader('Content-Security-Policy', contentSecurityPolicy(config, req.headers.host, secure));
   // '*' and no Allow-Credentials: bearer-token calls from the server-hosted app work, cookies do not.
   res.setHeader('Access-Control-Allow-Origin', '*');
   res.setHeader('Access-Control-Expose-Headers', 'Content-Type');

@@ -51,7 +51,7 @@ export function createRequestHandler(opts: RouterOptions, secure: boolean): Requ
 }
 
 async function handle(opts: RouterOptions, req: IncomingMessage, res: ServerResponse, secure: boolean): Promise<void> {
-  applyCommonHeaders(req, res);
+  applyCommonHeaders(req, res, opts.config.get(), secure);
   let url: URL;
   try {
     url = new URL(req.url ?? '/', 'http://bridge');

@@ -1,12 +1,12 @@
 // Serves the built app (dist/) with no way out of it: the decoded path is resolved and must stay
 // under the root. Unknown non-file paths get index.html (the app's router handles them). The
-// app shell and the service worker are revalidated on every load so updates arrive.
+// app shell and the service worker are revalidated on every load so updates arrive. The security
+// headers (CSP included) are set by the router on every answer (respond.ts).
 
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
-import { CONTENT_SECURITY_POLICY } from './respond.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -87,7 +87,6 @@ export class StaticFiles {
     if (NO_CACHE.has(name)) headers['Cache-Control'] = 'no-cache';
     else if (path.includes(`${sep}assets${sep}`)) headers['Cache-Control'] = 'public, max-age=31536000, immutable';
     else headers['Cache-Control'] = 'no-cache';
-    if (type.startsWith('text/html')) headers['Content-Security-Policy'] = CONTENT_SECURITY_POLICY;
     if (name === 'sw.js') headers['Service-Worker-Allowed'] = '/';
     res.writeHead(200, headers);
     if (req.method === 'HEAD') {
