@@ -8,60 +8,14 @@
 // bridge/test/server-mode.test.ts.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it, mock, type TestContext } from 'node:test';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { createLogger, setLogLevel } from '../../common/log.ts';
 import { IllegalTransition, type Timers } from '../../common/state-machine.ts';
+import { fakeTime, relay, relayOnFakeClock, robotSideClosed } from './test/fake-relay.ts';
 import { LINK_DEAD_MS, LINK_MAX_BACKOFF_MS, LINK_MIN_BACKOFF_MS, LINK_PING_MS, RelayLink, type RelayLinkState } from './relay-link.ts';
 
 setLogLevel('error');
-
-/**
- * A relay on loopback that refuses robots (HTTP 503) while `refusing`, never answers them while
- * `holding`, and otherwise accepts them and stays silent: no pongs (autoPong off) and no frames
- * unless the test sends them.
- */
-async function relay(t: TestContext) {
-  const wss = new WebSocketServer({ noServer: true, autoPong: false });
-  const server = http.createServer();
-  const state = { refusing: true, holding: false, attempts: 0 };
-  const held = new Set<import('node:stream').Duplex>();
-  server.on('upgrade', (req, socket, head) => {
-    state.attempts++;
-    if (state.holding) {
-      held.add(socket);
-      return;
-    }
-    if (state.refusing) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.after(async () => {
-    for (const c of wss.clients) c.terminate();
-    for (const s of held) s.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws/robot/sim`;
-  const connected = () => once(wss, 'connection').then(([ws]) => ws as WebSocket);
-  /** The next upgrade request, once the relay has seen (and, while holding, kept) it. */
-  const upgrade = () => once(server, 'upgrade').then(([, socket]) => socket as import('node:stream').Duplex);
-  return { url, state, connected, upgrade };
-}
-
-function fakeTime(t: TestContext) {
-  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
-  return {
-    now: () => Date.now(),
-    /** 1 ms at a time, so each timer runs at the time it was due and reads that time. */
-    advance(by: number) { for (let i = 0; i < by; i++) t.mock.timers.tick(1); },
-  };
-}
 
 function link(t: TestContext, url: string) {
   const l = new RelayLink({ url, authorization: 'Basic c2ltOnB3', log: createLogger('test') });
@@ -116,9 +70,7 @@ describe('RelayLink time rules (fake clock)', () => {
   });
 
   it(`declares a silent relay dead at the first check (every ${LINK_PING_MS} ms) after more than ${LINK_DEAD_MS} ms without a sign of life`, { timeout: 20_000 }, async (t) => {
-    const clock = fakeTime(t);
-    const r = await relay(t);
-    r.state.refusing = false;
+    const { clock, r } = await relayOnFakeClock(t);
     const { l, downs } = link(t, r.url);
     const accepted = r.connected();
     const up = once(l, 'up');
@@ -144,16 +96,14 @@ describe('RelayLink time rules (fake clock)', () => {
 });
 
 /** The link's private parts a lifecycle test looks at. */
-const inside = (l: RelayLink) => l as unknown as { timers: Timers; machine: { to(s: RelayLinkState): boolean } };
+const inside = (l: RelayLink) => l as unknown as { timers: Timers; machine: { to(s: RelayLinkState): boolean }; ws: WebSocket | null };
 
 describe('RelayLink lifecycle (fake clock)', () => {
   // A fake timer cleared after its test is over can remove the next clock's first timer.
   afterEach(() => mock.timers.reset());
 
   it('walks idle → connecting → up → retrying → connecting → up → stopped', { timeout: 20_000 }, async (t) => {
-    const clock = fakeTime(t);
-    const r = await relay(t);
-    r.state.refusing = false;
+    const { clock, r } = await relayOnFakeClock(t);
     const { l } = link(t, r.url);
     const seen: RelayLinkState[] = [l.state];
     l.on('up', () => seen.push(l.state));
@@ -172,9 +122,10 @@ describe('RelayLink lifecycle (fake clock)', () => {
     await once(l, 'up');
     // The relay's end of the socket: the link's own end loses its listeners when it is stopped.
     const closed = once(again, 'close');
+    const mine = inside(l).ws;
     l.stop();
     seen.push(l.state);
-    await closed;
+    await Promise.all([closed, robotSideClosed(mine)]);
     // 'down' on stop too, reported once the link is already stopped.
     assert.deepEqual(seen, ['idle', 'connecting', 'up', 'retrying', 'connecting', 'up', 'stopped', 'stopped']);
     assert.equal(inside(l).timers.size, 0);
@@ -210,10 +161,11 @@ describe('RelayLink lifecycle (fake clock)', () => {
       // A held upgrade is a bare TCP socket, left half-open by the relay: its end is the sign.
       const closed = relaySide ? once(relaySide, from === 'connecting' ? 'end' : 'close') : null;
       const tries = attempts();
+      const mine = inside(l).ws;
       l.stop();
       assert.equal(l.state, 'stopped');
       assert.equal(inside(l).timers.size, 0, 'no retry or ping timer');
-      await closed; // the socket (and its close grace timer) ends within this test
+      await Promise.all([closed, robotSideClosed(mine)]); // both ends close within this test
       clock.advance(3 * LINK_MAX_BACKOFF_MS);
       assert.equal(attempts(), tries, 'no attempt after stop()');
       assert.deepEqual(events, from === 'up' ? ['up'] : []);
