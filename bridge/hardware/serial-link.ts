@@ -56,7 +56,7 @@ export function guard(what: string, fn: () => void): void {
 }
 
 /** Resolves when `start` calls back, or after `ms` at the latest: a wedged line must not hang us. */
-export function bounded(ms: number, start: (done: () => void) => void): Promise<void> {
+function bounded(ms: number, start: (done: () => void) => void): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
     start(() => { clearTimeout(timer); resolve(); });
