@@ -4,6 +4,7 @@
 import { Router } from '@vaadin/router';
 import { LitElement, css, html } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
+import '../components/app-header.ts';
 import { LINK_LABEL_SHORT, modeLabel } from './link-label.ts';
 import { ConnectionController } from '../lib/link/connection-controller.ts';
 import { routeTable, urlFor, type RouteName } from '../router/routes.ts';
@@ -11,25 +12,21 @@ import { appServices, startServices } from './services.ts';
 import './update-prompt.ts';
 import type { SwUpdate } from './sw-update.ts';
 
+const NAV_LABEL: Record<RouteName, string> = { drive: 'Drive', status: 'Status', settings: 'Settings' };
+
 @customElement('havatar-app')
 export class HavatarApp extends LitElement {
   static override styles = css`
-    :host { display: grid; grid-template-rows: auto 1fr; height: 100dvh; background: #0b1218; color: #fff; }
-    header { display: flex; align-items: center; gap: 0.4rem; padding: 0 0.4rem; background: #000; border-bottom: 1px solid #33424d; min-height: 48px; }
-    .brand { font-weight: 800; margin-right: auto; letter-spacing: 0.03em; }
-    nav { display: flex; gap: 0.2rem; }
-    a { color: #fff; text-decoration: none; min-height: 44px; min-width: 44px; display: inline-grid; place-items: center; padding: 0 0.7rem; border-radius: 0.5rem; font-weight: 600; }
-    a[aria-current='page'] { background: #ffd400; color: #000; }
-    a:focus-visible { outline: 3px solid #ffd400; }
-    .dot { width: 0.8rem; height: 0.8rem; border-radius: 50%; display: inline-block; margin-right: 0.3rem; }
-    .live { background: #39e07a; } .degraded, .connecting { background: #ffd400; } .lost, .closed, .idle { background: #ff6b6b; }
-    .state { font-size: 0.85rem; white-space: nowrap; }
-    .mode { font-size: 0.8rem; font-weight: 700; padding: 0.1rem 0.45rem; border-radius: 0.4rem; background: #1d2b36; border: 1px solid #8aa0b0; white-space: nowrap; }
-    .mode[data-fallback='true'] { background: #ffd400; color: #000; }
-    main { min-height: 0; overflow: auto; }
+    /* The whole screen, whatever the body does: notches and home indicators stay clear (the header
+       pads the top), nothing scrolls but a view's own content, no pull-to-refresh, no double-tap zoom. */
+    :host {
+      position: fixed; inset: 0; display: grid; grid-template-rows: auto minmax(0, 1fr); grid-template-columns: minmax(0, 1fr);
+      padding: 0 env(safe-area-inset-right, 0px) env(safe-area-inset-bottom, 0px) env(safe-area-inset-left, 0px);
+      background: #0b1218; color: #fff; overscroll-behavior: none; touch-action: manipulation;
+    }
+    hv-app-header { margin: 0 calc(-1 * env(safe-area-inset-right, 0px)) 0 calc(-1 * env(safe-area-inset-left, 0px)); }
+    main { min-height: 0; min-width: 0; overflow: auto; overscroll-behavior: contain; }
     main > * { height: 100%; }
-    @media (orientation: landscape) and (max-height: 560px) { header { min-height: 44px; } .state span.text { display: none; } }
-    @media (max-width: 420px) { .brand { display: none; } .state { margin-right: auto; } }
   `;
 
   private readonly services = appServices();
@@ -65,14 +62,9 @@ export class HavatarApp extends LitElement {
   override render() {
     const s = this.conn.status.state;
     const m = this.conn.mode;
-    const link = (name: RouteName, label: string) =>
-      html`<a href=${urlFor(name)} aria-current=${this.route === name ? 'page' : 'false'}>${label}</a>`;
-    return html`<header>
-        <span class="brand">Havatar</span>
-        <span class="mode" data-mode=${m.path} data-setting=${m.mode} data-fallback=${String(m.fallback)} title=${m.reason ?? ''}>${modeLabel(m.mode, m.path, m.fallback)}</span>
-        <span class="state" role="status" data-link=${s} title=${this.conn.status.reason ?? ''}><span class="dot ${s}"></span><span class="text">${LINK_LABEL_SHORT[s]}</span></span>
-        <nav>${link('drive', 'Drive')}${link('status', 'Status')}${link('settings', 'Settings')}</nav>
-      </header>
+    const links = (['drive', 'status', 'settings'] as const).map((name) => ({ href: urlFor(name), label: NAV_LABEL[name], current: this.route === name }));
+    return html`<hv-app-header .modeLabel=${modeLabel(m.mode, m.path, m.fallback)} .modeReason=${m.reason} .path=${m.path} .setting=${m.mode}
+        .fallback=${m.fallback} .linkState=${s} .linkLabel=${LINK_LABEL_SHORT[s]} .linkReason=${this.conn.status.reason} .links=${links}></hv-app-header>
       <main></main>
       <hv-update-prompt .ready=${this.swUpdate !== null} .driving=${this.conn.robot.isDriver}
         @update-accept=${() => this.swUpdate?.apply()}></hv-update-prompt>`;
