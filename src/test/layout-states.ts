@@ -1,0 +1,91 @@
+// The app's states for layout tests and screenshots: every connection mode (local, server, auto on
+// the server, auto fallen back to local) and what the robot says (driving, viewing, nobody driving,
+// robot offline, link lost), built from the real services over fake links, so that the shell and
+// its views render exactly what an operator would see. Each state fills the heads-up line and the
+// banners as a real one does, with the longest texts that state can show.
+
+import { msg, type LeaseStateMsg, type TalkStateMsg, type TelemetryMsg } from '../../protocol/messages.ts';
+import { createServices, setAppServices, type AppServices } from '../app/services.ts';
+import type { ServerVideoLike } from '../lib/link/path-parts.ts';
+import { FakeLink, FakeRelayLink, uniqueDbName } from './fake-link.ts';
+import { waitFor } from '../../common/wait.ts';
+
+export const LAYOUT_STATES = [
+  'local-nobody', 'local-driving', 'local-viewing', 'local-robot-offline',
+  'server-driving', 'server-viewing', 'server-robot-offline', 'server-no-session',
+  'auto-server-driving', 'auto-server-lost',
+] as const;
+export type LayoutState = (typeof LAYOUT_STATES)[number];
+
+export interface StateRig { s: AppServices; local: FakeLink; relay: FakeRelayLink }
+
+const SESSION = { serverUrl: 'http://127.0.0.1:3000', sessionToken: 'hs_0123456789abcdef', sessionExpiresAt: Date.now() + 3_600_000, robotId: 'sim', sessionRole: 'driver' } as const;
+
+/** A server video that plays at once (no MediaMTX): an empty <video> element. */
+function fakeServerVideo(): ServerVideoLike {
+  const element = document.createElement('video');
+  element.muted = true;
+  return {
+    kind: 'whep', state: 'playing', error: null, failure: null, hlsReason: null, pc: null, element,
+    start() {}, stop() {}, onChange: () => () => {},
+  };
+}
+
+const driving = (you: boolean, requestedBy?: string): LeaseStateMsg =>
+  msg<LeaseStateMsg>({ type: 'lease', driver: you ? 'me' : 'other', driverName: you ? 'Operator' : 'Alexandra from the front desk', you, ...(requestedBy ? { requestedBy } : {}) });
+
+/** Everything the robot tells a connected operator: battery, speaker, who drives. */
+function robotTalks(link: FakeLink, lease: LeaseStateMsg | null): void {
+  link.heartbeatRttMs = 1234;
+  link.receive(msg<TelemetryMsg>({ type: 'telemetry', battery: { voltage: 11.1, percentage: 18 }, motors: { left: 0, right: 0 }, serial: true, ts: Date.now() }));
+  link.receive(msg<TalkStateMsg>({ type: 'talk_state', speaker: 'playing', by: 'other' }));
+  if (lease) link.receive(lease);
+}
+
+/**
+ * Services for `state`, installed as the app's (setAppServices), its settings saved. The app's
+ * shell starts them (startServices); then `settle()` puts the links where the state has them.
+ */
+export async function layoutServices(state: LayoutState): Promise<StateRig & { settle: () => Promise<void> }> {
+  const local = new FakeLink();
+  const relay = new FakeRelayLink();
+  const health = { ok: true };
+  const s = createServices(uniqueDbName(), local, {
+    makeRelayLink: () => relay,
+    makeServerVideo: async () => fakeServerVideo(),
+    health: async () => health.ok,
+    timing: { probeBaseMs: 60_000, probeCapMs: 60_000 },
+  });
+  setAppServices(s);
+  await s.settings.load();
+  const [mode, what] = state.split(/-(.*)/s) as ['local' | 'server' | 'auto', string];
+  await s.settings.save({ mode, operatorName: 'Operator', ...(what === 'no-session' ? {} : SESSION) });
+  const rig = { s, local, relay };
+  const settle = async (): Promise<void> => {
+    await waitFor('the app to start its mode', () => s.mode.phase !== 'off' || s.mode.reason !== null, Boolean, 3000);
+    await settleLinks(rig, mode, what, health);
+  };
+  return { ...rig, settle };
+}
+
+async function settleLinks({ s, local, relay }: StateRig, mode: string, what: string, health: { ok: boolean }): Promise<void> {
+  if (mode === 'local') {
+    if (what === 'robot-offline') return local.setState('lost', 'Connection closed (1006): the robot does not answer. Retrying in 8.0 s.');
+    local.setState('live');
+    return robotTalks(local, what === 'driving' ? driving(true, 'viewer-2') : what === 'viewing' ? driving(false) : null);
+  }
+  if (what === 'no-session') {
+    s.inviteError = 'Invite link not accepted: the invite has expired or was already used (410).';
+    return;
+  }
+  relay.setState('live');
+  relay.online(what !== 'robot-offline');
+  if (what === 'server-lost') {
+    health.ok = false;
+    local.setState('live');
+    relay.setState('lost', 'Connection closed (1006). Retrying in 4.0 s.');
+    await waitFor('auto falls back to local', () => s.mode.fallback, Boolean, 2000);
+    return robotTalks(local, driving(true));
+  }
+  robotTalks(relay, what === 'viewing' ? driving(false) : driving(true, 'viewer-2'));
+}
