@@ -139,16 +139,18 @@ export class ServerMode {
   }
 
   private async onLinkDown(reason: string, wasUp: boolean): Promise<void> {
-    if (this.machine.is('off', 'stopping')) return;
+    const run = this.run;
+    if (!run || this.machine.is('off', 'stopping')) return;
     this.timers.clear('telemetry');
     // Every remote operator is gone with the link: a remote driver leaves a stopped robot.
-    await this.run?.clients.dropAll();
+    await run.clients.dropAll();
     // The server stream stops while the relay is away (viewers could not drive anyway).
     if (wasUp) {
       this.deps.gateway.setMicDemand('server-mode', false);
-      await this.run?.publisher.stop();
+      await run.publisher.stop();
     }
-    this.onFailure(reason);
+    // A restart in the meantime: this loss belongs to a run that is over.
+    if (run === this.run) this.onFailure(reason);
   }
 
   private onFailure(reason: string): void {
