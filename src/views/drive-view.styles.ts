@@ -15,8 +15,8 @@ export const driveViewStyles = css`
     display: grid; height: 100%; min-height: 0; min-width: 0; box-sizing: border-box; color: var(--hv-fg, #fff);
     gap: 0.5rem; padding: 0 0.5rem 0.5rem; touch-action: manipulation; overscroll-behavior: none;
     grid-template-columns: minmax(0, 1.15fr) minmax(0, 1fr);
-    /* video: up to 4:3 at full width, only what the controls leave; messages: what is left after that. */
-    grid-template-rows: minmax(64px, 75vw) auto minmax(0, auto) auto minmax(56px, 1fr) auto auto auto;
+    /* video: up to 4:3 at full width (less than half a tall tablet), only what the controls leave; messages: what is left after that. */
+    grid-template-rows: minmax(64px, min(75vw, 45dvh)) auto minmax(0, auto) auto minmax(56px, 1fr) auto auto auto;
     grid-template-areas: 'video video' 'hud hud' 'notices notices' 'stick stop' 'stick talk' 'lease sound' 'full stats' 'tts tts';
   }
   hv-robot-video { grid-area: video; min-height: 0; height: 100%; width: auto; margin: 0 -0.5rem; }
@@ -24,7 +24,7 @@ export const driveViewStyles = css`
   .hud { grid-area: hud; margin: -0.5rem -0.5rem 0; padding: 0.3rem 0.6rem; background: #000; min-width: 0; }
   .notices { grid-area: notices; min-height: 0; overflow-y: auto; overscroll-behavior: contain; display: flex; flex-direction: column; gap: 0.3rem; }
   .notices:empty { display: none; }
-  .speaker { background: #39e07a; color: #000; font-weight: 700; padding: 0.1rem 0.5rem; border-radius: 0.4rem; }
+  .speaker { display: inline-block; background: #39e07a; color: #000; font-weight: 700; padding: 0.1rem 0.5rem; border-radius: 0.4rem; }
   hv-joystick { grid-area: stick; min-width: 0; min-height: 0; }
   .stop { grid-area: stop; }
   hv-talk-button { grid-area: talk; min-height: 56px; }
@@ -37,7 +37,7 @@ export const driveViewStyles = css`
   button, input { font: inherit; min-height: 44px; min-width: 44px; border-radius: 0.6rem; box-sizing: border-box; }
   button {
     background: #1d2b36; color: #fff; border: 2px solid #8aa0b0; padding: 0.1rem 0.6rem; font-weight: 600;
-    font-size: 0.95rem; line-height: 1.15; overflow-wrap: anywhere; min-width: 0;
+    font-size: 0.95rem; line-height: 1.15; overflow-wrap: break-word; min-width: 0;
   }
   button:focus-visible, input:focus-visible { outline: 3px solid #ffd400; outline-offset: 2px; }
   button:disabled { opacity: 0.45; }
@@ -61,8 +61,9 @@ export const driveViewStyles = css`
     }
     hv-robot-video { margin: 0; }
     .hud { margin: 0 -0.5rem; }
-    .notices { grid-area: video; align-self: end; z-index: 1; max-height: 100%; padding: 0.3rem; background: rgba(0 0 0 / 0.6); }
-    .stop button { min-height: 56px; }
+    /* Over the bottom of the video, never all of it; the rest scrolls. */
+    .notices { grid-area: video; align-self: end; z-index: 1; max-height: 60%; box-sizing: border-box; padding: 0.3rem; background: rgba(0 0 0 / 0.6); }
+    .stop button { min-height: 56px; font-size: 1.2rem; padding: 0.1rem 0.3rem; letter-spacing: 0; }
     hv-talk-button { min-height: 44px; }
     .bar { grid-area: bar; display: flex; gap: 0.4rem; min-width: 0; }
     .tools { display: flex; gap: 0.4rem; flex: none; }
@@ -72,7 +73,7 @@ export const driveViewStyles = css`
   /* Tablet landscape: video beside a column of controls. */
   @media (min-width: 900px) and (min-height: 600px) {
     :host {
-      grid-template-columns: minmax(0, 1fr) 340px;
+      grid-template-columns: minmax(0, 1fr) 360px;
       grid-template-rows: auto minmax(0, auto) auto minmax(120px, 1fr) auto auto auto auto;
       grid-template-areas: 'hud hud' 'video notices' 'video stop' 'video stick' 'video talk' 'video lease' 'video bar' 'video tts';
     }
@@ -82,6 +83,6 @@ export const driveViewStyles = css`
     hv-talk-button { min-height: 80px; }
     .bar { display: contents; }
     .tools { grid-area: bar; display: flex; gap: 0.4rem; }
-    .tools button { flex: 1; }
+    .tools button { flex: 1 1 auto; font-size: 0.85rem; padding: 0.1rem 0.45rem; }
   }
 `;
