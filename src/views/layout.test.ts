@@ -56,9 +56,11 @@ const union = (rs: DOMRect[]): DOMRect => {
   return new DOMRect(left, top, Math.max(...rs.map((r) => r.right)) - left, Math.max(...rs.map((r) => r.bottom)) - top);
 };
 
+const parentOf = (e: Element): Element | null => e.parentElement ?? ((e.getRootNode() as ShadowRoot).host ?? null);
+
 /** The full text of an element that shows it cut: its own or an ancestor's title / aria-label. */
 function fullTextOf(el: Element): string {
-  for (let e: Element | null = el; e; e = e.parentElement ?? ((e.getRootNode() as ShadowRoot).host ?? null)) {
+  for (let e: Element | null = el; e; e = parentOf(e)) {
     const t = e.getAttribute('title') || e.getAttribute('aria-label');
     if (t) return t;
   }
@@ -77,12 +79,25 @@ function headerProblems(app: HavatarApp, vp: Viewport): string[] {
   return problems;
 }
 
+/** The part of `el` not clipped away by a scrolling or clipping ancestor (what shows, or scrolls into view). */
+function visibleRect(el: Element): DOMRect {
+  let r = el.getBoundingClientRect();
+  for (let a = parentOf(el); a; a = parentOf(a)) {
+    if (a.localName === 'main' || getComputedStyle(a).overflowY === 'visible') continue;
+    const c = a.getBoundingClientRect();
+    const left = Math.max(r.left, c.left), top = Math.max(r.top, c.top);
+    r = new DOMRect(left, top, Math.max(0, Math.min(r.right, c.right) - left), Math.max(0, Math.min(r.bottom, c.bottom) - top));
+  }
+  return r;
+}
+
 /** Problems anywhere in the app: sideways overflow, cut text without ellipsis or full text. */
 function textProblems(app: HavatarApp, vp: Viewport, wholeScreen: boolean): string[] {
   const problems: string[] = [];
   for (const el of deepElements(app.shadowRoot!)) {
     if (!shown(el)) continue;
-    const r = el.getBoundingClientRect();
+    const r = visibleRect(el);
+    if (r.width === 0 || r.height === 0) continue;
     if (r.left < -0.5 || r.right > vp.width + 0.5) problems.push(`${describeEl(el)} ${boxText(r)} sticks out sideways`);
     else if (wholeScreen && (r.top < -0.5 || r.bottom > vp.height + 0.5)) problems.push(`${describeEl(el)} ${boxText(r)} is off screen`);
     const cs = getComputedStyle(el);
