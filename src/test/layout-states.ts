@@ -21,14 +21,36 @@ export interface StateRig { s: AppServices; local: FakeLink; relay: FakeRelayLin
 
 const SESSION = { serverUrl: 'http://127.0.0.1:3000', sessionToken: 'hs_0123456789abcdef', sessionExpiresAt: Date.now() + 3_600_000, robotId: 'sim', sessionRole: 'driver' } as const;
 
-/** A server video that plays at once (no MediaMTX): an empty <video> element. */
-function fakeServerVideo(): ServerVideoLike {
-  const element = document.createElement('video');
-  element.muted = true;
+/** A video that plays at once (no robot, no MediaMTX): an empty <video>, or `picture` as an image. */
+function fakeVideo(kind: 'mjpeg' | 'whep', picture: string | null): ServerVideoLike {
+  const element = picture ? Object.assign(document.createElement('img'), { src: picture, alt: 'Robot camera' }) : document.createElement('video');
+  if (element instanceof HTMLVideoElement) element.muted = true;
   return {
-    kind: 'whep', state: 'playing', error: null, failure: null, hlsReason: null, pc: null, element,
+    kind, state: 'playing', error: null, failure: null, hlsReason: null, pc: null, element,
     start() {}, stop() {}, onChange: () => () => {},
   };
+}
+
+/** A 4:3 test picture standing in for the camera in screenshots: a wall, a floor in perspective. */
+export function testPicture(): string {
+  const c = Object.assign(document.createElement('canvas'), { width: 640, height: 480 });
+  const g = c.getContext('2d')!;
+  const wall = g.createLinearGradient(0, 0, 0, 200);
+  wall.addColorStop(0, '#4a6278');
+  wall.addColorStop(1, '#9fb3c4');
+  g.fillStyle = wall;
+  g.fillRect(0, 0, 640, 200);
+  g.fillStyle = '#8a9a5b';
+  g.fillRect(0, 200, 640, 280);
+  g.strokeStyle = '#dfe8c8';
+  for (let x = -640; x <= 1280; x += 80) g.beginPath(), g.moveTo(320, 200), g.lineTo(x, 480), g.stroke();
+  for (let i = 1; i < 8; i++) g.beginPath(), g.moveTo(0, 200 + i * i * 4.5), g.lineTo(640, 200 + i * i * 4.5), g.stroke();
+  g.fillStyle = '#f0a030';
+  g.fillRect(450, 110, 40, 50);
+  g.fillStyle = '#fff';
+  g.font = 'bold 22px sans-serif';
+  g.fillText('test picture', 20, 36);
+  return c.toDataURL('image/png');
 }
 
 const driving = (you: boolean, requestedBy?: string): LeaseStateMsg =>
@@ -46,13 +68,14 @@ function robotTalks(link: FakeLink, lease: LeaseStateMsg | null): void {
  * Services for `state`, installed as the app's (setAppServices), its settings saved. The app's
  * shell starts them (startServices); then `settle()` puts the links where the state has them.
  */
-export async function layoutServices(state: LayoutState): Promise<StateRig & { settle: () => Promise<void> }> {
+export async function layoutServices(state: LayoutState, picture: string | null = null): Promise<StateRig & { settle: () => Promise<void> }> {
   const local = new FakeLink();
   const relay = new FakeRelayLink();
   const health = { ok: true };
   const s = createServices(uniqueDbName(), local, {
     makeRelayLink: () => relay,
-    makeServerVideo: async () => fakeServerVideo(),
+    makeServerVideo: async () => fakeVideo('whep', picture),
+    ...(picture ? { makeLocalVideo: () => fakeVideo('mjpeg', picture) } : {}),
     health: async () => health.ok,
     timing: { probeBaseMs: 60_000, probeCapMs: 60_000 },
   });
