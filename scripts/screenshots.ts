@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { createServer } from 'vite';
 import { launchChromium } from '../e2e/browser.ts';
 import { ROOT } from './stack.ts';
-import type { LayoutState } from '../src/test/layout-states.ts';
+
+/** One of src/test/layout-states.ts's LAYOUT_STATES (not imported: that is browser code). */
+type LayoutState = string;
 
 interface Shot { state: LayoutState; view: 'drive' | 'status' | 'settings'; device: string; width: number; height: number; mobile: boolean }
 
@@ -58,8 +60,8 @@ try {
     } catch (e) {
       throw new Error(`${s.state} ${s.view}: not ready (${errors.join('; ') || (e as Error).message})`);
     }
-    // Fonts and the joystick (rebuilt to its zone's size) drawn: the page says when it is idle.
-    await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+    // Two more frames: the joystick rebuilt to its zone's size is drawn.
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
     const file = join(OUT, `${s.view}-${s.name}-${s.device}-${s.width}x${s.height}.png`);
     await page.screenshot({ path: file });
     console.log(file.slice(ROOT.length + 1));
