@@ -25,6 +25,7 @@ import { Delivery } from './delivery.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { Lease, leaseFrame, NOBODY } from './lease.ts';
 import type { RelayLimits } from './limits.ts';
+import type { MediaAuthFields, MediaKick } from './media-kick.ts';
 import type { Metrics } from './metrics.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { Routing } from './routing.ts';
@@ -43,6 +44,8 @@ export class Hub {
   private readonly heartbeat: Heartbeat;
   private readonly ticker: NodeJS.Timeout;
   private gaugeDirty = false;
+  /** Ends MediaMTX sessions whose relay session was revoked or expired (null: no MediaMTX API). */
+  private media: MediaKick | null = null;
 
   constructor(
     private readonly access: Access,
@@ -97,6 +100,12 @@ export class Hub {
     this.hookup.publish({ kind: 'resync', robot });
     this.hookup.toClients(robot, null, { v: 1, type: 'robot', robot, online: true });
   }
+
+  /** From now on, media opened with sessions that stop standing is kicked from MediaMTX each tick. */
+  watchMedia(kick: MediaKick): void { this.media = kick; }
+
+  /** MediaMTX's auth hook allowed `who` to open a media session: remembered so it can be ended. */
+  mediaAllowed(q: MediaAuthFields, who: string): void { this.media?.note(q, who); }
 
   clientCount(robot: string): number { return this.conns.clientCount(robot); }
 
@@ -160,7 +169,7 @@ export class Hub {
     this.metrics.clients.set({ role: 'viewer' }, viewers);
   }
 
-  /** Once a second: message rate, robot hosting, lease expiry, revoked/expired sessions. */
+  /** Once a second: message rate, robot hosting, lease expiry, revoked/expired sessions and their media. */
   private async tick(): Promise<void> {
     this.traffic.second();
     await this.hookup.refresh();
@@ -172,6 +181,7 @@ export class Hub {
         if (!live) c.life.close(CloseCode.unauthorized, 'session expired or revoked');
       }
     }
+    await this.media?.sweep(async (id) => !!(await this.access.sessionLive(id)));
   }
 
   status() {
