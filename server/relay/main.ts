@@ -15,6 +15,7 @@ import { watchParent } from '../../common/parent-watch.ts';
 import type { Role } from '../../protocol/messages.ts';
 import { Access, hashSecret, parseDuration } from './access.ts';
 import { parseLimitOverrides, RelayLimits } from './limits.ts';
+import { MediaKick } from './media-kick.ts';
 import { createRelay, inviteLinkFor, makeStore } from './server.ts';
 import { MEDIAMTX_PORTS } from '../../protocol/limits.ts';
 
@@ -63,6 +64,8 @@ if (cmd === 'serve') {
     mediaPublicUrl: env.MEDIA_PUBLIC_URL || undefined, hlsPublicUrl: env.HLS_PUBLIC_URL || undefined,
     trustProxy: flags.has('trust-proxy') || env.TRUST_PROXY === '1', limits, log,
   }).catch((err: Error) => die(`cannot start: ${err.message}`));
+  // Revoked and expired sessions' WHEP/WHIP/HLS/RTSP media is ended through MediaMTX's API.
+  if (mtx !== 'none') relay.hub.watchMedia(new MediaKick({ apiUrl: mtx, log: log.child('media') }));
   process.stdout.write(JSON.stringify({ event: 'listening', port: relay.port, redis: !!redisUrl }) + '\n');
   log.info('listening', { port: relay.port, dataDir: redisUrl ? null : dataDir, redis: !!redisUrl, appOrigins: origins });
   let stopping = false;
