@@ -12,7 +12,7 @@ export async function postMediamtxAuth(c: HttpContext, req: IncomingMessage, res
   const q = (await readJson(req)) as MediamtxAuthRequest;
   const d = await c.access.decideMediamtx(q);
   const fields = { action: q.action, path: q.path, protocol: q.protocol, ip: q.ip };
-  if (d.allow) { c.log.debug('mediamtx allowed', { ...fields, who: d.who }); return send(res, 200, { ok: true }); }
+  if (d.allow) { c.hub.mediaAllowed(q, d.who); c.log.debug('mediamtx allowed', { ...fields, who: d.who }); return send(res, 200, { ok: true }); }
   c.log.info('mediamtx denied', { ...fields, reason: d.reason });
   return send(res, d.status, { ok: false, error: d.status === 429 ? 'rate_limited' : d.status === 401 ? 'unauthorized' : 'forbidden', msg: d.reason });
 }
