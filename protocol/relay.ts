@@ -24,6 +24,8 @@ export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/;
 export const RelayCloseCode = {
   /** The client read too slowly: its send queue passed the relay's bound. */
   slowConsumer: 4020,
+  /** The client id is connected with another session, on this relay or another one. */
+  clientIdTaken: 4021,
 } as const;
 
 // ---- relay → robot --------------------------------------------------------------------------

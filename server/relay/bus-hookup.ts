@@ -1,9 +1,12 @@
 // The hub's side of the bus (bus.ts): a frame for a robot or clients that are not on this relay
 // goes over the bus, what other relays publish is delivered to this relay's sockets, and this
 // relay keeps its claim to host its robots fresh and learns which robots are online elsewhere.
+// It also holds this relay's clients' ids on every relay (a claim per id, renewed each second and
+// given up when the socket has gone), so no session can connect with another session's id.
+import type { ConnLife } from '../../common/socket-life.ts';
 import type { RobotMessage } from '../../protocol/messages.ts';
-import type { RelayToClientMessage, RelayToRobotMessage } from '../../protocol/relay.ts';
-import type { Bus, BusEvent } from './bus.ts';
+import { RelayCloseCode, type RelayToClientMessage, type RelayToRobotMessage } from '../../protocol/relay.ts';
+import type { Bus, BusEvent, ClientClaim } from './bus.ts';
 import { joinFrame, type Connections, type RobotConn } from './connection.ts';
 import type { Delivery } from './delivery.ts';
 import type { Lease } from './lease.ts';
@@ -14,6 +17,8 @@ import type { Traffic } from './traffic.ts';
 export class BusHookup {
   /** Robots that other relays reported online (learned from presence frames on the bus). */
   private readonly remoteOnline = new Set<string>();
+  /** Client ids claimed by this relay's sockets (key: robot and client id). */
+  private readonly claims = new Map<string, ClientClaim>();
 
   constructor(
     private readonly bus: Bus,
@@ -90,11 +95,40 @@ export class BusHookup {
   noteOnlineElsewhere(robot: string): void { this.remoteOnline.add(robot); }
 
   /**
+   * Claims a joining client's id for its session on every relay. Held by another session: its
+   * socket is closed (clientIdTaken) before it is welcomed. Redis cannot say: closed with 1013
+   * (try again later) — without the check, another relay's session could be using that id.
+   */
+  async claimClient(robot: string, client: string, session: string, life: ConnLife): Promise<void> {
+    const claim = { robot, client, session };
+    const held = await this.bus.claimClient(robot, client, session, this.limits.hostTtlMs).catch(() => null);
+    if (held) { this.claims.set(`${robot}\n${client}`, claim); return; }
+    if (held === false) life.close(RelayCloseCode.clientIdTaken, 'client id in use by another session');
+    else life.close(1013, 'cannot check the client id now, try again');
+  }
+
+  /** Renews the claims of the clients still here, gives up the others'. */
+  private async keepClaims(): Promise<void> {
+    const live: ClientClaim[] = [];
+    for (const [key, c] of this.claims) {
+      if (this.conns.client(c.robot, c.client)?.session.id === c.session) { live.push(c); continue; }
+      this.claims.delete(key);
+      await this.bus.releaseClient(c).catch(() => { /* it lapses after hostTtlMs */ });
+    }
+    // Lost while Redis forgot it (restart) and another session claimed it: two sockets, one id.
+    for (const c of await this.bus.renewClaims(live, this.limits.hostTtlMs).catch(() => [])) {
+      this.claims.delete(`${c.robot}\n${c.client}`);
+      this.conns.client(c.robot, c.client)?.life.close(RelayCloseCode.clientIdTaken, 'client id in use by another session');
+    }
+  }
+
+  /**
    * Once a second: renews this relay's claim to its robots. A relay that died without saying so:
    * its robots' host keys lapse, and our clients are told.
    */
   async refresh(): Promise<void> {
     for (const robot of this.conns.robots.keys()) this.hosting(robot, true);
+    await this.keepClaims();
     for (const robot of [...this.remoteOnline]) {
       if (this.conns.robots.has(robot) || (await this.bus.hostedElsewhere(robot).catch(() => true))) continue;
       this.remoteOnline.delete(robot);

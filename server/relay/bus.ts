@@ -24,21 +24,53 @@ export interface Bus {
   setHosted(robot: string, hosted: boolean, ttlMs: number): Promise<void>;
   /** Is the robot connected to some other relay? */
   hostedElsewhere(robot: string): Promise<boolean>;
+  /**
+   * Claims a client id for a session on every relay for ttlMs: true when it was free or already
+   * that session's. A client id is how the lease and the robot tell operators apart, so one
+   * session's id must never be another's, wherever each is connected.
+   */
+  claimClient(robot: string, client: string, session: string, ttlMs: number): Promise<boolean>;
+  /** Renews claims held here; returns the ones another session holds now (to be closed). */
+  renewClaims(claims: ClientClaim[], ttlMs: number): Promise<ClientClaim[]>;
+  /** Gives up a claim (only if it is still this session's). */
+  releaseClient(claim: ClientClaim): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface ClientClaim { robot: string; client: string; session: string }
+
+/** Alone, this relay's own map of sockets (connection.ts) already keeps client ids apart. */
 export class LocalBus implements Bus {
   readonly id = randomBytes(6).toString('hex');
   publish(): void {}
   onEvent(): void {}
   async setHosted(): Promise<void> {}
   async hostedElsewhere(): Promise<boolean> { return false; }
+  async claimClient(): Promise<boolean> { return true; }
+  async renewClaims(): Promise<ClientClaim[]> { return []; }
+  async releaseClient(): Promise<void> {}
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 }
 
 const CHANNEL = 'havatar:bus';
+const claimKey = (c: { robot: string; client: string }) => `havatar:client:${c.robot}:${c.client}`;
+/** Set when free or already ARGV[1]'s; 1 when the claim is held. */
+const CLAIM = `local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+/** Renews each key for its session (ARGV[i + 1]); returns the indexes (1-based) held by another. */
+const RENEW = `local lost = {}
+for i, k in ipairs(KEYS) do
+  local cur = redis.call('GET', k)
+  if cur and cur ~= ARGV[i + 1] then table.insert(lost, i)
+  else redis.call('SET', k, ARGV[i + 1], 'PX', ARGV[1]) end
+end
+return lost`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1`;
 
 export class RedisBus implements Bus {
   readonly id = randomBytes(6).toString('hex');
@@ -71,6 +103,17 @@ export class RedisBus implements Bus {
   async hostedElsewhere(robot: string): Promise<boolean> {
     const host = await this.pub.get(`havatar:host:${robot}`);
     return !!host && host !== this.id;
+  }
+  async claimClient(robot: string, client: string, session: string, ttlMs: number): Promise<boolean> {
+    return (await this.pub.eval(CLAIM, 1, claimKey({ robot, client }), session, String(ttlMs))) === 1;
+  }
+  async renewClaims(claims: ClientClaim[], ttlMs: number): Promise<ClientClaim[]> {
+    if (!claims.length) return [];
+    const lost = (await this.pub.eval(RENEW, claims.length, ...claims.map(claimKey), String(ttlMs), ...claims.map((c) => c.session))) as number[];
+    return lost.map((i) => claims[i - 1]!);
+  }
+  async releaseClient(claim: ClientClaim): Promise<void> {
+    await this.pub.eval(RELEASE, 1, claimKey(claim), claim.session);
   }
   async ping(): Promise<void> { await this.pub.ping(); }
   async close(): Promise<void> { this.pub.disconnect(); this.sub.disconnect(); }

@@ -45,7 +45,7 @@ export class Routing {
         return;
       case 'lease':
         if (m.action === 'take') return void (await this.take(conn, false));
-        if (m.action === 'release') return void (await this.d.lease.release(conn.robot, conn.id));
+        if (m.action === 'release') return this.release(conn);
         return this.request(conn);
       case 'stop':
         return this.forward(conn, m, t0, text, data.length); // the stop button always works, whoever presses it
@@ -92,6 +92,15 @@ export class Routing {
     if (quiet || result === 'taken') return;
     if (result === 'forbidden') this.d.delivery.refuse(conn, 'forbidden', 'viewers cannot drive', undefined, 'lease');
     else this.d.delivery.refuse(conn, 'lease_held', 'another operator is driving', undefined, 'lease');
+  }
+
+  /**
+   * Only a driver can hold the lease, so only a driver may release it — and only its own: the
+   * lease names a client id, and an id is one session's on every relay (bus-hookup.ts claims).
+   */
+  private async release(conn: ClientConn): Promise<void> {
+    if (conn.role !== 'driver') return this.d.delivery.refuse(conn, 'forbidden', 'viewers cannot release the lease', undefined, 'lease');
+    await this.d.lease.release(conn.robot, conn.id);
   }
 
   private request(conn: ClientConn): void {
