@@ -122,6 +122,7 @@ export class Hub {
     ws.on('message', hold);
     const lease = (await this.lease.current(robot)) ?? NOBODY;
     const elsewhere = !this.conns.robots.has(robot) && (await this.hookup.hostedElsewhere(robot));
+    await this.hookup.claimClient(robot, id, session.id, life); // closes it when the id is another session's
     ws.off('message', hold);
     if (life.state !== 'joining' || ws.readyState !== ws.OPEN) return; // gone while we waited
     life.opened();
