@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { Backoff } from '../../common/backoff.ts';
 import type { Logger } from '../../common/log.ts';
+import { ConnLife } from '../../common/socket-life.ts';
 import { StateMachine, Timers, type Transitions } from '../../common/state-machine.ts';
 import { MAX_SOCKET_BUFFERED_BYTES, MAX_TEXT_FRAME_BYTES } from '../../protocol/limits.ts';
 import { parseRelayToRobot, type RobotToRelayMessage } from '../../protocol/relay.ts';
@@ -38,9 +39,6 @@ export const LINK_TRANSITIONS: Transitions<RelayLinkState> = {
   retrying: ['connecting', 'stopped'],
   stopped: ['connecting'],
 };
-
-/** A socket being closed on purpose gets this long for the close handshake, then is cut. */
-const CLOSE_GRACE_MS = 1000;
 
 export interface RelayLinkOptions {
   url: string;
@@ -176,13 +174,11 @@ export class RelayLink extends EventEmitter {
 
 /**
  * Closes a socket we no longer want with a proper close frame, and cuts it if the relay does not
- * answer within CLOSE_GRACE_MS. That timer belongs to the socket, not the link: it ends with it.
+ * answer within the grace (common/socket-life.ts). That timer belongs to the socket, not the link:
+ * it ends with the socket.
  */
 function closeGently(ws: WebSocket): void {
   ws.removeAllListeners('close');
   ws.on('error', () => {});
-  const cut = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
-  cut.unref();
-  ws.once('close', () => clearTimeout(cut));
-  ws.close(1000, 'server mode stopped');
+  new ConnLife(ws, 'open', 'relay link socket').close(1000, 'server mode stopped');
 }
