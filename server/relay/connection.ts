@@ -29,6 +29,8 @@ export interface RobotConn extends Conn {
   kind: 'robot';
   /** The robot's own drive limits, once its welcome has told them (routing.ts); null until then. */
   limits: DriveLimits | null;
+  /** Which registration its password was checked against (robot-password.ts generation()). */
+  generation: number | null;
 }
 export interface ClientConn extends Conn {
   kind: 'client';
@@ -121,6 +123,16 @@ export class Connections {
     let drivers = 0, viewers = 0;
     for (const room of this.clients.values()) for (const c of room.values()) c.role === 'driver' ? drivers++ : viewers++;
     return { drivers, viewers };
+  }
+
+  /**
+   * Once a second: a robot registered again (new password) or removed since its socket logged in
+   * is closed, on whichever relay it is connected, so a leaked old password stops working at once.
+   */
+  async closeReplacedRobots(standing: (robot: string, generation: number | null) => Promise<boolean>): Promise<void> {
+    for (const r of [...this.robots.values()]) {
+      if (!(await standing(r.robot, r.generation).catch(() => true))) r.life.close(CloseCode.unauthorized, 'robot registered again: log in with the new password');
+    }
   }
 
   closeAll(): void {

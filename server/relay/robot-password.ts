@@ -1,0 +1,113 @@
+// Robot passwords on the relay. A password may be chosen by a person (`register --password`), so it
+// is stored as a salted scrypt hash: `scrypt$N$r$p$<salt>$<key>` (base64url). Records written
+// before that hold the password's unsalted SHA-256 (64 hex digits): they still verify, and the
+// first successful login rewrites them as scrypt (logged). scrypt costs tens of milliseconds and
+// 16 MiB, so at most CHECKS_AT_ONCE run together and CHECKS_WAITING wait; beyond that a check is
+// refused at once (503) instead of queueing behind a flood of guesses.
+import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import type { Logger } from '../../common/log.ts';
+import { HttpError } from './http.ts';
+import type { RobotRecord, Store } from './store.ts';
+
+const PARAMS = { N: 16384, r: 8, p: 1 } as const;
+const KEY_LEN = 32;
+const MAXMEM = 64 * 1024 * 1024;
+export const CHECKS_AT_ONCE = 2;
+export const CHECKS_WAITING = 32;
+/** Longer than any password the relay hands out or accepts: not hashed at all. */
+const MAX_PASSWORD_CHARS = 256;
+
+const LEGACY = /^[0-9a-f]{64}$/;
+
+const scrypt = (pw: string, salt: Buffer, len: number, opts: ScryptOptions): Promise<Buffer> =>
+  new Promise((resolve, reject) => scryptCb(pw, salt, len, opts, (err, key) => (err ? reject(err) : resolve(key))));
+
+/** The stored form of a new password. */
+export async function hashRobotPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scrypt(password, salt, KEY_LEN, { ...PARAMS, maxmem: MAXMEM });
+  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+/** True when `stored` is the old unsalted SHA-256 form (to be rewritten on the next login). */
+export const isLegacyHash = (stored: string): boolean => LEGACY.test(stored);
+
+async function matches(password: string, stored: string): Promise<boolean> {
+  if (isLegacyHash(stored)) {
+    return timingSafeEqual(createHash('sha256').update(password).digest(), Buffer.from(stored, 'hex'));
+  }
+  const [algo, n, r, p, salt, key] = stored.split('$');
+  if (algo !== 'scrypt' || !salt || !key) return false;
+  const want = Buffer.from(key, 'base64url');
+  const got = await scrypt(password, Buffer.from(salt, 'base64url'), want.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: MAXMEM });
+  return timingSafeEqual(got, want);
+}
+
+/** A slot for one expensive check: a few run, a few wait, the rest are turned away. */
+class CheckGate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.running >= CHECKS_AT_ONCE) {
+      if (this.waiting.length >= CHECKS_WAITING) throw new HttpError(503, 'unavailable', 'too many password checks at once, try again');
+      await new Promise<void>((r) => this.waiting.push(r));
+    } else {
+      this.running++;
+    }
+    try {
+      return await job();
+    } finally {
+      // The slot passes straight to the next waiter (running stays the same), or is freed.
+      const next = this.waiting.shift();
+      if (next) next(); else this.running--;
+    }
+  }
+}
+
+export class RobotPasswords {
+  private readonly gate = new CheckGate();
+  /** The record generation (createdAt) each robot last logged in with, for its connection. */
+  private readonly verified = new Map<string, number>();
+
+  constructor(private readonly store: Pick<Store, 'getRobot' | 'putRobot'>, private readonly log: Logger) {}
+
+  /** True when `secret` is the robot's password; an old SHA-256 record is rewritten as scrypt. */
+  async verify(robot: string, secret: string): Promise<boolean> {
+    const rec = await this.store.getRobot(robot);
+    if (!rec || !secret || secret.length > MAX_PASSWORD_CHARS) return false;
+    if (!(await this.gate.run(() => matches(secret, rec.secretHash)))) return false;
+    this.verified.set(robot, rec.createdAt);
+    if (isLegacyHash(rec.secretHash)) await this.upgrade(rec, secret);
+    return true;
+  }
+
+  /**
+   * Which registration the robot last logged in with (its record's createdAt), null before any
+   * login here. A connection remembers it; a new registration changes it (see standing()).
+   */
+  generation(robot: string): number | null { return this.verified.get(robot) ?? null; }
+
+  /**
+   * False once the robot has been registered again (new password) or removed since `generation`.
+   * Null (no login checked here: a socket handed in directly, as the hub's unit tests do) stands.
+   */
+  async standing(robot: string, generation: number | null): Promise<boolean> {
+    if (generation === null) return true;
+    const rec = await this.store.getRobot(robot);
+    return !!rec && rec.createdAt === generation;
+  }
+
+  /** Same password, same generation (createdAt kept): only the stored form changes. */
+  private async upgrade(rec: RobotRecord, secret: string): Promise<void> {
+    try {
+      const secretHash = await this.gate.run(() => hashRobotPassword(secret));
+      // Registered again while we hashed: the new password wins, nothing to upgrade.
+      if ((await this.store.getRobot(rec.id))?.secretHash !== rec.secretHash) return;
+      await this.store.putRobot({ ...rec, secretHash });
+      this.log.info('robot password hash upgraded', { robot: rec.id, from: 'sha256', to: 'scrypt' });
+    } catch (err) {
+      this.log.warn('robot password hash upgrade failed; the old record keeps working', { robot: rec.id, error: err as Error });
+    }
+  }
+}
