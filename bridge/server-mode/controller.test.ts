@@ -38,6 +38,7 @@ function serverMode(t: TestContext, url: string, fallbackToLocal = true) {
   const gateway = {
     onBroadcast: () => () => {}, setMicDemand: () => {}, telemetry: () => ({}), peerGone: async () => {},
     dispatch: () => {}, release: async () => {}, talkFlowChanged: () => {}, endTalk: () => {},
+    welcome: (session: string) => ({ v: 1, type: 'welcome', session, robot: 'test', driver: null, limits: { deadmanMs: 250, maxTtlMs: 500, sendIntervalMs: 50 } }),
   } as unknown as WsGateway;
   const hardware = { video: { tap: () => tap }, mic: null, speakerSink: null, problems: {} } as unknown as Hardware;
   const sm = new ServerMode({ config: () => config, gateway, lease: new Lease(), hardware, log: createLogger('test') });

@@ -31,6 +31,8 @@ export class ServerMode {
   private lastError: string | null = null;
   private cfg: ServerModeConfig;
   private run: ServerRun | null = null;
+  /** The drive limits last told to the relay, as JSON; '' once the link is new. */
+  private saidLimits = '';
   private readonly unsubscribe: (() => void)[] = [];
   /** start() and stop() run one after the other: API calls never interleave. */
   private transition: Promise<unknown> = Promise.resolve();
@@ -130,12 +132,28 @@ export class ServerMode {
     const run = this.run;
     this.deps.gateway.setMicDemand('server-mode', true);
     run?.publisher.start();
+    this.saidLimits = '';
+    this.sayLimits();
     if (!this.timers.has('telemetry')) {
       this.timers.every(TELEMETRY_INTERVAL_MS, () => {
+        this.sayLimits();
         if (run?.clients.size) run.link.send(this.deps.gateway.telemetry(), true);
       }, 'telemetry');
     }
     this.update();
+  }
+
+  /**
+   * The relay welcomes operators itself; this robot's welcome tells it the real drive limits (the
+   * deadman above all) to put in those welcomes. Said when the link comes up and again whenever
+   * the settings change them.
+   */
+  private sayLimits(): void {
+    const welcome = this.deps.gateway.welcome('robot');
+    const limits = JSON.stringify(welcome.limits);
+    if (limits === this.saidLimits || !this.run?.link.isUp) return;
+    this.saidLimits = limits;
+    this.run.link.send(welcome);
   }
 
   private async onLinkDown(reason: string, wasUp: boolean): Promise<void> {

@@ -139,6 +139,9 @@ describe('server mode (robot side)', () => {
     await waitState('live', 10_000);
     const c = await relayClient('driver', 'drv1');
     try {
+      // The relay's welcome carries this robot's own deadman (2 s here), which the robot told it.
+      const welcome = await c.next((f) => f.type === 'welcome', 3000);
+      assert.equal((welcome.limits as { deadmanMs: number }).deadmanMs, 2000);
       c.send({ v: 1, type: 'hello', name: 'remote tester', want: 'driver' });
       await c.next((f) => f.type === 'lease' && f.you === true, 3000);
       await waitFor('viewers from client join', status, (s) => s.viewers === 1, 2000);
