@@ -1,6 +1,7 @@
 // The one place that decides access (like MediaMTX's internal/auth/manager.go): admin key, robot
 // credentials, and MediaMTX's publish/read questions (invites and session tokens: invites.ts).
-// Secrets are random (>= 192 bits) and stored as SHA-256 hashes; comparisons are constant-time.
+// Secrets are random (>= 192 bits) and stored as SHA-256 hashes (robot passwords, which a person may
+// choose: salted scrypt, robot-password.ts); comparisons are constant-time.
 // Failed logins are counted per address and slowed (exponential delay), and an address that keeps
 // failing is locked out for the rest of the window.
 import { timingSafeEqual } from 'node:crypto';
@@ -11,6 +12,7 @@ import { LoginBrake } from '../../common/login-brake.ts';
 import type { RelayLimits } from './limits.ts';
 import type { SessionRecord, Store } from './store.ts';
 import { hashSecret, Invites, newSecret, type Invite, type IssuedSession } from './invites.ts';
+import { hashRobotPassword, RobotPasswords } from './robot-password.ts';
 
 export { hashSecret, type Invite, type IssuedSession };
 const sameHash = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -35,6 +37,8 @@ export class Access {
   private readonly brake: LoginBrake;
   private readonly adminHash: string | null;
   readonly invites: Invites;
+  /** Robot passwords: salted scrypt, old SHA-256 records upgraded on login (robot-password.ts). */
+  readonly robots: RobotPasswords;
 
   constructor(
     private readonly store: Store,
@@ -47,6 +51,7 @@ export class Access {
   ) {
     this.adminHash = adminKey ? hashSecret(adminKey) : null;
     this.invites = new Invites(store, limits, log, now);
+    this.robots = new RobotPasswords(store, log);
     this.brake = new LoginBrake({
       baseDelayMs: limits.authFailBaseDelayMs, maxDelayMs: limits.authFailMaxDelayMs,
       windowMs: limits.authFailWindowMs, lockAfter: limits.authFailLockAfter, now,
@@ -81,15 +86,12 @@ export class Access {
   async registerRobot(id: string): Promise<{ robot: string; user: string; password: string }> {
     if (!ROBOT_ID_PATTERN.test(id)) throw new Error('robot id must be 1-64 of A-Z a-z 0-9 _ -');
     const password = newSecret();
-    await this.store.putRobot({ id, secretHash: hashSecret(password), createdAt: this.now() });
+    await this.store.putRobot({ id, secretHash: await hashRobotPassword(password), createdAt: this.now() });
     this.log.info('robot registered', { robot: id });
     return { robot: id, user: id, password };
   }
 
-  async verifyRobot(robotId: string, secret: string): Promise<boolean> {
-    const r = await this.store.getRobot(robotId);
-    return !!r && sameHash(hashSecret(secret), r.secretHash);
-  }
+  verifyRobot(robotId: string, secret: string): Promise<boolean> { return this.robots.verify(robotId, secret); }
 
   /** Robot credentials from a WebSocket upgrade: Basic <robotId:secret> or Bearer <secret>. */
   robotSecretFrom(robotId: string, authorization: string | undefined): string | null {
