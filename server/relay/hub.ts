@@ -78,7 +78,7 @@ export class Hub {
   }
 
   addRobot(ws: WebSocket, robot: string, raw: Duplex): void {
-    const conn: RobotConn = { kind: 'robot', ws, raw, robot, life: new ConnLife(ws, 'open', 'relay robot'), limits: null, ...this.conns.fresh() };
+    const conn: RobotConn = { kind: 'robot', ws, raw, robot, life: new ConnLife(ws, 'open', 'relay robot'), limits: null, generation: this.access.robots.generation(robot), ...this.conns.fresh() };
     this.conns.putRobot(conn);
     this.metrics.robots.set(this.conns.robots.size);
     this.log.info('robot connected', { robot });
@@ -176,6 +176,7 @@ export class Hub {
     await this.hookup.refresh();
     const robots = new Set([...this.conns.robots.keys(), ...this.conns.clients.keys()]);
     for (const robot of robots) await this.lease.check(robot);
+    await this.conns.closeReplacedRobots((robot, gen) => this.access.robots.standing(robot, gen));
     for (const room of this.conns.clients.values()) {
       for (const c of room.values()) {
         const live = await this.access.sessionLive(c.session.id).catch(() => c.session);
