@@ -13,9 +13,10 @@ import { join } from 'node:path';
 import { createLogger } from '../../common/log.ts';
 import { watchParent } from '../../common/parent-watch.ts';
 import type { Role } from '../../protocol/messages.ts';
-import { Access, hashSecret, parseDuration } from './access.ts';
+import { Access, parseDuration } from './access.ts';
 import { parseLimitOverrides, RelayLimits } from './limits.ts';
 import { MediaKick } from './media-kick.ts';
+import { hashRobotPassword } from './robot-password.ts';
 import { createRelay, inviteLinkFor, makeStore } from './server.ts';
 import { MEDIAMTX_PORTS } from '../../protocol/limits.ts';
 
@@ -97,7 +98,7 @@ if (cmd === 'serve') {
       let creds;
       if (password) {
         if (password.length < 16) die('--password must have at least 16 characters');
-        await store.putRobot({ id: robot, secretHash: hashSecret(password), createdAt: Date.now() });
+        await store.putRobot({ id: robot, secretHash: await hashRobotPassword(password), createdAt: Date.now() });
         creds = { robot, user: robot, password };
       } else {
         creds = await access.registerRobot(robot);
