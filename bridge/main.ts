@@ -13,14 +13,14 @@ import { mkdir } from 'node:fs/promises';
 import { createLogger } from '../common/log.ts';
 import { watchParent } from '../common/parent-watch.ts';
 import { createBridge, type Bridge } from './app.ts';
-import { TokenStore } from './auth/token-store.ts';
+import { MIN_TOKEN_CHARS, TokenStore } from './auth/token-store.ts';
 
 const log = createLogger('bridge');
 
 const USAGE = `usage: node --import tsx bridge/main.ts [--port 5000] [--https-port 5443|off] [--host 127.0.0.1|0.0.0.0]
                                    [--data-dir DIR] [--serial /dev/havatar-esp32]
        node --import tsx bridge/main.ts token --reset [--data-dir DIR]   prints a new operator token once
-env: HAVATAR_DATA_DIR (default ~/.havatar), HAVATAR_OPERATOR_TOKEN (sets the token), HAVATAR_LOG_LEVEL`;
+env: HAVATAR_DATA_DIR (default ~/.havatar), HAVATAR_OPERATOR_TOKEN (sets the token, at least 16 characters), HAVATAR_LOG_LEVEL`;
 
 let parsed;
 try {
@@ -78,6 +78,12 @@ const httpsPort = port('https-port', values['https-port']);
 const operatorToken = process.env.HAVATAR_OPERATOR_TOKEN || undefined;
 // Children (FFmpeg, espeak-ng) inherit the environment: the token must not travel with it.
 delete process.env.HAVATAR_OPERATOR_TOKEN;
+// The token is all that stands between the network and the motors: a short one would fall to
+// guessing even at the brake's pace. Refused before anything is stored; the token is not echoed.
+if (operatorToken !== undefined && operatorToken.length < MIN_TOKEN_CHARS) {
+  console.error(`HAVATAR_OPERATOR_TOKEN must have at least ${MIN_TOKEN_CHARS} characters (unset it to have one generated and shown once)`);
+  process.exit(2);
+}
 // MALLOC_ARENA_MAX=1 (the systemd unit, scripts/stack.ts) is for this process only: glibc read it at
 // start. The multi-threaded FFmpeg encoders keep their per-thread arenas (with one arena the
 // publisher's FFmpeg took 20 % CPU instead of 13 % in an A/B run, docs/PERFORMANCE.md).

@@ -6,10 +6,22 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../../common/log.ts';
 import { LoginBrake } from '../../common/login-brake.ts';
 import { readCookie, SESSION_COOKIE, type SessionStore } from './sessions.ts';
-import type { TokenStore } from './token-store.ts';
+import { TokenCheckBusy, type TokenStore } from './token-store.ts';
 
 export type AuthVia = 'bearer' | 'query' | 'cookie';
-export type AuthResult = { ok: true; via: AuthVia } | { ok: false; reason: string };
+/**
+ * `status`: how to answer a refusal — 401 (no or wrong credentials), 429 (this address has a token
+ * check or its brake delay under way: try again after it), 503 (too many token checks at once).
+ */
+export type AuthResult = { ok: true; via: AuthVia } | { ok: false; reason: string; status: 401 | 429 | 503 };
+/** A refusal that is about load, not the credential, says when to come back. */
+export const retryAfter = (status: number): Record<string, string> => (status === 401 ? {} : { 'Retry-After': '1' });
+type TokenVerdict = 'ok' | 'wrong' | 'busy-address' | 'busy';
+const REFUSAL = {
+  wrong: { status: 401, reason: 'wrong token' },
+  'busy-address': { status: 429, reason: 'a token check from this address is under way, try again shortly' },
+  busy: { status: 503, reason: 'too many token checks at once, try again shortly' },
+} as const;
 
 /** The address a request came from (the socket's; no proxy sits in front of the bridge). */
 export const clientAddress = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
@@ -50,17 +62,49 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export class Access {
   readonly brake = new LoginBrake(BRIDGE_BRAKE);
+  /** Addresses with a token check, or the brake delay after a wrong one, under way. */
+  private readonly checking = new Set<string>();
 
   constructor(private tokens: TokenStore, readonly sessions: SessionStore, private log: Logger) {}
 
   /** Checks the token alone (for POST /auth/session); slows and logs failures. */
-  async checkToken(req: IncomingMessage, token: string | null): Promise<boolean> {
-    if (token && (await this.tokens.verify(token))) {
-      this.brake.succeed(clientAddress(req));
-      return true;
+  async checkToken(req: IncomingMessage, token: string | null): Promise<AuthResult> {
+    if (!token) {
+      await this.refuse(req, 'no token');
+      return { ok: false, reason: 'no token', status: 401 };
     }
-    await this.refuse(req, token ? 'wrong token' : 'no token');
-    return false;
+    const verdict = await this.checkPresented(req, token);
+    return verdict === 'ok' ? { ok: true, via: 'bearer' } : { ok: false, ...REFUSAL[verdict] };
+  }
+
+  /**
+   * The brake comes before the scrypt: the remembered right token passes at once; otherwise one
+   * check per address at a time, and the address keeps its place through the delay a wrong token
+   * earns, so its next guesses are answered 429 without a scrypt. The token store bounds the
+   * checks of all addresses together (503 beyond).
+   */
+  private async checkPresented(req: IncomingMessage, token: string): Promise<TokenVerdict> {
+    const address = clientAddress(req);
+    if (this.tokens.remembered(token)) {
+      this.brake.succeed(address);
+      return 'ok';
+    }
+    if (this.checking.has(address)) return 'busy-address';
+    this.checking.add(address);
+    try {
+      if (await this.tokens.verify(token)) {
+        this.brake.succeed(address);
+        return 'ok';
+      }
+      await this.refuse(req, 'wrong token');
+      return 'wrong';
+    } catch (err) {
+      if (!(err instanceof TokenCheckBusy)) throw err;
+      this.log.warn('token checks full: refused without checking', { address, path: req.url });
+      return 'busy';
+    } finally {
+      this.checking.delete(address);
+    }
   }
 
   /**
@@ -72,27 +116,23 @@ export class Access {
     const query = queryTokenOf(req);
     const presented = bearer ?? query;
     if (presented !== null) {
-      if (await this.tokens.verify(presented)) {
-        this.brake.succeed(clientAddress(req));
-        return { ok: true, via: bearer !== null ? 'bearer' : 'query' };
-      }
-      await this.refuse(req, 'wrong token');
-      return { ok: false, reason: 'wrong token' };
+      const verdict = await this.checkPresented(req, presented);
+      return verdict === 'ok' ? { ok: true, via: bearer !== null ? 'bearer' : 'query' } : { ok: false, ...REFUSAL[verdict] };
     }
     const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (cookie !== null) {
       const originOk = opts.upgrade ? isOwnOrigin(req) : !req.headers.origin || isOwnOrigin(req);
       if (!originOk) {
         await this.refuse(req, 'session cookie from a foreign origin');
-        return { ok: false, reason: 'session cookie from a foreign origin' };
+        return { ok: false, reason: 'session cookie from a foreign origin', status: 401 };
       }
       if (this.sessions.valid(cookie)) return { ok: true, via: 'cookie' };
       await this.refuse(req, 'unknown or expired session');
-      return { ok: false, reason: 'unknown or expired session' };
+      return { ok: false, reason: 'unknown or expired session', status: 401 };
     }
     // No credentials at all is a first visit, not a guess: refused without slowing anyone down.
     this.log.debug('no credentials', { address: clientAddress(req), path: req.url });
-    return { ok: false, reason: 'no credentials' };
+    return { ok: false, reason: 'no credentials', status: 401 };
   }
 
   private async refuse(req: IncomingMessage, reason: string): Promise<void> {

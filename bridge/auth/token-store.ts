@@ -1,6 +1,8 @@
 // The operator token: 32 random bytes (base64url), shown once, stored only as a salted scrypt hash
-// in the data dir. Verifying a token costs one scrypt, so a correct token is remembered (as its
-// SHA-256) to keep every request from paying it; wrong ones always pay (that is part of the brake).
+// in the data dir. Verifying a token costs one scrypt (16 MiB, tens of ms on a Pi), so a correct
+// token is remembered (as its SHA-256) to keep every request from paying it. Wrong ones pay, but a
+// flood of them cannot pile up: at most SCRYPT_AT_ONCE run and SCRYPT_WAITING wait, the same token
+// checked twice at once shares one scrypt, and beyond that verify() throws TokenCheckBusy at once.
 
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -12,6 +14,16 @@ const KEY_LEN = 32;
 const PARAMS = { N: 16384, r: 8, p: 1 } as const;
 /** Longest token we even try to hash: anything longer is not ours. */
 const MAX_TOKEN_CHARS = 256;
+/** The Pi has four cores and the same libuv pool serves file reads: two scrypts at a time leave room. */
+export const SCRYPT_AT_ONCE = 2;
+export const SCRYPT_WAITING = 4;
+/** The shortest HAVATAR_OPERATOR_TOKEN accepted (a generated one is 43 characters). */
+export const MIN_TOKEN_CHARS = 16;
+
+/** Too many token checks are running or waiting: the caller answers 503 without checking. */
+export class TokenCheckBusy extends Error {
+  constructor() { super('too many token checks at once'); }
+}
 
 interface StoredHash { algo: 'scrypt'; N: number; r: number; p: number; salt: string; hash: string; created: string }
 
@@ -26,6 +38,10 @@ export function generateToken(): string {
 
 export class TokenStore {
   private verifiedDigest: Buffer | null = null;
+  /** Checks under way, by the candidate's SHA-256 (hex): a repeat waits for the same answer. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   private constructor(private stored: StoredHash, private path: string) {}
 
@@ -54,16 +70,43 @@ export class TokenStore {
     return writeFileAtomic(this.path, JSON.stringify(this.stored, null, 2) + '\n', 0o600);
   }
 
-  /** Constant-time check of a presented token. */
+  /** True when `candidate` is the token already verified (cheap: no scrypt). */
+  remembered(candidate: string): boolean {
+    return !!this.verifiedDigest && typeof candidate === 'string' && timingSafeEqual(sha256(candidate), this.verifiedDigest);
+  }
+
+  /** Constant-time check of a presented token; throws TokenCheckBusy when the checks are full. */
   async verify(candidate: string): Promise<boolean> {
     if (typeof candidate !== 'string' || candidate.length === 0 || candidate.length > MAX_TOKEN_CHARS) return false;
+    if (this.remembered(candidate)) return true;
     const digest = sha256(candidate);
-    if (this.verifiedDigest && timingSafeEqual(digest, this.verifiedDigest)) return true;
+    const key = digest.toString('hex');
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+    if (this.running >= SCRYPT_AT_ONCE && this.waiting.length >= SCRYPT_WAITING) throw new TokenCheckBusy();
+    const check = this.slot(() => this.check(candidate, digest)).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, check);
+    return check;
+  }
+
+  private async check(candidate: string, digest: Buffer): Promise<boolean> {
     const { N, r, p } = this.stored;
     const key = await scrypt(candidate, Buffer.from(this.stored.salt, 'base64'), KEY_LEN, { N, r, p, maxmem: 64 * 1024 * 1024 });
     const good = timingSafeEqual(key, Buffer.from(this.stored.hash, 'base64'));
     if (good) this.verifiedDigest = digest;
     return good;
+  }
+
+  /** Runs `job` once fewer than SCRYPT_AT_ONCE run; a finished job hands its place to the next waiter. */
+  private async slot<T>(job: () => Promise<T>): Promise<T> {
+    if (this.running >= SCRYPT_AT_ONCE) await new Promise<void>((r) => this.waiting.push(r));
+    else this.running++;
+    try {
+      return await job();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); else this.running--;
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { stripQuery } from '../../common/log.ts';
+import { retryAfter } from '../auth/access.ts';
 import { applyCommonHeaders, fail, preflight } from './respond.ts';
 import {
   deleteSession, getConfig, getHealth, getServerStatus, getSystemStatus, getVideo, postConfig, postMotor,
@@ -71,6 +72,7 @@ async function handle(opts: RouterOptions, req: IncomingMessage, res: ServerResp
       const auth = await opts.access.authenticate(req);
       if (!auth.ok) {
         req.resume();
+        if (auth.status !== 401) return fail(res, auth.status, auth.reason, {}, retryAfter(auth.status));
         return fail(res, 401, `operator token required (${auth.reason})`, {}, { 'WWW-Authenticate': 'Bearer realm="havatar"' });
       }
     }

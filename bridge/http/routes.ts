@@ -7,7 +7,7 @@ import { checkFields, int, isRecord, str } from '../../protocol/check.ts';
 import { MAX_TTS_CHARS } from '../../protocol/limits.ts';
 import { DIRECTIONS, directionToTracks, type Direction } from '../../protocol/messages.ts';
 import type { Access } from '../auth/access.ts';
-import { bearerOf } from '../auth/access.ts';
+import { bearerOf, retryAfter } from '../auth/access.ts';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie } from '../auth/sessions.ts';
 import type { ConfigStore, UpdateResult } from '../config/store.ts';
 import type { Config } from '../config/schema.ts';
@@ -52,7 +52,8 @@ export async function postSession(d: RouteDeps, { req, res, secure }: RouteReque
     const body = await readJsonBody(req, undefined, { allowEmpty: true });
     if (body.ok && isRecord(body.value) && typeof body.value.token === 'string') token = body.value.token;
   }
-  if (!(await d.access.checkToken(req, token))) return fail(res, 401, 'operator token required');
+  const auth = await d.access.checkToken(req, token);
+  if (!auth.ok) return fail(res, auth.status, auth.status === 401 ? 'operator token required' : auth.reason, {}, retryAfter(auth.status));
   const s = d.access.sessions.create();
   ok(res, 'signed in', { expires: s.expires }, { 'Set-Cookie': sessionCookie(s.id, s.expires, secure) });
 }

@@ -92,7 +92,7 @@ export class WsGateway {
     if (url.pathname !== '/ws') return refuse(socket, 404, 'no WebSocket here: use /ws');
     if (this.closing) return refuse(socket, 503, 'the bridge is shutting down');
     const auth = await this.opts.access.authenticate(req, { upgrade: true });
-    if (!auth.ok) return refuse(socket, 401, `operator token required (${auth.reason})`);
+    if (!auth.ok) return refuse(socket, auth.status, auth.status === 401 ? `operator token required (${auth.reason})` : auth.reason);
     if (this.sessions.size >= (this.opts.maxSessions ?? MAX_SESSIONS)) return refuse(socket, 503, 'too many operators connected');
     if (socket.destroyed) return;
     const wantsAudio = url.searchParams.get('audio') === '1';
