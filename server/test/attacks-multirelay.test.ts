@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { after, describe, test } from 'node:test';
 import { waitFor } from '../../common/wait.ts';
 import { Peer, registerRobot, robotAuth, sessionFor, startRedis, startRelay, stopAll, tempDir, type RelayProc } from './helpers.ts';
@@ -143,5 +144,22 @@ describe('robot credentials', () => {
     for (const p of [legacy, again]) assert.equal(p.ws.readyState, p.ws.OPEN);
     legacy.close();
     again.close();
+  });
+
+  test('a flood of wrong robot passwords is bounded: a few scrypt checks, the rest answered at once; the robot still logs in', async () => {
+    const relay = await startRelay({ dataDir: tempDir() });
+    const pw = await registerRobot(relay.url, 'flooded');
+    const flood = 150;
+    const t0 = performance.now();
+    const statuses = await Promise.all(Array.from({ length: flood }, (_, i) =>
+      Peer.open(`${relay.ws}/ws/robot/flooded`, robotAuth('flooded', `guess-${i}-0123456789abcdef`)).then((p) => { p.close(); return 101; }, (e: { status?: number }) => e.status ?? 0)));
+    const counts: Record<number, number> = {};
+    for (const st of statuses) counts[st] = (counts[st] ?? 0) + 1;
+    console.log(`# ${flood} wrong robot passwords at once: ${JSON.stringify(counts)} in ${Math.round(performance.now() - t0)} ms`);
+    assert.ok(!counts[101], 'no guess gets in');
+    assert.ok((counts[503] ?? 0) >= flood - 2 - 32, 'beyond 2 running and 32 waiting, answered 503 without a check');
+    const robot = await Peer.open(`${relay.ws}/ws/robot/flooded`, robotAuth('flooded', pw));
+    assert.equal(robot.ws.readyState, robot.ws.OPEN, 'the right password still logs in');
+    robot.close();
   });
 });
