@@ -1,0 +1,86 @@
+// The drive view on a phone against the real server-mode stack (bridge, simulator, relay,
+// MediaMTX), in Debian's Chromium as a 390×844 touch phone: opened from an invite link (Auto mode,
+// on the server, WebRTC video playing), control taken, then STOP, Hold to talk, the joystick and
+// Release control are fully on screen and apart, the navigation and the text field are reachable,
+// and the page does not scroll. The layout test (src/views/layout.test.ts) covers every state and
+// screen size with fake links; this one is the same check with everything real.
+// HAVATAR_SCREENSHOTS=1 also saves the screen to docs/screenshots (the README's picture).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { ROOT, type Stack } from '../scripts/stack.ts';
+import { launchChromium } from './browser.ts';
+import { startServerStack } from './server-stack.ts';
+import { waitFor } from '../common/wait.ts';
+import { StackLog } from './stack-log.ts';
+
+let stack: Stack;
+let browser: Browser;
+let dataDir: string;
+const stackLog = new StackLog();
+const PHONE = { width: 390, height: 844 };
+
+const DRIVE_VIEW = "document.querySelector('havatar-app')?.shadowRoot?.querySelector('hv-drive-view')";
+const driveState = (page: Page): Promise<{ mode?: string; video?: string; videoState?: string }> =>
+  page.evaluate(`(() => { const v = ${DRIVE_VIEW}; return v ? { mode: v.dataset.mode, video: v.dataset.video, videoState: v.dataset.videoState } : {}; })()`);
+
+interface Box { x: number; y: number; width: number; height: number }
+const onScreen = (b: Box): boolean => b.x >= 0 && b.y >= 0 && b.x + b.width <= PHONE.width + 0.5 && b.y + b.height <= PHONE.height + 0.5;
+const apart = (a: Box, b: Box): boolean =>
+  a.x + a.width <= b.x + 0.5 || b.x + b.width <= a.x + 0.5 || a.y + a.height <= b.y + 0.5 || b.y + b.height <= a.y + 0.5;
+
+async function box(page: Page, name: string, locator: ReturnType<Page['locator']>): Promise<[string, Box]> {
+  const b = await locator.boundingBox();
+  assert.ok(b, `${name} is shown`);
+  return [name, b];
+}
+
+before(stackLog.dumpOnFailure(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-layout-'));
+  stack = await startServerStack(stackLog.log, dataDir);
+  browser = await launchChromium({ nice: 10 });
+}));
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('on a 390×844 phone in Auto mode on the server, every control is on screen and apart', stackLog.dumpOnFailure(async () => {
+  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  try {
+    const page = await context.newPage();
+    const { invite } = await stack.server!.invite('driver');
+    await page.goto(`${stack.bridgeUrl}/?invite=${invite}&server=${encodeURIComponent(stack.server!.relayUrl)}#token=${stack.token}`);
+    await page.getByRole('button', { name: `Connect to ${new URL(stack.server!.relayUrl).host}` }).tap({ timeout: 10_000 });
+    await waitFor('server video playing', () => driveState(page), (s) => s.mode === 'server' && s.video === 'webrtc' && s.videoState === 'playing', 20_000);
+    await page.getByRole('button', { name: 'Take control' }).tap({ timeout: 10_000 });
+    await page.getByText('you drive').waitFor({ timeout: 5000 });
+    assert.match((await page.locator('hv-app-header .mode').textContent()) ?? '', /^Auto · server$/);
+
+    const controls = await Promise.all([
+      box(page, 'STOP', page.locator('hv-drive-view .stop button')),
+      box(page, 'Hold to talk', page.locator('hv-talk-button button')),
+      box(page, 'joystick', page.locator('hv-joystick')),
+      box(page, 'Release control', page.getByRole('button', { name: 'Release control' })),
+    ]);
+    const reachable = await Promise.all([
+      ...['Drive', 'Status', 'Settings'].map((n) => box(page, `${n} link`, page.locator('hv-app-header nav a', { hasText: n }))),
+      box(page, 'text field', page.locator('input[name="tts"]')),
+      box(page, 'Say', page.getByRole('button', { name: 'Say', exact: true })),
+    ]);
+    for (const [name, b] of [...controls, ...reachable]) assert.ok(onScreen(b), `${name} ${JSON.stringify(b)} is fully on the 390×844 screen`);
+    for (const [i, [a, ba]] of controls.entries()) {
+      for (const [b, bb] of controls.slice(i + 1)) assert.ok(apart(ba, bb), `${a} ${JSON.stringify(ba)} and ${b} ${JSON.stringify(bb)} do not overlap`);
+    }
+    const page$ = (await page.evaluate('[document.scrollingElement.scrollWidth, document.scrollingElement.scrollHeight]')) as number[];
+    assert.deepEqual(page$, [PHONE.width, PHONE.height], 'the page does not scroll');
+    if (process.env.HAVATAR_SCREENSHOTS) await page.screenshot({ path: join(ROOT, 'docs/screenshots/drive-auto-server-live-phone-390x844.png') });
+  } finally {
+    await context.close();
+  }
+}));
