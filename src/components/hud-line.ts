@@ -13,7 +13,8 @@ export const LINK_LABEL: Record<LinkState, string> = {
 export class HudLine extends LitElement {
   static override styles = css`
     :host { display: flex; flex-wrap: wrap; gap: 0.35rem 0.8rem; align-items: center; font-size: 0.9rem; font-variant-numeric: tabular-nums; }
-    span { white-space: nowrap; }
+    /* One item never wraps inside; one wider than the line (a long driver name) ends in an ellipsis, its title says it all. */
+    span { white-space: nowrap; max-width: 100%; overflow: hidden; text-overflow: ellipsis; box-sizing: border-box; }
     .state { padding: 0.1rem 0.5rem; border-radius: 0.4rem; font-weight: 700; color: #000; }
     .live { background: #39e07a; } .degraded, .connecting { background: #ffd400; }
     .lost, .closed, .idle { background: #ff6b6b; }
@@ -30,11 +31,12 @@ export class HudLine extends LitElement {
   @property({ type: Boolean }) youDrive = false;
 
   override render() {
+    const who = this.youDrive ? 'you drive' : this.driver ? `${this.driver} drives` : 'nobody drives';
     return html`<span class="state ${this.linkState}" role="status">${LINK_LABEL[this.linkState]}${this.linkRttMs !== null ? html` · ${this.linkRttMs} ms` : nothing}</span>
       ${this.battery !== null ? html`<span class=${this.battery < 20 ? 'low' : ''} title="battery">battery ${Math.round(this.battery)} %</span>` : nothing}
       ${this.commandRttMs !== null ? html`<span title="command round trip">cmd ${this.commandRttMs} ms</span>` : nothing}
       ${this.glassMs !== null ? html`<span title="glass-to-glass video latency">video ${this.glassMs} ms</span>` : nothing}
-      <span title="who is driving" class=${this.youDrive ? 'you' : ''}>${this.youDrive ? 'you drive' : this.driver ? `${this.driver} drives` : 'nobody drives'}</span>`;
+      <span title=${`who is driving: ${who}`} class=${this.youDrive ? 'you' : ''}>${who}</span>`;
   }
 }
 
