@@ -53,8 +53,11 @@ export function testPicture(): string {
   return c.toDataURL('image/png');
 }
 
+/** A driver's name as long as the protocol allows (64 characters). */
+const LONGEST_NAME = 'Alexandra Papadopoulou-Fitzgerald at the front desk, building 2';
+
 const driving = (you: boolean, requestedBy?: string): LeaseStateMsg =>
-  msg<LeaseStateMsg>({ type: 'lease', driver: you ? 'me' : 'other', driverName: you ? 'Operator' : 'Alexandra from the front desk', you, ...(requestedBy ? { requestedBy } : {}) });
+  msg<LeaseStateMsg>({ type: 'lease', driver: you ? 'me' : 'other', driverName: you ? 'Operator' : LONGEST_NAME, you, ...(requestedBy ? { requestedBy } : {}) });
 
 /** Everything the robot tells a connected operator: battery, speaker, who drives. */
 function robotTalks(link: FakeLink, lease: LeaseStateMsg | null): void {

@@ -162,7 +162,12 @@ async function showView(app: HavatarApp, view: ViewName): Promise<Element> {
 
 /** Every problem of one state and view, over all viewports. */
 async function problemsOver(app: HavatarApp, state: LayoutState, view: ViewName): Promise<string[]> {
-  await showView(app, view);
+  const first = await showView(app, view);
+  // The driver's view with the stats panel open over the video too.
+  if (view === 'drive' && state.endsWith('-driving')) {
+    first.shadowRoot!.querySelector<HTMLButtonElement>('button.stats-toggle')!.click();
+    await waitFor('the stats panel', () => first.shadowRoot!.querySelector('hv-stats-panel'), (p) => p !== null, 1000);
+  }
   const out: string[] = [];
   for (const vp of VIEWPORTS) {
     await setViewport(vp);
