@@ -277,7 +277,7 @@ function newestMtime(paths: string[]): number {
 
 /** Builds the PWA into dist/ when its sources changed since the last build. */
 export async function buildAppIfStale(log?: StackOptions['log'], progress?: StackOptions['progress']): Promise<void> {
-  const sources = ['src', 'public', 'protocol', 'index.html', 'vite.config.ts', 'manifest.webmanifest'].map((p) => join(ROOT, p));
+  const sources = ['src', 'public', 'protocol', 'common', 'index.html', 'vite.config.ts', 'manifest.webmanifest'].map((p) => join(ROOT, p));
   const built = join(ROOT, 'dist', 'index.html');
   if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(sources)) return;
   if (!existsSync(join(ROOT, 'index.html'))) return;

@@ -9,11 +9,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { anyHostSources as anyHost, parseCsp } from '../../scripts/csp-headers.ts';
+import { buildAppIfStale } from '../../scripts/stack.ts';
 import { api, startRig, type Rig } from './harness.ts';
 
 let rig: Rig;
 
 before(async () => {
+  // The app shell is one of the answers checked: on a fresh clone nothing has built it yet.
+  await buildAppIfStale();
   rig = await startRig({
     prepare: (dir) => writeFileSync(join(dir, 'avatar_tank_config.json'), JSON.stringify({
       server_mode: { server_url: 'https://relay-a.example', rtsp_url: 'rtsp://media-a.example:8554' },

@@ -9,21 +9,22 @@
 // in front of the real relay.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { anyHostSources as anyHost, parseCsp } from '../../scripts/csp-headers.ts';
+import { buildAppIfStale } from '../../scripts/stack.ts';
 import { freePort, launch, startRelay, stopAll, tempDir } from './helpers.ts';
 
 const hasCaddy = spawnSync('sh', ['-c', 'command -v caddy']).status === 0;
 /** The built app (npm run build), served as it is in production. */
 const DIST = new URL('../../dist/', import.meta.url).pathname;
-const skip = !hasCaddy ? 'caddy is not installed (apt-get install caddy)' : !existsSync(join(DIST, 'index.html')) ? 'the app is not built (npx vite build)' : false;
+const skip = !hasCaddy ? 'caddy is not installed (apt-get install caddy)' : false;
 let base = '';
 let port = 0;
 
 before(async () => {
   if (skip) return;
+  // Caddy serves the built app; on a fresh clone nothing has built it yet.
+  await buildAppIfStale();
   const [relay, webrtc, hls] = [await startRelay(), await freePort(), await freePort()];
   port = await freePort();
   base = `http://127.0.0.1:${port}`;
