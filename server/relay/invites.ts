@@ -1,18 +1,36 @@
 // Invites and the sessions they are traded for: an invite (hi_…) names a robot and a role until it
 // expires or is revoked; redeeming it issues a short-lived session token (hs_…) that can be
-// refreshed while its invite stands. Tokens are random (>= 192 bits) and only their SHA-256 hashes
-// are stored. access.ts asks this module whether a session token stands.
+// refreshed while its invite stands. An invite is single-use unless made for more (`uses`): a
+// leaked link is no way in once its operator has used it, and every redemption (when, from which
+// address, which session) is kept for the admin. Tokens are random (>= 192 bits) and only their
+// SHA-256 hashes are stored. access.ts asks this module whether a session token stands.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Role } from '../../protocol/messages.ts';
 import { ROBOT_ID_PATTERN } from '../../protocol/relay.ts';
 import type { Logger } from '../../common/log.ts';
+import { HttpError } from './http.ts';
 import type { RelayLimits } from './limits.ts';
-import type { SessionRecord, Store } from './store.ts';
+import type { InviteRecord, Redemption, SessionRecord, Store } from './store.ts';
 
 export const hashSecret = (s: string): string => createHash('sha256').update(s).digest('hex');
 export const newSecret = (bytes = 24): string => randomBytes(bytes).toString('base64url');
 
-export interface Invite { id: string; token: string; robot: string; role: Role; expiresAt: number }
+export interface Invite { id: string; token: string; robot: string; role: Role; expiresAt: number; uses: number }
+/** An invite as the admin API shows it: never its token or hash. `uses` null: saved before invites had a limit. */
+export interface InviteInfo {
+  id: string; robot: string; role: Role; createdAt: number; expiresAt: number;
+  uses: number | null; redeemed: number; redemptions: Redemption[];
+}
+
+export const MAX_USES = 1000;
+const USES_RULE = `uses must be a whole number from 1 to ${MAX_USES}`;
+
+/** `uses` as given (API body, CLI flag): a whole number 1..MAX_USES; bad input is a 400 naming the rule. */
+export function parseUses(v: unknown): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_USES) throw new HttpError(400, 'bad_message', USES_RULE);
+  return n;
+}
 export interface IssuedSession { token: string; session: SessionRecord }
 
 export class Invites {
@@ -24,31 +42,58 @@ export class Invites {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  async createInvite(robot: string, role: Role, ttlMs: number): Promise<Invite> {
+  /** `uses`: how many redemptions it allows, 1 unless given (see parseUses). */
+  async createInvite(robot: string, role: Role, ttlMs: number, uses: unknown = 1): Promise<Invite> {
     if (!ROBOT_ID_PATTERN.test(robot)) throw new Error('robot id must be 1-64 of A-Z a-z 0-9 _ -');
     if (!(ttlMs > 0 && ttlMs <= this.limits.maxInviteTtlMs)) throw new Error(`ttl must be between 1 ms and ${this.limits.maxInviteTtlMs} ms`);
+    const n = parseUses(uses);
     const token = `hi_${newSecret()}`;
     const id = newSecret(9);
     const expiresAt = this.now() + ttlMs;
-    await this.store.putInvite({ id, hash: hashSecret(token), robot, role, expiresAt, createdAt: this.now() });
-    this.log.info('invite created', { invite: id, robot, role, expiresAt });
-    return { id, token, robot, role, expiresAt };
+    await this.store.putInvite({ id, hash: hashSecret(token), robot, role, expiresAt, createdAt: this.now(), uses: n, redeemed: 0, redemptions: [] });
+    this.log.info('invite created', { invite: id, robot, role, expiresAt, uses: n });
+    return { id, token, robot, role, expiresAt, uses: n };
+  }
+
+  /** Every invite that has not expired, for the admin. */
+  async list(): Promise<InviteInfo[]> {
+    const now = this.now();
+    return (await this.store.listInvites()).filter((i) => i.expiresAt > now).sort((a, b) => a.createdAt - b.createdAt).map(info);
+  }
+
+  /** Says once, at start, how many saved invites predate the limit (they keep working as created). */
+  async noteUnlimited(): Promise<void> {
+    const old = (await this.list()).filter((i) => i.uses === null);
+    if (old.length) this.log.info('invites from before single-use invites: each stays redeemable until it expires, as created', { count: old.length, lastExpiresAt: Math.max(...old.map((i) => i.expiresAt)) });
   }
 
   async revokeInvite(id: string): Promise<void> { await this.store.deleteInvite(id); }
 
-  /** Trades an invite for a short-lived session token; null when the invite is unknown or expired. */
-  async redeemInvite(inviteToken: string): Promise<IssuedSession | null> {
-    const inv = await this.store.getInvite(hashSecret(inviteToken));
-    if (!inv || inv.expiresAt <= this.now()) return null;
+  /**
+   * Trades an invite for a short-lived session token, recording the redemption (`ip`: the client
+   * address as the relay sees it); null when the invite is unknown or expired. An invite with no
+   * use left throws a 410 `invite_used` that the app shows as it is.
+   */
+  async redeemInvite(inviteToken: string, ip = 'unknown'): Promise<IssuedSession | null> {
+    const found = await this.store.getInvite(hashSecret(inviteToken));
+    if (!found || found.expiresAt <= this.now()) return null;
     const token = `hs_${newSecret(32)}`;
     const now = this.now();
+    const id = newSecret(9);
+    const inv = await this.store.claimInvite(found.id, { at: now, ip, session: id });
+    if (!inv) return null;
+    if (inv === 'used') {
+      this.log.info('used invite refused', { invite: found.id, ip });
+      const last = found.redemptions?.at(-1)?.at;
+      throw new HttpError(410, 'invite_used', `This invite link has already been used${last ? ` (${new Date(last).toISOString()})` : ''}. Each link works once: ask the person who sent it for a new one.`);
+    }
+    if (inv.uses === undefined) this.log.info('invite from before single-use invites redeemed: it stays redeemable until it expires', { invite: inv.id, redeemed: inv.redeemed });
     const session: SessionRecord = {
-      id: newSecret(9), tokenHash: hashSecret(token), robot: inv.robot, role: inv.role, inviteId: inv.id,
+      id, tokenHash: hashSecret(token), robot: inv.robot, role: inv.role, inviteId: inv.id,
       expiresAt: Math.min(now + this.limits.sessionTtlMs, inv.expiresAt), createdAt: now,
     };
     await this.store.putSession(session);
-    this.log.info('session issued', { session: session.id, robot: session.robot, role: session.role });
+    this.log.info('session issued', { session: session.id, robot: session.robot, role: session.role, invite: inv.id, ip });
     return { token, session };
   }
 
@@ -85,3 +130,8 @@ export class Invites {
     this.log.info('session revoked', { session: id });
   }
 }
+
+const info = (i: InviteRecord): InviteInfo => ({
+  id: i.id, robot: i.robot, role: i.role, createdAt: i.createdAt, expiresAt: i.expiresAt,
+  uses: i.uses ?? null, redeemed: i.redeemed ?? 0, redemptions: i.redemptions ?? [],
+});

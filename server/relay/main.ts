@@ -1,7 +1,7 @@
 // The relay's CLI.
 //   node --import tsx server/relay/main.ts [serve] [--port 3000] [--host 0.0.0.0] [--data-dir DIR]
 //        [--app-origin https://app.example] [--app-url URL] [--public-url URL] [--trust-proxy]
-//   node --import tsx server/relay/main.ts invite --robot sim --role driver [--ttl 1h]
+//   node --import tsx server/relay/main.ts invite --robot sim --role driver [--ttl 1h] [--uses 1]
 //   node --import tsx server/relay/main.ts register --robot sim [--password P]
 // Environment: ADMIN_API_KEY, REDIS_URL, MEDIAMTX_API_URL (default http://127.0.0.1:9997; 'none'
 // skips the health check), HAVATAR_DATA_DIR, APP_ORIGINS, APP_URL, PUBLIC_URL, PORT, TRUST_PROXY=1,
@@ -14,6 +14,7 @@ import { createLogger } from '../../common/log.ts';
 import { watchParent } from '../../common/parent-watch.ts';
 import type { Role } from '../../protocol/messages.ts';
 import { Access, parseDuration } from './access.ts';
+import { MAX_USES, parseUses } from './invites.ts';
 import { parseLimitOverrides, RelayLimits } from './limits.ts';
 import { MediaKick } from './media-kick.ts';
 import { hashRobotPassword } from './robot-password.ts';
@@ -67,6 +68,8 @@ if (cmd === 'serve') {
   }).catch((err: Error) => die(`cannot start: ${err.message}`));
   // Revoked and expired sessions' WHEP/WHIP/HLS/RTSP media is ended through MediaMTX's API.
   if (mtx !== 'none') relay.hub.watchMedia(new MediaKick({ apiUrl: mtx, log: log.child('media') }));
+  // Invites saved before invites were single-use keep working as created: say so once.
+  await relay.access.invites.noteUnlimited().catch(() => {});
   process.stdout.write(JSON.stringify({ event: 'listening', port: relay.port, redis: !!redisUrl }) + '\n');
   log.info('listening', { port: relay.port, dataDir: redisUrl ? null : dataDir, redis: !!redisUrl, appOrigins: origins });
   let stopping = false;
@@ -90,7 +93,9 @@ if (cmd === 'serve') {
       const role = (flags.get('role') ?? 'driver') as Role;
       if (role !== 'driver' && role !== 'viewer') die('--role must be driver or viewer');
       const ttl = parseDuration(flags.get('ttl') ?? '24h') ?? die('--ttl must be like 30m, 1h, 7d');
-      const inv = await access.createInvite(robot, role, ttl);
+      // Single-use unless asked: a forwarded or leaked link is no way in once it was used.
+      const uses = (() => { try { return parseUses(flags.get('uses') ?? '1'); } catch { die(`--uses must be a whole number from 1 to ${MAX_USES}`); } })();
+      const inv = await access.invites.createInvite(robot, role, ttl, uses);
       const link = inviteLinkFor(appUrl, publicUrl, inv.token);
       process.stdout.write(flags.has('json') ? JSON.stringify({ ...inv, link }) + '\n' : link + '\n');
     } else {

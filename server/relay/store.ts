@@ -1,13 +1,24 @@
 // The relay's state: robot credential hashes, invites, sessions and driver leases. Two backends
 // with one interface: a JSON file in the data dir (atomic writes; leases in memory), or Redis when
-// REDIS_URL is set (so several relays share sessions and leases). Only hashes of secrets are kept.
+// REDIS_URL is set (store-redis.ts: several relays share sessions and leases). Only hashes of
+// secrets are kept.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import type { Role } from '../../protocol/messages.ts';
 
 export interface RobotRecord { id: string; secretHash: string; createdAt: number }
-export interface InviteRecord { id: string; hash: string; robot: string; role: Role; expiresAt: number; createdAt: number }
+/** One trade of an invite for a session: when, from which client address, and the session it gave. */
+export interface Redemption { at: number; ip: string; session: string }
+/**
+ * `uses`: how many redemptions it allows; absent on invites saved before invites had a limit
+ * (those stay redeemable until they expire, as they were created). `redemptions`: the latest
+ * REDEMPTIONS_KEPT of `redeemed` in all.
+ */
+export interface InviteRecord {
+  id: string; hash: string; robot: string; role: Role; expiresAt: number; createdAt: number;
+  uses?: number; redeemed?: number; redemptions?: Redemption[];
+}
+export const REDEMPTIONS_KEPT = 50;
 export interface SessionRecord {
   id: string; tokenHash: string; robot: string; role: Role; inviteId: string; expiresAt: number; createdAt: number;
 }
@@ -20,6 +31,12 @@ export interface Store {
   getInviteById(id: string): Promise<InviteRecord | null>;
   putInvite(r: InviteRecord): Promise<void>;
   deleteInvite(id: string): Promise<void>;
+  listInvites(): Promise<InviteRecord[]>;
+  /**
+   * Records a redemption if the invite has a use left, in one step (two racing redemptions of a
+   * single-use invite cannot both win): the updated invite, 'used', or null when it is gone.
+   */
+  claimInvite(id: string, r: Redemption): Promise<InviteRecord | 'used' | null>;
   getSession(id: string): Promise<SessionRecord | null>;
   getSessionByToken(hash: string): Promise<SessionRecord | null>;
   /** Stores a session; when it had another token hash before, that token stops working. */
@@ -112,6 +129,16 @@ export class FileStore implements Store {
   async getInviteById(id: string) { this.reload(); return this.state.invites[id] ?? null; }
   async putInvite(r: InviteRecord) { this.reload(true); this.state.invites[r.id] = r; this.save(); }
   async deleteInvite(id: string) { this.reload(true); delete this.state.invites[id]; this.save(); }
+  async listInvites() { this.reload(); return Object.values(this.state.invites); }
+  async claimInvite(id: string, r: Redemption) {
+    this.reload(true);
+    const inv = this.state.invites[id];
+    if (!inv) return null;
+    if (inv.uses !== undefined && (inv.redeemed ?? 0) >= inv.uses) return 'used' as const;
+    const next = this.state.invites[id] = { ...inv, redeemed: (inv.redeemed ?? 0) + 1, redemptions: [...(inv.redemptions ?? []), r].slice(-REDEMPTIONS_KEPT) };
+    this.save();
+    return next;
+  }
   async getSession(id: string) { return this.state.sessions[id] ?? null; }
   async getSessionByToken(hash: string) {
     this.byToken ??= new Map(Object.values(this.state.sessions).map((s) => [s.tokenHash, s]));
@@ -148,72 +175,5 @@ export class FileStore implements Store {
   async close() {}
 }
 
-const K = 'havatar:';
-const RENEW = `if redis.call('GET', KEYS[1]) and cjson.decode(redis.call('GET', KEYS[1])).client == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
-const RELEASE = `if redis.call('GET', KEYS[1]) and cjson.decode(redis.call('GET', KEYS[1])).client == ARGV[1] then
-  return redis.call('DEL', KEYS[1]) else return 0 end`;
-const TAKE = `local cur = redis.call('GET', KEYS[1])
-if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) return 1 end
-if cjson.decode(cur).client == ARGV[2] then redis.call('PEXPIRE', KEYS[1], ARGV[3]) return 1 end
-return 0`;
-
-export class RedisStore implements Store {
-  readonly redis: Redis;
-  constructor(url: string) {
-    // Fail fast instead of queueing commands forever while Redis is down: /health reports it.
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
-    this.redis.on('error', () => { /* reported by ping() → /health, and logged by the bus */ });
-  }
-  private async getJson<T>(key: string): Promise<T | null> {
-    const s = await this.redis.get(K + key);
-    return s ? (JSON.parse(s) as T) : null;
-  }
-  private ttl(expiresAt: number): number { return Math.max(1, expiresAt - Date.now()); }
-
-  getRobot(id: string) { return this.getJson<RobotRecord>(`robot:${id}`); }
-  async putRobot(r: RobotRecord) { await this.redis.set(`${K}robot:${r.id}`, JSON.stringify(r)); }
-  async getInvite(hash: string) {
-    const id = await this.redis.get(`${K}invite-hash:${hash}`);
-    return id ? this.getInviteById(id) : null;
-  }
-  getInviteById(id: string) { return this.getJson<InviteRecord>(`invite:${id}`); }
-  async putInvite(r: InviteRecord) {
-    await this.redis.multi()
-      .set(`${K}invite:${r.id}`, JSON.stringify(r), 'PX', this.ttl(r.expiresAt))
-      .set(`${K}invite-hash:${r.hash}`, r.id, 'PX', this.ttl(r.expiresAt))
-      .exec();
-  }
-  async deleteInvite(id: string) {
-    const r = await this.getInviteById(id);
-    if (r) await this.redis.del(`${K}invite:${id}`, `${K}invite-hash:${r.hash}`);
-  }
-  getSession(id: string) { return this.getJson<SessionRecord>(`session:${id}`); }
-  async getSessionByToken(hash: string) {
-    const id = await this.redis.get(`${K}token:${hash}`);
-    return id ? this.getSession(id) : null;
-  }
-  async putSession(s: SessionRecord, oldTokenHash?: string) {
-    const m = this.redis.multi()
-      .set(`${K}session:${s.id}`, JSON.stringify(s), 'PX', this.ttl(s.expiresAt))
-      .set(`${K}token:${s.tokenHash}`, s.id, 'PX', this.ttl(s.expiresAt));
-    if (oldTokenHash && oldTokenHash !== s.tokenHash) m.del(`${K}token:${oldTokenHash}`);
-    await m.exec();
-  }
-  async deleteSession(id: string) {
-    const s = await this.getSession(id);
-    if (s) await this.redis.del(`${K}session:${id}`, `${K}token:${s.tokenHash}`);
-  }
-  leaseGet(robot: string) { return this.getJson<LeaseRecord>(`lease:${robot}`); }
-  async leaseTake(robot: string, rec: LeaseRecord, ttlMs: number) {
-    return (await this.redis.eval(TAKE, 1, `${K}lease:${robot}`, JSON.stringify(rec), rec.client, String(ttlMs))) === 1;
-  }
-  async leaseRenew(robot: string, client: string, ttlMs: number) {
-    return (await this.redis.eval(RENEW, 1, `${K}lease:${robot}`, client, String(ttlMs))) === 1;
-  }
-  async leaseRelease(robot: string, client: string) {
-    return (await this.redis.eval(RELEASE, 1, `${K}lease:${robot}`, client)) === 1;
-  }
-  async ping() { await this.redis.ping(); }
-  async close() { this.redis.disconnect(); }
-}
+// The Redis backend lives in its own file; callers keep importing both from here.
+export { RedisStore } from './store-redis.ts';

@@ -346,7 +346,8 @@ describe('tokens, roles and paths through a real MediaMTX', () => {
   });
 
   test('revoking an invite ends its sessions at once, everywhere', async () => {
-    const inv = await api(media.url, 'POST', '/api/invites', { robot: 'sim', role: 'driver', ttl: '1h' }, admin);
+    // Two sessions from one invite: it is made for two uses (invites are single-use by default).
+    const inv = await api(media.url, 'POST', '/api/invites', { robot: 'sim', role: 'driver', ttl: '1h', uses: 2 }, admin);
     const invite = inv.json.invite as { id: string; token: string };
     const s = await api(media.url, 'POST', '/api/session', { invite: invite.token });
     const token = s.json.token as string;

@@ -72,6 +72,8 @@ async function call(url: URL, init: RequestInit, fetchImpl: typeof fetch): Promi
   }
   const body = (await res.json().catch(() => null)) as { msg?: string } | null;
   if (res.status === 401) throw new Error('The invite or session is unknown or expired: ask for a new invite link.');
+  // An invite with no use left: the relay's message says so and what to do, shown as it is.
+  if (res.status === 410 && body?.msg) throw new Error(body.msg);
   if (res.status === 429) throw new Error('Too many failed attempts from here: wait a minute.');
   if (!res.ok) throw new Error(`The server answered ${res.status}${body?.msg ? `: ${body.msg}` : ''}.`);
   return body;

@@ -52,6 +52,10 @@ describe('invite links', () => {
     await s.settings.load();
     expect(await acceptInvite(s, { invite: 'hi_bad', server: 'http://127.0.0.1:3000' }, answer(401, { ok: false, error: 'unauthorized' }))).to.equal(false);
     expect(s.inviteError).to.match(/unknown or expired/);
+    // An invite used before: the relay's own words, not a guess.
+    const used = 'This invite link has already been used (2026-12-06T10:00:00.000Z). Each link works once: ask the person who sent it for a new one.';
+    expect(await acceptInvite(s, { invite: 'hi_used', server: 'http://127.0.0.1:3000' }, answer(410, { ok: false, error: 'invite_used', msg: used }))).to.equal(false);
+    expect(s.inviteError).to.equal(`Invite link not accepted: ${used}`);
     expect(s.settings.value.mode).to.equal('local');
     expect(s.settings.value.sessionToken).to.equal('');
     expect(await acceptInvite(s, { invite: 'hi_ok', server: 'https://relay.example' }, answer(201, { ok: true, token: 'hs_0123456789abcdef', session: 's', robot: 'r2', role: 'viewer', expiresAt: Date.now() + 1000 }))).to.equal(true);
