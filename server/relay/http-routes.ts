@@ -79,7 +79,7 @@ async function postInvite(c: HttpContext, req: IncomingMessage, res: ServerRespo
   if (role !== 'driver' && role !== 'viewer') throw new HttpError(400, 'bad_message', 'role must be driver or viewer');
   const ttl = body.ttl === undefined ? c.limits.defaultInviteTtlMs : typeof body.ttl === 'number' ? body.ttl : parseDuration(String(body.ttl));
   if (ttl === null || !(ttl > 0 && ttl <= c.limits.maxInviteTtlMs)) throw new HttpError(400, 'bad_message', 'ttl must be like 30m, 1h, 7d (at most 30d)');
-  const inv = await c.access.createInvite(robot, role, ttl);
+  const inv = await c.access.invites.createInvite(robot, role, ttl, body.uses);
   send(res, 201, { ok: true, invite: inv, link: c.inviteLink(inv.token) });
 }
 
@@ -88,7 +88,7 @@ async function postSession(c: HttpContext, req: IncomingMessage, res: ServerResp
   refuseLocked(c, ip);
   const body = await readJson(req);
   if (typeof body.invite !== 'string' || !body.invite) throw new HttpError(400, 'bad_message', 'invite is required');
-  const issued = await c.access.redeemInvite(body.invite);
+  const issued = await c.access.invites.redeemInvite(body.invite, clientIp(req, c.trustProxy));
   if (!issued) { await c.access.failed(ip, 'invite'); throw new HttpError(401, 'unauthorized', 'invite unknown or expired'); }
   const s = issued.session;
   send(res, 201, { ok: true, token: issued.token, session: s.id, robot: s.robot, role: s.role, expiresAt: s.expiresAt, ...media(c, req, s.robot) });
@@ -133,6 +133,7 @@ export const RELAY_ROUTES: Route[] = [
   { method: 'POST', path: /^\/mediamtx\/auth$/, fn: postMediamtxAuth },
   { method: 'POST', path: /^\/api\/robot\/register$/, fn: postRegister },
   { method: 'POST', path: /^\/api\/invites$/, fn: postInvite },
+  { method: 'GET', path: /^\/api\/invites$/, fn: async (c, req, res) => { await requireAdmin(c, req); send(res, 200, { ok: true, invites: await c.access.invites.list() }); } },
   { method: 'DELETE', path: /^\/api\/invites\/([\w-]{1,64})$/, fn: adminRevoke((a, id) => a.revokeInvite(id)) },
   { method: 'POST', path: /^\/api\/session$/, fn: postSession },
   { method: 'POST', path: /^\/api\/session\/refresh$/, fn: refreshSession },
