@@ -86,7 +86,7 @@ export class Access {
   async registerRobot(id: string): Promise<{ robot: string; user: string; password: string }> {
     if (!ROBOT_ID_PATTERN.test(id)) throw new Error('robot id must be 1-64 of A-Z a-z 0-9 _ -');
     const password = newSecret();
-    await this.store.putRobot({ id, secretHash: await hashRobotPassword(password), createdAt: this.now() });
+    await this.store.putRobot({ id, secretHash: await hashRobotPassword(password, 'generated'), createdAt: this.now() });
     this.log.info('robot registered', { robot: id });
     return { robot: id, user: id, password };
   }

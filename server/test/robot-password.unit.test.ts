@@ -46,3 +46,28 @@ test('a flood of checks: a few run, a few wait, the rest are refused at once wit
   assert.ok(results.every((r) => r.status === 'rejected' || r.value === false));
   assert.equal(await p.verify('r', 'right-password-0123456789'), true, 'once the flood has drained, the right password passes');
 });
+
+test('a password the relay made is stored salted SHA-256 and checked without the gate: a hundred robots at once all pass', async () => {
+  const secrets = Array.from({ length: 100 }, (_, i) => `generated-secret-${i}-0123456789abcdef`);
+  const store = memoryStore(await Promise.all(secrets.map(async (s, i) => ({ id: `r${i}`, secretHash: await hashRobotPassword(s, 'generated'), createdAt: 1 }))));
+  assert.match(store.robots.get('r0')!.secretHash, /^sha256\$[\w-]{22}\$[\w-]{43}$/);
+  assert.notEqual(store.robots.get('r0')!.secretHash, (await hashRobotPassword(secrets[0]!, 'generated')), 'salted: the same secret hashes differently');
+  const p = new RobotPasswords(store, log);
+  const all = await Promise.all(secrets.map((s, i) => p.verify(`r${i}`, s)));
+  assert.ok(all.every(Boolean), 'more than the gate holds, none refused');
+  assert.equal(await p.verify('r0', secrets[1]!), false);
+});
+
+test('a scrypt password once checked is remembered: the robot\'s reconnects skip scrypt, a wrong one does not', async () => {
+  const pw = 'right-password-0123456789';
+  const store = memoryStore([{ id: 'r', secretHash: await hashRobotPassword(pw), createdAt: 1 }]);
+  const p = new RobotPasswords(store, log);
+  assert.equal(await p.verify('r', pw), true);
+  // More at once than the gate lets run or wait: only a remembered password can all pass.
+  const again = await Promise.all(Array.from({ length: CHECKS_AT_ONCE + CHECKS_WAITING + 20 }, () => p.verify('r', pw)));
+  assert.ok(again.every(Boolean));
+  assert.equal(await p.verify('r', 'guess'), false);
+  // Registered again with a new password: the remembered one no longer passes.
+  store.robots.set('r', { id: 'r', secretHash: await hashRobotPassword('a-new-password-0123456789'), createdAt: 2 });
+  assert.equal(await p.verify('r', pw), false);
+});

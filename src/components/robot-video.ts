@@ -6,7 +6,7 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { GlassToGlassMeter } from '../lib/video/glass-to-glass.ts';
-import type { VideoSource } from '../lib/video/video-source.ts';
+import { frameSize, type VideoSource } from '../lib/video/video-source.ts';
 
 @customElement('hv-robot-video')
 export class RobotVideo extends LitElement {
@@ -46,6 +46,14 @@ export class RobotVideo extends LitElement {
 
   get latencyMs(): number | null {
     return this.meter.latencyMs;
+  }
+
+  /** Width / height of the picture shown (null before the first frame), for a layout to fit it. */
+  get aspect(): number | null {
+    const el = this.source?.element;
+    if (!el) return null;
+    const { width, height } = frameSize(el);
+    return width && height ? width / height : null;
   }
 
   /** What the source reports, for the operator (null while playing). */

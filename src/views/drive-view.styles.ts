@@ -15,8 +15,8 @@ export const driveViewStyles = css`
     display: grid; height: 100%; min-height: 0; min-width: 0; box-sizing: border-box; color: var(--hv-fg, #fff);
     gap: 0.5rem; padding: 0 0.5rem 0.5rem; touch-action: manipulation; overscroll-behavior: none;
     grid-template-columns: minmax(0, 1.15fr) minmax(0, 1fr);
-    /* video: up to 4:3 at full width (less than half a tall tablet), only what the controls leave; messages: what is left after that. */
-    grid-template-rows: minmax(64px, min(75vw, 45dvh)) auto minmax(0, auto) auto minmax(56px, 1fr) auto auto auto;
+    /* video: as tall as the picture at full width (less than half a tall tablet), only what the controls leave; messages: what is left after that. */
+    grid-template-rows: minmax(64px, min(100vw / var(--hv-video-aspect, 1.3333), 45dvh)) auto minmax(0, auto) auto minmax(56px, 1fr) auto auto auto;
     grid-template-areas: 'video video' 'hud hud' 'notices notices' 'stick stop' 'stick talk' 'lease sound' 'full stats' 'tts tts';
   }
   hv-robot-video { grid-area: video; min-height: 0; height: 100%; width: auto; margin: 0 -0.5rem; }

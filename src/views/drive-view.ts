@@ -38,6 +38,7 @@ export class DriveView extends LitElement {
   @state() private glassMs: number | null = null;
   @state() private ttsError: string | null = null;
   @state() private statsOpen = false;
+  @state() private videoAspect = 4 / 3;
   @query('hv-robot-video') private video?: RobotVideo;
   private hudTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -48,6 +49,9 @@ export class DriveView extends LitElement {
     // Readouts that change without an event (round trips, a strip that stopped decoding).
     this.hudTimer = setInterval(() => {
       this.glassMs = this.video?.latencyMs ?? null;
+      // The picture's shape (4:3 MJPEG, 16:9 WebRTC): portrait gives the video no more height than it fills.
+      const aspect = this.video?.aspect;
+      if (aspect && Math.abs(aspect - this.videoAspect) > 0.01) this.videoAspect = aspect;
       this.requestUpdate();
     }, 1000);
   }
@@ -68,6 +72,7 @@ export class DriveView extends LitElement {
     this.dataset.video = m.videoKind;
     this.dataset.videoState = m.video?.state ?? 'idle';
     this.dataset.link = this.conn.status.state;
+    this.style.setProperty('--hv-video-aspect', this.videoAspect.toFixed(4));
   }
 
   private renderModeNotices() {
