@@ -1,9 +1,10 @@
 // The drive view on a phone against the real server-mode stack (bridge, simulator, relay,
 // MediaMTX), in Debian's Chromium as a 390×844 touch phone: opened from an invite link (Auto mode,
-// on the server, WebRTC video playing), control taken, then STOP, Hold to talk, the joystick and
-// Release control are fully on screen and apart, the navigation and the text field are reachable,
-// and the page does not scroll. The layout test (src/views/layout.test.ts) covers every state and
-// screen size with fake links; this one is the same check with everything real.
+// on the server, WebRTC video playing), control taken, the video area as tall as the 16:9 picture;
+// then STOP, Hold to talk, the joystick and Release control are fully on screen and apart, the
+// navigation and the text field are reachable, and the page does not scroll. The layout test
+// (src/views/layout.test.ts) covers every state and screen size with fake links; this one is the
+// same check with everything real.
 // HAVATAR_SCREENSHOTS=1 also saves the screen to docs/screenshots (the README's picture).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,6 +62,9 @@ test('on a 390×844 phone in Auto mode on the server, every control is on screen
     await page.getByRole('button', { name: 'Take control' }).tap({ timeout: 10_000 });
     await page.getByText('you drive').waitFor({ timeout: 5000 });
     assert.match((await page.locator('hv-app-header .mode').textContent()) ?? '', /^Auto · server$/);
+    // The video area takes the 16:9 picture's height at full width, no letterbox bars eating the controls' room.
+    await waitFor('the video area to fit the 16:9 picture', async () => (await page.locator('hv-robot-video').boundingBox())?.height ?? 0,
+      (h) => Math.abs(h - (PHONE.width * 9) / 16) < 2, 5000);
 
     const controls = await Promise.all([
       box(page, 'STOP', page.locator('hv-drive-view .stop button')),
