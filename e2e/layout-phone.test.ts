@@ -2,7 +2,8 @@
 // MediaMTX), in Debian's Chromium as a 390×844 touch phone: opened from an invite link (Auto mode,
 // on the server, WebRTC video playing), control taken, the video area as tall as the 16:9 picture;
 // then STOP, Hold to talk, the joystick and Release control are fully on screen and apart, the
-// navigation and the text field are reachable, and the page does not scroll. The layout test
+// navigation and the text field are reachable, and the page does not scroll; the same with a notch
+// and a home indicator (safe-area insets set through the DevTools protocol). The layout test
 // (src/views/layout.test.ts) covers every state and screen size with fake links; this one is the
 // same check with everything real.
 // HAVATAR_SCREENSHOTS=1 also saves the screen to docs/screenshots (the README's picture).
@@ -11,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { ROOT, type Stack } from '../scripts/stack.ts';
 import { launchChromium } from './browser.ts';
 import { startServerStack } from './server-stack.ts';
@@ -33,7 +34,7 @@ const onScreen = (b: Box): boolean => b.x >= 0 && b.y >= 0 && b.x + b.width <= P
 const apart = (a: Box, b: Box): boolean =>
   a.x + a.width <= b.x + 0.5 || b.x + b.width <= a.x + 0.5 || a.y + a.height <= b.y + 0.5 || b.y + b.height <= a.y + 0.5;
 
-async function box(page: Page, name: string, locator: ReturnType<Page['locator']>): Promise<[string, Box]> {
+async function box(name: string, locator: Locator): Promise<[string, Box]> {
   const b = await locator.boundingBox();
   assert.ok(b, `${name} is shown`);
   return [name, b];
@@ -66,17 +67,19 @@ test('on a 390×844 phone in Auto mode on the server, every control is on screen
     await waitFor('the video area to fit the 16:9 picture', async () => (await page.locator('hv-robot-video').boundingBox())?.height ?? 0,
       (h) => Math.abs(h - (PHONE.width * 9) / 16) < 2, 5000);
 
-    const controls = await Promise.all([
-      box(page, 'STOP', page.locator('hv-drive-view .stop button')),
-      box(page, 'Hold to talk', page.locator('hv-talk-button button')),
-      box(page, 'joystick', page.locator('hv-joystick')),
-      box(page, 'Release control', page.getByRole('button', { name: 'Release control' })),
-    ]);
-    const reachable = await Promise.all([
-      ...['Drive', 'Status', 'Settings'].map((n) => box(page, `${n} link`, page.locator('hv-app-header nav a', { hasText: n }))),
-      box(page, 'text field', page.locator('input[name="tts"]')),
-      box(page, 'Say', page.getByRole('button', { name: 'Say', exact: true })),
-    ]);
+    const controlLocators: [string, Locator][] = [
+      ['STOP', page.locator('hv-drive-view .stop button')],
+      ['Hold to talk', page.locator('hv-talk-button button')],
+      ['joystick', page.locator('hv-joystick')],
+      ['Release control', page.getByRole('button', { name: 'Release control' })],
+    ];
+    const reachableLocators: [string, Locator][] = [
+      ...['Drive', 'Status', 'Settings'].map((n): [string, Locator] => [`${n} link`, page.locator('hv-app-header nav a', { hasText: n })]),
+      ['text field', page.locator('input[name="tts"]')],
+      ['Say', page.getByRole('button', { name: 'Say', exact: true })],
+    ];
+    const controls = await Promise.all(controlLocators.map(([n, l]) => box(n, l)));
+    const reachable = await Promise.all(reachableLocators.map(([n, l]) => box(n, l)));
     for (const [name, b] of [...controls, ...reachable]) assert.ok(onScreen(b), `${name} ${JSON.stringify(b)} is fully on the 390×844 screen`);
     for (const [i, [a, ba]] of controls.entries()) {
       for (const [b, bb] of controls.slice(i + 1)) assert.ok(apart(ba, bb), `${a} ${JSON.stringify(ba)} and ${b} ${JSON.stringify(bb)} do not overlap`);
@@ -84,6 +87,20 @@ test('on a 390×844 phone in Auto mode on the server, every control is on screen
     const page$ = (await page.evaluate('[document.scrollingElement.scrollWidth, document.scrollingElement.scrollHeight]')) as number[];
     assert.deepEqual(page$, [PHONE.width, PHONE.height], 'the page does not scroll');
     if (process.env.HAVATAR_SCREENSHOTS) await page.screenshot({ path: join(ROOT, 'docs/screenshots/drive-auto-server-live-phone-390x844.png') });
+
+    // A notch (47 px) and a home indicator (34 px), as an iPhone reports them (viewport-fit=cover):
+    // every control and link clear of both, still apart.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Emulation.setSafeAreaInsetsOverride' as 'Emulation.setDeviceMetricsOverride', { insets: { top: 47, bottom: 34, left: 0, right: 0 } } as never);
+    await waitFor('the header below the notch', async () => (await page.locator('hv-app-header nav a').first().boundingBox())?.y ?? 0, (y) => y >= 47, 3000);
+    const inset = await Promise.all([...controlLocators, ...reachableLocators].map(([n, l]) => box(n, l)));
+    for (const [name, b] of inset) {
+      assert.ok(b.y >= 47 - 0.5 && b.y + b.height <= PHONE.height - 34 + 0.5, `${name} ${JSON.stringify(b)} is clear of the notch and the home indicator`);
+    }
+    const insetControls = inset.slice(0, controlLocators.length);
+    for (const [i, [a, ba]] of insetControls.entries()) {
+      for (const [b, bb] of insetControls.slice(i + 1)) assert.ok(apart(ba, bb), `${a} and ${b} do not overlap with the insets`);
+    }
   } finally {
     await context.close();
   }
