@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jsonEvent, launch, launchCommand, ROOT, stopProc, type Proc } from '../../scripts/stack.ts';
 import { hashSecret } from '../../server/relay/access.ts';
+import { hashGeneratedPassword } from '../../server/relay/robot-password.ts';
 import type { InviteRecord, RobotRecord, SessionRecord } from '../../server/relay/store.ts';
 import { histPercentiles, type ClientSpec, type HistPairs, type Request, type RobotSpec, type RunResult, type Target } from './load.ts';
 
@@ -111,7 +112,7 @@ const CLK_TCK = 100;
 
 interface Creds { password: string; driverToken: string; viewerToken: string }
 /**
- * Writes relay-state.json the way the admin API would (the relay's own record types and hash):
+ * Writes relay-state.json the way the admin API would (the relay's own record types and hashes):
  * registering 1,000+ robots and redeeming 2,000+ invites through HTTP rewrites the whole file each
  * time and took minutes. The relay verifies every handshake against these hashes as usual.
  */
@@ -124,7 +125,7 @@ function seedOurs(dataDir: string, n: number): Map<string, Creds> {
     const id = `r${i}`;
     const c: Creds = { password: secret(), driverToken: `hs_${secret()}`, viewerToken: `hs_${secret()}` };
     creds.set(id, c);
-    robots[id] = { id, secretHash: hashSecret(c.password), createdAt: now };
+    robots[id] = { id, secretHash: hashGeneratedPassword(c.password), createdAt: now };
     for (const [role, token] of [['driver', c.driverToken], ['viewer', c.viewerToken]] as const) {
       const inv = `${id}-${role}-inv`, ses = `${id}-${role}-ses`;
       invites[inv] = { id: inv, hash: hashSecret(secret()), robot: id, role, expiresAt, createdAt: now };

@@ -31,10 +31,16 @@ export type PasswordOrigin = 'generated' | 'chosen';
 
 const saltedSha256 = (password: string, salt: Buffer): Buffer => createHash('sha256').update(salt).update(password).digest();
 
+/** The stored form of a password the relay made itself (no scrypt: see the top of this file). */
+export function hashGeneratedPassword(password: string): string {
+  const salt = randomBytes(16);
+  return ['sha256', salt.toString('base64url'), saltedSha256(password, salt).toString('base64url')].join('$');
+}
+
 /** The stored form of a new password. */
 export async function hashRobotPassword(password: string, origin: PasswordOrigin = 'chosen'): Promise<string> {
+  if (origin === 'generated') return hashGeneratedPassword(password);
   const salt = randomBytes(16);
-  if (origin === 'generated') return ['sha256', salt.toString('base64url'), saltedSha256(password, salt).toString('base64url')].join('$');
   const key = await scrypt(password, salt, KEY_LEN, { ...PARAMS, maxmem: MAXMEM });
   return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
@@ -66,6 +72,9 @@ async function matches(password: string, stored: string): Promise<boolean> {
 class CheckGate {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
+
+  /** A slot is free now. */
+  get idle(): boolean { return this.running < CHECKS_AT_ONCE; }
 
   async run<T>(job: () => Promise<T>): Promise<T> {
     if (this.running >= CHECKS_AT_ONCE) {
@@ -107,7 +116,9 @@ export class RobotPasswords {
       this.known.set(robot, { stored: rec.secretHash, mac });
     }
     this.verified.set(robot, rec.createdAt);
-    if (isLegacyHash(rec.secretHash)) await this.upgrade(rec, secret);
+    // Off the login's path, and only while no other check waits: a relay restart bringing many
+    // old robots back at once upgrades them over their next logins instead of queueing them.
+    if (isLegacyHash(rec.secretHash) && this.gate.idle) void this.upgrade(rec, secret);
     return true;
   }
 
