@@ -12,7 +12,8 @@ import { ROOT } from './stack.ts';
 /** One of src/test/layout-states.ts's LAYOUT_STATES (not imported: that is browser code). */
 type LayoutState = string;
 
-interface Shot { state: LayoutState; view: 'drive' | 'status' | 'settings'; device: string; width: number; height: number; mobile: boolean }
+interface Insets { top: number; bottom: number; left: number; right: number }
+interface Shot { state: LayoutState; view: 'drive' | 'status' | 'settings'; device: string; width: number; height: number; mobile: boolean; insets?: Insets }
 
 const PHONE = { device: 'phone', width: 390, height: 844, mobile: true };
 const SMALL = { device: 'phone', width: 360, height: 740, mobile: true };
@@ -37,6 +38,9 @@ const SHOTS: (Shot & { name: string })[] = [
   { state: 'server-driving', view: 'drive', name: 'server', ...TABLET_PORTRAIT },
   { state: 'server-viewing', view: 'drive', name: 'server-viewing', ...PHONE },
   { state: 'local-robot-offline', view: 'drive', name: 'local-robot-offline', ...PHONE },
+  // An iPhone's notch and home indicator (safe-area insets), both ways up.
+  { state: 'server-driving', view: 'drive', name: 'server-notch', ...PHONE, insets: { top: 47, bottom: 34, left: 0, right: 0 } },
+  { state: 'server-driving', view: 'drive', name: 'server-notch', ...LANDSCAPE, insets: { top: 0, bottom: 21, left: 47, right: 47 } },
   { state: 'server-driving', view: 'status', name: 'server', ...PHONE },
   { state: 'server-driving', view: 'settings', name: 'server', ...PHONE },
 ];
@@ -54,6 +58,7 @@ try {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    if (s.insets) await (await context.newCDPSession(page)).send('Emulation.setSafeAreaInsetsOverride' as 'Emulation.setDeviceMetricsOverride', { insets: s.insets } as never);
     await page.goto(`${base}scripts/screenshots.html?state=${s.state}&view=${s.view}`);
     try {
       await page.locator('html[data-ready="yes"]').waitFor({ timeout: 15_000 });
