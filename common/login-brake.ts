@@ -1,7 +1,9 @@
 // Slows down guessing: each failed login from an address within `windowMs` doubles how long its
 // answer is held back (baseDelayMs, 2×, 4×, … up to maxDelayMs); with `lockAfter`, an address with
-// that many failures in the window is refused outright until the oldest leaves it. Other addresses
-// are not slowed. Bounded both ways, so a flood of source addresses cannot grow it without end:
+// that many failures in the window is locked until the oldest leaves it. Other addresses are not
+// slowed. Callers check the credential first and consult the brake only for a wrong one: a right
+// credential is never refused because of failures from its address, which may be a proxy, a NAT
+// or an attacker's (else anyone could lock everyone out), while guessing stays slowed and locked. Bounded both ways, so a flood of source addresses cannot grow it without end:
 // at most `maxAddresses` addresses (the one that failed longest ago is dropped for a newcomer),
 // and per address only the last few failures (enough to reach the cap and the lockout).
 
@@ -37,7 +39,10 @@ export class LoginBrake {
     return this.recent(address).length;
   }
 
-  /** True while `address` has failed `lockAfter` times in the window: refuse without checking. */
+  /**
+   * True while `address` has failed `lockAfter` times in the window: its wrong credentials get a
+   * lock-out answer (429). Not a reason to refuse a credential unchecked (see the top).
+   */
   locked(address: string): boolean {
     return this.o.lockAfter !== undefined && this.failuresOf(address) >= this.o.lockAfter;
   }

@@ -39,7 +39,11 @@ export interface ServerOptions {
   ports: ServerPorts;
   /** Robot id on the relay and MediaMTX path `robots/<id>`. */
   robotId?: string;
-  /** WebRTC ICE on 127.0.0.1 only (tests); otherwise every interface, so phones on the LAN can play. */
+  /**
+   * The relay and MediaMTX listen on 127.0.0.1 only, WebRTC ICE too (the default: nothing of
+   * server mode is open to the network unless asked); false (`npm start -- --lan`): every
+   * interface, so phones on the LAN can play.
+   */
   loopbackOnly?: boolean;
   /** Origins the app is served from (CORS on WHEP/WHIP/HLS and the relay). */
   appOrigins: string[];
@@ -337,12 +341,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const adminKey = opts.secrets?.adminKey ?? randomBytes(24).toString('base64url');
   const robotPassword = opts.secrets?.robotPassword ?? randomBytes(24).toString('base64url');
   const robotId = server?.robotId ?? 'sim';
+  // MediaMTX's auth hook proves itself to the relay with this (a fresh one each start: both
+  // processes get it from here, and a restarted relay or MediaMTX gets the same one).
+  const hookSecret = randomBytes(24).toString('base64url');
+  const loopback = server?.loopbackOnly ?? true;
   if (server) {
     const mediamtxConfig = join(opts.dataDir, 'mediamtx.yml');
     writeFileSync(
       mediamtxConfig,
       renderMediamtxConfig({
-        host: server.loopbackOnly ? '127.0.0.1' : '',
+        host: loopback ? '127.0.0.1' : '',
         rtspPort: server.ports.rtsp,
         webrtcPort: server.ports.webrtc,
         webrtcUdpPort: server.ports.webrtcUdp,
@@ -351,13 +359,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         metricsPort: server.ports.metrics,
         appOrigins: server.appOrigins,
         authUrl: `http://127.0.0.1:${server.ports.relay}/mediamtx/auth`,
-        loopbackOnly: server.loopbackOnly ?? false,
+        authSecret: hookSecret,
+        loopbackOnly: loopback,
         logLevel: 'info',
       }),
     );
     const relayEnv = {
       ...env,
       ADMIN_API_KEY: adminKey,
+      MEDIAMTX_AUTH_SECRET: hookSecret,
       MEDIAMTX_API_URL: `http://127.0.0.1:${server.ports.api}`,
       APP_URL: server.appUrl,
       APP_ORIGINS: server.appOrigins.join(','),
@@ -373,7 +383,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     let registered: Promise<void> | null = null;
     starters.relay = async () => {
       await (registered ??= register());
-      return launch('relay', 'server/relay/main.ts', ['--port', String(server.ports.relay), '--host', server.loopbackOnly ? '127.0.0.1' : '0.0.0.0', '--data-dir', join(opts.dataDir, 'relay')], 'listening', { env: relayEnv, log: opts.log, progress });
+      return launch('relay', 'server/relay/main.ts', ['--port', String(server.ports.relay), '--host', loopback ? '127.0.0.1' : '0.0.0.0', '--data-dir', join(opts.dataDir, 'relay')], 'listening', { env: relayEnv, log: opts.log, progress });
     };
     let binary: Promise<string> | null = null;
     const lookUp = () => mediamtxBinaryTracked(progress).catch((err: unknown) => { binary = null; throw err; });

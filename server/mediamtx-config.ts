@@ -21,6 +21,10 @@ export interface MediamtxOptions {
   appOrigins?: string[];
   /** The relay's MediaMTX auth endpoint, e.g. http://127.0.0.1:3000/mediamtx/auth. */
   authUrl?: string;
+  /** The hook's shared secret (the relay's MEDIAMTX_AUTH_SECRET), put in authUrl as its password. */
+  authSecret?: string;
+  /** Addresses of the reverse proxy in front of WebRTC and HLS, trusted to send X-Forwarded-For. */
+  trustedProxies?: string[];
   /** Loopback-only WebRTC (tests): no interface addresses, 127.0.0.1 as the only ICE host. */
   loopbackOnly?: boolean;
   /** Extra ICE host candidates (public IP behind NAT). */
@@ -29,6 +33,18 @@ export interface MediamtxOptions {
 }
 
 const yamlList = (xs: string[]): string => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
+
+/**
+ * The auth hook's URL with the secret as its password: MediaMTX sends it as Basic auth, and Go's
+ * HTTP client strips it from the errors MediaMTX logs (a query string would be logged).
+ */
+export function hookUrl(authUrl: string, secret: string | undefined): string {
+  if (!secret) return authUrl;
+  const u = new URL(authUrl);
+  u.username = 'mediamtx';
+  u.password = secret;
+  return u.toString();
+}
 
 export function renderMediamtxConfig(opts: MediamtxOptions = {}, template = readFileSync(MEDIAMTX_TEMPLATE, 'utf8')): string {
   const host = opts.host ?? '';
@@ -40,7 +56,8 @@ export function renderMediamtxConfig(opts: MediamtxOptions = {}, template = read
   if (opts.apiPort !== undefined) set.apiAddress = `127.0.0.1:${opts.apiPort}`;
   if (opts.metricsPort !== undefined) set.metricsAddress = `127.0.0.1:${opts.metricsPort}`;
   if (opts.appOrigins) set.webrtcAllowOrigins = set.hlsAllowOrigins = yamlList(opts.appOrigins);
-  if (opts.authUrl) set.authHTTPAddress = opts.authUrl;
+  if (opts.authUrl) set.authHTTPAddress = hookUrl(opts.authUrl, opts.authSecret);
+  if (opts.trustedProxies) set.webrtcTrustedProxies = set.hlsTrustedProxies = yamlList(opts.trustedProxies);
   if (opts.logLevel) set.logLevel = opts.logLevel;
   if (opts.loopbackOnly) {
     set.webrtcIPsFromInterfaces = 'no';

@@ -3,7 +3,8 @@
 // Secrets are random (>= 192 bits) and stored as SHA-256 hashes (robot passwords, which a person may
 // choose: salted scrypt, robot-password.ts); comparisons are constant-time.
 // Failed logins are counted per address and slowed (exponential delay), and an address that keeps
-// failing is locked out for the rest of the window.
+// failing gets 429 for the rest of the window. Only wrong credentials are braked: a right one is
+// checked first and always passes, so nobody's failures lock out anyone else behind one address.
 import { timingSafeEqual } from 'node:crypto';
 import type { Role } from '../../protocol/messages.ts';
 import { ROBOT_ID_PATTERN } from '../../protocol/relay.ts';
@@ -22,7 +23,9 @@ export interface MediamtxAuthRequest {
   ip?: string; user?: string; password?: string; token?: string; action?: string; path?: string;
   protocol?: string; id?: string | null; query?: string;
 }
-export type Decision = { allow: true; who: string } | { allow: false; status: 401 | 403 | 429; reason: string };
+export type Decision =
+  | { allow: true; who: string; session?: SessionRecord }
+  | { allow: false; status: 401 | 403 | 429; reason: string };
 
 /** Parses "90s", "30m", "1h", "7d" or plain milliseconds. */
 export function parseDuration(s: string): number | null {
@@ -60,14 +63,18 @@ export class Access {
 
   // ---- failed-login brake ------------------------------------------------------------------
 
-  /** True while an address has failed too often in the window: refuse without checking. */
+  /** True while an address has failed too often in the window: its wrong credentials get 429. */
   locked(ip: string): boolean { return this.brake.locked(ip); }
 
-  /** Records a failure and waits the brake's delay before the caller answers. */
+  /**
+   * Records a failure and waits the brake's delay before the caller answers. A locked address's
+   * failures are counted (metrics) but not logged one by one: its flood must not flood the log.
+   */
   async failed(ip: string, kind: string): Promise<void> {
+    const quiet = this.brake.locked(ip);
     const delay = this.brake.fail(ip);
     this.onFailure(kind);
-    this.log.warn('auth failed', { ip, kind, recent: this.brake.failuresOf(ip) });
+    if (!quiet) this.log.warn('auth failed', { ip, kind, recent: this.brake.failuresOf(ip) });
     await new Promise((r) => setTimeout(r, delay));
   }
 
@@ -132,25 +139,27 @@ export class Access {
     const query = new URLSearchParams(q.query ?? '');
     const secret = q.password || q.token || query.get('token') || '';
     if (!secret) return { allow: false, status: 401, reason: 'no credentials' };
-    if (this.locked(ip)) return { allow: false, status: 429, reason: 'too many failed logins' };
 
     let role: 'robot' | Role | null = null;
     let who = '';
+    let session: SessionRecord | undefined;
     if ((!q.user || q.user === robot) && !secret.startsWith('hs_') && (await this.verifyRobot(robot, secret))) {
       role = 'robot'; who = `robot:${robot}`;
     } else {
       const s = await this.verifySession(secret);
-      if (s && s.robot === robot) { role = s.role; who = `session:${s.id}`; }
+      if (s && s.robot === robot) { role = s.role; who = `session:${s.id}`; session = s; }
     }
     if (!role) {
+      const locked = this.locked(ip);
       await this.failed(ip, 'mediamtx');
+      if (locked) return { allow: false, status: 429, reason: 'too many failed logins' };
       return { allow: false, status: 401, reason: 'bad credentials' };
     }
     const allowed =
       (role === 'robot' && ((action === 'publish' && !talk) || (action === 'read' && talk))) ||
       (role === 'driver' && ((action === 'publish' && talk) || (action === 'read' && !talk))) ||
       (role === 'viewer' && action === 'read' && !talk);
-    return allowed ? { allow: true, who } : { allow: false, status: 403, reason: `${role} may not ${action} ${talk ? 'talk' : 'video'}` };
+    return allowed ? { allow: true, who, session } : { allow: false, status: 403, reason: `${role} may not ${action} ${talk ? 'talk' : 'video'}` };
   }
 }
 

@@ -19,8 +19,12 @@ export interface HttpContext {
   access: Access; hub: Hub; metrics: Metrics; limits: RelayLimits; log: Logger;
   adminApiKey?: string; trustProxy?: boolean; appOrigins: string[];
   mediaPublicUrl?: string; hlsPublicUrl?: string;
+  /** The secret MediaMTX's auth hook calls carry (mediamtx-auth.ts); none: the hook refuses all. */
+  mediamtxAuthSecret?: string;
   inviteLink(token: string): string;
   health(): Promise<Health>;
+  /** Does this session hold `robot`'s driver lease (and so may publish its talk path)? */
+  talker(robot: string, session: string): boolean;
 }
 
 type Handler = (c: HttpContext, req: IncomingMessage, res: ServerResponse, param: string) => Promise<void>;
@@ -42,24 +46,51 @@ export function mediaUrlsFor(robot: string, requestHost: string | undefined, med
 
 const media = (c: HttpContext, req: IncomingMessage, robot: string) => mediaUrlsFor(robot, req.headers.host, c.mediaPublicUrl, c.hlsPublicUrl);
 
-function refuseLocked(c: HttpContext, ip: string): void {
-  if (c.access.locked(ip)) throw new HttpError(429, 'rate_limited', 'too many failed logins, try later');
+/**
+ * A wrong credential: counted against the address and held back by the brake, then 401 — or 429
+ * once the address has failed too often. Only wrong credentials are braked: a right one is never
+ * refused for failures from the same address (one proxy, one NAT, one attacker beside you).
+ */
+async function refuseCredential(c: HttpContext, ip: string, kind: string, message: string): Promise<never> {
+  const locked = c.access.locked(ip);
+  await c.access.failed(ip, kind);
+  if (locked) throw new HttpError(429, 'rate_limited', 'too many failed logins, try later');
+  throw new HttpError(401, 'unauthorized', message);
 }
 
 // Wrong admin keys count toward the same per-address brake as every other failed login.
 async function requireAdmin(c: HttpContext, req: IncomingMessage): Promise<void> {
-  const ip = clientIp(req, c.trustProxy);
-  refuseLocked(c, ip);
   const key = req.headers['x-api-key'];
-  if (!c.access.isAdmin(req.headers.authorization, typeof key === 'string' ? key : undefined)) {
-    if (c.adminApiKey) await c.access.failed(ip, 'admin');
-    throw new HttpError(401, 'unauthorized', c.adminApiKey ? 'admin API key required' : 'admin API disabled: set ADMIN_API_KEY');
-  }
+  if (c.access.isAdmin(req.headers.authorization, typeof key === 'string' ? key : undefined)) return;
+  if (!c.adminApiKey) throw new HttpError(401, 'unauthorized', 'admin API disabled: set ADMIN_API_KEY');
+  await refuseCredential(c, clientIp(req, c.trustProxy), 'admin', 'admin API key required');
 }
 
-async function getHealth(c: HttpContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * Public routes that show more to the admin: false without a key, true with the right one; a
+ * wrong key is a failed login like anywhere else (else this would be a free admin-key oracle).
+ */
+async function askedAsAdmin(c: HttpContext, req: IncomingMessage): Promise<boolean> {
+  if (!req.headers.authorization && req.headers['x-api-key'] === undefined) return false;
+  await requireAdmin(c, req);
+  return true;
+}
+
+/** Anyone may ask whether the relay is up; what is down, and why, is for the admin. */
+async function getHealth(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const admin = await askedAsAdmin(c, req);
   const h = await c.health();
-  send(res, h.ok ? 200 : 503, h.ok ? { ok: true } : { ok: false, error: 'unavailable', msg: h.reasons.join('; '), reasons: h.reasons });
+  if (h.ok) return send(res, 200, { ok: true });
+  send(res, 503, admin
+    ? { ok: false, error: 'unavailable', msg: h.reasons.join('; '), reasons: h.reasons }
+    : { ok: false, error: 'unavailable', msg: 'a service the relay depends on is not answering' });
+}
+
+/** Counts for anyone; robot ids and the drivers' client ids only with the admin key. */
+async function getStatus(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const admin = await askedAsAdmin(c, req);
+  const { robotsOnline, clients, drivers, ...rest } = c.hub.status();
+  send(res, 200, { ok: true, status: admin ? { robotsOnline, clients, drivers, ...rest } : { robots: robotsOnline.length, clients, driving: Object.keys(drivers).length, ...rest } });
 }
 
 async function postRegister(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -84,27 +115,23 @@ async function postInvite(c: HttpContext, req: IncomingMessage, res: ServerRespo
 }
 
 async function postSession(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const ip = clientIp(req, c.trustProxy);
-  refuseLocked(c, ip);
   const body = await readJson(req);
   if (typeof body.invite !== 'string' || !body.invite) throw new HttpError(400, 'bad_message', 'invite is required');
-  const issued = await c.access.invites.redeemInvite(body.invite, clientIp(req, c.trustProxy));
-  if (!issued) { await c.access.failed(ip, 'invite'); throw new HttpError(401, 'unauthorized', 'invite unknown or expired'); }
+  const ip = clientIp(req, c.trustProxy);
+  const issued = await c.access.invites.redeemInvite(body.invite, ip);
+  if (!issued) return refuseCredential(c, ip, 'invite', 'invite unknown or expired');
   const s = issued.session;
   send(res, 201, { ok: true, token: issued.token, session: s.id, robot: s.robot, role: s.role, expiresAt: s.expiresAt, ...media(c, req, s.robot) });
 }
 
 /** The session whose token the request carries (Bearer); a wrong token counts as a failed login. */
 async function bearerSession(c: HttpContext, req: IncomingMessage) {
-  const ip = clientIp(req, c.trustProxy);
-  refuseLocked(c, ip);
   const token = bearer(req.headers.authorization);
   const s = token ? await c.access.verifySession(token) : null;
-  if (!s) {
-    if (token) await c.access.failed(ip, 'session');
-    throw new HttpError(401, 'unauthorized', 'session token required (Authorization: Bearer)');
-  }
-  return s;
+  if (s) return s;
+  const message = 'session token required (Authorization: Bearer)';
+  if (!token) throw new HttpError(401, 'unauthorized', message);
+  return refuseCredential(c, clientIp(req, c.trustProxy), 'session', message);
 }
 
 async function refreshSession(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -128,7 +155,7 @@ const adminRevoke = (revoke: (a: Access, id: string) => Promise<unknown>): Handl
 
 export const RELAY_ROUTES: Route[] = [
   { method: 'GET', path: /^\/health$/, fn: getHealth },
-  { method: 'GET', path: /^\/api\/status$/, fn: async (c, _req, res) => send(res, 200, { ok: true, status: c.hub.status() }) },
+  { method: 'GET', path: /^\/api\/status$/, fn: getStatus },
   { method: 'GET', path: /^\/metrics$/, fn: async (c, _req, res) => send(res, 200, await c.metrics.registry.metrics(), c.metrics.registry.contentType) },
   { method: 'POST', path: /^\/mediamtx\/auth$/, fn: postMediamtxAuth },
   { method: 'POST', path: /^\/api\/robot\/register$/, fn: postRegister },

@@ -7,7 +7,8 @@
 // skips the health check), HAVATAR_DATA_DIR, APP_ORIGINS, APP_URL, PUBLIC_URL, PORT, TRUST_PROXY=1,
 // MEDIA_PUBLIC_URL / HLS_PUBLIC_URL (MediaMTX's WebRTC and HLS bases as browsers reach them, handed
 // out with sessions; default http://<relay host>:8889 and :8888),
-// RELAY_LIMITS (JSON overrides of server/relay/limits.ts, e.g. '{"leaseIdleMs":5000}').
+// MEDIAMTX_AUTH_SECRET (>= 16 characters; the password in MediaMTX's authHTTPAddress, without which
+// the auth hook refuses every call), RELAY_LIMITS (JSON overrides of server/relay/limits.ts, e.g. '{"leaseIdleMs":5000}').
 // `serve` prints one JSON line {"event":"listening","port":N} on stdout when ready; logs go to stderr.
 import { join } from 'node:path';
 import { createLogger } from '../../common/log.ts';
@@ -20,6 +21,7 @@ import { MediaKick } from './media-kick.ts';
 import { hashRobotPassword } from './robot-password.ts';
 import { createRelay, inviteLinkFor, makeStore } from './server.ts';
 import { MEDIAMTX_PORTS } from '../../protocol/limits.ts';
+import { MIN_HOOK_SECRET_LENGTH } from './mediamtx-auth.ts';
 
 const log = createLogger('relay');
 
@@ -58,13 +60,15 @@ if (cmd === 'serve') {
   const mtx = flags.get('mediamtx-api-url') ?? env.MEDIAMTX_API_URL ?? `http://127.0.0.1:${MEDIAMTX_PORTS.api}`;
   const origins = (flags.get('app-origin') ?? env.APP_ORIGINS ?? new URL(appUrl).origin).split(',').map((s) => s.trim()).filter(Boolean);
   const limits = (() => { try { return parseLimitOverrides(env.RELAY_LIMITS); } catch (e) { die((e as Error).message); } })();
+  const hookSecret = env.MEDIAMTX_AUTH_SECRET || undefined;
+  if (hookSecret && hookSecret.length < MIN_HOOK_SECRET_LENGTH) die(`MEDIAMTX_AUTH_SECRET must have at least ${MIN_HOOK_SECRET_LENGTH} characters`);
   if (!env.ADMIN_API_KEY) log.warn('ADMIN_API_KEY not set: the admin API is off (the CLI still works)');
   const relay = await createRelay({
     port, host: flags.get('host') ?? env.HOST ?? '0.0.0.0', dataDir,
     adminApiKey: env.ADMIN_API_KEY || undefined, redisUrl,
     mediamtxApiUrl: mtx === 'none' ? '' : mtx, appOrigins: origins, appUrl, publicUrl,
     mediaPublicUrl: env.MEDIA_PUBLIC_URL || undefined, hlsPublicUrl: env.HLS_PUBLIC_URL || undefined,
-    trustProxy: flags.has('trust-proxy') || env.TRUST_PROXY === '1', limits, log,
+    trustProxy: flags.has('trust-proxy') || env.TRUST_PROXY === '1', mediamtxAuthSecret: hookSecret, limits, log,
   }).catch((err: Error) => die(`cannot start: ${err.message}`));
   // Revoked and expired sessions' WHEP/WHIP/HLS/RTSP media is ended through MediaMTX's API.
   if (mtx !== 'none') relay.hub.watchMedia(new MediaKick({ apiUrl: mtx, log: log.child('media') }));

@@ -37,6 +37,11 @@ export interface RelayOptions {
   hlsPublicUrl?: string;
   /** Take the client address from X-Forwarded-For (behind Caddy). */
   trustProxy?: boolean;
+  /**
+   * The secret MediaMTX's auth hook calls must carry (the password in its authHTTPAddress).
+   * Without one the hook refuses every call: nothing can publish or watch.
+   */
+  mediamtxAuthSecret?: string;
   limits?: Partial<RelayLimits>;
   log?: Logger;
 }
@@ -86,9 +91,11 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
   const appUrl = opts.appUrl ?? 'http://127.0.0.1:5173/';
   const inviteLink = (token: string) => inviteLinkFor(appUrl, opts.publicUrl, token);
   const health = () => checkHealth({ mediamtxApiUrl: opts.mediamtxApiUrl, redisUrl: opts.redisUrl, timeoutMs: limits.healthTimeoutMs, store, bus });
+  if (!opts.mediamtxAuthSecret) log.warn('MEDIAMTX_AUTH_SECRET not set: the MediaMTX auth hook refuses every request, so nothing can publish or watch');
   const server = createServer(createRequestHandler({
     access, hub, metrics, limits, log, adminApiKey: opts.adminApiKey, trustProxy: opts.trustProxy, appOrigins,
     mediaPublicUrl: opts.mediaPublicUrl, hlsPublicUrl: opts.hlsPublicUrl, inviteLink, health,
+    mediamtxAuthSecret: opts.mediamtxAuthSecret, talker: (robot, session) => holdsLease(hub, robot, session),
   }));
   // Large enough that an oversized protocol frame gets an error frame (routing.ts) instead of 1009.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
@@ -121,6 +128,17 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
   };
 }
 
+/**
+ * True when `session` is connected here as the client that holds `robot`'s lease. With several
+ * relays the driver may be connected to another one: its talk is then refused here (the lease
+ * record names a client id, and only the relay it is connected to knows that client's session).
+ */
+function holdsLease(hub: Hub, robot: string, session: string): boolean {
+  const driver = hub.status().drivers[robot];
+  // Connected here with `session`: not taken for it, yet taken for any other session (no id is '').
+  return !!driver && !hub.clientIdTaken(robot, driver, session) && hub.clientIdTaken(robot, driver, '');
+}
+
 // ---- WebSocket handshakes ------------------------------------------------------------------
 // Refused with an HTTP answer before the upgrade: a socket that reaches the hub is known.
 
@@ -142,17 +160,20 @@ function handshakes(c: HandshakeContext, wss: WebSocketServer) {
     const robotPath = /^\/ws\/robot\/([^/]+)$/.exec(url.pathname);
     const clientPath = /^\/ws\/client\/([^/]+)$/.exec(url.pathname);
     if (!robotPath && !clientPath) return refuse(socket, 404, 'not_found', 'no such socket');
-    if (access.locked(ip)) return refuse(socket, 429, 'rate_limited', 'too many failed logins, try later');
+    // Only wrong credentials are braked: a right one passes whatever else came from this address.
+    const wrong = async (kind: string, message: string) => {
+      const locked = access.locked(ip);
+      await access.failed(ip, kind);
+      if (locked) return refuse(socket, 429, 'rate_limited', 'too many failed logins, try later');
+      return refuse(socket, 401, 'unauthorized', message);
+    };
 
     if (robotPath) {
       const robot = decodeURIComponent(robotPath[1]!);
       if (!ROBOT_ID_PATTERN.test(robot)) return refuse(socket, 404, 'not_found', 'bad robot id');
       const secret = access.robotSecretFrom(robot, req.headers.authorization);
       if (!secret) return refuse(socket, 401, 'unauthorized', 'robot credentials required (Basic robotId:password or Bearer password)');
-      if (!(await access.verifyRobot(robot, secret))) {
-        await access.failed(ip, 'robot');
-        return refuse(socket, 401, 'unauthorized', 'bad robot credentials');
-      }
+      if (!(await access.verifyRobot(robot, secret))) return wrong('robot', 'bad robot credentials');
       return wss.handleUpgrade(req, socket, head, (ws) => hub.addRobot(ws, robot, socket));
     }
 
@@ -165,10 +186,7 @@ function handshakes(c: HandshakeContext, wss: WebSocketServer) {
     const token = url.searchParams.get('token') ?? bearer(req.headers.authorization);
     if (!token) return refuse(socket, 401, 'unauthorized', 'session token required (?token= or Bearer)');
     const session = await access.verifySession(token);
-    if (!session) {
-      await access.failed(ip, 'client');
-      return refuse(socket, 401, 'unauthorized', 'session unknown or expired');
-    }
+    if (!session) return wrong('client', 'session unknown or expired');
     if (hub.clientIdTaken(session.robot, clientId, session.id)) return refuse(socket, 409, 'busy', 'client id in use by another session');
     if (hub.clientCount(session.robot) >= c.limits.maxClientsPerRobot) return refuse(socket, 503, 'busy', 'too many clients for this robot');
     wss.handleUpgrade(req, socket, head, (ws) => void hub.addClient(ws, clientId, session, socket));

@@ -17,7 +17,7 @@ import { ERROR_CODES, parseClientMessage, parseRobotMessage } from '../../protoc
 import { parseClientToRelay, parseRobotToRelay } from '../../protocol/relay.ts';
 import { waitFor, within } from '../../common/wait.ts';
 import {
-  ADMIN_KEY, Peer, admin, api, mediamtxPorts, registerRobot, robotAuth, sessionFor, startMediamtx, startRelay, stopAll,
+  ADMIN_KEY, HOOK_SECRET, Peer, admin, api, mediamtxPorts, registerRobot, robotAuth, sessionFor, startMediamtx, startRelay, stopAll,
   type MediamtxProc, type RelayProc,
 } from './helpers.ts';
 
@@ -331,7 +331,12 @@ describe('tokens, roles and paths through a real MediaMTX', () => {
     const revoked = await sessionFor(media.url, 'sim', 'driver');
     assert.equal((await api(media.url, 'DELETE', '/api/session', undefined, { Authorization: `Bearer ${revoked}` })).status, 200);
     const live = await sessionFor(media.url, 'sim', 'driver');
+    // Talk (WHIP) is the lease holder's: the live driver takes the lease first.
+    const holder = await Peer.open(`${media.ws}/ws/client/live-holder?token=${live}`);
+    holder.send({ v: 1, type: 'hello', want: 'driver' });
+    await holder.next((f) => f.type === 'lease' && f.you === true);
     const [l, r] = await Promise.all([everywhere(live), everywhere(revoked)]);
+    holder.close();
     console.log(`# live driver token: ${JSON.stringify(l)}; revoked: ${JSON.stringify(r)}`);
     assert.equal(l.ws, 101); assert.equal(l.api, 200); assert.notEqual(l.whep, 401); assert.equal(l.whip, 201);
     assert.deepEqual(r, { ws: 401, api: 401, whep: 401, whip: 401 });
@@ -388,7 +393,8 @@ describe('tokens, roles and paths through a real MediaMTX', () => {
     for (const s of others) assert.ok(s === 401 || s === 403 || s === 404 || s === 400, `publish elsewhere → ${s}`);
     // And the decision itself, for generated paths: only robots/sim may be published by robot sim.
     const gen = sample(fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('robots/sim', 'robots/sim/', 'robots//sim', 'robots/sim/talk', 'robots/SIM', '/robots/sim', 'robots/sim/../other', 'robots/sim%2f..')), 400, 7);
-    const ask = (path: string) => api(media.url, 'POST', '/mediamtx/auth', { ip: '127.0.0.1', user: 'sim', password: pw, token: '', action: 'publish', path, protocol: 'rtsp', id: null, query: '' });
+    const hook = { Authorization: `Basic ${Buffer.from(`mediamtx:${HOOK_SECRET}`).toString('base64')}` };
+    const ask = (path: string) => api(media.url, 'POST', '/mediamtx/auth', { ip: '127.0.0.1', user: 'sim', password: pw, token: '', action: 'publish', path, protocol: 'rtsp', id: null, query: '' }, hook);
     for (const p of gen) assert.equal((await ask(p)).status === 200, p === 'robots/sim', `publish ${JSON.stringify(p)}`);
   });
 });

@@ -2,17 +2,22 @@
 // v1.20.1 with a per-test config, redis-server, FFmpeg. Every port is picked free; every child
 // runs in its own process group and is killed with SIGKILL by stopAll().
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
 import { WaitTimeout } from '../../common/wait.ts';
-import { renderMediamtxConfig } from '../mediamtx-config.ts';
+import { renderMediamtxConfig, type MediamtxOptions } from '../mediamtx-config.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 export const ADMIN_KEY = 'test-admin-key-0123456789';
+/**
+ * The MediaMTX auth hook's shared secret: every child gets it (a relay reads it), and every
+ * MediaMTX started here sends it, as a deployment's relay and MediaMTX share theirs.
+ */
+export const HOOK_SECRET = 'test-hook-secret-0123456789';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -37,7 +42,7 @@ export function tempDir(prefix = 'havatar-test-'): string {
 
 /** Spawns a process in its own group; resolves once a stdout/stderr line matches `ready`. */
 export function launch(cmd: string, args: string[], ready: RegExp | null, opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<Proc & { readyLine: string }> {
-  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MEDIAMTX_AUTH_SECRET: HOOK_SECRET, ...opts.env } });
   const lines: string[] = [];
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const p: Proc = { child, lines, exited };
@@ -91,16 +96,34 @@ export async function mediamtxPorts() {
   return { rtsp: await freePort(), webrtc: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort(), udp: await freePort() };
 }
 
-export async function startMediamtx(authUrl: string, ports?: Awaited<ReturnType<typeof mediamtxPorts>>): Promise<MediamtxProc> {
+export async function startMediamtx(authUrl: string, ports?: Awaited<ReturnType<typeof mediamtxPorts>>, extra: Partial<MediamtxOptions> = {}): Promise<MediamtxProc> {
   const p = ports ?? (await mediamtxPorts());
   const dir = tempDir('havatar-mtx-');
   const configPath = join(dir, 'mediamtx.yml');
   writeFileSync(configPath, renderMediamtxConfig({
     host: '127.0.0.1', rtspPort: p.rtsp, webrtcPort: p.webrtc, webrtcUdpPort: p.udp, hlsPort: p.hls, apiPort: p.api,
-    metricsPort: p.metrics, appOrigins: ['http://127.0.0.1:5173'], authUrl, loopbackOnly: true,
+    metricsPort: p.metrics, appOrigins: ['http://127.0.0.1:5173'], authUrl, authSecret: HOOK_SECRET, loopbackOnly: true, ...extra,
   }));
   const proc = await launch(mediamtxBin(), [configPath], /\[API\] started/, { cwd: dir });
   return { ...proc, ...p, configPath };
+}
+
+/**
+ * server/Caddyfile in a real Caddy (plain HTTP on a free loopback port, admin endpoint off, an
+ * empty app) in front of the relay and MediaMTX on the given ports; resolves to its base URL.
+ */
+export async function startCaddy(up: { relay: number; webrtc: number; hls: number }): Promise<string> {
+  const port = await freePort();
+  const dir = tempDir('havatar-caddy-');
+  mkdirSync(join(dir, 'app'));
+  const base = `http://127.0.0.1:${port}`;
+  await launch('caddy', ['run', '--adapter', 'caddyfile', '--config', join(ROOT, 'server/Caddyfile')], /serving initial configuration|server running/, {
+    env: {
+      HAVATAR_DOMAIN: base, CADDY_ADMIN: 'off', APP_ROOT: join(dir, 'app'), XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir,
+      RELAY_UPSTREAM: `127.0.0.1:${up.relay}`, WEBRTC_UPSTREAM: `127.0.0.1:${up.webrtc}`, HLS_UPSTREAM: `127.0.0.1:${up.hls}`,
+    },
+  });
+  return base;
 }
 
 export async function startRedis(): Promise<(Proc & { url: string }) | null> {

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../../common/wait.ts';
 import { renderMediamtxConfig } from '../mediamtx-config.ts';
 import {
-  api, freePort, kill, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx, startRelay, stopAll,
+  Peer, admin, api, freePort, kill, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx, startRelay, stopAll,
   type MediamtxProc, type RelayProc,
 } from './helpers.ts';
 
@@ -119,12 +119,16 @@ describe('MediaMTX with the relay as its authority', () => {
     assert.match(ok.location ?? '', /^\/robots\/sim\/whep\//);
   });
 
-  test('a viewer token cannot WHIP to talk; a driver token can', async () => {
+  test('a viewer token cannot WHIP to talk; the driver holding the lease can', async () => {
     const viewer = await sessionFor(relay.url, 'sim', 'viewer');
     const refused = await webrtcPost('robots/sim/talk', 'whip', viewer);
     assert.equal(refused.status, 401);
     const driver = await sessionFor(relay.url, 'sim', 'driver');
+    const holder = await Peer.open(`ws://127.0.0.1:${relay.port}/ws/client/talker?token=${driver}`);
+    holder.send({ v: 1, type: 'hello', want: 'driver' });
+    await holder.next((f) => f.type === 'lease' && f.you === true);
     const ok = await webrtcPost('robots/sim/talk', 'whip', driver);
+    holder.close();
     assert.equal(ok.status, 201, ok.body);
   });
 
@@ -139,7 +143,7 @@ describe('MediaMTX with the relay as its authority', () => {
   test('/health is 200 with MediaMTX up and 503 with the reason when it is down', async () => {
     assert.equal((await api(relay.url, 'GET', '/health')).status, 200);
     await kill(mtx);
-    const h = await api(relay.url, 'GET', '/health');
+    const h = await api(relay.url, 'GET', '/health', undefined, admin); // the reason is for the admin
     assert.equal(h.status, 503);
     assert.match(String(h.json.msg), /mediamtx API unreachable/);
   });
@@ -149,7 +153,7 @@ describe('health with Redis configured but down', () => {
   test('/health is 503 naming Redis', async () => {
     const deadRedis = `redis://127.0.0.1:${await freePort()}`;
     const r = await startRelay({ redisUrl: deadRedis }); // starts anyway, and says what is wrong
-    const h = await api(r.url, 'GET', '/health');
+    const h = await api(r.url, 'GET', '/health', undefined, admin);
     assert.equal(h.status, 503);
     assert.match(String(h.json.msg), /redis/);
   });

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { waitFor } from '../../common/wait.ts';
-import { Peer, api, freePort, kill, launch, registerRobot, robotAuth, sessionFor, startRelay, stopAll, tempDir } from './helpers.ts';
+import { Peer, admin, api, freePort, kill, launch, registerRobot, robotAuth, sessionFor, startRelay, stopAll, tempDir } from './helpers.ts';
 
 after(stopAll);
 
-/** /health of one relay as a short summary (what a timed-out wait reports as last seen). */
-const health = async (url: string) => { const h = await api(url, 'GET', '/health'); return { status: h.status, text: h.text }; };
+/** /health of one relay (as the admin: the reason is not public) as a short summary (what a timed-out wait reports as last seen). */
+const health = async (url: string) => { const h = await api(url, 'GET', '/health', undefined, admin); return { status: h.status, text: h.text }; };
 
 test('Redis killed: relays report it; Redis back: they recover and earlier credentials still work', async (t) => {
   if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) return t.skip('redis-server is not installed (apt-get install redis-server)');
