@@ -3,9 +3,11 @@
 // SIGHUP or an error stops every child process at whatever stage startup is in (scripts/children.ts
 // knows each from its spawn); if this process is killed outright, its reaper stops them.
 //
-// Environment: HAVATAR_DATA_DIR, HAVATAR_HOST (bridge bind address, default 0.0.0.0),
-// HAVATAR_PORTS=auto (free ports) or a list such as `bridge=5100,relay=3100` (the others keep
-// their standard port; any other than the standard set keeps server mode on loopback),
+// Server mode (the relay, MediaMTX and its plain RTSP) listens on 127.0.0.1 only: `npm start --
+// --lan` (or HAVATAR_LAN=1) opens it to the network, for phones trying server mode on the LAN.
+// Environment: HAVATAR_DATA_DIR, HAVATAR_HOST (bridge bind address, default 0.0.0.0: local mode
+// for phones), HAVATAR_LAN=1, HAVATAR_PORTS=auto (free ports) or a list such as
+// `bridge=5100,relay=3100` (the others keep their standard port),
 // HAVATAR_PROGRESS=1: one JSON line per startup step on stdout, {"event":"progress","stage":…}.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
@@ -18,6 +20,7 @@ import { describeConflicts, portConflicts, type PortNeed } from './ports.ts';
 const dataDir = process.env.HAVATAR_DATA_DIR ?? join(ROOT, '.havatar');
 const host = process.env.HAVATAR_HOST ?? '0.0.0.0';
 const verbose = process.argv.includes('--verbose');
+const lan = process.argv.includes('--lan') || process.env.HAVATAR_LAN === '1';
 mkdirSync(dataDir, { recursive: true });
 
 // The bridge keeps only a hash of the operator token. For the simulator on a laptop we keep the
@@ -106,12 +109,11 @@ async function main(): Promise<void> {
   const chosen = await choosePorts(process.env.HAVATAR_PORTS);
   const ports: Ports = { bridge: chosen.bridge, bridgeHttps: chosen.bridgeHttps, simControl: chosen.simControl };
   const serverPorts: ServerPorts = { relay: chosen.relay, rtsp: chosen.rtsp, webrtc: chosen.webrtc, webrtcUdp: chosen.webrtcUdp, hls: chosen.hls, api: chosen.api, metrics: chosen.metrics };
-  const standardPorts = !process.env.HAVATAR_PORTS;
   const appUrl = `http://127.0.0.1:${ports.bridge}/`;
 
   // Everything checked before anything starts: a held port names its holder, and nothing is left
   // half-started behind the message.
-  const serverHost = standardPorts ? '0.0.0.0' : '127.0.0.1';
+  const serverHost = lan ? '0.0.0.0' : '127.0.0.1';
   const needs: PortNeed[] = [
     { what: 'bridge HTTP', port: ports.bridge, host, proto: 'tcp' },
     { what: 'bridge HTTPS', port: ports.bridgeHttps, host, proto: 'tcp' },
@@ -139,7 +141,7 @@ async function main(): Promise<void> {
       token,
       host,
       ports,
-      server: { ports: serverPorts, appOrigins, appUrl, loopbackOnly: !standardPorts },
+      server: { ports: serverPorts, appOrigins, appUrl, loopbackOnly: !lan },
       secrets: { adminKey, robotPassword },
       log: verbose ? (name, line) => console.log(`[${name}] ${line}`) : undefined,
       progress,
@@ -161,7 +163,8 @@ Havatar is running (simulated robot, local and server mode).
   Open:  ${appUrl}${serverQuery}#token=${token}
 ${lanAddresses.map((a) => `  Phone on this network, local mode (accept the self-signed certificate once):  https://${a}:${ports.bridgeHttps}/#token=${token}`).join('\n')}
 
-  Relay:            ${stack.server!.relayUrl}/api/status   (admin key in ${join(dataDir, 'dev-relay-admin-key')})
+  Relay:            ${stack.server!.relayUrl}/api/status   (counts; details with the admin key in ${join(dataDir, 'dev-relay-admin-key')})
+  Server mode:      ${lan ? `open to this network (--lan): relay ${lanAddresses.map((a) => `http://${a}:${serverPorts.relay}`).join(', ') || 'on every interface'}` : 'this machine only (127.0.0.1); `npm start -- --lan` opens it to this network'}
   MediaMTX:         rtsp://127.0.0.1:${serverPorts.rtsp}, WebRTC :${serverPorts.webrtc}, HLS :${serverPorts.hls}
   Simulator state:  ${stack.simControlUrl}/state
   Data and config:  ${dataDir}
