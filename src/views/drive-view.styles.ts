@@ -4,8 +4,8 @@
 // screen is short (the video letterboxes, the messages scroll), so nothing needs page scrolling.
 //  - phone portrait: video, heads-up line, messages, then stick beside STOP and talk, then the
 //    buttons two by two and the text field;
-//  - phone landscape: the video in the middle, stick and control on the left, STOP and talk on the
-//    right, one bar of buttons and text field under it;
+//  - phone landscape: the video in the middle, the stick on the left, STOP, talk and control on
+//    the right, one bar of buttons and text field under it;
 //  - tablet landscape: video on the left, a column of controls on the right.
 
 import { css } from 'lit';
@@ -51,13 +51,13 @@ export const driveViewStyles = css`
   .actions { font-size: 0.85rem; color: #cfd8de; margin: 0; padding: 0; list-style: none; overflow-wrap: anywhere; }
   .pending { color: #ffd400; } .failed, .expired { color: #ff6b6b; }
 
-  /* Phone landscape: the video fills the middle; stick and talk sit under the thumbs. */
+  /* Phone landscape: the video fills the middle; stick and talk sit under the thumbs, the whole left height is the stick's. */
   @media (orientation: landscape) and (max-height: 560px) {
     :host {
       padding: 0 0.5rem 0.4rem; gap: 0.4rem;
       grid-template-columns: minmax(0, 26vw) minmax(0, 1fr) minmax(0, 22vw);
-      grid-template-rows: auto auto minmax(0, 1fr) auto;
-      grid-template-areas: 'hud hud hud' 'lease video stop' 'stick video talk' 'bar bar bar';
+      grid-template-rows: auto auto minmax(0, 1fr) auto auto;
+      grid-template-areas: 'hud hud hud' 'stick video stop' 'stick video talk' 'stick video lease' 'bar bar bar';
     }
     hv-robot-video { margin: 0; }
     .hud { margin: 0 -0.5rem; }
