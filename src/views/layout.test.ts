@@ -128,6 +128,9 @@ function driveProblems(view: Element, vp: Viewport): string[] {
   const problems: string[] = [];
   const boxes = Object.entries(driveControls(view));
   for (const [name, r] of boxes) if (!inside(r, vp)) problems.push(`${name} ${boxText(r)} not fully on screen`);
+  for (const [name, r] of boxes) if (r.width < 44 || r.height < 44) problems.push(`${name} ${boxText(r)} smaller than a 44 px touch target`);
+  const zone = view.shadowRoot!.querySelector('hv-joystick')!.shadowRoot!.querySelector('.zone')!.getBoundingClientRect();
+  if (zone.width < 96) problems.push(`the joystick's zone is only ${Math.round(zone.width)} px across`);
   for (let i = 0; i < boxes.length; i++) {
     for (let j = i + 1; j < boxes.length; j++) {
       const [a, ra] = boxes[i]!, [b, rb] = boxes[j]!;
