@@ -52,9 +52,15 @@ if [ -f "$ENV_FILE" ]; then
   . "$ENV_FILE"
   DOMAIN="${DOMAIN:-${HAVATAR_DOMAIN:-}}"
   PUBLIC_IP="${PUBLIC_IP:-${PUBLIC_IP_SAVED:-}}"
+  if [ -z "${MEDIAMTX_AUTH_SECRET:-}" ]; then
+    # Written by an older deploy: MediaMTX's auth hook now needs a secret shared with the relay.
+    echo "deploy: adding MEDIAMTX_AUTH_SECRET (MediaMTX's secret for the relay's auth hook) to $ENV_FILE"
+    MEDIAMTX_AUTH_SECRET="$(openssl rand -hex 32)"
+  fi
 else
   [ -n "$DOMAIN" ] || die "--domain is required on the first run"
   ADMIN_API_KEY="$(openssl rand -base64 36 | tr -d '/+=\n')"
+  MEDIAMTX_AUTH_SECRET="$(openssl rand -hex 32)"
 fi
 [ -n "$DOMAIN" ] || die "--domain is required"
 [[ "$DOMAIN" =~ ^[A-Za-z0-9.-]+$ ]] || die "--domain must be a host name"
@@ -67,6 +73,7 @@ fi
     echo "# Havatar server secrets, written by deploy-server.sh. Keep private (mode 600)."
     echo "HAVATAR_DOMAIN=$DOMAIN"
     echo "ADMIN_API_KEY=$ADMIN_API_KEY"
+    echo "MEDIAMTX_AUTH_SECRET=$MEDIAMTX_AUTH_SECRET"
     echo "PUBLIC_IP=$PUBLIC_IP"
     echo "PUBLIC_IP_SAVED=$PUBLIC_IP"
   } > "$ENV_FILE.tmp"
