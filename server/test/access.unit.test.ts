@@ -1,5 +1,6 @@
 // The relay's access rules on a fake clock, exactly at their boundaries and without waiting: the
-// failed-login brake (delay doubling to its cap, lockout for the rest of the window), invite
+// failed-login brake (delay doubling to its cap, 429 for the rest of the window to wrong
+// credentials only), invite
 // expiry, session expiry (its own TTL, capped by its invite) and refresh. node:test's mock timers
 // drive the brake's setTimeout and the Date that Access and the file store read. The wiring in the
 // real relay process is in relay.test.ts ('failed logins are slowed…') and hardening.test.ts.
@@ -75,6 +76,22 @@ describe('failed-login brake (authFailBaseDelayMs, authFailMaxDelayMs, authFailL
     assert.equal(c.a.locked('10.0.0.1'), true, 'one more failure locks it again');
     await c.to(60_010);
     assert.equal(c.a.locked('10.0.0.1'), false, 'and the one at 10 leaves at 60 010');
+  });
+
+  test('a locked address: a right credential still passes MediaMTX\'s question, a wrong one is held back and gets 429', async () => {
+    // One proxy, NAT or attacker can share an address with operators: its failures must not
+    // refuse their credentials (they were refused unchecked, which locked everyone out).
+    const c = access({ authFailBaseDelayMs: 5, authFailMaxDelayMs: 5, authFailLockAfter: 3 });
+    const session = (await c.a.redeemInvite((await c.a.createInvite('sim', 'viewer', 3_600_000)).token))!;
+    for (let i = 0; i < 3; i++) void c.a.failed('10.0.0.1', 'test');
+    assert.equal(c.a.locked('10.0.0.1'), true);
+    const ask = (token: string) => c.a.decideMediamtx({ ip: '10.0.0.1', action: 'read', path: 'robots/sim', token });
+    assert.deepEqual(await ask(session.token), { allow: true, who: `session:${session.session.id}`, session: session.session });
+    let answer: unknown = null;
+    void ask('hs_wrong').then((d) => { answer = d; });
+    for (let t = 0; t < 5; t++) { await settle(); mock.timers.tick(1); }
+    await settle();
+    assert.deepEqual(answer, { allow: false, status: 429, reason: 'too many failed logins' }, 'answered after the brake\'s 5 ms');
   });
 
   test('the delay counts only the failures within the window', async () => {
