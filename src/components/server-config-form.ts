@@ -27,6 +27,7 @@ export class ServerConfigForm extends LitElement {
     .row { display: flex; gap: 0.5rem; flex-wrap: wrap; }
     button { font: inherit; font-weight: 700; min-height: 48px; border-radius: 0.6rem; background: #ffd400; color: #000; border: 2px solid #fff; padding: 0 1rem; }
     button.secondary { background: #1d2b36; color: #fff; }
+    input:focus-visible, button:focus-visible { outline: 3px solid #ffd400; outline-offset: 2px; }
     .saved { color: #39e07a; font-weight: 700; }
     ul { list-style: none; padding: 0; margin: 0; display: grid; gap: 0.3rem; }
     li { padding: 0.3rem 0.5rem; border-radius: 0.4rem; background: #1d2b36; }

@@ -18,6 +18,7 @@ export class TalkButton extends LitElement {
     button[data-state='talking'] { background: #ff4d4d; color: #fff; }
     button[data-state='starting'] { background: #ffd400; }
     button:disabled { opacity: 0.45; }
+    button:focus-visible { outline: 3px solid #ffd400; outline-offset: 2px; }
   `;
 
   @property() state: TalkState = 'idle';

@@ -39,7 +39,9 @@ export const driveViewStyles = css`
     background: #1d2b36; color: #fff; border: 2px solid #8aa0b0; padding: 0.1rem 0.6rem; font-weight: 600;
     font-size: 0.95rem; line-height: 1.15; overflow-wrap: break-word; min-width: 0;
   }
-  button:focus-visible, input:focus-visible { outline: 3px solid #ffd400; outline-offset: 2px; }
+  button:focus-visible, input:focus-visible, .notices:focus-visible { outline: 3px solid #ffd400; outline-offset: 2px; }
+  /* The view's heading is for screen readers: the video and controls leave no room for a title. */
+  h1 { position: absolute; width: 1px; height: 1px; margin: 0; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
   button:disabled { opacity: 0.45; }
   .stop button { width: 100%; height: 100%; min-height: 64px; background: #e00000; border: 3px solid #fff; font-size: 1.4rem; font-weight: 800; letter-spacing: 0.05em; }
   .primary { background: #ffd400; color: #000; border-color: #fff; }

@@ -91,7 +91,7 @@ export class DriveView extends LitElement {
     const robot = this.conn.robot;
     const you = robot.isDriver;
     const live = status.state === 'live';
-    return html`
+    return html`<h1>Drive</h1>
       <hv-robot-video .source=${this.conn.mode.video} .toLocal=${(t: number) => this.conn.link.clock.toLocal(t)}
         @latency=${(e: CustomEvent<number | null>) => (this.glassMs = e.detail)}></hv-robot-video>
       ${this.statsOpen ? html`<hv-stats-panel .source=${this.conn.mode.video} .glassMs=${this.glassMs}

@@ -32,6 +32,7 @@ export class SettingsView extends LitElement {
     .session { font-size: 0.9rem; color: #cfd8de; }
     button.secondary { background: #1d2b36; color: #fff; padding: 0 1rem; }
     h2 { margin-top: 2rem; }
+    input:focus-visible, select:focus-visible, button:focus-visible { outline: 3px solid #ffd400; outline-offset: 2px; }
   `;
 
   services: AppServices = appServices();

@@ -23,6 +23,8 @@ export class StatusView extends LitElement {
     dt { color: #cfd8de; } dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
     .error { color: #ff8f8f; font-weight: 700; }
     ol { font: 0.85rem/1.4 ui-monospace, monospace; padding-left: 0; list-style: none; max-height: 50vh; overflow: auto; background: #000; padding: 0.5rem; border-radius: 0.5rem; }
+    /* The log scrolls once long: it takes the focus (tabindex) so a keyboard can scroll it too. */
+    ol:focus-visible { outline: 3px solid #ffd400; outline-offset: 2px; }
     time { color: #8aa0b0; margin-right: 0.5rem; }
   `;
 
@@ -85,7 +87,7 @@ export class StatusView extends LitElement {
         ${st ? this.sections(st) : nothing}
       </div>
       <h2>Connection log</h2>
-      <ol aria-label="Connection log">${[...this.services.log.all].reverse().map((e) => html`<li><time>${new Date(e.at).toLocaleTimeString()}</time>${e.text}</li>`)}</ol>`;
+      <ol aria-label="Connection log" tabindex="0">${[...this.services.log.all].reverse().map((e) => html`<li><time>${new Date(e.at).toLocaleTimeString()}</time>${e.text}</li>`)}</ol>`;
   }
 
   private sections(st: Json) {
