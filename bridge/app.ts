@@ -15,7 +15,7 @@ import { createHardware } from './hardware/index.ts';
 import type { Hardware } from './hardware/parts.ts';
 import { createRequestHandler } from './http/router.ts';
 import { StaticFiles } from './http/static.ts';
-import { loadOrCreateTls } from './http/tls.ts';
+import { loadOrCreateTls, renewOnAddressChange } from './http/tls.ts';
 import { Lease } from './safety/lease.ts';
 import { Motion } from './safety/motion.ts';
 import { ServerMode } from './server-mode/controller.ts';
@@ -87,6 +87,9 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
 
   const startedAt = Date.now();
   let totalRequests = 0;
+  // Set once HTTPS is up with the robot CA's certificate; GET /ca.crt serves it.
+  let caCert: Buffer | null = null;
+  let stopRenewing = () => {};
   const staticDir = opts.staticDir === undefined ? join(REPO_ROOT, 'dist') : opts.staticDir;
   const routerOpts = {
     access, config, lease, motion, hardware, startedAt, log,
@@ -94,6 +97,7 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     countRequest: () => { totalRequests++; },
     stats: () => ({ clientsConnected: gateway.clientCount, audioStreaming: gateway.audioStreaming, totalRequests }),
     server,
+    caCert: () => caCert,
     onConfigChanged: async (next: Config, previous: Config) => {
       motion.setDeadmanMs(next.safety.deadman_ms);
       await server.configChanged(next.server_mode, previous.server_mode);
@@ -111,6 +115,7 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     });
 
   const cleanup = async () => {
+    stopRenewing();
     await server.close();
     await gateway.close();
     await motion.stop('shutdown');
@@ -128,7 +133,13 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     let httpsPort: number | null = null;
     if (opts.httpsPort !== null) {
       const tls = await loadOrCreateTls(opts.dataDir, config.get(), log.child('tls'));
-      const https = createHttpsServer({ cert: tls.cert, key: tls.key }, createRequestHandler(routerOpts, true)) as unknown as Server;
+      const tlsServer = createHttpsServer({ cert: tls.cert, key: tls.key }, createRequestHandler(routerOpts, true));
+      const https = tlsServer as unknown as Server;
+      caCert = tls.caCert;
+      if (tls.source === 'robot-ca') {
+        // A new address gets a new certificate in place: phones that trust the CA see no change.
+        stopRenewing = renewOnAddressChange(opts.dataDir, log.child('tls'), (m) => tlsServer.setSecureContext({ cert: m.cert, key: m.key }));
+      }
       servers.push(https);
       onUpgrade(https);
       httpsPort = await listen(https, opts.httpsPort ?? 5443, host);
