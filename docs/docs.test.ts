@@ -22,7 +22,7 @@ const read = (p: string): string => readFileSync(join(ROOT, p), 'utf8');
 
 /** `^\/motor\/([^/]+)$` → `/motor/*`: a regex route as a path, each capture group one `*` segment. */
 export function regexToPath(source: string): string {
-  return source.replace(/^\^/, '').replace(/\$$/, '').replace(/\([^)]*\)/g, '*').replace(/\\\//g, '/');
+  return source.replace(/^\^/, '').replace(/\$$/, '').replace(/\([^)]*\)/g, '*').replace(/\\([/.])/g, '$1');
 }
 
 /** A documented path with placeholders (`<id>`, `:id`, `<a\|b>`) normalised to `*` segments. */

@@ -1,5 +1,5 @@
 // The bridge's request handler (node:http, no framework): counts, CORS and security headers,
-// authentication for everything but /health, /auth/session and the static app shell, then the
+// authentication for everything but /health, /auth/session, /ca.crt and the static app shell, then the
 // route table. The same handler serves HTTP and HTTPS.
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
@@ -7,7 +7,7 @@ import { stripQuery } from '../../common/log.ts';
 import { retryAfter } from '../auth/access.ts';
 import { applyCommonHeaders, fail, preflight } from './respond.ts';
 import {
-  deleteSession, getConfig, getHealth, getServerStatus, getSystemStatus, getVideo, postConfig, postMotor,
+  deleteSession, getCaCert, getConfig, getHealth, getServerStatus, getSystemStatus, getVideo, postConfig, postMotor,
   postServerConfig, postServerStart, postServerStop, postSession, postTts, type RouteDeps, type RouteRequest,
 } from './routes.ts';
 import type { StaticFiles } from './static.ts';
@@ -19,6 +19,7 @@ export const ROUTES: Route[] = [
   { method: 'POST', path: /^\/auth\/session$/, auth: false, fn: postSession },
   { method: 'DELETE', path: /^\/auth\/session$/, auth: false, fn: deleteSession },
   { method: 'GET', path: /^\/health$/, auth: false, fn: getHealth },
+  { method: 'GET', path: /^\/ca\.crt$/, auth: false, fn: getCaCert },
   { method: 'GET', path: /^\/system_status$/, auth: true, fn: getSystemStatus },
   { method: 'POST', path: /^\/motor\/([^/]+)$/, auth: true, fn: postMotor },
   { method: 'POST', path: /^\/tts$/, auth: true, fn: postTts },

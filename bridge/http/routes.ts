@@ -34,6 +34,8 @@ export interface RouteDeps {
   onConfigChanged?: (next: Config, previous: Config) => void | Promise<void>;
   /** Server mode (absent in tests that build a bridge without it). */
   server?: ServerMode;
+  /** The robot CA's certificate (DER) the HTTPS certificate is signed with; null with the user's own certificate. */
+  caCert?: () => Buffer | null;
 }
 
 export interface RouteRequest { req: IncomingMessage; res: ServerResponse; url: URL; secure: boolean }
@@ -66,6 +68,22 @@ export function deleteSession(d: RouteDeps, { req, res, secure }: RouteRequest):
 
 export function getHealth(d: RouteDeps, { res }: RouteRequest): void {
   ok(res, 'alive', { uptime: Math.round((Date.now() - d.startedAt) / 1000) });
+}
+
+/**
+ * The robot CA's certificate, public by nature and needed before anything else (no auth): a phone
+ * that trusts it can install the app and start it offline (docs/SETUP_ROBOT.md).
+ */
+export function getCaCert(d: RouteDeps, { res }: RouteRequest): void {
+  const der = d.caCert?.() ?? null;
+  if (!der) return fail(res, 404, 'this robot has no certificate authority: its HTTPS certificate is its owner\'s own (https.cert_path) or HTTPS is off');
+  res.writeHead(200, {
+    'Content-Type': 'application/x-x509-ca-cert',
+    'Content-Length': String(der.length),
+    'Content-Disposition': 'attachment; filename="havatar-robot-ca.crt"',
+    'Cache-Control': 'no-cache',
+  });
+  res.end(der);
 }
 
 export function getSystemStatus(d: RouteDeps, { res }: RouteRequest): void {
