@@ -72,6 +72,12 @@ return lost`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`;
 
+/** Redis refusing a missing or wrong password, with where the fix goes (its own text says neither). */
+export function explainRedisError(err: Error): Error {
+  if (!/NOAUTH|WRONGPASS|invalid password|without any password configured/i.test(err.message)) return err;
+  return new Error(`${err.message} (REDIS_URL lacks Redis's password or has a wrong one: redis://:<REDIS_PASSWORD>@host:port)`);
+}
+
 export class RedisBus implements Bus {
   readonly id = randomBytes(6).toString('hex');
   private readonly pub: Redis;
@@ -81,8 +87,8 @@ export class RedisBus implements Bus {
   constructor(url: string, onError: (err: Error) => void) {
     this.pub = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
     this.sub = new Redis(url, { maxRetriesPerRequest: null });
-    this.pub.on('error', onError);
-    this.sub.on('error', onError);
+    this.pub.on('error', (err: Error) => onError(explainRedisError(err)));
+    this.sub.on('error', (err: Error) => onError(explainRedisError(err)));
     this.sub.on('message', (_ch: string, raw: string) => {
       let wrapped: { from: string; ev: BusEvent };
       try { wrapped = JSON.parse(raw) as { from: string; ev: BusEvent }; } catch { return; }

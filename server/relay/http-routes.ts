@@ -21,6 +21,8 @@ export interface HttpContext {
   mediaPublicUrl?: string; hlsPublicUrl?: string;
   /** The secret MediaMTX's auth hook calls carry (mediamtx-auth.ts); none: the hook refuses all. */
   mediamtxAuthSecret?: string;
+  /** The password of MediaMTX's API and metrics (internal-api.ts); none: nobody may use them. */
+  mediamtxApiSecret?: string;
   inviteLink(token: string): string;
   health(): Promise<Health>;
   /** Does this session hold `robot`'s driver lease (and so may publish its talk path)? */

@@ -3,8 +3,10 @@
 //        [--app-origin https://app.example] [--app-url URL] [--public-url URL] [--trust-proxy]
 //   node --import tsx server/relay/main.ts invite --robot sim --role driver [--ttl 1h] [--uses 1]
 //   node --import tsx server/relay/main.ts register --robot sim [--password P]
-// Environment: ADMIN_API_KEY, REDIS_URL, MEDIAMTX_API_URL (default http://127.0.0.1:9997; 'none'
-// skips the health check), HAVATAR_DATA_DIR, APP_ORIGINS, APP_URL, PUBLIC_URL, PORT, TRUST_PROXY=1,
+// Environment: ADMIN_API_KEY, REDIS_URL (redis://:<password>@host:port), MEDIAMTX_API_URL (default
+// http://127.0.0.1:9997; 'none' skips the health check), MEDIAMTX_API_SECRET (>= 16 characters; the
+// password of MediaMTX's API and metrics, which this relay's auth hook checks and its calls send),
+// HAVATAR_DATA_DIR, APP_ORIGINS, APP_URL, PUBLIC_URL, PORT, TRUST_PROXY=1,
 // MEDIA_PUBLIC_URL / HLS_PUBLIC_URL (MediaMTX's WebRTC and HLS bases as browsers reach them, handed
 // out with sessions; default http://<relay host>:8889 and :8888),
 // MEDIAMTX_AUTH_SECRET (>= 16 characters; the password in MediaMTX's authHTTPAddress, without which
@@ -18,6 +20,7 @@ import { Access, parseDuration } from './access.ts';
 import { MAX_USES, parseUses } from './invites.ts';
 import { parseLimitOverrides, RelayLimits } from './limits.ts';
 import { MediaKick } from './media-kick.ts';
+import { MIN_API_SECRET_LENGTH, withApiCredential } from './internal-api.ts';
 import { hashRobotPassword } from './robot-password.ts';
 import { createRelay, inviteLinkFor, makeStore } from './server.ts';
 import { MEDIAMTX_PORTS } from '../../protocol/limits.ts';
@@ -62,16 +65,20 @@ if (cmd === 'serve') {
   const limits = (() => { try { return parseLimitOverrides(env.RELAY_LIMITS); } catch (e) { die((e as Error).message); } })();
   const hookSecret = env.MEDIAMTX_AUTH_SECRET || undefined;
   if (hookSecret && hookSecret.length < MIN_HOOK_SECRET_LENGTH) die(`MEDIAMTX_AUTH_SECRET must have at least ${MIN_HOOK_SECRET_LENGTH} characters`);
+  const apiSecret = env.MEDIAMTX_API_SECRET || undefined;
+  if (apiSecret && apiSecret.length < MIN_API_SECRET_LENGTH) die(`MEDIAMTX_API_SECRET must have at least ${MIN_API_SECRET_LENGTH} characters`);
+  if (!apiSecret && mtx !== 'none') log.warn('MEDIAMTX_API_SECRET not set: MediaMTX\'s API and metrics refuse everyone, this relay included (its health check fails and revoked media is not ended)');
+  const mtxUrl = mtx === 'none' ? '' : withApiCredential(mtx, apiSecret);
   if (!env.ADMIN_API_KEY) log.warn('ADMIN_API_KEY not set: the admin API is off (the CLI still works)');
   const relay = await createRelay({
     port, host: flags.get('host') ?? env.HOST ?? '0.0.0.0', dataDir,
     adminApiKey: env.ADMIN_API_KEY || undefined, redisUrl,
-    mediamtxApiUrl: mtx === 'none' ? '' : mtx, appOrigins: origins, appUrl, publicUrl,
+    mediamtxApiUrl: mtxUrl, mediamtxApiSecret: apiSecret, appOrigins: origins, appUrl, publicUrl,
     mediaPublicUrl: env.MEDIA_PUBLIC_URL || undefined, hlsPublicUrl: env.HLS_PUBLIC_URL || undefined,
     trustProxy: flags.has('trust-proxy') || env.TRUST_PROXY === '1', mediamtxAuthSecret: hookSecret, limits, log,
   }).catch((err: Error) => die(`cannot start: ${err.message}`));
   // Revoked and expired sessions' WHEP/WHIP/HLS/RTSP media is ended through MediaMTX's API.
-  if (mtx !== 'none') relay.hub.watchMedia(new MediaKick({ apiUrl: mtx, log: log.child('media') }));
+  if (mtx !== 'none') relay.hub.watchMedia(new MediaKick({ apiUrl: mtxUrl, log: log.child('media') }));
   // Invites saved before invites were single-use keep working as created: say so once.
   await relay.access.invites.noteUnlimited().catch(() => {});
   process.stdout.write(JSON.stringify({ event: 'listening', port: relay.port, redis: !!redisUrl }) + '\n');

@@ -6,6 +6,7 @@
 // hook's allows are remembered here (MediaMTX session id ↔ relay session id), and every hub tick
 // (1 s) the sessions whose relay session no longer stands are kicked through MediaMTX's API.
 import type { Logger } from '../../common/log.ts';
+import { splitCredential } from './internal-api.ts';
 
 /** The fields of MediaMTX's auth request that name the media session (v1.20.1). */
 export interface MediaAuthFields { protocol?: string; id?: string | null; path?: string }
@@ -43,15 +44,12 @@ export class MediaKick {
   private readonly fetch: typeof fetch;
   private lastPrune: number;
   private failing = false;
+  private refused = false;
   /** A sweep still waiting on MediaMTX (timeouts) is not overlapped by the next tick's. */
   private sweeping = false;
 
   constructor(private readonly o: MediaKickOptions) {
-    const u = new URL(o.apiUrl);
-    // fetch() refuses URLs that carry credentials: they go in a header instead.
-    this.auth = u.username ? { Authorization: `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` } : {};
-    u.username = ''; u.password = '';
-    this.base = u.href.replace(/\/+$/, '');
+    ({ base: this.base, headers: this.auth } = splitCredential(o.apiUrl));
     this.now = o.now ?? (() => Date.now());
     this.fetch = o.fetch ?? fetch;
     this.lastPrune = this.now();
@@ -135,6 +133,9 @@ export class MediaKick {
       const r = await this.fetch(this.base + path, { method, headers: this.auth, signal: AbortSignal.timeout(this.o.timeoutMs ?? 2000) });
       await r.body?.cancel();
       if (this.failing) { this.failing = false; this.o.log.info('mediamtx API reachable again'); }
+      // Every kick would fail the same way: say once which setting is wrong.
+      if (r.status === 401 && !this.refused) this.o.log.warn('mediamtx API refused the relay (401): MEDIAMTX_API_SECRET is not set, or MediaMTX cannot ask this relay\'s auth hook (MEDIAMTX_AUTH_SECRET); revoked media cannot be ended');
+      this.refused = r.status === 401;
       return r.status;
     } catch (err) {
       if (!this.failing) this.o.log.warn('mediamtx API unreachable: revoked media not ended yet', { error: (err as Error).message });

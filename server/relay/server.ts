@@ -42,6 +42,8 @@ export interface RelayOptions {
    * Without one the hook refuses every call: nothing can publish or watch.
    */
   mediamtxAuthSecret?: string;
+  /** The password of MediaMTX's API and metrics (its auth hook checks it); mediamtxApiUrl carries it. */
+  mediamtxApiSecret?: string;
   limits?: Partial<RelayLimits>;
   log?: Logger;
 }
@@ -95,7 +97,7 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
   const server = createServer(createRequestHandler({
     access, hub, metrics, limits, log, adminApiKey: opts.adminApiKey, trustProxy: opts.trustProxy, appOrigins,
     mediaPublicUrl: opts.mediaPublicUrl, hlsPublicUrl: opts.hlsPublicUrl, inviteLink, health,
-    mediamtxAuthSecret: opts.mediamtxAuthSecret, talker: (robot, session) => holdsLease(hub, robot, session),
+    mediamtxAuthSecret: opts.mediamtxAuthSecret, mediamtxApiSecret: opts.mediamtxApiSecret, talker: (robot, session) => holdsLease(hub, robot, session),
   }));
   // Large enough that an oversized protocol frame gets an error frame (routing.ts) instead of 1009.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
