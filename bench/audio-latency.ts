@@ -103,7 +103,8 @@ try {
   // 2. talk → robot speaker: WHIP from the page, read back with the robot's own talk arguments.
   await page.evaluate(([u, t]) => (globalThis as unknown as Bench).bench.talk!(u, t), [sess.whipUrl, sess.token]);
   const api = bs.stack.server!.mediamtxApiUrl;
-  await waitFor('talk path ready', async () => ((await (await fetch(`${api}/v3/paths/get/robots/sim/talk`)).json()) as { ready?: boolean }).ready === true, 10000, 100);
+  const headers = bs.stack.server!.mediamtxApiHeaders;
+  await waitFor('talk path ready', async () => ((await (await fetch(`${api}/v3/paths/get/robots/sim/talk`, { headers })).json()) as { ready?: boolean }).ready === true, 10000, 100);
   const url = `${bs.rtspBase.replace('rtsp://', `rtsp://sim:${encodeURIComponent(bs.stack.server!.robotPassword)}@`)}/robots/sim/talk`;
   const args = rtspTalkArgs(url, { info: { kind: 'sim', device: 'pipe' }, ffmpegOutput: () => ['-c:a', 'pcm_s16le', '-ar', '16000', '-ac', '1', '-f', 's16le', '-flush_packets', '1', 'pipe:3'] });
   // PCM on fd 3: the talk arguments write -progress to stdout (the robot's supervisor reads it).
@@ -134,7 +135,7 @@ try {
     '-f', 'rtsp', '-rtsp_transport', 'tcp', `${bs.rtspBase.replace('rtsp://', `rtsp://driver:${encodeURIComponent(sess.token)}@`)}/robots/sim/talk`], { detached: true, stdio: 'ignore' });
   const stageOnsets: number[] = [];
   try {
-    await waitFor('talk path ready (FFmpeg publisher)', async () => ((await (await fetch(`${api}/v3/paths/get/robots/sim/talk`)).json()) as { ready?: boolean }).ready === true, 10000, 100);
+    await waitFor('talk path ready (FFmpeg publisher)', async () => ((await (await fetch(`${api}/v3/paths/get/robots/sim/talk`, { headers })).json()) as { ready?: boolean }).ready === true, 10000, 100);
     reader = spawn(FFMPEG_BIN, args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
     const sdetect = pcmDetector((t) => stageOnsets.push(t));
     let stageStart = 0;

@@ -119,7 +119,8 @@ try {
   await waitFor('WHEP playing', () => page.evaluate(() => (globalThis as unknown as Bench).bench.state!()).then((s) => s === 'playing'), 15000, 200);
   await sleep(2000);
   const api = `${bs.stack.server!.mediamtxApiUrl}/v3/paths/get/robots/sim`;
-  const bytesIn = async () => ((await (await fetch(api)).json()) as { bytesReceived: number }).bytesReceived;
+  const headers = bs.stack.server!.mediamtxApiHeaders;
+  const bytesIn = async () => ((await (await fetch(api, { headers })).json()) as { bytesReceived: number }).bytesReceived;
   const in0 = await bytesIn();
   const t0 = Date.now();
   const rx0 = (await page.evaluate(() => (globalThis as unknown as Bench).bench.inboundStats!())) as { t: number; video?: { bytesReceived: number }; audio?: { bytesReceived: number } };

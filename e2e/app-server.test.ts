@@ -178,7 +178,7 @@ test('five viewers and one driver: all see video, only the driver drives, the ro
   }
   // All six at once: MediaMTX serves six WebRTC readers, and every app is still in server mode.
   const readers = await waitFor('six WebRTC readers at MediaMTX', async () => {
-    const r = await fetch(`${stack.server!.mediamtxApiUrl}/v3/paths/get/robots/sim`);
+    const r = await fetch(`${stack.server!.mediamtxApiUrl}/v3/paths/get/robots/sim`, { headers: stack.server!.mediamtxApiHeaders });
     return ((await r.json()) as { readers: { type: string }[] }).readers.filter((x) => x.type === 'webRTCSession').length;
   }, (n) => n >= 6, 5000);
   assert.ok(readers >= 6);

@@ -19,7 +19,7 @@ export async function startServerStack(log: NonNullable<StackOptions['log']>, da
     },
   });
   await waitFor('the robot publishing to MediaMTX', async () => {
-    const r = await fetch(`${stack.server!.mediamtxApiUrl}/v3/paths/get/robots/sim`).catch(() => null);
+    const r = await fetch(`${stack.server!.mediamtxApiUrl}/v3/paths/get/robots/sim`, { headers: stack.server!.mediamtxApiHeaders }).catch(() => null);
     return r?.ok ? ((await r.json()) as { ready: boolean }).ready : false;
   }, (ready) => ready, 20_000);
   return stack;

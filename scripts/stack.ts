@@ -106,6 +106,8 @@ export interface Stack {
     adminKey: string;
     robotPassword: string;
     mediamtxApiUrl: string;
+    /** MediaMTX's API answers only the internal credential (user havatar, MEDIAMTX_API_SECRET): send these. */
+    mediamtxApiHeaders: Record<string, string>;
     /** Creates an access link for the app: `{ link, token }` of a relay invite. */
     invite(role: 'driver' | 'viewer', ttl?: string): Promise<{ link: string; invite: string }>;
   };
@@ -344,6 +346,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // MediaMTX's auth hook proves itself to the relay with this (a fresh one each start: both
   // processes get it from here, and a restarted relay or MediaMTX gets the same one).
   const hookSecret = randomBytes(24).toString('base64url');
+  // The password of MediaMTX's API and metrics, as in a deployment (the relay's hook checks it).
+  const apiSecret = randomBytes(24).toString('base64url');
   const loopback = server?.loopbackOnly ?? true;
   if (server) {
     const mediamtxConfig = join(opts.dataDir, 'mediamtx.yml');
@@ -368,6 +372,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ...env,
       ADMIN_API_KEY: adminKey,
       MEDIAMTX_AUTH_SECRET: hookSecret,
+      MEDIAMTX_API_SECRET: apiSecret,
       MEDIAMTX_API_URL: `http://127.0.0.1:${server.ports.api}`,
       APP_URL: server.appUrl,
       APP_ORIGINS: server.appOrigins.join(','),
@@ -423,6 +428,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       adminKey,
       robotPassword,
       mediamtxApiUrl: `http://127.0.0.1:${server.ports.api}`,
+      mediamtxApiHeaders: { Authorization: `Basic ${Buffer.from(`havatar:${apiSecret}`).toString('base64')}` },
       invite: (role, ttl) => relayInvite(relayUrl, adminKey, robotId, role, ttl),
     };
   }

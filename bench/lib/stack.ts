@@ -110,7 +110,7 @@ function benchStack(stack: Stack, dataDir: string, bridgeUrl: string, rtspBase: 
     async waitLive(timeoutMs = 20000) {
       await waitFor('server mode live', async () => {
         if (serverState(await bs.serverStatus()) !== 'live') return false;
-        const r = await fetch(`${s.mediamtxApiUrl}/v3/paths/get/robots/${s.robotId}`);
+        const r = await fetch(`${s.mediamtxApiUrl}/v3/paths/get/robots/${s.robotId}`, { headers: s.mediamtxApiHeaders });
         return r.ok && ((await r.json()) as { ready?: boolean }).ready === true;
       }, timeoutMs, 200);
     },

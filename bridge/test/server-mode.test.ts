@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { analyseWav } from '../sim/audio.ts';
 import { readdirSync } from 'node:fs';
 import {
-  ADMIN_KEY, Peer, api as relayApi, freePort, kill, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx,
+  ADMIN_KEY, Peer, api as relayApi, freePort, kill, launch, mediamtxPorts, mtxApiAuth, registerRobot, sessionFor, startMediamtx,
   stopAll, tempDir, type MediamtxProc, type Proc,
 } from '../../server/test/helpers.ts';
 import { sleep, waitFor } from '../../common/wait.ts';
@@ -52,13 +52,13 @@ async function waitState(state: string, timeoutMs: number): Promise<number> {
 
 /** Ids of MediaMTX's RTSP sessions publishing robots/sim. */
 async function rtspSessions(): Promise<string[]> {
-  const r = await fetch(`http://127.0.0.1:${mtxPorts.api}/v3/rtspsessions/list`);
+  const r = await fetch(`http://127.0.0.1:${mtxPorts.api}/v3/rtspsessions/list`, { headers: mtxApiAuth });
   const body = (await r.json()) as { items: Array<{ id: string; state: string; path: string }> };
   return body.items.filter((i) => i.state === 'publish' && i.path === 'robots/sim').map((i) => i.id).sort();
 }
 
 async function mtxPath(): Promise<Record<string, unknown> | null> {
-  const r = await fetch(`http://127.0.0.1:${mtxPorts.api}/v3/paths/get/${encodeURIComponent('robots/sim')}`).catch(() => null);
+  const r = await fetch(`http://127.0.0.1:${mtxPorts.api}/v3/paths/get/${encodeURIComponent('robots/sim')}`, { headers: mtxApiAuth }).catch(() => null);
   return r && r.ok ? ((await r.json()) as Record<string, unknown>) : null;
 }
 

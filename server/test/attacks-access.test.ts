@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { waitFor, within } from '../../common/wait.ts';
 import {
-  ADMIN_KEY, HOOK_SECRET, Peer, api, freePort, kill, launch, mediamtxPorts, registerRobot, robotAuth, sessionFor, startMediamtx,
+  ADMIN_KEY, HOOK_SECRET, Peer, api, freePort, kill, launch, mediamtxPorts, mtxApiAuth, registerRobot, robotAuth, sessionFor, startMediamtx,
   startCaddy, startRelay, stopAll, tempDir, type MediamtxProc, type Proc, type RelayProc,
 } from './helpers.ts';
 
@@ -67,7 +67,7 @@ function ffmpegTalk(url: string) {
   return launch('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
     '-c:a', 'libopus', '-ac', '1', '-b:a', '32k', '-f', 'rtsp', '-rtsp_transport', 'tcp', url], null);
 }
-const pathInfo = async (name: string) => api(`http://127.0.0.1:${mtx.api}`, 'GET', `/v3/paths/get/${name}`);
+const pathInfo = async (name: string) => api(`http://127.0.0.1:${mtx.api}`, 'GET', `/v3/paths/get/${name}`, undefined, mtxApiAuth);
 const talkSource = async () => ((await pathInfo('robots/sim/talk')).json.source as { id?: string } | null)?.id ?? null;
 
 /** A second talk publisher either gives up (refused) or becomes the path's source (took over). */

@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { waitFor } from '../../common/wait.ts';
 import { launchChromium } from '../../e2e/browser.ts';
 import {
-  admin, api, freePort, launch, mediamtxPorts, Peer, registerRobot, startMediamtx, startRelay, stopAll, type MediamtxProc, type Proc, type RelayProc,
+  admin, api, freePort, launch, mediamtxPorts, mtxApiAuth, Peer, registerRobot, startMediamtx, startRelay, stopAll, type MediamtxProc, type Proc, type RelayProc,
 } from './helpers.ts';
 
 /** The promise, measured from the admin's revocation (or the session's expiry) to MediaMTX. */
@@ -34,7 +34,7 @@ async function sessionOf(role: 'driver' | 'viewer', ttl = '1h'): Promise<Session
   return { token: s.json.token as string, id: s.json.session as string, invite: id, expiresAt: s.json.expiresAt as number };
 }
 
-const mtxApi = (path: string) => api(`http://127.0.0.1:${mtx.api}`, 'GET', path);
+const mtxApi = (path: string) => api(`http://127.0.0.1:${mtx.api}`, 'GET', path, undefined, mtxApiAuth);
 async function listed(kind: 'webrtcsessions' | 'hlssessions' | 'rtspsessions'): Promise<{ id: string; path: string; query: string }[]> {
   return (await mtxApi(`/v3/${kind}/list`)).json.items as { id: string; path: string; query: string }[];
 }

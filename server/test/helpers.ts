@@ -18,6 +18,12 @@ export const ADMIN_KEY = 'test-admin-key-0123456789';
  * MediaMTX started here sends it, as a deployment's relay and MediaMTX share theirs.
  */
 export const HOOK_SECRET = 'test-hook-secret-0123456789';
+/**
+ * The password of MediaMTX's API and metrics (MEDIAMTX_API_SECRET): every relay started here has it,
+ * as a deployment's does, and a test that reads MediaMTX's API sends it (`mtxApiAuth`).
+ */
+export const API_SECRET = 'test-internal-api-secret-0123456789';
+export const mtxApiAuth = { Authorization: `Basic ${Buffer.from(`havatar:${API_SECRET}`).toString('base64')}` };
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,7 +48,7 @@ export function tempDir(prefix = 'havatar-test-'): string {
 
 /** Spawns a process in its own group; resolves once a stdout/stderr line matches `ready`. */
 export function launch(cmd: string, args: string[], ready: RegExp | null, opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<Proc & { readyLine: string }> {
-  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MEDIAMTX_AUTH_SECRET: HOOK_SECRET, ...opts.env } });
+  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MEDIAMTX_AUTH_SECRET: HOOK_SECRET, MEDIAMTX_API_SECRET: API_SECRET, ...opts.env } });
   const lines: string[] = [];
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const p: Proc = { child, lines, exited };

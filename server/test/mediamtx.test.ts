@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../../common/wait.ts';
 import { renderMediamtxConfig } from '../mediamtx-config.ts';
 import {
-  Peer, admin, api, freePort, kill, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx, startRelay, stopAll,
+  Peer, admin, api, freePort, kill, launch, mediamtxPorts, mtxApiAuth, registerRobot, sessionFor, startMediamtx, startRelay, stopAll,
   type MediamtxProc, type RelayProc,
 } from './helpers.ts';
 
@@ -28,7 +28,7 @@ function ffmpegPublish(url: string) {
 }
 
 async function pathInfo(name: string): Promise<{ status: number; json: Record<string, unknown> }> {
-  return api(`http://127.0.0.1:${mtx.api}`, 'GET', `/v3/paths/get/${name}`);
+  return api(`http://127.0.0.1:${mtx.api}`, 'GET', `/v3/paths/get/${name}`, undefined, mtxApiAuth);
 }
 
 const fingerprint = () => [...randomBytes(32)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
