@@ -1,0 +1,91 @@
+// The app installs from the robot over HTTPS once the phone trusts the robot's CA, trusted the way
+// a user trusts it: downloaded from GET /ca.crt and added to Chromium's NSS database (Debian's
+// certutil) in a fresh HOME. No certificate switch anywhere (never --ignore-certificate-errors):
+// without the CA in that database the page does not even load. With it, the service worker
+// registers and controls the page, the manifest is installable (CDP's own check), and with the
+// bridge stopped a reload starts the app from the service worker.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { buildAppIfStale, stopProc } from '../scripts/stack.ts';
+import { startRig, type Rig } from '../bridge/test/harness.ts';
+import { waitFor, within } from '../common/wait.ts';
+import { CHROMIUM } from './browser.ts';
+
+let rig: Rig;
+let tmp: string;
+const contexts: BrowserContext[] = [];
+
+/** A HOME with an empty NSS database, as a fresh Chromium profile on Linux has; the CA added when given. */
+function homeWith(ca: Buffer | null): string {
+  const home = mkdtempSync(join(tmp, 'home-'));
+  const db = `sql:${join(home, '.pki/nssdb')}`;
+  mkdirSync(join(home, '.pki/nssdb'), { recursive: true });
+  execFileSync('certutil', ['-d', db, '-N', '--empty-password']);
+  if (ca) {
+    writeFileSync(join(home, 'havatar-robot-ca.crt'), ca);
+    execFileSync('certutil', ['-d', db, '-A', '-n', 'havatar-robot', '-t', 'C,,', '-i', join(home, 'havatar-robot-ca.crt')]);
+  }
+  return home;
+}
+
+/** A persistent profile (an incognito context is never installable), Chromium's own certificate checks. */
+async function chromiumAt(home: string): Promise<BrowserContext> {
+  const context = await chromium.launchPersistentContext(join(home, 'profile'), {
+    executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], env: { ...process.env, HOME: home },
+    viewport: { width: 390, height: 844 },
+  });
+  contexts.push(context);
+  return context;
+}
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'havatar-e2e-trust-'));
+  await buildAppIfStale();
+  rig = await startRig();
+});
+
+after(async () => {
+  await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
+  await rig?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test('without the robot CA trusted, Chromium refuses the robot\'s HTTPS certificate', async () => {
+  const context = await chromiumAt(homeWith(null));
+  const page = await context.newPage();
+  await assert.rejects(page.goto(`${rig.https}/`), /ERR_CERT_AUTHORITY_INVALID/);
+  await context.close();
+});
+
+test('with the CA from /ca.crt trusted: the service worker controls the page, the app is installable and starts offline', async () => {
+  const res = await fetch(`${rig.http}/ca.crt`);
+  assert.equal(res.status, 200, 'served without a token');
+  assert.equal(res.headers.get('content-type'), 'application/x-x509-ca-cert');
+  const context = await chromiumAt(homeWith(Buffer.from(await res.arrayBuffer())));
+  const page = await context.newPage();
+  await page.goto(`${rig.https}/`);
+  assert.equal(await page.evaluate('window.isSecureContext'), true);
+  // The first load installs the worker; it controls pages from the next load on (no clients.claim).
+  await within('a service worker to register', page.evaluate('navigator.serviceWorker.ready.then(() => true)'), 15_000);
+  await waitFor('the service worker to activate', () => page.evaluate('navigator.serviceWorker.getRegistration().then((r) => r?.active?.state ?? null)'), (s) => s === 'activated', 10_000);
+  await page.reload();
+  await waitFor('the service worker to control the page', () => page.evaluate('navigator.serviceWorker.controller?.state ?? null'), (s) => s === 'activated', 10_000);
+
+  const cdp = await context.newCDPSession(page);
+  const manifest = await cdp.send('Page.getAppManifest') as { url: string; errors: unknown[] };
+  assert.match(manifest.url, /\/manifest\.webmanifest$/);
+  assert.deepEqual(manifest.errors, []);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  assert.deepEqual(installabilityErrors, [], 'Chromium finds the app installable');
+
+  await stopProc(rig.bridge, 3000);
+  await assert.rejects(fetch(`${rig.http}/health`), 'the robot is down');
+  await page.reload();
+  await page.locator('havatar-app').waitFor({ timeout: 10_000 });
+  assert.equal(await page.evaluate('navigator.serviceWorker.controller?.state ?? null'), 'activated', 'the app started from the service worker');
+});
