@@ -39,7 +39,14 @@ export interface ClientPresenceMsg {
 /** Who drives now, as the relay decided (null: nobody). The robot accepts drive only from them. */
 export interface DriverMsg { v: 1; type: 'driver'; client: string | null; name: string | null }
 
-export type RelayToRobotMessage = ForwardMsg | ClientPresenceMsg | DriverMsg;
+/**
+ * The robot's short-lived MediaMTX credential (RTSP user and password for publishing robots/<id>
+ * and reading robots/<id>/talk), sent on connect and again before it expires. Its long-lived
+ * password then only ever travels on this link (TLS in production), never on the media path.
+ */
+export interface PublishCredentialMsg { v: 1; type: 'publish_credential'; user: string; password: string; expiresAt: number }
+
+export type RelayToRobotMessage = ForwardMsg | ClientPresenceMsg | DriverMsg | PublishCredentialMsg;
 
 // ---- robot → relay --------------------------------------------------------------------------
 
@@ -68,6 +75,8 @@ const V: Checker = (v) => (v === PROTOCOL_VERSION ? null : `must be ${PROTOCOL_V
 const CLIENT: Checker = str(1, MAX_ID_CHARS, CLIENT_ID_PATTERN);
 const NAME: Checker = str(1, MAX_ID_CHARS);
 const ROBOT: Checker = str(1, 64, ROBOT_ID_PATTERN);
+/** What the relay issues (server/relay/publish-credential.ts): a prefix, hex expiry and nonce, a base64url MAC. */
+export const PUBLISH_CREDENTIAL_PATTERN = /^hp_[A-Za-z0-9_-]{20,160}$/;
 
 const nested = (parse: (x: unknown) => Result<unknown>): Checker => (m) => {
   const r = parse(m);
@@ -78,6 +87,7 @@ const relayToRobotSpecs: Record<RelayToRobotMessage['type'], Spec> = {
   forward: { v: V, type: oneOf('forward'), client: CLIENT, msg: nested(parseClientMessage) },
   client: { v: V, type: oneOf('client'), event: oneOf('join', 'leave'), client: CLIENT, role: oneOf('driver', 'viewer'), name: nullable(NAME) },
   driver: { v: V, type: oneOf('driver'), client: nullable(CLIENT), name: nullable(NAME) },
+  publish_credential: { v: V, type: oneOf('publish_credential'), user: ROBOT, password: str(23, 163, PUBLISH_CREDENTIAL_PATTERN), expiresAt: num(0, 2 ** 53) },
 };
 
 /** Validates a frame the relay sent to the robot (the bridge's server client uses this). */

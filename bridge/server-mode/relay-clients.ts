@@ -38,6 +38,8 @@ export class RelayClients {
         return f.event === 'join' ? this.joined(f) : this.left(f.client);
       case 'driver':
         return this.driverMoved(f);
+      case 'publish_credential':
+        return; // the run keeps it for the media path (server-run.ts), before frames reach here
       case 'forward': {
         const m = f.msg;
         // hello and lease belong to the relay (it owns the remote lease); never act on them here.

@@ -14,6 +14,7 @@ import type { RelayLimits } from './limits.ts';
 import type { SessionRecord, Store } from './store.ts';
 import { hashSecret, Invites, newSecret, type Invite, type IssuedSession } from './invites.ts';
 import { hashRobotPassword, RobotPasswords } from './robot-password.ts';
+import { isPublishCredential, type PublishCredentials } from './publish-credential.ts';
 
 export { hashSecret, type Invite, type IssuedSession };
 const sameHash = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -42,6 +43,10 @@ export class Access {
   readonly invites: Invites;
   /** Robot passwords: salted scrypt, old SHA-256 records upgraded on login (robot-password.ts). */
   readonly robots: RobotPasswords;
+  /** The robots' short-lived media credentials (server.ts sets them: they need the hook's secret). */
+  publish: PublishCredentials | null = null;
+  /** Robots already told to stop sending their long-lived password to MediaMTX (once each). */
+  private readonly warnedPassword = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -143,8 +148,16 @@ export class Access {
     let role: 'robot' | Role | null = null;
     let who = '';
     let session: SessionRecord | undefined;
-    if ((!q.user || q.user === robot) && !secret.startsWith('hs_') && (await this.verifyRobot(robot, secret))) {
+    if (isPublishCredential(secret)) {
+      // The relay-issued credential: never tried as a password (no scrypt), useless once expired.
+      if (await this.publish?.verify(robot, q.user, secret)) { role = 'robot'; who = `robot:${robot}`; }
+    } else if ((!q.user || q.user === robot) && !secret.startsWith('hs_') && (await this.verifyRobot(robot, secret))) {
       role = 'robot'; who = `robot:${robot}`;
+      // Still accepted (an older bridge), but whoever sees its RTSP can log in as the robot.
+      if (!this.warnedPassword.has(robot)) {
+        this.warnedPassword.add(robot);
+        this.log.warn('robot sent its long-lived password to MediaMTX: update its bridge, which uses the relay-issued publish credential', { robot, protocol: q.protocol });
+      }
     } else {
       const s = await this.verifySession(secret);
       if (s && s.robot === robot) { role = s.role; who = `session:${s.id}`; session = s; }

@@ -27,6 +27,7 @@ import { Lease, leaseFrame, NOBODY } from './lease.ts';
 import type { RelayLimits } from './limits.ts';
 import type { MediaAuthFields, MediaKick } from './media-kick.ts';
 import type { Metrics } from './metrics.ts';
+import type { PublishCredentials } from './publish-credential.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { Routing } from './routing.ts';
 import type { SessionRecord, Store } from './store.ts';
@@ -46,6 +47,8 @@ export class Hub {
   private gaugeDirty = false;
   /** Ends MediaMTX sessions whose relay session was revoked or expired (null: no MediaMTX API). */
   private media: MediaKick | null = null;
+  /** Gives each connected robot its short-lived media credential (null: none issued). */
+  private credentials: PublishCredentials | null = null;
 
   constructor(
     private readonly access: Access,
@@ -86,7 +89,10 @@ export class Hub {
     this.heartbeat.watch(conn);
     ws.on('error', (err) => this.log.warn('robot socket error', { robot, error: err }));
     ws.on('message', (data, isBinary) => this.routing.fromRobot(conn, data as Buffer, isBinary));
+    // Its media credential first: the robot waits for it before it publishes.
+    const stopCredentials = this.credentials?.attach(robot, (m) => this.hookup.sendRobot(conn, m), (err) => this.log.warn('publish credential not issued', { robot, error: err }));
     ws.on('close', () => {
+      stopCredentials?.();
       if (!this.conns.dropRobot(conn)) return;
       this.metrics.robots.set(this.conns.robots.size);
       this.log.info('robot disconnected', { robot });
@@ -100,6 +106,9 @@ export class Hub {
     this.hookup.publish({ kind: 'resync', robot });
     this.hookup.toClients(robot, null, { v: 1, type: 'robot', robot, online: true });
   }
+
+  /** From now on, every robot that connects gets publish credentials, renewed while it stays. */
+  issuePublishCredentials(c: PublishCredentials): void { this.credentials = c; }
 
   /** From now on, media opened with sessions that stop standing is kicked from MediaMTX each tick. */
   watchMedia(kick: MediaKick): void { this.media = kick; }

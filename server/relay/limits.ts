@@ -12,6 +12,11 @@ export const RelayLimits = {
   deadAfterMs: 1500,
   /** Bytes queued to one socket before it counts as a slow consumer and is dropped. */
   maxBufferedBytes: MAX_SOCKET_BUFFERED_BYTES,
+  /**
+   * A robot's publish credential (publish-credential.ts) opens media sessions this long; the relay
+   * sends a fresh one at half of it while the robot's link is up.
+   */
+  publishCredentialTtlMs: 10 * 60_000,
   /** Session tokens live this long; the app refreshes before expiry. */
   sessionTtlMs: 15 * 60_000,
   /** Longest an invite link may stay valid, and its default. */

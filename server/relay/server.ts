@@ -15,6 +15,7 @@ import { createRequestHandler } from './http-routes.ts';
 import { Hub } from './hub.ts';
 import { RelayLimits } from './limits.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { PublishCredentials } from './publish-credential.ts';
 import { FileStore, RedisStore, type Store } from './store.ts';
 
 export interface RelayOptions {
@@ -89,6 +90,8 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
   const bus = await startBus(opts.redisUrl, limits, log);
   const access = new Access(store, limits, log.child('access'), opts.adminApiKey, (kind) => metrics.authFailures.inc({ kind }));
   const hub = new Hub(access, store, bus, limits, metrics, log.child('hub'));
+  access.publish = new PublishCredentials(store, limits.publishCredentialTtlMs, opts.mediamtxAuthSecret);
+  hub.issuePublishCredentials(access.publish);
   const appOrigins = opts.appOrigins ?? [];
   const appUrl = opts.appUrl ?? 'http://127.0.0.1:5173/';
   const inviteLink = (token: string) => inviteLinkFor(appUrl, opts.publicUrl, token);
