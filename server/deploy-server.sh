@@ -2,9 +2,11 @@
 # Deploys the Havatar server (Caddy + relay + MediaMTX + Redis + Prometheus) on one VPS with Docker.
 #
 #   server/deploy-server.sh --domain robot.example.org [--public-ip 203.0.113.7] [--robot sim]
+#   server/deploy-server.sh --env-only    (step 2 only: write or complete server/.env, start nothing)
 #
 # 1. checks prerequisites (docker with compose, curl, openssl, a built app in dist/);
-# 2. writes secrets to server/.env (created once, chmod 600; re-runs keep the same secrets);
+# 2. writes secrets to server/.env (created once, chmod 600; re-runs keep the same secrets and any
+#    line of yours, and add a secret that a newer stack needs);
 # 3. builds and starts the stack;
 # 4. waits until https://<domain>/health answers 200;
 # 5. registers the robot (first run only: its password is printed once) and prints an operator link.
@@ -19,8 +21,9 @@ ROBOT="sim"
 ROLE="driver"
 TTL="24h"
 HEALTH_TIMEOUT_S=120
+ENV_ONLY=""
 
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 die() { echo "deploy: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -30,18 +33,23 @@ while [ $# -gt 0 ]; do
     --robot) ROBOT="${2:-}"; shift 2 ;;
     --role) ROLE="${2:-}"; shift 2 ;;
     --ttl) TTL="${2:-}"; shift 2 ;;
+    --env-only) ENV_ONLY=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "deploy: unknown option $1" >&2; usage 1 ;;
   esac
 done
 
 # ---- 1. prerequisites --------------------------------------------------------------------------
-for tool in docker curl openssl; do
+tools="docker curl openssl"
+[ -z "$ENV_ONLY" ] || tools="openssl"
+for tool in $tools; do
   command -v "$tool" >/dev/null || die "$tool is missing (Debian: apt-get install docker.io docker-compose-plugin curl openssl)"
 done
-docker compose version >/dev/null 2>&1 || die "the docker compose plugin is missing (apt-get install docker-compose-plugin)"
-docker info >/dev/null 2>&1 || die "cannot talk to the Docker daemon (is it running, and may this user use it?)"
-[ -f "$HERE/../dist/index.html" ] || die "the app is not built: run 'npm run build' in $(dirname "$HERE") first"
+if [ -z "$ENV_ONLY" ]; then
+  docker compose version >/dev/null 2>&1 || die "the docker compose plugin is missing (apt-get install docker-compose-plugin)"
+  docker info >/dev/null 2>&1 || die "cannot talk to the Docker daemon (is it running, and may this user use it?)"
+  [ -f "$HERE/../dist/index.html" ] || die "the app is not built: run 'npm run build' in $(dirname "$HERE") first"
+fi
 [[ "$ROBOT" =~ ^[A-Za-z0-9_-]{1,64}$ ]] || die "--robot must be 1-64 of A-Z a-z 0-9 _ -"
 [[ "$ROLE" == driver || "$ROLE" == viewer ]] || die "--role must be driver or viewer"
 
@@ -62,6 +70,14 @@ else
   ADMIN_API_KEY="$(openssl rand -base64 36 | tr -d '/+=\n')"
   MEDIAMTX_AUTH_SECRET="$(openssl rand -hex 32)"
 fi
+# Secrets a newer stack needs that an older .env lacks: generated once, then kept like the others.
+add_secret() { # NAME WHAT
+  [ -z "${!1:-}" ] || return 0
+  [ ! -f "$ENV_FILE" ] || echo "deploy: adding $1 ($2) to $ENV_FILE"
+  printf -v "$1" '%s' "$(openssl rand -hex 32)"
+}
+add_secret MEDIAMTX_API_SECRET "the password of MediaMTX's API and metrics, for the relay and Prometheus"
+add_secret REDIS_PASSWORD "Redis's requirepass, in the relay's REDIS_URL"
 [ -n "$DOMAIN" ] || die "--domain is required"
 [[ "$DOMAIN" =~ ^[A-Za-z0-9.-]+$ ]] || die "--domain must be a host name"
 if [ -z "$PUBLIC_IP" ]; then
@@ -74,15 +90,24 @@ fi
     echo "HAVATAR_DOMAIN=$DOMAIN"
     echo "ADMIN_API_KEY=$ADMIN_API_KEY"
     echo "MEDIAMTX_AUTH_SECRET=$MEDIAMTX_AUTH_SECRET"
+    echo "MEDIAMTX_API_SECRET=$MEDIAMTX_API_SECRET"
+    echo "REDIS_PASSWORD=$REDIS_PASSWORD"
     echo "PUBLIC_IP=$PUBLIC_IP"
     echo "PUBLIC_IP_SAVED=$PUBLIC_IP"
+    # Lines this script does not write (added by hand) are kept as they were.
+    if [ -f "$ENV_FILE" ]; then
+      grep -vE '^(HAVATAR_DOMAIN|ADMIN_API_KEY|MEDIAMTX_AUTH_SECRET|MEDIAMTX_API_SECRET|REDIS_PASSWORD|PUBLIC_IP|PUBLIC_IP_SAVED)=' "$ENV_FILE" \
+        | grep -vxF "# Havatar server secrets, written by deploy-server.sh. Keep private (mode 600)." || true
+    fi
   } > "$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 )
 chmod 600 "$ENV_FILE"
+if [ -n "$ENV_ONLY" ]; then echo "deploy: $ENV_FILE is ready (--env-only: nothing started)"; exit 0; fi
 
 # ---- 3. start --------------------------------------------------------------------------------
-compose() { docker compose --project-directory "$HERE" -f "$HERE/compose.yaml" --env-file "$ENV_FILE" "$@"; }
+# The secret Prometheus reads is a compose secret taken from the environment (not only --env-file).
+compose() { MEDIAMTX_API_SECRET="$MEDIAMTX_API_SECRET" docker compose --project-directory "$HERE" -f "$HERE/compose.yaml" --env-file "$ENV_FILE" "$@"; }
 compose config --quiet || die "compose.yaml does not validate"
 compose up -d --build --remove-orphans
 

@@ -1,0 +1,158 @@
+// Attacks on the services inside the deployment: someone who reaches the compose network (or the
+// host's ports) calls MediaMTX's API and metrics or Redis directly. MediaMTX runs with the repo's
+// server/mediamtx.yml, Redis with compose.yaml's own command line, both behind the real relay.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { waitFor } from '../../common/wait.ts';
+import { admin, api, API_SECRET, freePort, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx, startRelay, stopAll, tempDir } from './helpers.ts';
+
+// js-yaml comes with eslint (a dev dependency); it has no bundled types.
+const yaml = createRequire(import.meta.url)('js-yaml') as { load(s: string): unknown };
+const ROOT = new URL('../..', import.meta.url).pathname;
+const basic = (user: string, pw: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
+
+interface Service { ports?: (string | { published?: string | number; target: number; protocol?: string })[]; networks?: string[] | Record<string, unknown>; environment?: Record<string, string>; command?: string[]; secrets?: string[] }
+interface Compose { services: Record<string, Service>; networks?: Record<string, { internal?: boolean } | null>; secrets?: Record<string, { environment?: string }> }
+const compose = yaml.load(readFileSync(join(ROOT, 'server/compose.yaml'), 'utf8')) as Compose;
+const networksOf = (s: Service) => (Array.isArray(s.networks) ? s.networks : Object.keys(s.networks ?? { default: null }));
+const isInternal = (net: string) => compose.networks?.[net]?.internal === true;
+/** "host:container/proto" or the long form → "container/proto" of what the host publishes. */
+const published = (s: Service) => (s.ports ?? []).map((p) => (typeof p === 'string' ? (/(\d+)(\/\w+)?$/.exec(p)!.slice(1).join('') || p) : `${p.target}/${p.protocol ?? 'tcp'}`).replace(/^(\d+)$/, '$1/tcp'));
+
+after(stopAll);
+
+describe('compose: nothing internal is reachable from outside', () => {
+  test('only Caddy (80/443) and MediaMTX media ports are published; API, metrics, pprof, Redis and the relay are not', () => {
+    const byService = Object.fromEntries(Object.entries(compose.services).map(([n, s]) => [n, published(s)]));
+    assert.deepEqual(byService.caddy!.sort(), ['443/tcp', '443/udp', '80/tcp']);
+    const media = new Set(['8554/tcp', '8322/tcp', '8189/udp', '8189/tcp']); // RTSP, RTSPS, WebRTC ICE
+    for (const p of byService.mediamtx!) assert.ok(media.has(p), `mediamtx publishes ${p}, which is not a media port`);
+    for (const name of ['relay', 'redis', 'prometheus']) assert.deepEqual(byService[name], [], `${name} publishes ${byService[name]!.join(', ')}`);
+  });
+
+  test('relay, Redis and Prometheus sit only on internal networks; MediaMTX reaches them there', () => {
+    for (const name of ['relay', 'redis', 'prometheus']) {
+      const nets = networksOf(compose.services[name]!);
+      assert.ok(nets.length > 0 && nets.every(isInternal), `${name} is on ${nets.join(', ')}: not all internal: true`);
+    }
+    const shared = (a: string, b: string) => networksOf(compose.services[a]!).filter((n) => isInternal(n) && networksOf(compose.services[b]!).includes(n));
+    assert.ok(shared('mediamtx', 'relay').length, 'mediamtx and the relay share an internal network');
+    assert.ok(shared('relay', 'redis').length && shared('prometheus', 'mediamtx').length && shared('prometheus', 'relay').length);
+    assert.ok(shared('caddy', 'relay').length, 'Caddy reaches the relay over an internal network');
+    assert.deepEqual(networksOf(compose.services.redis!).filter((n) => networksOf(compose.services.caddy!).includes(n)), [], 'Caddy cannot reach Redis');
+  });
+
+  test('MediaMTX asks the relay about its API and metrics, pprof is off, Redis and the API need the generated secrets', () => {
+    const mtx = yaml.load(readFileSync(join(ROOT, 'server/mediamtx.yml'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(mtx.authHTTPExclude, [], 'no action is excluded from the relay\'s auth hook');
+    assert.ok(mtx.pprof === false || mtx.pprof === 'no', 'pprof is off'); // YAML 1.2 reads MediaMTX's `no` as a string
+    const env = compose.services.mediamtx!.environment ?? {};
+    assert.deepEqual(Object.keys(env).filter((k) => /^MTX_(AUTHHTTPEXCLUDE|PPROF|AUTHMETHOD)/.test(k)), [], 'compose does not undo it');
+    const relayEnv = compose.services.relay!.environment!;
+    assert.match(relayEnv.MEDIAMTX_API_SECRET!, /^\$\{MEDIAMTX_API_SECRET:\?/);
+    assert.match(relayEnv.REDIS_URL!, /^redis:\/\/:\$\{REDIS_PASSWORD:\?[^}]*\}@redis:6379$/);
+    assert.ok(compose.services.redis!.command!.join(' ').includes('--requirepass ${REDIS_PASSWORD:?'), 'redis-server runs with requirepass');
+    // Prometheus scrapes MediaMTX with the same secret, from a compose secret (not in its config file).
+    const prom = yaml.load(readFileSync(join(ROOT, 'server/prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string; basic_auth?: { username: string; password_file: string } }[] };
+    const job = prom.scrape_configs.find((j) => j.job_name === 'mediamtx')!;
+    assert.equal(job.basic_auth?.username, 'havatar');
+    const secret = /^\/run\/secrets\/(.+)$/.exec(job.basic_auth.password_file)?.[1];
+    assert.ok(secret && compose.services.prometheus!.secrets?.includes(secret), 'the password file is a secret mounted into Prometheus');
+    assert.equal(compose.secrets?.[secret]?.environment, 'MEDIAMTX_API_SECRET');
+  });
+});
+
+describe('MediaMTX API and metrics (server/mediamtx.yml, real relay hook)', () => {
+  test('without the internal credential: 401; with it: the relay\'s own calls and a scrape work', async () => {
+    const ports = await mediamtxPorts();
+    const relay = await startRelay({ mediamtxApiUrl: `http://127.0.0.1:${ports.api}` }); // with API_SECRET
+    await startMediamtx(`${relay.url}/mediamtx/auth`, ports);
+    const apiUrl = `http://127.0.0.1:${ports.api}`;
+    const metricsUrl = `http://127.0.0.1:${ports.metrics}`;
+    // The attacks: anonymous, a wrong password, a robot's password, an operator token as password.
+    const pw = await registerRobot(relay.url, 'sim');
+    const token = await sessionFor(relay.url, 'sim', 'driver');
+    for (const headers of [{}, basic('havatar', 'wrong-secret-0123456789'), basic('sim', pw), basic('havatar', token), { Authorization: `Bearer ${token}` }]) {
+      assert.equal((await api(apiUrl, 'GET', '/v3/paths/list', undefined, headers)).status, 401, `API with ${JSON.stringify(Object.keys(headers))}`);
+      assert.equal((await api(apiUrl, 'POST', '/v3/config/global/patch', { pprof: true }, headers)).status, 401);
+      assert.equal((await api(metricsUrl, 'GET', '/metrics', undefined, headers)).status, 401, 'metrics');
+    }
+    // The legitimate paths: the relay's /health calls the API with the secret; Prometheus scrapes.
+    const auth = basic('havatar', API_SECRET);
+    assert.equal((await api(apiUrl, 'GET', '/v3/paths/list', undefined, auth)).status, 200);
+    const scrape = await api(metricsUrl, 'GET', '/metrics', undefined, auth);
+    assert.equal(scrape.status, 200);
+    assert.match(scrape.text, /^paths /m);
+    assert.equal((await api(relay.url, 'GET', '/health')).status, 200);
+    assert.ok(!relay.lines.some((l) => l.includes(API_SECRET)), 'the secret is never logged');
+  });
+});
+
+/** redis-server's arguments as compose.yaml gives them (secrets filled in), on a loopback port here. */
+function composeRedisArgs(password: string, port: number, dir: string): string[] {
+  const [bin, ...args] = compose.services.redis!.command!;
+  assert.equal(bin, 'redis-server');
+  const filled = args.map((a) => a.replace(/\$\{REDIS_PASSWORD(:\?[^}]*)?\}/, password));
+  return [...filled, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'no'];
+}
+
+/** One raw RESP command, as anything on the network could send it; resolves to the first reply line. */
+function rawRedis(port: number, cmd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => s.write(`${cmd}\r\n`));
+    s.once('data', (d) => { resolve(String(d).split('\r\n')[0]!); s.destroy(); });
+    s.once('error', reject);
+  });
+}
+
+describe('Redis (compose.yaml\'s command line, real redis-server)', () => {
+  test('without the password Redis refuses anyone, the relay included; with it the relay works', async (t) => {
+    if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) return t.skip('redis-server is not installed (apt-get install redis-server)');
+    const password = 'test-redis-password-0123456789';
+    const port = await freePort();
+    await launch('redis-server', composeRedisArgs(password, port, tempDir('havatar-redis-')), /Ready to accept connections/);
+    assert.match(await rawRedis(port, 'KEYS *'), /^-NOAUTH/, 'an unauthenticated client is refused');
+    assert.match(await rawRedis(port, `AUTH ${password}`), /^\+OK/);
+
+    // A relay whose REDIS_URL lacks the password: refused, and it says what is missing.
+    const bare = await startRelay({ redisUrl: `redis://127.0.0.1:${port}` });
+    assert.equal((await api(bare.url, 'POST', '/api/robot/register', { robot: 'sim' }, admin)).status >= 500, true, 'the store is refused');
+    assert.equal((await api(bare.url, 'GET', '/health')).status, 503);
+    await waitFor('the relay to say REDIS_URL lacks the password', () => bare.lines.find((l) => /REDIS_URL/.test(l) && /password/.test(l)));
+    assert.ok(!bare.lines.some((l) => l.includes(password)));
+
+    const relay = await startRelay({ redisUrl: `redis://:${password}@127.0.0.1:${port}` });
+    assert.equal((await api(relay.url, 'GET', '/health')).status, 200);
+    await registerRobot(relay.url, 'sim');
+    assert.ok(await sessionFor(relay.url, 'sim', 'viewer'));
+    assert.ok(!relay.lines.some((l) => l.includes(password)), 'the password is never logged');
+  });
+});
+
+describe('deploy-server.sh --env-only', () => {
+  test('an existing .env gets the new secrets and keeps everything it had', () => {
+    const dir = tempDir('havatar-env-');
+    const envFile = join(dir, '.env');
+    const old = '# Havatar server secrets\nHAVATAR_DOMAIN=robot.example.org\nADMIN_API_KEY=old-admin-key-0123456789\nPUBLIC_IP=203.0.113.7\nPUBLIC_IP_SAVED=203.0.113.7\nMY_NOTE=kept\n';
+    writeFileSync(envFile, old, { mode: 0o600 });
+    const run = () => spawnSync('bash', [join(ROOT, 'server/deploy-server.sh'), '--env-only'], { env: { ...process.env, HAVATAR_ENV_FILE: envFile }, encoding: 'utf8' });
+    const r = run();
+    assert.equal(r.status, 0, r.stderr);
+    const text = readFileSync(envFile, 'utf8');
+    for (const line of old.split('\n').filter((l) => l && !l.startsWith('#'))) assert.ok(text.split('\n').includes(line), `kept: ${line}`);
+    const get = (s: string, k: string) => new RegExp(`^${k}=(.+)$`, 'm').exec(s)?.[1];
+    assert.match(get(text, 'MEDIAMTX_API_SECRET') ?? '', /^[A-Za-z0-9]{32,}$/);
+    assert.match(get(text, 'REDIS_PASSWORD') ?? '', /^[A-Za-z0-9]{32,}$/);
+    assert.match(r.stdout, /adding MEDIAMTX_API_SECRET .*\n.*adding REDIS_PASSWORD /);
+    assert.ok(!r.stdout.includes(get(text, 'MEDIAMTX_API_SECRET')!) && !r.stdout.includes(get(text, 'REDIS_PASSWORD')!), 'secrets are not printed');
+    assert.equal(statSync(envFile).mode & 0o777, 0o600);
+    // A second run changes nothing: the same secrets stay.
+    assert.equal(run().status, 0);
+    assert.equal(readFileSync(envFile, 'utf8'), text);
+  });
+});
