@@ -113,7 +113,7 @@ export class DriveView extends LitElement {
           : html`<button class="lease primary" ?disabled=${!live} @click=${() => this.lease('take')}>Take control</button>`}
       <div class="bar">
         <div class="tools">
-          <button class="sound" @click=${() => void this.media.toggleMute()} aria-pressed=${!this.media.muted}>${this.media.muted ? 'Robot sound: off' : 'Robot sound: on'}</button>
+          <button class="sound" data-sound-toggle @click=${() => void this.media.toggleMute()} aria-pressed=${!this.media.muted}>${this.media.muted ? 'Robot sound: off' : 'Robot sound: on'}</button>
           <button class="full" @click=${this.fullscreen}>Full screen</button>
           <button class="stats-toggle" aria-pressed=${this.statsOpen} @click=${() => (this.statsOpen = !this.statsOpen)}>Stats</button>
         </div>

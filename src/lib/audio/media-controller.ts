@@ -11,6 +11,7 @@ import type { AppServices } from '../../app/services.ts';
 import { RobotAudioPlayer } from './robot-audio.ts';
 import { TalkCapture, type TalkState } from './talk-capture.ts';
 import type { WhipTalk } from './whip-talk.ts';
+import { onFirstGesture, onSoundToggle } from '../video/first-gesture.ts';
 
 /** What the talk button needs from either kind of talk. */
 export interface Talk {
@@ -97,6 +98,17 @@ export class MediaController implements ReactiveController {
       }),
       this.services.link.on('status', (s) => {
         if (s.state !== 'live') this.stopTalk();
+      }),
+      // Sound wanted (Settings): it starts with the first tap, the earliest iOS allows. A tap on the
+      // sound button itself is the operator's own choice and is left to it.
+      onFirstGesture(window, (e) => {
+        // Autoplay refused (iOS in Low Power Mode refuses even muted video): the first tap starts it.
+        const video = this.services.mode.video?.element;
+        if (video instanceof HTMLVideoElement && video.paused) void video.play().catch(() => {});
+        if (!this.services.settings.value.audioEnabled || !this.player.muted || onSoundToggle(e)) return;
+        // The video's sound at once, inside the gesture (iOS pauses a video unmuted outside one).
+        this.services.mode.setSound(true);
+        void this.toggleMute();
       }),
     ];
   }

@@ -1,6 +1,6 @@
 // The last-resort video in server mode: MediaMTX's low-latency HLS in a <video>, when WebRTC cannot
 // get a media path (UDP blocked). ~0.6 s behind: fine to watch, not to drive — the drive view says
-// so. hls.js (lowLatencyMode) where Media Source Extensions exist, otherwise the browser's native
+// so. hls.js (lowLatencyMode) where the classic MediaSource exists, otherwise the browser's native
 // HLS (iOS). hls.js is imported only here, and this file only when HLS is needed: it is big.
 //
 // States: idle → loading → playing; a fatal error → error, then a retry after RETRY_MS with a fresh
@@ -22,8 +22,16 @@ export interface HlsOptions {
   engine?: 'native' | 'hlsjs';
 }
 
-export function hasMse(): boolean {
-  return typeof window !== 'undefined' && ('MediaSource' in window || 'ManagedMediaSource' in window);
+/**
+ * Which player: hls.js where the classic MediaSource exists (desktop browsers, Android: its
+ * low-latency mode is the tested path), else the browser's own HLS where it says it plays it —
+ * iPhones, where every browser is Safari underneath and only iOS 17.1+ has (Managed)MediaSource,
+ * which also needs AirPlay turned off to open at all. hls.js over ManagedMediaSource is last.
+ */
+export function hlsEngine(video: Pick<HTMLVideoElement, 'canPlayType'>, win: object = window): 'native' | 'hlsjs' {
+  if ('MediaSource' in win) return 'hlsjs';
+  if (video.canPlayType('application/vnd.apple.mpegurl')) return 'native';
+  return 'ManagedMediaSource' in win ? 'hlsjs' : 'native';
 }
 
 export class HlsPlayer implements VideoSource {
@@ -42,6 +50,8 @@ export class HlsPlayer implements VideoSource {
     v.autoplay = true;
     v.playsInline = true;
     v.muted = true;
+    // ManagedMediaSource (hls.js on iOS) opens only with AirPlay off: a robot camera is never cast.
+    v.disableRemotePlayback = true;
     v.setAttribute('aria-label', 'Robot camera (HLS)');
     v.addEventListener('playing', () => {
       if (this.state === 'loading') this.set('playing', null);
@@ -77,7 +87,7 @@ export class HlsPlayer implements VideoSource {
     this.set('loading', null);
     const token = this.opts.token();
     const src = withToken(this.url, token);
-    const engine = this.opts.engine ?? (hasMse() ? 'hlsjs' : 'native');
+    const engine = this.opts.engine ?? hlsEngine(this.element);
     if (engine === 'native') {
       if (!this.element.canPlayType('application/vnd.apple.mpegurl')) return this.failed('This browser cannot play HLS.');
       this.element.src = src;

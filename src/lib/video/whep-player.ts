@@ -6,6 +6,7 @@
 
 import { RtcSession, type RtcFailure, type RtcSessionOptions } from './webrtc-session.ts';
 import { separateAudioStream } from './webrtc-sdp.ts';
+import { preferBaselineH264 } from './h264-baseline.ts';
 import type { VideoSource, VideoState } from './video-source.ts';
 
 export const STALL_MS = 1000;
@@ -79,7 +80,7 @@ export class WhepPlayer implements VideoSource {
       url,
       token: o.token,
       setup: (pc) => {
-        pc.addTransceiver('video', { direction: 'recvonly' });
+        preferBaselineH264(pc.addTransceiver('video', { direction: 'recvonly' }));
         pc.addTransceiver('audio', { direction: 'recvonly' });
         pc.ontrack = (ev) => {
           lowLatencyReceiver(ev.receiver);
