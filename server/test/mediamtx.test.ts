@@ -116,6 +116,8 @@ describe('MediaMTX with the relay as its authority', () => {
     assert.equal(ok.status, 201, ok.body);
     assert.match(ok.body, /^v=0/);
     assert.match(ok.body, /H264\/90000/);
+    // Constrained Baseline with packetization-mode 1: the H.264 every Safari (iPhones too) decodes.
+    assert.match(ok.body, /^a=fmtp:\d+ (?=.*packetization-mode=1)(?=.*profile-level-id=42e01f).*$/m);
     assert.match(ok.location ?? '', /^\/robots\/sim\/whep\//);
   });
 
