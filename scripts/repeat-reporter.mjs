@@ -19,8 +19,9 @@ export default async function* repeatReporter(source) {
     const children = pending[d.nesting + 1] ?? [];
     pending[d.nesting + 1] = [];
     const results = children.length ? children.map((c) => ({ ...c, name: `${d.name} > ${c.name}` })) : [own];
-    // A suite that failed outside its tests (a hook) is a failure of its own.
-    if (children.length && !own.passed && children.every((c) => c.passed)) results.push(own);
+    // A suite that failed outside its tests (a hook) is a failure of its own: a failed `before`
+    // leaves its tests only "cancelled", and the hook's error is the one that says why.
+    if (children.length && !own.passed && d.details?.error?.failureType !== 'subtestsFailed') results.push(own);
     if (d.nesting === 0) for (const r of results) yield `${HEAD}${JSON.stringify({ file: d.file, ...r })}\n`;
     else (pending[d.nesting] ??= []).push(...results);
   }
