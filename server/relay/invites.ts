@@ -55,6 +55,20 @@ export class Invites {
     return { id, token, robot, role, expiresAt, uses: n };
   }
 
+  /**
+   * An invite made by a driver's session (the app's "add a phone or a viewer"): single-use, and
+   * never outliving the invite behind that session, so revoking or letting that one expire is not
+   * undone by the invites it made. null when that invite is gone.
+   */
+  async inviteFromSession(by: SessionRecord, role: Role, ttlMs: number): Promise<Invite | null> {
+    const parent = await this.store.getInviteById(by.inviteId);
+    const until = Math.min(this.now() + ttlMs, parent?.expiresAt ?? 0);
+    if (!parent || until <= this.now()) return null;
+    const inv = await this.createInvite(by.robot, role, until - this.now(), 1);
+    this.log.info('invite made by a driver session', { invite: inv.id, session: by.id, parent: parent.id });
+    return inv;
+  }
+
   /** Every invite that has not expired, for the admin. */
   async list(): Promise<InviteInfo[]> {
     const now = this.now();
