@@ -136,6 +136,25 @@ async function bearerSession(c: HttpContext, req: IncomingMessage) {
   return refuseCredential(c, clientIp(req, c.trustProxy), 'session', message);
 }
 
+/** What a driver's session may hand out: one use, this long unless asked for less. */
+export const SESSION_INVITE_MAX_TTL_MS = 24 * 3600_000;
+
+/**
+ * A driver adds another phone or a viewer without the admin key: a single-use invite to the same
+ * robot, at most a day and never past the driver's own invite. Viewers may not make invites.
+ */
+async function postSessionInvite(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const s = await bearerSession(c, req);
+  if (s.role !== 'driver') throw new HttpError(403, 'forbidden', 'only a driver may make invites');
+  const body = await readJson(req);
+  if (body.role !== 'driver' && body.role !== 'viewer') throw new HttpError(400, 'bad_message', 'role must be driver or viewer');
+  const ttl = body.ttl === undefined ? SESSION_INVITE_MAX_TTL_MS : typeof body.ttl === 'number' ? body.ttl : parseDuration(String(body.ttl));
+  if (ttl === null || !(ttl > 0 && ttl <= SESSION_INVITE_MAX_TTL_MS)) throw new HttpError(400, 'bad_message', 'ttl must be like 30m or 12h (at most 24h)');
+  const inv = await c.access.invites.inviteFromSession(s, body.role, ttl);
+  if (!inv) throw new HttpError(401, 'unauthorized', 'the invite behind this session was revoked or expired');
+  send(res, 201, { ok: true, invite: { id: inv.id, robot: inv.robot, role: inv.role, expiresAt: inv.expiresAt, uses: inv.uses }, link: c.inviteLink(inv.token) });
+}
+
 async function refreshSession(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const s = await bearerSession(c, req);
   const issued = await c.access.refreshSession(s);
@@ -166,6 +185,7 @@ export const RELAY_ROUTES: Route[] = [
   { method: 'DELETE', path: /^\/api\/invites\/([\w-]{1,64})$/, fn: adminRevoke((a, id) => a.revokeInvite(id)) },
   { method: 'POST', path: /^\/api\/session$/, fn: postSession },
   { method: 'POST', path: /^\/api\/session\/refresh$/, fn: refreshSession },
+  { method: 'POST', path: /^\/api\/session\/invites$/, fn: postSessionInvite },
   { method: 'DELETE', path: /^\/api\/session$/, fn: deleteSession },
   { method: 'DELETE', path: /^\/api\/sessions\/([\w-]{1,64})$/, fn: adminRevoke((a, id) => a.revokeSession(id)) },
 ];
