@@ -1,9 +1,11 @@
 // The app installs from the robot over HTTPS once the phone trusts the robot's CA, trusted the way
 // a user trusts it: downloaded from GET /ca.crt and added to Chromium's NSS database (Debian's
-// certutil) in a fresh HOME. No certificate switch anywhere (never --ignore-certificate-errors):
-// without the CA in that database the page does not even load. With it, the service worker
-// registers and controls the page, the manifest is installable (CDP's own check), and with the
-// bridge stopped a reload starts the app from the service worker.
+// certutil) in a fresh HOME. No certificate switch in the trusted case (never
+// --ignore-certificate-errors): without the CA in that database the page does not even load. Only
+// accepted past the warning, the page loads but the service worker is refused, and the app shows
+// how to trust the robot. With the CA trusted, the service worker registers and controls the page,
+// the manifest is installable (CDP's own check), and with the bridge stopped a reload starts the
+// app from the service worker.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -60,6 +62,24 @@ test('without the robot CA trusted, Chromium refuses the robot\'s HTTPS certific
   const page = await context.newPage();
   await assert.rejects(page.goto(`${rig.https}/`), /ERR_CERT_AUTHORITY_INVALID/);
   await context.close();
+});
+
+test('the certificate only accepted (as past the browser\'s warning), not trusted: the app says how to trust the robot', async () => {
+  // ignoreHTTPSErrors stands for the operator typing past the warning; the service worker is
+  // still refused, which the page learns only as a rejected registration.
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], env: { ...process.env, HOME: homeWith(null) } });
+  try {
+    const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+    const consoleLines: string[] = [];
+    page.on('console', (m) => consoleLines.push(m.text()));
+    await page.goto(`${rig.https}/`);
+    await page.locator('hv-trust-banner [role="alert"]').waitFor({ timeout: 15_000 });
+    assert.ok(consoleLines.some((l) => /SSL certificate error occurred when fetching the script/.test(l)), consoleLines.join('\n'));
+    assert.equal(await page.locator('hv-trust-banner a').getAttribute('href'), `${rig.https}/ca.crt`);
+    assert.equal(await page.evaluate('navigator.serviceWorker.getRegistration().then((r) => r?.active ?? null)'), null);
+  } finally {
+    await browser.close();
+  }
 });
 
 test('with the CA from /ca.crt trusted: the service worker controls the page, the app is installable and starts offline', async () => {
