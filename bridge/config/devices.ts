@@ -54,7 +54,7 @@ const TLS_EXTENSION = /\.(?:pem|crt|cer|key)$/;
 const SPECIAL_ROOTS = new Set(['dev', 'proc', 'sys', 'run']);
 
 /**
- * The TLS certificate and key: an absolute path to a .pem/.crt/.cer/.key file, without `.`/`..`
+ * The TLS certificate and key (and the CA the robot trusts for RTSPS): an absolute path to a .pem/.crt/.cer/.key file, without `.`/`..`
  * or empty segments or unusual characters, outside /dev, /proc, /sys and /run.
  */
 export const tlsFile: Checker = (v) => {
@@ -67,4 +67,4 @@ export const tlsFile: Checker = (v) => {
 };
 
 /** The config fields these checkers guard: a saved value they refuse is reset to its default on load. */
-export const DEVICE_FIELDS = ['camera.device', 'audio.mic_device', 'audio.speaker_device', 'motors.serial_port', 'https.cert_path', 'https.key_path'] as const;
+export const DEVICE_FIELDS = ['camera.device', 'audio.mic_device', 'audio.speaker_device', 'motors.serial_port', 'https.cert_path', 'https.key_path', 'server_mode.rtsp_ca_file'] as const;

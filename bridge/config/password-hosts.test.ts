@@ -12,7 +12,7 @@ const stored = withServer({});
 
 describe('where the stream password goes', () => {
   test('the relay origin and the RTSP scheme, host and port (derived from server_url when rtsp_url is null)', () => {
-    assert.deepEqual(passwordHosts(stored.server_mode), ['https://relay.example', 'rtsp://relay.example:8554']);
+    assert.deepEqual(passwordHosts(stored.server_mode), ['https://relay.example', 'rtsps://relay.example:8322']);
     assert.deepEqual(passwordHosts(withServer({ server_url: 'https://relay.example:443/prefix/', rtsp_url: 'rtsps://Media.Example:8322/' }).server_mode),
       ['https://relay.example', 'rtsps://media.example:8322']);
   });
@@ -39,7 +39,7 @@ describe('a host change needs the password again', () => {
   });
 
   test('the same host (another path, a default port written out, a trailing slash) keeps the stored password', () => {
-    for (const patch of [{ server_url: 'https://relay.example/relay/' }, { server_url: 'https://RELAY.example:443' }, { rtsp_url: 'rtsp://relay.example:8554' }, { video_fps: 25 }]) {
+    for (const patch of [{ server_url: 'https://relay.example/relay/' }, { server_url: 'https://RELAY.example:443' }, { rtsp_url: 'rtsps://relay.example:8322' }, { video_fps: 25 }]) {
       assert.equal(moved(patch), null, JSON.stringify(patch));
     }
   });

@@ -22,8 +22,13 @@ export interface Config {
     stream_key: string;
     stream_password: string;
     fallback_to_local: boolean;
-    /** MediaMTX's RTSP address (rtsp://host:port); null: the server_url's host on port 8554. */
+    /**
+     * MediaMTX's RTSP address (rtsps://host:port; rtsp:// only to this machine); null: the
+     * server_url's host, rtsps on 8322 (rtsp on 8554 when that host is this machine).
+     */
     rtsp_url: string | null;
+    /** PEM file of the CA(s) that sign MediaMTX's RTSPS certificate; null: the system's trusted CAs. */
+    rtsp_ca_file: string | null;
     /** Largest picture published (a bigger capture is scaled down, never up). */
     video_width: number;
     video_height: number;
@@ -49,6 +54,7 @@ export const DEFAULT_CONFIG: Config = {
     stream_password: '',
     fallback_to_local: true,
     rtsp_url: null,
+    rtsp_ca_file: null,
     video_width: 1280,
     video_height: 720,
     video_fps: 30,
@@ -113,6 +119,7 @@ export const CONFIG_SPEC: Spec = {
     stream_password: str(0, 128),
     fallback_to_local: bool,
     rtsp_url: nullable(rtspUrl),
+    rtsp_ca_file: nullable(tlsFile),
     video_width: int(160, 1920),
     video_height: int(120, 1080),
     video_fps: int(5, 60),

@@ -19,6 +19,8 @@ import { LINK_MAX_BACKOFF_MS, LINK_MIN_BACKOFF_MS } from './relay-link.ts';
 import { fakeTime, relay, relayOnFakeClock, robotSideClosed } from './test/fake-relay.ts';
 
 setLogLevel('error');
+/** The fake relay gives the robot its publish credential on connect, as the real one does. */
+const AS_A_RELAY = { issueCredential: true };
 
 const tap: VideoTap = {
   info: { kind: 'sim', device: 'test', width: 320, height: 240, fps: 10, timestampStrip: false },
@@ -65,7 +67,7 @@ describe('ServerMode lifecycle (fake clock)', () => {
   afterEach(() => mock.timers.reset());
 
   it('walks off → connecting → live → fallback → live → stopping → off', { timeout: 20_000 }, async (t) => {
-    const { clock, r } = await relayOnFakeClock(t);
+    const { clock, r } = await relayOnFakeClock(t, true, AS_A_RELAY);
     const { sm, seen, reached, inside, socket } = serverMode(t, r.url);
     let accepted = r.connected();
     assert.deepEqual(await sm.start(), { ok: true });
@@ -89,7 +91,7 @@ describe('ServerMode lifecycle (fake clock)', () => {
 
   it('a relay refusing from the start: connecting → fallback, never back to connecting', { timeout: 20_000 }, async (t) => {
     const clock = fakeTime(t);
-    const r = await relay(t);
+    const r = await relay(t, AS_A_RELAY);
     const { sm, seen, reached } = serverMode(t, r.url);
     await sm.start();
     await reached('fallback');
@@ -103,7 +105,7 @@ describe('ServerMode lifecycle (fake clock)', () => {
   });
 
   it('with fallback_to_local off, a failure while live ends server mode', { timeout: 20_000 }, async (t) => {
-    const { r } = await relayOnFakeClock(t);
+    const { r } = await relayOnFakeClock(t, true, AS_A_RELAY);
     const { sm, seen, reached, socket } = serverMode(t, r.url, false);
     const accepted = r.connected();
     await sm.start();
@@ -125,7 +127,7 @@ describe('ServerMode lifecycle (fake clock)', () => {
   for (const from of ['off', 'connecting', 'live', 'fallback'] as const) {
     it(`stop() from ${from} leaves no timer and no later attempt`, { timeout: 20_000 }, async (t) => {
       const clock = fakeTime(t);
-      const r = await relay(t);
+      const r = await relay(t, AS_A_RELAY);
       r.state.refusing = from === 'fallback';
       r.state.holding = from === 'connecting';
       const { sm, reached, inside, socket } = serverMode(t, r.url);

@@ -17,7 +17,7 @@
 
 import { StateMachine, Timers } from '../../common/state-machine.ts';
 import { TELEMETRY_INTERVAL_MS } from '../ws/gateway.ts';
-import { notConfigured, rtspBase, type ServerModeConfig } from './endpoints.ts';
+import { mediaPathProblem, notConfigured, rtspBase, type ServerModeConfig } from './endpoints.ts';
 import { ServerRun } from './server-run.ts';
 import { SERVER_TRANSITIONS, type ServerModeDeps, type ServerState, type ServerStatus, type StartResult } from './server-state.ts';
 
@@ -108,8 +108,9 @@ export class ServerMode {
 
   private async begin(): Promise<StartResult> {
     const cfg = this.deps.config();
-    const problem = notConfigured(cfg);
-    if (problem) return { ok: false, field: problem.field, msg: problem.msg };
+    const problem = notConfigured(cfg) ?? mediaPathProblem(cfg);
+    // Kept as the last error too, so /server/status says what to set (a start at boot has no caller to tell).
+    if (problem) { this.lastError = problem.msg; return { ok: false, field: problem.field, msg: problem.msg }; }
     const tap = this.deps.hardware.video?.tap?.();
     if (!tap) return { ok: false, msg: `no camera to publish: ${this.deps.hardware.problems.video ?? 'not configured'}` };
     if (!this.machine.is('off')) await this.teardown();

@@ -4,6 +4,7 @@
 export function publishError(raw: string | null, where: string): string {
   const line = raw ?? 'stopped';
   const why =
+    /certificate|altnames|self[- ]signed/i.test(line) ? `the TLS certificate of MediaMTX at ${where} is not trusted (a CA the robot trusts must sign it for that host: set server_mode.rtsp_ca_file to that CA)` :
     /401|unauthori[sz]ed/i.test(line) ? `MediaMTX at ${where} refused the robot's credentials (check stream_key / stream_password)` :
     /403|forbidden/i.test(line) ? `MediaMTX at ${where} does not allow this robot to publish there` :
     /connection refused/i.test(line) ? `MediaMTX not reachable at ${where} (connection refused)` :

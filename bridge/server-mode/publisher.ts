@@ -44,6 +44,8 @@ export interface PublisherOptions {
   url: () => string;
   /** The credential-free address, for messages. */
   where: string;
+  /** rtsps: the CA certificates to trust instead of the system's (read on every start). */
+  ca?: () => Buffer | undefined;
   video: { width: number; height: number; fps: number; kbps: number };
   audioKbps: number;
   log: Logger;
@@ -144,7 +146,7 @@ export class Publisher extends EventEmitter {
     const tracks = [{ sdp: PUBLISH_SDP.video }, ...(this.audio ? [{ sdp: PUBLISH_SDP.audio, dropBacklog: true }] : [])];
     let push: RtspPush;
     try {
-      push = new RtspPush({ url: this.opts.url(), tracks, timeoutMs: HANDSHAKE_MS });
+      push = new RtspPush({ url: this.opts.url(), tracks, timeoutMs: HANDSHAKE_MS, ca: this.opts.ca?.() });
     } catch (err) {
       return this.fail(null, err as Error);
     }

@@ -15,7 +15,7 @@
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { RtpTimeline } from './rtp-timeline.ts';
 
@@ -38,6 +38,8 @@ export interface RtspPushOptions {
   tracks: RtspTrack[];
   /** How long the handshake may take. */
   timeoutMs?: number;
+  /** rtsps: the CA certificates to trust instead of the system's (the server's certificate is always verified). */
+  ca?: Buffer;
   /** Queued bytes on the TCP socket beyond which packets are dropped (a stalled server). */
   maxQueuedBytes?: number;
   /** Dropping for this long ends the session as stalled (the encoders never block on UDP, so nothing else would notice). */
@@ -118,8 +120,10 @@ export class RtspPush extends EventEmitter {
   async start(): Promise<void> {
     const timeoutMs = this.opts.timeoutMs ?? 5000;
     const port = Number(this.target.port) || (this.target.protocol === 'rtsps:' ? 322 : 554);
-    const host = this.target.hostname;
-    const sock = this.target.protocol === 'rtsps:' ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port });
+    const host = this.target.hostname.replace(/^\[|\]$/g, '');
+    // TLS verifies the certificate and its host name (an IP address is matched against the certificate's IP names).
+    const tls = { host, port, rejectUnauthorized: true, ...(isIP(host) ? {} : { servername: host }), ...(this.opts.ca ? { ca: this.opts.ca } : {}) };
+    const sock = this.target.protocol === 'rtsps:' ? tlsConnect(tls) : netConnect({ host, port });
     this.sock = sock;
     sock.setNoDelay(true);
     sock.on('data', (d: Buffer) => this.onData(d));

@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG } from '../config/schema.ts';
 import { V4l2Camera } from '../hardware/camera.ts';
 import { publishVideoArgs } from '../media/ffmpeg-args.ts';
 import { SimulatedCamera } from '../sim/camera.ts';
-import { basicAuth, publishUrl, relayWsUrl, rtspBase, talkUrl } from '../server-mode/endpoints.ts';
+import { basicAuth, clearTextProblem, mediaCredentials, publishUrl, relayWsUrl, rtspBase, talkUrl } from '../server-mode/endpoints.ts';
 import { publishError, relayError } from '../server-mode/errors.ts';
 
 const cfg = { ...DEFAULT_CONFIG.server_mode, server_url: 'https://robots.example.org/relay/', stream_key: 'tank_1', stream_password: 'p@ss/word' };
@@ -20,11 +20,28 @@ describe('server mode endpoints', () => {
   it('derives the relay socket, RTSP base, publish and talk URLs from server_mode', () => {
     assert.equal(relayWsUrl(cfg), 'wss://robots.example.org/relay/ws/robot/tank_1');
     assert.equal(relayWsUrl({ ...cfg, server_url: 'http://127.0.0.1:3000' }), 'ws://127.0.0.1:3000/ws/robot/tank_1');
-    assert.equal(rtspBase(cfg), 'rtsp://robots.example.org:8554');
+    assert.equal(rtspBase(cfg), 'rtsps://robots.example.org:8322', 'another machine: RTSPS by default');
+    assert.equal(rtspBase({ ...cfg, server_url: 'http://127.0.0.1:3000' }), 'rtsp://127.0.0.1:8554', 'this machine: plain RTSP');
     assert.equal(rtspBase({ ...cfg, rtsp_url: 'rtsp://10.0.0.2:9554/' }), 'rtsp://10.0.0.2:9554');
-    assert.equal(publishUrl(cfg), 'rtsp://tank_1:p%40ss%2Fword@robots.example.org:8554/robots/tank_1');
-    assert.equal(talkUrl(cfg), 'rtsp://tank_1:p%40ss%2Fword@robots.example.org:8554/robots/tank_1/talk');
+    const pw = mediaCredentials(cfg, null);
+    assert.equal(publishUrl(cfg, pw), 'rtsps://tank_1:p%40ss%2Fword@robots.example.org:8322/robots/tank_1');
+    assert.equal(talkUrl(cfg, pw), 'rtsps://tank_1:p%40ss%2Fword@robots.example.org:8322/robots/tank_1/talk');
+    assert.equal(talkUrl(cfg, pw, 'rtsp://127.0.0.1:4000'), 'rtsp://tank_1:p%40ss%2Fword@127.0.0.1:4000/robots/tank_1/talk');
     assert.equal(basicAuth(cfg), `Basic ${Buffer.from('tank_1:p@ss/word').toString('base64')}`);
+  });
+
+  it('uses the relay\'s publish credential while valid, and refuses plain RTSP to another machine', () => {
+    const issued = { v: 1, type: 'publish_credential', user: 'tank_1', password: `hp_${'a'.repeat(71)}`, expiresAt: 2000 } as const;
+    assert.deepEqual(mediaCredentials(cfg, issued, 1999), { user: 'tank_1', password: issued.password });
+    assert.deepEqual(mediaCredentials(cfg, issued, 2000), { user: 'tank_1', password: 'p@ss/word' }, 'expired: a relay that issues none');
+    assert.deepEqual(mediaCredentials(cfg, { ...issued, user: 'other' }, 1999).user, 'tank_1');
+    for (const host of ['127.0.0.1', '127.8.0.1', 'localhost', '[::1]']) assert.equal(clearTextProblem({ ...cfg, rtsp_url: `rtsp://${host}:8554` }), null, host);
+    for (const host of ['10.0.0.2', 'robots.example.org', '[2001:db8::1]', '127.0.0.1.example.org']) {
+      const c = { ...cfg, rtsp_url: `rtsp://${host}:8554` };
+      assert.match(clearTextProblem(c) ?? '', /refusing plain RTSP .* set server_mode\.rtsp_url to rtsps:\/\//, host);
+      assert.throws(() => mediaCredentials(c, issued, 0), /refusing plain RTSP/);
+    }
+    assert.equal(clearTextProblem({ ...cfg, rtsp_url: 'rtsps://10.0.0.2:8322' }), null);
   });
 
   it('readable errors never repeat a password and name what to check', () => {

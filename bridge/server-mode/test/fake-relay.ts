@@ -10,9 +10,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 /**
  * A relay on loopback that refuses robots (HTTP 503) while `refusing`, never answers them while
  * `holding`, and otherwise accepts them and stays silent: no pongs (autoPong off) and no frames
- * unless the test sends them.
+ * unless the test sends them; with `issueCredential` it first sends each robot a publish
+ * credential, as the real relay does (server mode waits for one before it publishes).
  */
-export async function relay(t: TestContext) {
+export async function relay(t: TestContext, opts: { issueCredential?: boolean } = {}) {
   const wss = new WebSocketServer({ noServer: true, autoPong: false });
   const server = http.createServer();
   const state = { refusing: true, holding: false, attempts: 0 };
@@ -27,7 +28,10 @@ export async function relay(t: TestContext) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (opts.issueCredential) ws.send(JSON.stringify({ v: 1, type: 'publish_credential', user: 'sim', password: `hp_${'0'.repeat(71)}`, expiresAt: Date.now() + 600_000 }));
+      wss.emit('connection', ws);
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   t.after(async () => {
@@ -65,9 +69,9 @@ export function robotSideClosed(ws: WebSocket | null): Promise<void> {
 }
 
 /** The fake clock and a relay that accepts robots (or refuses them, with `accepting` false). */
-export async function relayOnFakeClock(t: TestContext, accepting = true) {
+export async function relayOnFakeClock(t: TestContext, accepting = true, opts: { issueCredential?: boolean } = {}) {
   const clock = fakeTime(t);
-  const r = await relay(t);
+  const r = await relay(t, opts);
   r.state.refusing = !accepting;
   return { clock, r };
 }
