@@ -12,7 +12,7 @@ import { waitFor } from '../../common/wait.ts';
 import { admin, api, API_SECRET, freePort, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx, startRelay, stopAll, tempDir } from './helpers.ts';
 
 // js-yaml comes with eslint (a dev dependency); it has no bundled types.
-const yaml = createRequire(import.meta.url)('js-yaml') as { load(s: string): unknown };
+const yaml = createRequire(import.meta.url)('js-yaml') as { load(s: string): unknown; dump(v: unknown): string };
 const ROOT = new URL('../..', import.meta.url).pathname;
 const basic = (user: string, pw: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
 
@@ -71,7 +71,7 @@ describe('MediaMTX API and metrics (server/mediamtx.yml, real relay hook)', () =
   test('without the internal credential: 401; with it: the relay\'s own calls and a scrape work', async () => {
     const ports = await mediamtxPorts();
     const relay = await startRelay({ mediamtxApiUrl: `http://127.0.0.1:${ports.api}` }); // with API_SECRET
-    await startMediamtx(`${relay.url}/mediamtx/auth`, ports);
+    const mtx = await startMediamtx(`${relay.url}/mediamtx/auth`, ports);
     const apiUrl = `http://127.0.0.1:${ports.api}`;
     const metricsUrl = `http://127.0.0.1:${ports.metrics}`;
     // The attacks: anonymous, a wrong password, a robot's password, an operator token as password.
@@ -89,9 +89,44 @@ describe('MediaMTX API and metrics (server/mediamtx.yml, real relay hook)', () =
     assert.equal(scrape.status, 200);
     assert.match(scrape.text, /^paths /m);
     assert.equal((await api(relay.url, 'GET', '/health')).status, 200);
-    assert.ok(!relay.lines.some((l) => l.includes(API_SECRET)), 'the secret is never logged');
+    assert.ok(![...relay.lines, ...mtx.lines].some((l) => l.includes(API_SECRET)), 'the secret is never logged');
+  });
+
+  test('a real Prometheus with server/prometheus.yml\'s mediamtx job scrapes; the same job without basic_auth gets 401', async (t) => {
+    if (spawnSync('sh', ['-c', 'command -v prometheus']).status !== 0) return t.skip('prometheus is not installed (apt-get install prometheus)');
+    const ports = await mediamtxPorts();
+    const relay = await startRelay({ mediamtxApiUrl: `http://127.0.0.1:${ports.api}` });
+    await startMediamtx(`${relay.url}/mediamtx/auth`, ports);
+    const targets = await scrapeMediamtx(ports.metrics);
+    assert.equal(targets.mediamtx!.health, 'up', targets.mediamtx!.lastError);
+    assert.equal(targets['mediamtx-anonymous']!.health, 'down');
+    assert.match(targets['mediamtx-anonymous']!.lastError, /401/);
   });
 });
+
+interface Target { labels: { job: string }; health: string; lastError: string }
+
+/**
+ * Runs Prometheus with compose's mediamtx scrape job (its target and password file moved to this
+ * machine) beside a copy without basic_auth; resolves when both have been scraped once.
+ */
+async function scrapeMediamtx(metricsPort: number): Promise<Record<string, Target>> {
+  const dir = tempDir('havatar-prom-');
+  const prom = yaml.load(readFileSync(join(ROOT, 'server/prometheus.yml'), 'utf8')) as { global: Record<string, string>; scrape_configs: Record<string, unknown>[] };
+  const job = prom.scrape_configs.find((j) => j.job_name === 'mediamtx')!;
+  writeFileSync(join(dir, 'secret'), API_SECRET);
+  const local = { ...job, static_configs: [{ targets: [`127.0.0.1:${metricsPort}`] }], basic_auth: { ...(job.basic_auth as object), password_file: join(dir, 'secret') } };
+  const anonymous = { ...local, job_name: 'mediamtx-anonymous', basic_auth: undefined };
+  writeFileSync(join(dir, 'prometheus.yml'), yaml.dump({ global: { ...prom.global, scrape_interval: '1s' }, scrape_configs: [local, JSON.parse(JSON.stringify(anonymous))] }));
+  const port = await freePort();
+  await launch('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], /Server is ready to receive web requests/, { timeoutMs: 30_000 });
+  const seen = await waitFor('both mediamtx jobs scraped once', async () => {
+    const r = await api(`http://127.0.0.1:${port}`, 'GET', '/api/v1/targets');
+    const list = (r.json.data as { activeTargets: Target[] } | undefined)?.activeTargets ?? [];
+    return list.filter((x) => x.health !== 'unknown');
+  }, (list) => list.length === 2, { timeoutMs: 15_000, everyMs: 200 });
+  return Object.fromEntries(seen.map((x) => [x.labels.job, x]));
+}
 
 /** redis-server's arguments as compose.yaml gives them (secrets filled in), on a loopback port here. */
 function composeRedisArgs(password: string, port: number, dir: string): string[] {
