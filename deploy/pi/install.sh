@@ -38,7 +38,8 @@ JOURNALD_DIR="$ETC_ROOT/etc/systemd/journald.conf.d"
 HEALTH_URL="http://127.0.0.1:5000/health"
 # The bridge answers /health within a second or two of starting; a Pi 3 needs up to ~20 s.
 HEALTH_TRIES="${HAVATAR_HEALTH_TRIES:-30}"
-APT_PACKAGES=(nodejs npm ffmpeg espeak-ng alsa-utils v4l-utils curl ca-certificates)
+# openssl makes the robot's certificate authority and HTTPS certificate (bridge/http/ca.ts).
+APT_PACKAGES=(nodejs npm ffmpeg espeak-ng alsa-utils v4l-utils curl ca-certificates openssl)
 
 command_name=install
 dry_run=0
@@ -379,6 +380,14 @@ create_token() {
   run runuser -u "$SERVICE_USER" -- env -C "$dir" node --import tsx bridge/main.ts token --reset --data-dir "$DATA_DIR"
 }
 
+# The robot's certificate authority and the HTTPS certificate it signs, in $DATA_DIR/tls (the
+# bridge makes them on its first start too; here the CA's fingerprint and download address are
+# shown once, for the operator to compare on the phone). An existing CA is kept: phones trust it.
+create_tls() {
+  local dir="$1"
+  run runuser -u "$SERVICE_USER" -- env -C "$dir" node --import tsx deploy/pi/make-tls.ts --data-dir "$DATA_DIR"
+}
+
 # ---- commands -------------------------------------------------------------------------------
 
 cmd_detect() {
@@ -400,6 +409,7 @@ cmd_install() {
   deploy_release
   write_config "$PREFIX/releases/$version"
   create_token "$PREFIX/releases/$version"
+  create_tls "$PREFIX/releases/$version"
   switch_to "$version"
   install_unit
   run systemctl restart "$SERVICE"
@@ -417,6 +427,8 @@ cmd_update() {
   deploy_release
   # Devices were chosen at install; an update keeps the config and only migrates new fields.
   run runuser -u "$SERVICE_USER" -- env -C "$PREFIX/releases/$version" node --import tsx deploy/pi/migrate-config.ts --data-dir "$DATA_DIR"
+  # A robot installed before the robot CA gets one here (its old self-signed pair is kept beside).
+  create_tls "$PREFIX/releases/$version"
   install_unit
   switch_to "$version"
   run systemctl restart "$SERVICE"

@@ -52,7 +52,7 @@ describe('install.sh --dry-run', () => {
     assert.equal(res.status, 0, res.stderr + res.stdout);
     const out = res.stdout;
     const expected: RegExp[] = [
-      /apt-get install -y --no-install-recommends nodejs npm ffmpeg espeak-ng alsa-utils v4l-utils curl/,
+      /apt-get install -y --no-install-recommends nodejs npm ffmpeg espeak-ng alsa-utils v4l-utils curl ca-certificates openssl/,
       /useradd --system --user-group .* havatar|user havatar exists/,
       /usermod --groups video\\?,audio\\?,dialout havatar/,
       /install -d -o havatar -g havatar -m 0700 .*never\/data/,
@@ -64,6 +64,7 @@ describe('install.sh --dry-run', () => {
       /npm --prefix .*releases\/test-1 (ci|run build)/,
       /runuser -u havatar -- env -C .*releases\/test-1 node --import tsx deploy\/pi\/migrate-config\.ts --data-dir .*never\/data --camera sim --mic sim --speaker sim --serial \/dev\/havatar-esp32/,
       /bridge\/main\.ts token --reset/,
+      /runuser -u havatar -- env -C .*releases\/test-1 node --import tsx deploy\/pi\/make-tls\.ts --data-dir .*never\/data/,
       /ln -sfn releases\/test-1 .*never\/opt\/current\.new/,
       /mv -T .*current\.new .*never\/opt\/current/,
       /install -m 0644 .*havatar-bridge\.service .*\/etc\/systemd\/system\/havatar-bridge\.service/,
