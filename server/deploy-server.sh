@@ -10,7 +10,7 @@
 # 3. builds and starts the stack;
 # 4. waits until https://<domain>/health answers 200;
 # 5. registers the robot (first run only: its password is printed once) and prints an operator link.
-# DNS for the domain must point at this host, and ports 80, 443, 8554/tcp and 8189/udp be open.
+# DNS for the domain must point at this host, and ports 80, 443, 8322/tcp and 8189/udp be open.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -108,7 +108,7 @@ before(async () => {
     host: '127.0.0.1', rtspPort: ports.rtsp, webrtcPort: ports.webrtc, webrtcUdpPort: ports.udp, hlsPort: ports.hls, apiPort: ports.api,
     metricsPort: ports.metrics, authUrl: `${relay.url}/mediamtx/auth`, authSecret: HOOK_SECRET, loopbackOnly: true,
   }).replace(/^rtspEncryption:.*$/m, 'rtspEncryption: "optional"')
-    + `\nrtspsAddress: 127.0.0.1:${rtspsPort}\nserverKey: ${certs.key}\nserverCert: ${certs.cert}\n`;
+    + `\nrtspsAddress: 127.0.0.1:${rtspsPort}\nrtspServerKey: ${certs.key}\nrtspServerCert: ${certs.cert}\n`;
   writeFileSync(join(dir, 'mediamtx.yml'), config);
   await launch(mediamtxBin(), [join(dir, 'mediamtx.yml')], /\[API\] started/, { cwd: dir });
   taps.push(await tap(() => ports.rtsp), await tap(() => rtspsPort));
