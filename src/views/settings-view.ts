@@ -1,7 +1,8 @@
 // Settings: connection mode (Local / Server / Auto) and the server session, robot address, token,
 // name, video size, audio, joystick sensitivity, speed limit — validated on save with one clear
 // message per wrong field; nothing is saved while any is wrong. Below, the ROBOT's own server-mode
-// settings (hv-server-config, saved on the bridge) with "Test connection".
+// settings (hv-server-config, saved on the bridge) with "Test connection". Between them, QR codes to
+// add another phone or a viewer (hv-invite-share).
 
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
@@ -9,6 +10,7 @@ import { appServices, type AppServices } from '../app/services.ts';
 import { SettingsController } from '../lib/storage/settings-controller.ts';
 import { CONNECTION_MODES, VIDEO_SIZES, hasServerSession, type Settings, type SettingsErrors } from '../lib/storage/settings.ts';
 import '../components/server-config-form.ts';
+import '../components/invite-share.ts';
 
 const MODE_TEXT = { local: 'Local — straight to the robot', server: 'Server — through the relay only', auto: 'Auto — server, local while it is down' } as const;
 
@@ -69,6 +71,8 @@ export class SettingsView extends LitElement {
         <button type="submit">Save</button>
         ${this.saved ? html`<span class="saved" role="status">Saved.</span>` : nothing}
       </form>
+      <h2>Add a phone or a viewer</h2>
+      <hv-invite-share .settings=${s}></hv-invite-share>
       <h2>Robot’s server mode</h2>
       <hv-server-config .settings=${s}></hv-server-config>`;
   }
