@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import type { PublishCredentialMsg, RelayToRobotMessage } from '../../protocol/relay.ts';
 import type { VideoTap } from '../hardware/parts.ts';
-import { basicAuth, mediaCredentials, publishUrl, relayWsUrl, rtspBase, rtspHostPort, talkUrl, type ServerModeConfig } from './endpoints.ts';
+import { basicAuth, isLoopbackHost, mediaCredentials, publishUrl, relayWsUrl, rtspBase, rtspHostPort, talkUrl, type ServerModeConfig } from './endpoints.ts';
 import { Publisher } from './publisher.ts';
 import { RelayClients } from './relay-clients.ts';
 import { RelayLink } from './relay-link.ts';
@@ -77,6 +77,11 @@ export class ServerRun {
     this.deps.log.info('server mode starting', { relay: this.link.url, rtsp: rtspBase(this.cfg), stream: this.cfg.stream_key });
     // clearTextProblem stops a run before it starts (endpoints.ts mediaPathProblem): plain RTSP here is loopback.
     if (!this.tunnel) this.deps.log.info('publishing over plain RTSP to this machine (loopback): nothing crosses the network');
+    // The relay link carries the long-lived password: it must be wss:// unless the relay is here.
+    const relayHost = new URL(this.link.url).hostname;
+    if (this.link.url.startsWith('ws:') && !isLoopbackHost(relayHost)) {
+      this.deps.log.warn('the relay link is not encrypted: the robot\'s password crosses the network in clear; use an https:// server_url', { relay: relayHost });
+    }
     void this.tunnel?.listen().catch((err: Error) => this.deps.log.warn('talk tunnel did not start', { error: err.message }));
     this.link.start();
   }

@@ -6,6 +6,7 @@
 // nothing but TLS records. And the robot refuses a MediaMTX whose certificate it cannot verify.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import WebSocket from 'ws';
 import { waitFor } from '../../common/wait.ts';
 import { renderMediamtxConfig } from '../../server/mediamtx-config.ts';
 import {
-  freePort, HOOK_SECRET, launch, mediamtxBin, mediamtxPorts, mtxApiAuth as mtxApi, registerRobot, startRelay, stopAll, tempDir, type RelayProc,
+  freePort, HOOK_SECRET, launch, mediamtxBin, mediamtxPorts, mtxApiAuth as mtxApi, Peer, registerRobot, sessionFor, startRelay, stopAll, tempDir, type RelayProc,
 } from '../../server/test/helpers.ts';
 import { RtspPush } from '../server-mode/rtsp-push.ts';
 import { PUBLISH_SDP } from '../media/ffmpeg-args.ts';
@@ -177,6 +178,31 @@ describe('robot → MediaMTX, seen from the path', () => {
     assert.equal(all[0], 0x16, 'a TLS handshake record first');
     const text = all.toString('latin1');
     for (const clear of ['RTSP/1.0', 'Authorization', 'hp_', password]) assert.ok(!text.includes(clear), `no "${clear.slice(0, 12)}" in clear`);
+  });
+
+  test('RTSPS: the robot reads the driver\'s voice through its verifying tunnel, and the listener sees none of it in clear', async () => {
+    const rtspsTap = taps[1]!;
+    await waitFor('the robot publishing over RTSPS', serverStatus, (s) => s.state === 'live' && s.publishing, 20_000);
+    const token = await sessionFor(relay.url, 'sim', 'driver');
+    const c = await Peer.open(`${relay.ws}/ws/client/talker1?token=${token}`);
+    const ff = { pid: 0 };
+    try {
+      c.send({ v: 1, type: 'hello', name: 'talker', want: 'driver' });
+      await c.next((f) => f.type === 'lease' && f.you === true, 5000);
+      const seenBefore = rtspsTap.bytes.length;
+      c.send({ v: 1, type: 'talk', action: 'start' });
+      // The app's WHIP publish, played by FFmpeg over plain RTSP on loopback (the same access decision).
+      ff.pid = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=600:sample_rate=48000',
+        '-c:a', 'libopus', '-b:a', '32k', '-ac', '1', '-f', 'rtsp', '-rtsp_transport', 'tcp',
+        `rtsp://driver:${token}@127.0.0.1:${ports.rtsp}/robots/sim/talk`], { detached: true, stdio: 'ignore' }).pid ?? 0;
+      await c.next((f) => f.type === 'talk_state' && f.speaker === 'playing', 8000);
+      const sent = Buffer.concat(rtspsTap.bytes.slice(seenBefore)).toString('latin1');
+      assert.ok(sent.length > 0, 'the talk read went through the listener');
+      for (const clear of ['robots/sim/talk', 'DESCRIBE', 'hp_']) assert.ok(!sent.includes(clear), `no "${clear}" in clear`);
+    } finally {
+      if (ff.pid) try { process.kill(-ff.pid, 'SIGKILL'); } catch { /* gone */ }
+      c.close();
+    }
   });
 
   test('plain RTSP to another machine is refused, naming the field and what to set; nothing is sent', async () => {
