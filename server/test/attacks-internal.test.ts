@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { waitFor } from '../../common/wait.ts';
-import { admin, api, API_SECRET, freePort, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx, startRelay, stopAll, tempDir } from './helpers.ts';
+import { ADMIN_KEY, admin, api, API_SECRET, freePort, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx, startRelay, stopAll, tempDir } from './helpers.ts';
 
 // js-yaml comes with eslint (a dev dependency); it has no bundled types.
 const yaml = createRequire(import.meta.url)('js-yaml') as { load(s: string): unknown; dump(v: unknown): string };
@@ -90,6 +90,13 @@ describe('MediaMTX API and metrics (server/mediamtx.yml, real relay hook)', () =
     assert.match(scrape.text, /^paths /m);
     assert.equal((await api(relay.url, 'GET', '/health')).status, 200);
     assert.ok(![...relay.lines, ...mtx.lines].some((l) => l.includes(API_SECRET)), 'the secret is never logged');
+
+    // A relay deployed without the secret (an old .env): refused like anyone, and it says why.
+    const old = await startRelay({ mediamtxApiUrl: apiUrl, env: { MEDIAMTX_API_SECRET: '' } });
+    await waitFor('a warning at start', () => old.lines.some((l) => /MEDIAMTX_API_SECRET not set/.test(l)));
+    const h = await api(old.url, 'GET', '/health', undefined, { 'X-Api-Key': ADMIN_KEY });
+    assert.equal(h.status, 503);
+    assert.match(String(h.json.msg), /refused the relay \(401\): check MEDIAMTX_API_SECRET/);
   });
 
   test('a real Prometheus with server/prometheus.yml\'s mediamtx job scrapes; the same job without basic_auth gets 401', async (t) => {
