@@ -13,6 +13,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { renderUnicodeCompact } from 'uqr';
 import { ROOT, STANDARD_SERVER_PORTS, freePort, type Ports, type ServerPorts, startStack, type Stack } from './stack.ts';
 import { stopAllChildren, trackedChildren } from './children.ts';
 import { describeConflicts, portConflicts, type PortNeed } from './ports.ts';
@@ -169,6 +170,10 @@ ${lanAddresses.map((a) => `  Phone on this network, local mode (accept the self-
   Simulator state:  ${stack.simControlUrl}/state
   Data and config:  ${dataDir}
 Press Ctrl-C to stop.`);
+  // The phone link as a QR code, so nobody types a 32-character token on a phone. uqr draws the
+  // light modules as full blocks: right for the usual dark terminal.
+  const phoneLink = lanAddresses[0] && `https://${lanAddresses[0]}:${ports.bridgeHttps}/#token=${token}`;
+  if (phoneLink) console.log(`\nScan with the phone's camera (local mode, ${lanAddresses[0]}):\n${renderUnicodeCompact(phoneLink, { border: 2 })}`);
   progress({ stage: 'running' });
 
   for (const p of stack.procs) {
