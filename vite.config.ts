@@ -7,8 +7,8 @@ import { VitePWA, type ManifestOptions } from 'vite-plugin-pwa';
 
 const manifest = JSON.parse(readFileSync(new URL('./manifest.webmanifest', import.meta.url), 'utf8')) as Partial<ManifestOptions>;
 
-/** Robot routes the service worker must leave to the network (see docs/API_REFERENCE.md). */
-const API = /^\/(ws|video|system_status|motor|tts|config|auth|health|server|api)(\/|$|\?)/;
+/** Robot routes the service worker must leave to the network (see docs/API_REFERENCE.md); /ca.crt is a download, not a page. */
+const API = /^\/(ws|video|system_status|motor|tts|config|auth|health|server|api|ca\.crt)(\/|$|\?)/;
 
 export default defineConfig({
   base: '/',

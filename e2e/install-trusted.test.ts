@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -86,7 +86,8 @@ test('with the CA from /ca.crt trusted: the service worker controls the page, th
   const res = await fetch(`${rig.http}/ca.crt`);
   assert.equal(res.status, 200, 'served without a token');
   assert.equal(res.headers.get('content-type'), 'application/x-x509-ca-cert');
-  const context = await chromiumAt(homeWith(Buffer.from(await res.arrayBuffer())));
+  const ca = Buffer.from(await res.arrayBuffer());
+  const context = await chromiumAt(homeWith(ca));
   const page = await context.newPage();
   await page.goto(`${rig.https}/`);
   assert.equal(await page.evaluate('window.isSecureContext'), true);
@@ -102,6 +103,11 @@ test('with the CA from /ca.crt trusted: the service worker controls the page, th
   assert.deepEqual(manifest.errors, []);
   const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
   assert.deepEqual(installabilityErrors, [], 'Chromium finds the app installable');
+
+  // The installed app's link to the CA (for the next phone) downloads it: the worker leaves it to the network.
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.goto(`${rig.https}/ca.crt`).catch(() => null)]);
+  assert.deepEqual(readFileSync((await download.path())!), ca);
+  await page.goto(`${rig.https}/`);
 
   await stopProc(rig.bridge, 3000);
   await assert.rejects(fetch(`${rig.http}/health`), 'the robot is down');
