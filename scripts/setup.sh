@@ -7,13 +7,14 @@ cd "$(dirname "$0")/.."
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 # --- Debian packages -----------------------------------------------------------------------
-# command → package. redis-server and caddy are optional (several relays side by side; TLS in
-# front of the server); g++, shellcheck and systemd-analyze check the firmware and the Pi install.
+# command → package. redis-server, caddy and prometheus are optional (several relays side by side; TLS in
+# front of the server; its metrics scrape), tested when present; g++, shellcheck and systemd-analyze check
+# the firmware and the Pi install.
 need=()
 declare -A pkg_for=([ffmpeg]=ffmpeg [socat]=socat [espeak-ng]=espeak-ng [chromium]=chromium [openssl]=openssl
-  [g++]=g++ [shellcheck]=shellcheck [systemd-analyze]=systemd [redis-server]=redis-server [caddy]=caddy)
-optional=" redis-server caddy "
-for cmd in ffmpeg socat espeak-ng chromium openssl g++ shellcheck systemd-analyze redis-server caddy; do
+  [g++]=g++ [shellcheck]=shellcheck [systemd-analyze]=systemd [redis-server]=redis-server [caddy]=caddy [prometheus]=prometheus)
+optional=" redis-server caddy prometheus "
+for cmd in ffmpeg socat espeak-ng chromium openssl g++ shellcheck systemd-analyze redis-server caddy prometheus; do
   command -v "$cmd" >/dev/null 2>&1 || need+=("${pkg_for[$cmd]}")
 done
 if [ ${#need[@]} -gt 0 ]; then

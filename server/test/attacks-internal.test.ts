@@ -4,15 +4,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import yaml from 'js-yaml';
 import { waitFor } from '../../common/wait.ts';
 import { ADMIN_KEY, admin, api, API_SECRET, freePort, launch, mediamtxPorts, registerRobot, sessionFor, startMediamtx, startRelay, stopAll, tempDir } from './helpers.ts';
 
-// js-yaml comes with eslint (a dev dependency); it has no bundled types.
-const yaml = createRequire(import.meta.url)('js-yaml') as { load(s: string): unknown; dump(v: unknown): string };
 const ROOT = new URL('../..', import.meta.url).pathname;
 const basic = (user: string, pw: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
 
