@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { createLogger, setLogSink } from '../../common/log.ts';
 import { DEFAULT_CONFIG, type Config } from '../config/schema.ts';
 import { ensureCa, issueServerCert, permittedNames, readConstraints, robotNames, serverCertProblem } from './ca.ts';
-import { loadOrCreateTls } from './tls.ts';
+import { loadOrCreateTls, renewOnAddressChange, type TlsMaterial } from './tls.ts';
+import { waitFor } from '../../common/wait.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'havatar-ca-'));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -79,6 +80,31 @@ test('a new address gets a new certificate from the same CA; an address outside 
   assert.ok(new X509Certificate(readFileSync(join(dir, 'cert.pem'))).checkIP('10.1.2.3'));
   assert.ok(readFileSync(join(dir, 'ca.pem')).equals(caBefore), 'the CA the phones trust stays');
   assert.match(await serverCertProblem(dir, moved, Date.now() + 820 * 86_400_000) ?? '', /expiring/);
+});
+
+test('the CA cannot vouch for a name outside its constraints (a certificate it signed for one fails verification)', async () => {
+  const dir = join(base, 'outside', 'tls');
+  await ensureCa(dir, { dns: ['localhost', 'robby.local'], ips: ['127.0.0.1'] });
+  await issueServerCert(dir, { dns: ['bank.example'], ips: ['8.8.8.8'] });
+  assert.throws(() => execFileSync('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, 'cert.pem')], { stdio: 'pipe' }),
+    (e: Error) => /permitted subtree violation/.test(e.message));
+});
+
+test('while running, a new address is noticed and the new certificate handed to the HTTPS server', async () => {
+  const dataDir = join(base, 'running');
+  let names = { dns: ['localhost'], ips: ['127.0.0.1', '192.168.1.23'] };
+  const dir = join(dataDir, 'tls');
+  await ensureCa(dir, names);
+  await issueServerCert(dir, names);
+  const applied: TlsMaterial[] = [];
+  const stop = renewOnAddressChange(dataDir, log, (m) => applied.push(m), 20, () => names);
+  try {
+    names = { ...names, ips: ['127.0.0.1', '10.1.2.3'] };
+    await waitFor('the re-issued certificate', () => applied.length, (n) => n === 1, 5000);
+    assert.ok(new X509Certificate(applied[0]!.cert).checkIP('10.1.2.3'));
+  } finally {
+    stop();
+  }
 });
 
 test('an older self-signed certificate is kept beside, and the rest of the data dir is untouched', async () => {

@@ -71,12 +71,14 @@ export async function loadOrCreateTls(dataDir: string, config: Config, log: Logg
  * change, handing the new one to `apply` (the HTTPS server's setSecureContext): phones that trust
  * the CA keep working without a restart. Returns a stop function.
  */
-export function renewOnAddressChange(dataDir: string, log: Logger, apply: (m: TlsMaterial) => void, everyMs = 30_000): () => void {
+export function renewOnAddressChange(
+  dataDir: string, log: Logger, apply: (m: TlsMaterial) => void, everyMs = 30_000, namesNow: () => RobotNames = () => robotNames(),
+): () => void {
   const dir = tlsDir(dataDir);
-  let last = JSON.stringify(robotNames());
+  let last = JSON.stringify(namesNow());
   let busy = false;
   const timer = setInterval(() => {
-    const names = robotNames();
+    const names = namesNow();
     const key = JSON.stringify(names);
     if (busy || key === last) return;
     busy = true;
