@@ -3,13 +3,16 @@
 // certutil) in a fresh HOME. No certificate switch in the trusted case (never
 // --ignore-certificate-errors): without the CA in that database the page does not even load. Only
 // accepted past the warning, the page loads but the service worker is refused, and the app shows
-// how to trust the robot. With the CA trusted, the service worker registers and controls the page,
+// how to trust the robot. The trusted CA's name constraints hold: a certificate it signed for
+// another name is refused. With the CA trusted, the service worker registers and controls the page,
 // the manifest is installable (CDP's own check), and with the bridge stopped a reload starts the
 // app from the service worker.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -17,6 +20,7 @@ import { buildAppIfStale, stopProc } from '../scripts/stack.ts';
 import { startRig, type Rig } from '../bridge/test/harness.ts';
 import { waitFor, within } from '../common/wait.ts';
 import { CHROMIUM } from './browser.ts';
+import { CA_CERT, CA_KEY, issueServerCert, SERVER_CERT, SERVER_KEY } from '../bridge/http/ca.ts';
 
 let rig: Rig;
 let tmp: string;
@@ -79,6 +83,36 @@ test('the certificate only accepted (as past the browser\'s warning), not truste
     assert.equal(await page.evaluate('navigator.serviceWorker.getRegistration().then((r) => r?.active ?? null)'), null);
   } finally {
     await browser.close();
+  }
+});
+
+/** An HTTPS server on loopback with a certificate the robot's CA signed for `names`. */
+async function signedServer(dns: string[]): Promise<Server> {
+  const dir = mkdtempSync(join(tmp, 'signed-'));
+  for (const f of [CA_CERT, CA_KEY]) copyFileSync(join(rig.dataDir, 'tls', f), join(dir, f));
+  await issueServerCert(dir, { dns, ips: [] });
+  const server = createServer({ cert: readFileSync(join(dir, SERVER_CERT)), key: readFileSync(join(dir, SERVER_KEY)) }, (_req, res) => res.end('ok'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+test('the trusted CA vouches only for the robot: a certificate it signed for another name is refused', async () => {
+  const ca = Buffer.from(await (await fetch(`${rig.http}/ca.crt`)).arrayBuffer());
+  const own = await signedServer(['localhost']);
+  const other = await signedServer(['bank.example']);
+  // The resolver rule only points bank.example at loopback; certificates are checked as usual.
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--host-resolver-rules=MAP bank.example 127.0.0.1'], env: { ...process.env, HOME: homeWith(ca) },
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`https://localhost:${(own.address() as AddressInfo).port}/`);
+    assert.equal(await page.textContent('body'), 'ok');
+    await assert.rejects(page.goto(`https://bank.example:${(other.address() as AddressInfo).port}/`), /ERR_CERT_INVALID/);
+  } finally {
+    await browser.close();
+    own.close();
+    other.close();
   }
 });
 
