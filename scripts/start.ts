@@ -162,7 +162,7 @@ async function main(): Promise<void> {
 Havatar is running (simulated robot, local and server mode).
 
   Open:  ${appUrl}${serverQuery}#token=${token}
-${lanAddresses.map((a) => `  Phone on this network, local mode (accept the self-signed certificate once):  https://${a}:${ports.bridgeHttps}/#token=${token}`).join('\n')}
+${lanAddresses.map((a) => `  Phone on this network, local mode:  https://${a}:${ports.bridgeHttps}/#token=${token}\n    First trust this robot once on the phone: http://${a}:${ports.bridge}/ca.crt (docs/SETUP_ROBOT.md, section 4)`).join('\n')}
 
   Relay:            ${stack.server!.relayUrl}/api/status   (counts; details with the admin key in ${join(dataDir, 'dev-relay-admin-key')})
   Server mode:      ${lan ? `open to this network (--lan): relay ${lanAddresses.map((a) => `http://${a}:${serverPorts.relay}`).join(', ') || 'on every interface'}` : 'this machine only (127.0.0.1); `npm start -- --lan` opens it to this network'}
