@@ -89,7 +89,12 @@ export class Access {
       this.brake.succeed(address);
       return 'ok';
     }
-    if (this.checking.has(address)) return 'busy-address';
+    if (this.checking.has(address)) {
+      // The same token as the check under way (a page opening its video, socket and API calls at
+      // once, before the token is remembered): it shares that check. Another token waits its turn.
+      if (!this.tokens.checking(token)) return 'busy-address';
+      return (await this.tokens.verify(token)) ? 'ok' : 'busy-address';
+    }
     this.checking.add(address);
     try {
       if (await this.tokens.verify(token)) {

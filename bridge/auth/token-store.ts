@@ -70,6 +70,11 @@ export class TokenStore {
     return writeFileAtomic(this.path, JSON.stringify(this.stored, null, 2) + '\n', 0o600);
   }
 
+  /** True when a check of this very token is under way (a page's parallel first requests). */
+  checking(candidate: string): boolean {
+    return typeof candidate === 'string' && this.inFlight.has(sha256(candidate).toString('hex'));
+  }
+
   /** True when `candidate` is the token already verified (cheap: no scrypt). */
   remembered(candidate: string): boolean {
     return !!this.verifiedDigest && typeof candidate === 'string' && timingSafeEqual(sha256(candidate), this.verifiedDigest);
