@@ -193,9 +193,12 @@ test('a start that finds a port taken names the process holding it and how to st
     net.createServer().listen(${ports.simControl}, '127.0.0.1', () =>
       dgram.createSocket('udp4').bind(${ports.webrtcUdp}, '127.0.0.1', () => console.log('holding')));
   `], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const l = startLauncher(dataDir, ports);
+  let l: Launcher | undefined;
   try {
+    // The launcher starts once both ports are held: started beside the holder, its port check
+    // ran before the holder had bound in 1 of 20 busy runs, and it went on to start everything.
     await within('the holder to bind', new Promise((resolve) => createInterface({ input: holder.stdout! }).once('line', resolve)), 10_000);
+    l = startLauncher(dataDir, ports);
     const code = await within('npm start to give up', l.exited, 30_000);
     const text = l.output.join('\n');
     assert.equal(code, 1, text);
@@ -204,9 +207,10 @@ test('a start that finds a port taken names the process holding it and how to st
     assert.match(text, new RegExp(`kill ${holder.pid}$`, 'm'), 'says how to stop it, once');
     assert.ok(!text.includes('"stage":"spawned"'), `nothing was started:\n${text}`);
     assert.doesNotMatch(text, /EADDRINUSE/);
-    await waitFor('every process of npm start to be gone', () => running(l.tag), (left) => left.length === 0, 10_000);
+    await waitFor('every process of npm start to be gone', () => running(l!.tag), (left) => left.length === 0, 10_000);
   } finally {
-    if (l.child.exitCode === null) l.child.kill('SIGKILL');
+    if (l && l.child.exitCode === null) l.child.kill('SIGKILL');
+    for (const p of l ? running(l.tag) : []) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
     holder.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   }
