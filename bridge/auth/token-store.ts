@@ -8,6 +8,7 @@ import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type Scry
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../config/atomic-write.ts';
+import { CheckGate } from '../../common/check-gate.ts';
 
 export const TOKEN_FILE = 'operator_token.json';
 const KEY_LEN = 32;
@@ -40,8 +41,7 @@ export class TokenStore {
   private verifiedDigest: Buffer | null = null;
   /** Checks under way, by the candidate's SHA-256 (hex): a repeat waits for the same answer. */
   private readonly inFlight = new Map<string, Promise<boolean>>();
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly gate = new CheckGate(SCRYPT_AT_ONCE, SCRYPT_WAITING, () => new TokenCheckBusy());
 
   private constructor(private stored: StoredHash, private path: string) {}
 
@@ -88,8 +88,7 @@ export class TokenStore {
     const key = digest.toString('hex');
     const pending = this.inFlight.get(key);
     if (pending) return pending;
-    if (this.running >= SCRYPT_AT_ONCE && this.waiting.length >= SCRYPT_WAITING) throw new TokenCheckBusy();
-    const check = this.slot(() => this.check(candidate, digest)).finally(() => this.inFlight.delete(key));
+    const check = this.gate.run(() => this.check(candidate, digest)).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, check);
     return check;
   }
@@ -102,17 +101,6 @@ export class TokenStore {
     return good;
   }
 
-  /** Runs `job` once fewer than SCRYPT_AT_ONCE run; a finished job hands its place to the next waiter. */
-  private async slot<T>(job: () => Promise<T>): Promise<T> {
-    if (this.running >= SCRYPT_AT_ONCE) await new Promise<void>((r) => this.waiting.push(r));
-    else this.running++;
-    try {
-      return await job();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next(); else this.running--;
-    }
-  }
 }
 
 async function hashToken(token: string): Promise<StoredHash> {

@@ -12,6 +12,7 @@ import { createHash, createHmac, randomBytes, scrypt as scryptCb, timingSafeEqua
 import type { Logger } from '../../common/log.ts';
 import { HttpError } from './http.ts';
 import type { RobotRecord, Store } from './store.ts';
+import { CheckGate } from '../../common/check-gate.ts';
 
 const PARAMS = { N: 16384, r: 8, p: 1 } as const;
 const KEY_LEN = 32;
@@ -68,33 +69,8 @@ async function matches(password: string, stored: string): Promise<boolean> {
   return timingSafeEqual(got, want);
 }
 
-/** A slot for one expensive check: a few run, a few wait, the rest are turned away. */
-class CheckGate {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  /** A slot is free now. */
-  get idle(): boolean { return this.running < CHECKS_AT_ONCE; }
-
-  async run<T>(job: () => Promise<T>): Promise<T> {
-    if (this.running >= CHECKS_AT_ONCE) {
-      if (this.waiting.length >= CHECKS_WAITING) throw new HttpError(503, 'unavailable', 'too many password checks at once, try again');
-      await new Promise<void>((r) => this.waiting.push(r));
-    } else {
-      this.running++;
-    }
-    try {
-      return await job();
-    } finally {
-      // The slot passes straight to the next waiter (running stays the same), or is freed.
-      const next = this.waiting.shift();
-      if (next) next(); else this.running--;
-    }
-  }
-}
-
 export class RobotPasswords {
-  private readonly gate = new CheckGate();
+  private readonly gate = new CheckGate(CHECKS_AT_ONCE, CHECKS_WAITING, () => new HttpError(503, 'unavailable', 'too many password checks at once, try again'));
   /** The record generation (createdAt) each robot last logged in with, for its connection. */
   private readonly verified = new Map<string, number>();
   /** A MAC of each robot's password as last checked, with the record it matched (see verify()). */
