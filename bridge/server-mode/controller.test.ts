@@ -23,7 +23,7 @@ setLogLevel('error');
 const AS_A_RELAY = { issueCredential: true };
 
 const tap: VideoTap = {
-  info: { kind: 'sim', device: 'test', width: 320, height: 240, fps: 10, timestampStrip: false },
+  info: { kind: 'sim', device: 'test', format: 'raw', width: 320, height: 240, fps: 10, timestampStrip: false },
   ffmpegInput: () => [],
   attach: () => () => {},
 };
@@ -87,6 +87,27 @@ describe('ServerMode lifecycle (fake clock)', () => {
     await sm.stop();
     await Promise.all([closed, robotSideClosed(mine)]);
     assert.deepEqual(seen, ['connecting', 'live', 'fallback', 'live', 'stopping', 'off']);
+  });
+
+  it('keeps v1\'s status keys beside the new ones, meaning what they meant in v1', { timeout: 20_000 }, async (t) => {
+    const { r } = await relayOnFakeClock(t, true, AS_A_RELAY);
+    const { sm, reached } = serverMode(t, r.url);
+    const v1 = () => {
+      const s = sm.status();
+      return { server_mode_enabled: s.server_mode_enabled, connected_to_server: s.connected_to_server, video_streaming: s.video_streaming, audio_streaming: s.audio_streaming };
+    };
+    assert.deepEqual(v1(), { server_mode_enabled: false, connected_to_server: false, video_streaming: false, audio_streaming: false });
+    const accepted = r.connected();
+    await sm.start();
+    const ws = await accepted;
+    await reached('live');
+    // No microphone in this rig: no audio stream, as v1 reported a dead audio FFmpeg.
+    assert.deepEqual(v1(), { server_mode_enabled: true, connected_to_server: true, video_streaming: true, audio_streaming: false });
+    ws.close(1012, 'relay restarting');
+    await reached('fallback');
+    assert.deepEqual(v1(), { server_mode_enabled: true, connected_to_server: false, video_streaming: false, audio_streaming: false });
+    await sm.stop();
+    assert.deepEqual(v1(), { server_mode_enabled: false, connected_to_server: false, video_streaming: false, audio_streaming: false });
   });
 
   it('a relay refusing from the start: connecting → fallback, never back to connecting', { timeout: 20_000 }, async (t) => {

@@ -19,7 +19,7 @@ import { StateMachine, Timers } from '../../common/state-machine.ts';
 import { TELEMETRY_INTERVAL_MS } from '../ws/gateway.ts';
 import { mediaPathProblem, notConfigured, rtspBase, type ServerModeConfig } from './endpoints.ts';
 import { ServerRun } from './server-run.ts';
-import { SERVER_TRANSITIONS, type ServerModeDeps, type ServerState, type ServerStatus, type StartResult } from './server-state.ts';
+import { isServerModeOn, SERVER_TRANSITIONS, type ServerModeDeps, type ServerState, type ServerStatus, type StartResult } from './server-state.ts';
 
 export { SERVER_TRANSITIONS, type ServerModeDeps, type ServerState, type ServerStatus } from './server-state.ts';
 
@@ -64,6 +64,10 @@ export class ServerMode {
       enabled: this.deps.config().enabled,
       fallback_to_local: cfg.fallback_to_local,
       talk: { by: run?.talk.by ?? null, flowing: run?.talk.flowing ?? false, mic_ducked: run?.publisher.isDucked ?? false },
+      server_mode_enabled: isServerModeOn(this.machine.state),
+      connected_to_server: run?.link.isUp ?? false,
+      video_streaming: pub?.publishing ?? false,
+      audio_streaming: pub?.audio ?? false,
     };
   }
 

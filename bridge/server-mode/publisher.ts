@@ -53,6 +53,8 @@ export interface PublisherOptions {
 
 export interface PublisherStats {
   publishing: boolean;
+  /** The audio encoder runs while the stream is live (false without a microphone). */
+  audio: boolean;
   bitrate_kbps: number;
   fps: number;
   frames: number;
@@ -199,6 +201,7 @@ export class Publisher extends EventEmitter {
   stats(): PublisherStats {
     return {
       publishing: this.live,
+      audio: this.live && this.audio?.status.state === 'running',
       bitrate_kbps: this.live ? Math.round(this.vstats?.kbps() ?? this.kbps) : 0,
       fps: this.live ? Math.round(this.fpsNow * 10) / 10 : 0,
       frames: this.frames,

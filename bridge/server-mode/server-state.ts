@@ -43,7 +43,20 @@ export interface ServerStatus {
   fallback_to_local: boolean;
   /** Who talks through the server now, and whether their audio is flowing to the speaker. */
   talk: { by: string | null; flowing: boolean; mic_ducked: boolean };
+  // v1's keys (its server_client.get_status()), kept so v1 scripts polling them keep working;
+  // docs/MIGRATION.md says where their timing differs from v1's.
+  /** v1: started and not stopped (`state` connecting, live or fallback). */
+  server_mode_enabled: boolean;
+  /** v1: the relay's command link is up (same as `relay_connected`). */
+  connected_to_server: boolean;
+  /** v1: the video encoder is sending to MediaMTX (same as `publishing`). */
+  video_streaming: boolean;
+  /** v1: the audio encoder is sending to MediaMTX (false without a microphone). */
+  audio_streaming: boolean;
 }
+
+/** v1's `server_mode_enabled`: server mode was started and not stopped, whether or not it is live now. */
+export const isServerModeOn = (state: ServerState): boolean => state === 'connecting' || state === 'live' || state === 'fallback';
 
 export interface ServerModeDeps {
   config: () => ServerModeConfig;

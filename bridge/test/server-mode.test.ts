@@ -21,6 +21,7 @@ interface Status {
   state: string; since: number; last_error: string | null; relay_connected: boolean; publishing: boolean;
   bitrate_kbps: number; fps: number; viewers: number; server_url: string; stream_key: string;
   talk: { by: string | null; flowing: boolean; mic_ducked: boolean };
+  server_mode_enabled: boolean; connected_to_server: boolean; video_streaming: boolean; audio_streaming: boolean;
 }
 
 let relayPort = 0;
@@ -133,6 +134,9 @@ describe('server mode (robot side)', () => {
     assert.equal(s.relay_connected, true);
     assert.equal(s.publishing, true);
     assert.equal(s.stream_key, 'sim');
+    // v1's keys, beside the new ones: a v1 script polling connected_to_server sees the robot online.
+    assert.deepEqual({ enabled: s.server_mode_enabled, connected: s.connected_to_server, video: s.video_streaming, audio: s.audio_streaming },
+      { enabled: true, connected: true, video: true, audio: true });
   });
 
   test('a relay driver drives the simulated robot and gets acks; closing its socket stops the robot', async () => {
@@ -297,6 +301,10 @@ describe('server mode (robot side)', () => {
     const s = await status();
     assert.equal(s.relay_connected, false);
     assert.match(s.last_error ?? '', /relay/);
+    // v1 keys: still in server mode (retrying by itself), not connected, the stream stopped.
+    assert.equal(s.server_mode_enabled, true);
+    assert.equal(s.connected_to_server, false);
+    assert.equal(s.video_streaming, false);
     assert.ok((await localFrames(1000)) >= 10, 'local /video still serves frames');
     await waitFor('the server stream to stop while the relay is away', mtxPath, (p) => p === null, 3000);
     await startRelayOnPort();
