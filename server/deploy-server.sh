@@ -78,6 +78,7 @@ add_secret() { # NAME WHAT
 }
 add_secret MEDIAMTX_API_SECRET "the password of MediaMTX's API and metrics, for the relay and Prometheus"
 add_secret REDIS_PASSWORD "Redis's requirepass, in the relay's REDIS_URL"
+add_secret GRAFANA_ADMIN_PASSWORD "the Grafana admin's password (compose profile dashboard)"
 [ -n "$DOMAIN" ] || die "--domain is required"
 [[ "$DOMAIN" =~ ^[A-Za-z0-9.-]+$ ]] || die "--domain must be a host name"
 if [ -z "$PUBLIC_IP" ]; then
@@ -92,11 +93,12 @@ fi
     echo "MEDIAMTX_AUTH_SECRET=$MEDIAMTX_AUTH_SECRET"
     echo "MEDIAMTX_API_SECRET=$MEDIAMTX_API_SECRET"
     echo "REDIS_PASSWORD=$REDIS_PASSWORD"
+    echo "GRAFANA_ADMIN_PASSWORD=$GRAFANA_ADMIN_PASSWORD"
     echo "PUBLIC_IP=$PUBLIC_IP"
     echo "PUBLIC_IP_SAVED=$PUBLIC_IP"
     # Lines this script does not write (added by hand) are kept as they were.
     if [ -f "$ENV_FILE" ]; then
-      grep -vE '^(HAVATAR_DOMAIN|ADMIN_API_KEY|MEDIAMTX_AUTH_SECRET|MEDIAMTX_API_SECRET|REDIS_PASSWORD|PUBLIC_IP|PUBLIC_IP_SAVED)=' "$ENV_FILE" \
+      grep -vE '^(HAVATAR_DOMAIN|ADMIN_API_KEY|MEDIAMTX_AUTH_SECRET|MEDIAMTX_API_SECRET|REDIS_PASSWORD|GRAFANA_ADMIN_PASSWORD|PUBLIC_IP|PUBLIC_IP_SAVED)=' "$ENV_FILE" \
         | grep -vxF "# Havatar server secrets, written by deploy-server.sh. Keep private (mode 600)." || true
     fi
   } > "$ENV_FILE.tmp"
@@ -106,8 +108,9 @@ chmod 600 "$ENV_FILE"
 if [ -n "$ENV_ONLY" ]; then echo "deploy: $ENV_FILE is ready (--env-only: nothing started)"; exit 0; fi
 
 # ---- 3. start --------------------------------------------------------------------------------
-# The secret Prometheus reads is a compose secret taken from the environment (not only --env-file).
-compose() { MEDIAMTX_API_SECRET="$MEDIAMTX_API_SECRET" docker compose --project-directory "$HERE" -f "$HERE/compose.yaml" --env-file "$ENV_FILE" "$@"; }
+# The secrets Prometheus and Alertmanager read are compose secrets taken from the environment (not
+# only --env-file); ALERT_WEBHOOK_URL is a line you add to .env (see compose.yaml's alertmanager).
+compose() { MEDIAMTX_API_SECRET="$MEDIAMTX_API_SECRET" ALERT_WEBHOOK_URL="${ALERT_WEBHOOK_URL:-}" docker compose --project-directory "$HERE" -f "$HERE/compose.yaml" --env-file "$ENV_FILE" "$@"; }
 compose config --quiet || die "compose.yaml does not validate"
 compose up -d --build --remove-orphans
 

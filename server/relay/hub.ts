@@ -84,6 +84,7 @@ export class Hub {
     const conn: RobotConn = { kind: 'robot', ws, raw, robot, life: new ConnLife(ws, 'open', 'relay robot'), limits: null, generation: this.access.robots.generation(robot), ...this.conns.fresh() };
     this.conns.putRobot(conn);
     this.metrics.robots.set(this.conns.robots.size);
+    this.metrics.robotConnected.set({ robot }, 1);
     this.log.info('robot connected', { robot });
     this.hookup.hosting(robot, true);
     this.heartbeat.watch(conn);
@@ -95,6 +96,7 @@ export class Hub {
       stopCredentials?.();
       if (!this.conns.dropRobot(conn)) return;
       this.metrics.robots.set(this.conns.robots.size);
+      this.metrics.robotConnected.set({ robot }, 0);
       this.log.info('robot disconnected', { robot });
       this.hookup.hosting(robot, false);
       this.hookup.toClients(robot, null, { v: 1, type: 'robot', robot, online: false });
@@ -177,6 +179,9 @@ export class Hub {
     const { drivers, viewers } = this.conns.roles();
     this.metrics.clients.set({ role: 'driver' }, drivers);
     this.metrics.clients.set({ role: 'viewer' }, viewers);
+    // Rebuilt whole: a robot whose page nobody has open any more drops out instead of staying at 0.
+    this.metrics.robotClients.reset();
+    for (const [robot, room] of this.conns.clients) this.metrics.robotClients.set({ robot }, room.size);
   }
 
   /** Once a second: message rate, robot hosting, lease expiry, revoked/expired sessions and their media. */

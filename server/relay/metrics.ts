@@ -1,7 +1,10 @@
 // Prometheus metrics (GET /metrics), one registry per relay instance so tests can run several.
+// server/prometheus/alerts.yml and the Grafana dashboard query these names (a test checks them).
+import { statfs } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export function createMetrics() {
+/** `dataDir`: the filesystem whose free space is exported (the relay's state; in compose, Docker's volume disk). */
+export function createMetrics(opts: { dataDir?: string } = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'havatar_relay_process_' });
   const messages = new Counter({
@@ -22,6 +25,34 @@ export function createMetrics() {
   });
   const robots = new Gauge({ name: 'havatar_relay_robots_online', help: 'Robots connected to this relay', registers: [registry] });
   const clients = new Gauge({ name: 'havatar_relay_clients', help: 'Operator sockets connected to this relay', labelNames: ['role'] as const, registers: [registry] });
-  return { registry, messages, refused, authFailures, latency, robots, clients };
+  // Per robot, so an alert can name the robot. Robot ids are registered ones only (a socket logs in
+  // first), so the label set stays as small as the fleet.
+  const robotConnected = new Gauge({
+    name: 'havatar_relay_robot_connected', labelNames: ['robot'] as const, registers: [registry],
+    help: 'Per robot: 1 while it is connected to this relay, 0 after it left (kept until the relay restarts)',
+  });
+  const robotClients = new Gauge({
+    name: 'havatar_relay_robot_clients', labelNames: ['robot'] as const, registers: [registry],
+    help: 'Per robot: operator sockets (drivers and viewers) open on its page on this relay, whether or not the robot is here',
+  });
+  if (opts.dataDir) registerDiskGauges(registry, opts.dataDir);
+  return { registry, messages, refused, authFailures, latency, robots, clients, robotConnected, robotClients };
+}
+
+/**
+ * Free and total bytes of the data dir's filesystem, read at each scrape. In compose that is the
+ * disk Docker keeps every volume on (Redis, Prometheus, recordings), which is what fills up; it
+ * spares a node_exporter with the host's root mounted into it.
+ */
+function registerDiskGauges(registry: Registry, dataDir: string): void {
+  const read = async () => { const s = await statfs(dataDir); return { avail: s.bavail * s.bsize, size: s.blocks * s.bsize }; };
+  new Gauge({
+    name: 'havatar_relay_data_fs_avail_bytes', help: 'Bytes free for unprivileged writers on the filesystem of the relay\'s data dir', registers: [registry],
+    async collect() { this.set((await read()).avail); },
+  });
+  new Gauge({
+    name: 'havatar_relay_data_fs_size_bytes', help: 'Size in bytes of the filesystem of the relay\'s data dir', registers: [registry],
+    async collect() { this.set((await read()).size); },
+  });
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -85,7 +85,7 @@ async function startBus(redisUrl: string | undefined, limits: RelayLimits, log: 
 export async function createRelay(opts: RelayOptions): Promise<Relay> {
   const log = opts.log ?? createLogger('relay');
   const limits: RelayLimits = { ...RelayLimits, ...opts.limits };
-  const metrics = createMetrics();
+  const metrics = createMetrics({ dataDir: opts.dataDir });
   const store = makeStore(opts.dataDir, opts.redisUrl);
   const bus = await startBus(opts.redisUrl, limits, log);
   const access = new Access(store, limits, log.child('access'), opts.adminApiKey, (kind) => metrics.authFailures.inc({ kind }));
