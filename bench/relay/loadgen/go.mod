@@ -1,0 +1,3 @@
+module havatar/bench/relay/loadgen
+
+go 1.26
