@@ -31,7 +31,7 @@ describe('device allow-lists', () => {
   });
 
   test('camera: /dev/videoN, udev v4l links or sim', () => {
-    accepts(cameraDevice, ['sim', '/dev/video0', '/dev/video12', '/dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920_ABC-video-index0', '/dev/v4l/by-path/platform-xhci-hcd.0-usb-0:1:1.0-video-index0']);
+    accepts(cameraDevice, ['sim', 'sim-mjpeg', 'sim-h264', 'rpicam', '/dev/video0', '/dev/video12', '/dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920_ABC-video-index0', '/dev/v4l/by-path/platform-xhci-hcd.0-usb-0:1:1.0-video-index0']);
     refuses(cameraDevice, [
       '/dev/video', '/dev/video0/../../tmp/x', '/dev/../tmp/x', '/dev/v4l/by-id/..', '/dev/v4l/by-id/.x', '/dev/v4l/by-id/a/b', '/dev/sda', '/tmp/video0',
       'video0', 'file:FILE=x', '|cmd', '/dev/video0 ', '/dev/video0\0', 'sim2', '/dev/video1234',

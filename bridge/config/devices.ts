@@ -21,8 +21,11 @@ const ALSA_NAME = new RegExp(
 /** A name in a udev by-id/by-path folder: one path segment, no dot segments. */
 const LINK_NAME = String.raw`[A-Za-z0-9][\w.:@+-]{0,200}`;
 
-/** V4L2 capture devices; `sim` is the synthetic camera. */
-const CAMERA_NAME = new RegExp(String.raw`^(?:sim|/dev/video\d{1,3}|/dev/v4l/by-(?:id|path)/${LINK_NAME})$`);
+/**
+ * V4L2 capture devices; `rpicam` is the Pi camera through rpicam-vid; `sim` is the synthetic camera
+ * (raw frames), `sim-mjpeg` and `sim-h264` the synthetic camera encoding by itself, as USB cameras do.
+ */
+const CAMERA_NAME = new RegExp(String.raw`^(?:sim|sim-mjpeg|sim-h264|rpicam|/dev/video\d{1,3}|/dev/v4l/by-(?:id|path)/${LINK_NAME})$`);
 
 /**
  * Serial lines: /dev/ttyUSB0, ttyACM0, ttyAMA0, ttyS0… (never the virtual consoles /dev/ttyN),
@@ -41,7 +44,7 @@ export const alsaDevice = matching(
   'an ALSA device: "default", "sysdefault:CARD=name", "hw:N[,M]", "plughw:N[,M]", "hw:CARD=name,DEV=n", "plughw:CARD=name,DEV=n" (or "sim"); plugin strings are refused',
 );
 
-export const cameraDevice = matching(CAMERA_NAME, 'a V4L2 device: "/dev/videoN", "/dev/v4l/by-id/…", "/dev/v4l/by-path/…" (or "sim")');
+export const cameraDevice = matching(CAMERA_NAME, 'a V4L2 device: "/dev/videoN", "/dev/v4l/by-id/…", "/dev/v4l/by-path/…", "rpicam" (the Pi camera), or "sim", "sim-mjpeg", "sim-h264"');
 
 export const serialPort = matching(
   SERIAL_NAME,

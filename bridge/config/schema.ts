@@ -100,7 +100,8 @@ type Spec = { [key: string]: Checker | Spec };
 export const CONFIG_SPEC: Spec = {
   robot: { name: str(1, MAX_ID_CHARS) },
   camera: {
-    // "sim" selects the synthetic camera; anything else is a V4L2 device such as /dev/video0.
+    // "sim" selects the synthetic camera ("sim-mjpeg", "sim-h264": one that encodes by itself),
+    // "rpicam" the Pi camera; anything else is a V4L2 device such as /dev/video0.
     device: cameraDevice,
     width: int(160, 1920),
     height: int(120, 1080),

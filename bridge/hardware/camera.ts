@@ -1,10 +1,13 @@
 // The Pi's USB camera through V4L2. Most USB cameras only reach 640x480@25 and above in MJPEG
 // (USB 2 bandwidth), so MJPEG is the default input format; `yuyv422` is there for cameras that
-// lack it. FFmpeg opens the device itself: the bridge never touches the frames.
+// lack it, and `h264` for UVC cameras that encode by themselves (bridge/hardware/v4l2-formats.ts
+// picks the best the device lists). FFmpeg opens the device itself.
 
-import type { VideoInfo, VideoSource } from './types.ts';
+import type { VideoFormat, VideoInfo, VideoSource } from './types.ts';
 
-export type V4l2InputFormat = 'mjpeg' | 'yuyv422';
+export type V4l2InputFormat = 'h264' | 'mjpeg' | 'yuyv422';
+
+const DELIVERS: Record<V4l2InputFormat, VideoFormat> = { h264: 'h264', mjpeg: 'mjpeg', yuyv422: 'raw' };
 
 export interface V4l2CameraOptions {
   device?: string;
@@ -32,7 +35,7 @@ export class V4l2Camera implements VideoSource {
     }
     if (!Number.isInteger(fps) || fps < 1 || fps > 120) throw new RangeError(`camera fps must be an integer in 1..120, got ${fps}`);
     this.inputFormat = options.inputFormat ?? 'mjpeg';
-    this.info = { kind: 'v4l2', device, width, height, fps, timestampStrip: false };
+    this.info = { kind: 'v4l2', device, format: DELIVERS[this.inputFormat], width, height, fps, timestampStrip: false };
   }
 
   ffmpegInput(): string[] {
@@ -43,4 +46,19 @@ export class V4l2Camera implements VideoSource {
       '-use_wallclock_as_timestamps', '1', '-thread_queue_size', '4', '-i', device,
     ];
   }
+}
+
+/** rpicam-vid (libcamera-vid on older Pi OS); HAVATAR_RPICAM overrides it. */
+export const RPICAM_BIN = process.env.HAVATAR_RPICAM || 'rpicam-vid';
+
+/**
+ * The Pi camera's own H.264 on stdout: the ISP encodes it, the CPU only carries it. A keyframe
+ * every second with SPS/PPS inline (a reader joins at any keyframe), baseline, no preview.
+ */
+export function rpicamArgs(info: { width: number; height: number; fps: number }, kbps: number): string[] {
+  return [
+    '-t', '0', '-n', '--codec', 'h264', '--inline', '--profile', 'baseline', '--intra', String(info.fps),
+    '--width', String(info.width), '--height', String(info.height), '--framerate', String(info.fps),
+    '--bitrate', String(kbps * 1000), '--flush', '-o', '-',
+  ];
 }

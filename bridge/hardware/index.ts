@@ -10,9 +10,12 @@ import { mkdirSync } from 'node:fs';
 import { MicCapture, SpeakerPlayer } from '../media/audio.ts';
 import { MjpegHub } from '../media/mjpeg.ts';
 import { RecordingSpeaker, SimulatedMicrophone } from '../sim/audio.ts';
-import { SimulatedCamera } from '../sim/camera.ts';
+import { chooseH264Encoder, type EncoderChoice } from '../media/encoder-probe.ts';
+import type { H264Encoder } from '../media/ffmpeg-args.ts';
 import { AlsaMicrophone, AlsaSpeaker } from './audio.ts';
-import { V4l2Camera } from './camera.ts';
+import { createCameraSource } from './camera-source.ts';
+import { EncodedCamera } from './encoded-camera.ts';
+import { localPath, publishPath } from './video-path.ts';
 import type { Hardware, MicService, SpeakerService, TtsService, VideoService, VideoTap } from './parts.ts';
 import { EspeakTts } from './tts.ts';
 import { PoseEstimator } from './pose-estimator.ts';
@@ -35,21 +38,12 @@ export async function createHardware({ config, serialPath, dataDir, log }: Hardw
   motors.on('error', (err: Error) => log.warn('motor board link', { err }));
   await motors.open().catch((err: unknown) => log.warn('motor board not reachable yet; retrying', { err }));
 
-  const simulated = config.camera.device === 'sim';
+  const simulated = config.camera.device.startsWith('sim');
   const poseEstimator = simulated ? new PoseEstimator(motors) : null;
 
   let video: VideoService | null = null;
   try {
-    const source: VideoSource = simulated
-      ? new SimulatedCamera({ width: config.camera.width, height: config.camera.height, fps: config.camera.fps, poseSource: () => poseEstimator!.pose })
-      : new V4l2Camera({ device: config.camera.device, width: config.camera.width, height: config.camera.height, fps: config.camera.fps });
-    const hub = new MjpegHub({ source, logger: log.child('mjpeg') });
-    video = {
-      handle: (req, res) => hub.handle(req, res),
-      status: () => ({ ...source.info, ...hub.stats(), target_fps: source.info.fps }),
-      tap: () => videoTap(source, hub),
-      close: () => hub.close(),
-    };
+    video = await createVideo(config, poseEstimator, dataDir, log);
   } catch (err) {
     problems.video = (err as Error).message;
     log.error('camera unavailable', { err });
@@ -110,11 +104,35 @@ export async function createHardware({ config, serialPath, dataDir, log }: Hardw
   };
 }
 
+/** The camera, its local MJPEG hub and the encoder choice for server mode. */
+async function createVideo(config: Config, poseEstimator: PoseEstimator | null, dataDir: string, log: Logger): Promise<VideoService> {
+  const camera = await createCameraSource(config, poseEstimator ? () => poseEstimator.pose : null, log);
+  const source = camera.source;
+  // The camera's own JPEGs go to local viewers as they are; anything else is encoded.
+  const hub = new MjpegHub({ source, mjpeg: { copy: source.info.format === 'mjpeg' }, logger: log.child('mjpeg') });
+  // Only a camera without its own H.264 needs an encoder: probe (or recall) which one works.
+  let probed: EncoderChoice | null = null;
+  const encoder: Promise<H264Encoder | 'copy'> = source.info.format === 'h264'
+    ? Promise.resolve('copy')
+    : chooseH264Encoder({ dataDir, camera: config.camera.device, log: log.child('encoder-probe') }).then((c) => (probed = c).encoder);
+  log.info('camera', { device: source.info.device, format: source.info.format, reason: camera.reason });
+  return {
+    handle: (req, res) => hub.handle(req, res),
+    status: () => ({
+      ...source.info, ...hub.stats(), target_fps: source.info.fps,
+      video_path: { local: localPath(source.info.format), server: publishPath(source.info.format, probed), camera: camera.reason },
+    }),
+    tap: () => videoTap(source, hub, () => encoder),
+    close: async () => { await hub.close(); if (source instanceof EncodedCamera) await source.close(); },
+  };
+}
+
 /**
  * One capture feeds both the local MJPEG and the server stream. A camera device opens
  * once, so the publisher never opens it itself:
- * - simulator: the frame generator writes each raw frame to every attached FFmpeg stdin (the MJPEG
- *   encoder's and the publisher's), so the server gets uncompressed frames and nothing is encoded twice;
+ * - simulator and cameras that encode by themselves (EncodedCamera): the source writes each frame
+ *   (raw, or the camera's own JPEGs or H.264) to every attached FFmpeg stdin (the MJPEG capture's
+ *   and the publisher's), so nothing is encoded twice and the camera's H.264 is published as it is;
  * - V4L2: the publisher reads the MJPEG hub's JPEGs (the camera's own MJPEG when copied) from stdin.
  *   The hub keeps the device; it counts the publisher as a viewer, so the capture runs while either
  *   needs it, and a publisher crash (server gone) never touches the local stream. The cost is one
@@ -122,13 +140,14 @@ export async function createHardware({ config, serialPath, dataDir, log }: Hardw
  *   be opened twice anyway).
  * Frames are stamped on arrival (wall clock): dropped frames never shift the timeline.
  */
-function videoTap(source: VideoSource, hub: MjpegHub): VideoTap {
+function videoTap(source: VideoSource, hub: MjpegHub, encoder: () => Promise<H264Encoder | 'copy'>): VideoTap {
   const feed = source.feed?.bind(source);
   if (feed) {
-    return { info: source.info, ffmpegInput: () => ['-use_wallclock_as_timestamps', '1', ...source.ffmpegInput()], attach: (stdin) => feed(stdin) };
+    return { info: source.info, encoder, ffmpegInput: () => ['-use_wallclock_as_timestamps', '1', ...source.ffmpegInput()], attach: (stdin) => feed(stdin) };
   }
   return {
     info: source.info,
+    encoder,
     ffmpegInput: () => ['-f', 'mjpeg', '-use_wallclock_as_timestamps', '1', '-probesize', '65536', '-analyzeduration', '0', '-i', 'pipe:0'],
     attach: (stdin) => hub.subscribe((jpeg) => {
       // A publisher that falls behind skips frames (never an unbounded queue in the bridge).

@@ -5,6 +5,7 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
+import type { H264Encoder } from '../media/ffmpeg-args.ts';
 import type { Motors, SpeakerSink, Tts, VideoInfo } from './types.ts';
 
 /**
@@ -17,6 +18,11 @@ export interface VideoTap {
   ffmpegInput(): string[];
   /** Starts writing frames to `stdin`; returns the function that stops it. */
   attach(stdin: Writable): () => void;
+  /**
+   * How the publisher makes H.264 from these frames: 'copy' when they are the camera's own H.264,
+   * else the encoder the probe found working (bridge/media/encoder-probe.ts). Absent: libx264.
+   */
+  encoder?(): Promise<H264Encoder | 'copy'>;
 }
 
 /** The shared camera stream: one capture, any number of viewers. */

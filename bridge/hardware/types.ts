@@ -46,9 +46,13 @@ export interface Motors extends EventEmitter {
   close(): Promise<void>;
 }
 
+/** What a camera delivers: raw frames (to be encoded), its own JPEGs, or its own H.264. */
+export type VideoFormat = 'raw' | 'mjpeg' | 'h264';
+
 export interface VideoInfo {
-  kind: 'v4l2' | 'sim';
+  kind: 'v4l2' | 'rpicam' | 'sim';
   device: string;
+  format: VideoFormat;
   width: number;
   height: number;
   fps: number;

@@ -89,9 +89,17 @@ export const PUBLISH_SDP = {
   audio: `m=audio 0 RTP/AVP ${RTP_AUDIO_PT}\na=rtpmap:${RTP_AUDIO_PT} opus/48000/2\na=fmtp:${RTP_AUDIO_PT} sprop-stereo=0`,
 };
 
+/** H.264 encoders the publisher may use: the Pi's hardware one (V4L2 M2M) or x264 in software. */
+export type H264Encoder = 'h264_v4l2m2m' | 'libx264';
+
 export interface PublishVideoOptions {
   video: VideoSource;
   to: RtpTarget;
+  /**
+   * 'copy': the source already is H.264 (the camera's own) and is sent as it comes — no decode,
+   * no encode, so fit, fps and the bitrate are the camera's. Defaults to libx264.
+   */
+  encoder?: H264Encoder | 'copy';
   videoKbps?: number;
   /**
    * Largest picture sent: a bigger capture is scaled down to fit (aspect kept, never scaled up,
@@ -135,13 +143,53 @@ export function publishVideoArgs(opts: PublishVideoOptions): string[] {
   const kbps = opts.videoKbps ?? DEFAULT_PUBLISH_VIDEO_KBPS;
   if (!(kbps >= 100 && kbps <= 20000)) throw new RangeError(`video bitrate must be 100..20000 kbps, got ${kbps}`);
   const vstats = opts.vstatsFile ? ['-vstats_file', opts.vstatsFile] : [];
+  const out = [...progressArgs(), ...vstats, '-f', 'rtp', '-payload_type', String(RTP_VIDEO_PT), rtpUrl(opts.to)];
+  const encoder = opts.encoder ?? 'libx264';
+  if (encoder === 'copy') return [...globalArgs(), ...opts.video.ffmpegInput(), '-map', '0:v:0', '-c:v', 'copy', ...out];
+  // The Pi's V4L2 M2M encoder has no presets or tunes; a 1 s GOP and the bitrate are what it takes.
+  const codec = encoder === 'h264_v4l2m2m'
+    ? ['-c:v', 'h264_v4l2m2m', '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(fps), '-b:v', `${kbps}k`]
+    : [
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline',
+      '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(fps), '-keyint_min', String(fps), '-sc_threshold', '0',
+      '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${Math.round(kbps / 2)}k`,
+    ];
+  return [...globalArgs(), ...opts.video.ffmpegInput(), '-map', '0:v:0', ...filters, ...rate, ...codec, ...out];
+}
+
+/**
+ * The hardware encoder probe's trial: one second of a test picture through `encoder`, thrown away.
+ * It fails fast where the encoder is missing from FFmpeg or its device is (no /dev/video11 off a Pi).
+ */
+export function encoderTrialArgs(encoder: H264Encoder): string[] {
   return [
-    ...globalArgs(), ...opts.video.ffmpegInput(), '-map', '0:v:0', ...filters, ...rate,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline',
-    '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(fps), '-keyint_min', String(fps), '-sc_threshold', '0',
-    '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${Math.round(kbps / 2)}k`,
-    ...progressArgs(), ...vstats, '-f', 'rtp', '-payload_type', String(RTP_VIDEO_PT), rtpUrl(opts.to),
+    ...globalArgs(), '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=30', '-t', '1',
+    '-c:v', encoder, '-pix_fmt', 'yuv420p', '-b:v', '1000k', '-f', 'null', '-',
   ];
+}
+
+/**
+ * A camera that encodes by itself, as FFmpeg plays it: the simulator's MJPEG and H.264 cameras run
+ * the raw frames through this. H.264: a keyframe every second with SPS/PPS repeated before each,
+ * as UVC H.264 cameras and `rpicam-vid --inline` send it (a reader may join at any keyframe).
+ */
+export function cameraEncoderArgs(source: VideoSource, format: 'mjpeg' | 'h264'): string[] {
+  const fps = String(source.info.fps);
+  const codec = format === 'mjpeg'
+    ? ['-c:v', 'mjpeg', '-q:v', String(DEFAULT_MJPEG_QUALITY), '-threads', '1', '-f', 'image2pipe']
+    : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p',
+      '-bf', '0', '-g', fps, '-keyint_min', fps, '-x264-params', 'repeat-headers=1', '-b:v', `${DEFAULT_PUBLISH_VIDEO_KBPS}k`, '-f', 'h264'];
+  return [...globalArgs(), ...source.ffmpegInput(), '-an', ...codec, '-flush_packets', '1', 'pipe:1'];
+}
+
+/** A camera's own compressed stream (V4L2 `-input_format h264`) on stdout, untouched. */
+export function cameraCopyArgs(source: VideoSource, format: 'mjpeg' | 'h264'): string[] {
+  return [...globalArgs(), ...source.ffmpegInput(), '-an', '-c:v', 'copy', '-f', format === 'h264' ? 'h264' : 'image2pipe', '-flush_packets', '1', 'pipe:1'];
+}
+
+/** Lists a V4L2 device's formats on stderr (bridge/hardware/v4l2-formats.ts reads them). */
+export function listV4l2FormatsArgs(device: string): string[] {
+  return ['-hide_banner', '-nostdin', '-f', 'v4l2', '-list_formats', 'all', '-i', device];
 }
 
 /**

@@ -20,7 +20,7 @@ function spsOf(h264: Buffer): { profile: number; constraints: number; level: num
 /** The publisher's arguments, reading a test pattern and writing a few frames of raw H.264 to stdout. */
 function encodeArgs(width: number, height: number, fps: number): string[] {
   const video: VideoSource = {
-    info: { kind: 'sim', device: 'lavfi', width, height, fps, timestampStrip: false },
+    info: { kind: 'sim', device: 'lavfi', format: 'raw', width, height, fps, timestampStrip: false },
     ffmpegInput: () => ['-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=${fps}`],
   };
   const args = publishVideoArgs({ video, to: { rtp: 40000, rtcp: 40001 }, fit: { width, height }, fps });

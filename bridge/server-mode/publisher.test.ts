@@ -14,7 +14,7 @@ import { freePort } from '../../scripts/stack.ts';
 setLogLevel('error');
 
 const tap: VideoTap = {
-  info: { kind: 'sim', device: 'test', width: 320, height: 240, fps: 10, timestampStrip: false },
+  info: { kind: 'sim', device: 'test', format: 'raw', width: 320, height: 240, fps: 10, timestampStrip: false },
   ffmpegInput: () => ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '320x240', '-r', '10', '-i', 'pipe:0'],
   attach: () => () => {},
 };

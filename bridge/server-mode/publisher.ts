@@ -21,7 +21,7 @@ import { Backoff } from '../../common/backoff.ts';
 import type { Logger } from '../../common/log.ts';
 import { Timers } from '../../common/state-machine.ts';
 import type { MicService, VideoTap } from '../hardware/parts.ts';
-import { lowDelayInput, PUBLISH_SDP, publishAudioArgs, publishVideoArgs, type RtpTarget } from '../media/ffmpeg-args.ts';
+import { lowDelayInput, PUBLISH_SDP, publishAudioArgs, publishVideoArgs, type H264Encoder, type RtpTarget } from '../media/ffmpeg-args.ts';
 import { FfmpegSupervisor, type SupervisorStatus } from '../media/supervisor.ts';
 import { publishError } from './errors.ts';
 import { RtspPush } from './rtsp-push.ts';
@@ -72,6 +72,7 @@ export class Publisher extends EventEmitter {
   private readonly timers = new Timers();
   private readonly backoff = new Backoff({ baseMs: PUBLISH_MIN_BACKOFF_MS, maxMs: PUBLISH_MAX_BACKOFF_MS });
   private restarts = 0;
+  private encoder: H264Encoder | 'copy' = 'libx264';
   private vstats: VideoStats | null = null;
   private stopFeed: (() => void) | null = null;
   private micPipe: Writable | null = null;
@@ -95,7 +96,7 @@ export class Publisher extends EventEmitter {
     this.video = new FfmpegSupervisor({
       name: 'publish-video', logger: opts.log, ...encoder,
       args: () => publishVideoArgs({
-        video, to: this.ports[0]!, videoKbps: opts.video.kbps,
+        video, to: this.ports[0]!, encoder: this.encoder, videoKbps: opts.video.kbps,
         fit: { width: opts.video.width, height: opts.video.height }, fps: opts.video.fps,
         ...(this.vstats ? { vstatsFile: this.vstats.path } : {}),
       }),
@@ -143,6 +144,9 @@ export class Publisher extends EventEmitter {
 
   /** One run: the RTSP session first (so the first keyframe is not lost), then the encoders. */
   private async connect(): Promise<void> {
+    if (!this.wanted) return;
+    // The camera's own H.264, or the encoder the probe found (it runs once, at the bridge's start).
+    this.encoder = (await this.opts.tap.encoder?.()) ?? 'libx264';
     if (!this.wanted) return;
     // Audio starts after the backlog of PCM its encoder starts on, and after the video (rtsp-push.ts).
     const tracks = [{ sdp: PUBLISH_SDP.video }, ...(this.audio ? [{ sdp: PUBLISH_SDP.audio, dropBacklog: true }] : [])];

@@ -55,7 +55,7 @@ export class SimulatedCamera implements VideoSource {
       throw new RangeError(`simulated camera size must be even, 128x96..3840x2160; got ${width}x${height}`);
     }
     if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw new RangeError(`simulated camera fps must be an integer in 1..60, got ${fps}`);
-    this.info = { kind: 'sim', device: 'synthetic', width, height, fps, timestampStrip: true };
+    this.info = { kind: 'sim', device: 'synthetic', format: 'raw', width, height, fps, timestampStrip: true };
     this.poseSource = options.poseSource ?? (() => ({ x: 0, y: 0, heading: 0 }));
     this.frameBytes = width * height * 3 / 2;
     // Two full turns of wall texture wide enough that any heading maps to one contiguous window.

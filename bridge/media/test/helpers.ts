@@ -1,9 +1,14 @@
 // Shared by the media tests: a real HTTP server on an ephemeral loopback port, FFmpeg one-shots,
-// and a check that a process is gone. Waiting is common/wait.ts's.
+// a check that a process is gone, and a plain MediaMTX to publish to. Waiting is common/wait.ts's.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '../../../common/wait.ts';
+import { freePort } from '../../../scripts/stack.ts';
 
 export async function listen(handler: http.RequestListener): Promise<{ server: http.Server; url: string; close: () => Promise<void> }> {
   const server = http.createServer(handler);
@@ -61,4 +66,30 @@ export class MultipartReader {
       this.buf = this.buf.subarray(end);
     }
   }
+}
+
+/**
+ * MediaMTX with RTSP only on a free loopback port, anyone may publish and read (the media tests
+ * publish to it and read back). stop() kills its group and removes its config.
+ */
+export async function startPlainMediamtx(): Promise<{ port: number; url: (path: string) => string; stop: () => void }> {
+  const bin = execFileSync('bash', ['scripts/build-mediamtx.sh'], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+  const dir = mkdtempSync(join(tmpdir(), 'havatar-mtx-'));
+  const port = await freePort();
+  writeFileSync(join(dir, 'mediamtx.yml'), [
+    'logLevel: warn', 'rtsp: yes', `rtspAddress: 127.0.0.1:${port}`, 'rtspTransports: [tcp]',
+    'rtmp: no', 'hls: no', 'webrtc: no', 'srt: no', 'moq: no', 'api: no', 'metrics: no', 'pprof: no', 'playback: no',
+    'authInternalUsers:', '  - user: any', '    pass:', '    ips: []', '    permissions:', '      - action: publish', '      - action: read',
+    'paths:', '  all_others:', '',
+  ].join('\n'));
+  const server = spawn(bin, [join(dir, 'mediamtx.yml')], { detached: true, stdio: 'ignore' });
+  const stop = () => { try { process.kill(-server.pid!, 'SIGKILL'); } catch { /* gone */ } rmSync(dir, { recursive: true, force: true }); };
+  try {
+    await waitFor(`MediaMTX listening on ${port}`, () => new Promise<true>((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', reject);
+    }), undefined, { timeoutMs: 5000 });
+  } catch (err) { stop(); throw err; }
+  return { port, url: (path) => `rtsp://127.0.0.1:${port}/${path}`, stop };
 }
