@@ -12,7 +12,7 @@ export async function startServerStack(log: NonNullable<StackOptions['log']>, da
     dataDir,
     ports,
     server: {
-      ports: { relay: await freePort(), rtsp: await freePort(), webrtc: await freePort(), webrtcUdp: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort() },
+      ports: { relay: await freePort(), rtsp: await freePort(), webrtc: await freePort(), webrtcUdp: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort(), playback: await freePort() },
       appOrigins: [bridgeOrigin],
       appUrl: `${bridgeOrigin}/`,
       loopbackOnly: true,

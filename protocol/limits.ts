@@ -34,7 +34,7 @@ export const MAX_SOCKET_BUFFERED_BYTES = 256 * 1024;
  * MediaMTX's standard ports, used wherever nothing else is configured: the app's default media
  * URLs, the relay's, the robot's RTSP address, the launcher and the generated MediaMTX config.
  */
-export const MEDIAMTX_PORTS = { rtsp: 8554, rtsps: 8322, webrtc: 8889, webrtcUdp: 8189, hls: 8888, api: 9997, metrics: 9998 } as const;
+export const MEDIAMTX_PORTS = { rtsp: 8554, rtsps: 8322, webrtc: 8889, webrtcUdp: 8189, hls: 8888, api: 9997, metrics: 9998, playback: 9996 } as const;
 /** The relay's standard port. */
 export const RELAY_PORT = 3000;
 

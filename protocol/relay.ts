@@ -10,7 +10,7 @@
 // driver (stop from anyone). When a client's socket drops the robot gets `client` leave; when it was
 // the driver the relay first forwards a `stop` on its behalf.
 
-import { nullable, num, oneOf, str, type Checker } from './check.ts';
+import { bool, nullable, num, oneOf, optional, str, type Checker } from './check.ts';
 import { MAX_ID_CHARS, PROTOCOL_VERSION } from './limits.ts';
 import { checkTyped, decodeFrame, parseClientMessage, parseRobotMessage, type ClientMessage, type Role, type RobotMessage, type Spec } from './messages.ts';
 import type { Result } from './result.ts';
@@ -46,7 +46,31 @@ export interface DriverMsg { v: 1; type: 'driver'; client: string | null; name: 
  */
 export interface PublishCredentialMsg { v: 1; type: 'publish_credential'; user: string; password: string; expiresAt: number }
 
-export type RelayToRobotMessage = ForwardMsg | ClientPresenceMsg | DriverMsg | PublishCredentialMsg;
+export type RelayToRobotMessage = ForwardMsg | ClientPresenceMsg | DriverMsg | PublishCredentialMsg | RecordingMsg;
+
+// ---- recording (relay → app and robot) -------------------------------------------------------
+
+/** Why a recording ended: someone asked, the server's disk fell below its floor, or MediaMTX lost it (a restart). */
+export const RECORDING_STOP_REASONS = ['request', 'disk_low', 'lost'] as const;
+export type RecordingStopReason = (typeof RECORDING_STOP_REASONS)[number];
+
+/**
+ * Is the robot's camera being recorded on the server (MediaMTX), since when and on whose word.
+ * The relay sends it to every client on join and to everyone (and the robot) on every change, so
+ * whoever watches can see they are being recorded.
+ */
+export interface RecordingMsg {
+  v: 1; type: 'recording'; robot: string;
+  /** This server can record at all (MediaMTX's API and a recordings disk are configured). */
+  available: boolean;
+  active: boolean;
+  /** When recording began (relay clock, ms), null when not recording. */
+  since: number | null;
+  /** Who started it: the driver's name or client id, `admin`; null when not known (or not recording). */
+  by: string | null;
+  /** Set on the frame that tells of a stop. */
+  stopped?: RecordingStopReason;
+}
 
 // ---- robot → relay --------------------------------------------------------------------------
 
@@ -62,12 +86,14 @@ export interface RobotPresenceMsg { v: 1; type: 'robot'; robot: string; online: 
 /** A fresh session token (answer to `refresh`): replace the old one, which stops working. */
 export interface SessionMsg { v: 1; type: 'session'; token: string; expiresAt: number }
 
-export type RelayToClientMessage = RobotPresenceMsg | SessionMsg;
+export type RelayToClientMessage = RobotPresenceMsg | SessionMsg | RecordingMsg;
 
 // ---- app → relay (besides ClientMessages) ----------------------------------------------------
 
 /** Ask for a fresh session token over the open socket (the app does this before expiry). */
 export interface RefreshMsg { v: 1; type: 'refresh' }
+/** Start or stop recording this robot (only the driver holding the lease; answered by `recording` or an error). */
+export interface RecordMsg { v: 1; type: 'record'; action: 'start' | 'stop' }
 
 // ---- validators ----------------------------------------------------------------------------
 
@@ -77,6 +103,11 @@ const NAME: Checker = str(1, MAX_ID_CHARS);
 const ROBOT: Checker = str(1, 64, ROBOT_ID_PATTERN);
 /** What the relay issues (server/relay/publish-credential.ts): a prefix, hex expiry and nonce, a base64url MAC. */
 export const PUBLISH_CREDENTIAL_PATTERN = /^hp_[A-Za-z0-9_-]{20,160}$/;
+
+const recordingSpec: Spec = {
+  v: V, type: oneOf('recording'), robot: ROBOT, available: bool, active: bool,
+  since: nullable(num(0, 2 ** 53)), by: nullable(NAME), stopped: optional(oneOf(...RECORDING_STOP_REASONS)),
+};
 
 const nested = (parse: (x: unknown) => Result<unknown>): Checker => (m) => {
   const r = parse(m);
@@ -88,6 +119,7 @@ const relayToRobotSpecs: Record<RelayToRobotMessage['type'], Spec> = {
   client: { v: V, type: oneOf('client'), event: oneOf('join', 'leave'), client: CLIENT, role: oneOf('driver', 'viewer'), name: nullable(NAME) },
   driver: { v: V, type: oneOf('driver'), client: nullable(CLIENT), name: nullable(NAME) },
   publish_credential: { v: V, type: oneOf('publish_credential'), user: ROBOT, password: str(23, 163, PUBLISH_CREDENTIAL_PATTERN), expiresAt: num(0, 2 ** 53) },
+  recording: recordingSpec,
 };
 
 /** Validates a frame the relay sent to the robot (the bridge's server client uses this). */
@@ -105,17 +137,23 @@ export function parseRobotToRelay(input: unknown): Result<RobotToRelayMessage> {
   return checkTyped<ToClientMsg>({ to: { v: V, type: oneOf('to'), client: CLIENT, msg: nested(parseRobotMessage) } }, d.value);
 }
 
-/** Validates a frame an app sent to the relay: `refresh`, or any ClientMessage. */
-export function parseClientToRelay(input: unknown): Result<ClientMessage | RefreshMsg> {
+const clientToRelaySpecs: Record<(RefreshMsg | RecordMsg)['type'], Spec> = {
+  refresh: { v: V, type: oneOf('refresh') },
+  record: { v: V, type: oneOf('record'), action: oneOf('start', 'stop') },
+};
+
+/** Validates a frame an app sent to the relay: `refresh`, `record`, or any ClientMessage. */
+export function parseClientToRelay(input: unknown): Result<ClientMessage | RefreshMsg | RecordMsg> {
   const d = decodeFrame(input);
   if (!d.ok) return d;
-  if (d.value.type !== 'refresh') return parseClientMessage(d.value);
-  return checkTyped<RefreshMsg>({ refresh: { v: V, type: oneOf('refresh') } }, d.value);
+  if (typeof d.value.type !== 'string' || !Object.hasOwn(clientToRelaySpecs, d.value.type)) return parseClientMessage(d.value);
+  return checkTyped<RefreshMsg | RecordMsg>(clientToRelaySpecs, d.value);
 }
 
 const relayToClientSpecs: Record<RelayToClientMessage['type'], Spec> = {
   robot: { v: V, type: oneOf('robot'), robot: ROBOT, online: (x: unknown) => (typeof x === 'boolean' ? null : 'must be true or false') },
   session: { v: V, type: oneOf('session'), token: str(16, 200), expiresAt: num(0, 2 ** 53) },
+  recording: recordingSpec,
 };
 
 /** Validates a relay notice the app received (the app's link uses this beside parseRobotMessage). */

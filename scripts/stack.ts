@@ -31,6 +31,8 @@ export interface ServerPorts {
   hls: number;
   api: number;
   metrics: number;
+  /** MediaMTX's playback server (recordings); without it nothing can be played back. */
+  playback?: number;
 }
 
 export const STANDARD_SERVER_PORTS: ServerPorts = { relay: RELAY_PORT, ...MEDIAMTX_PORTS };
@@ -351,6 +353,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const loopback = server?.loopbackOnly ?? true;
   if (server) {
     const mediamtxConfig = join(opts.dataDir, 'mediamtx.yml');
+    // MediaMTX records here when the driver or admin asks (off until then).
+    const recordingsDir = join(opts.dataDir, 'recordings');
+    mkdirSync(recordingsDir, { recursive: true });
     writeFileSync(
       mediamtxConfig,
       renderMediamtxConfig({
@@ -361,6 +366,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         hlsPort: server.ports.hls,
         apiPort: server.ports.api,
         metricsPort: server.ports.metrics,
+        playbackPort: server.ports.playback,
+        recordingsDir,
         appOrigins: server.appOrigins,
         authUrl: `http://127.0.0.1:${server.ports.relay}/mediamtx/auth`,
         authSecret: hookSecret,
@@ -379,6 +386,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       PUBLIC_URL: `http://127.0.0.1:${server.ports.relay}`,
       MEDIA_PUBLIC_URL: `http://127.0.0.1:${server.ports.webrtc}`,
       HLS_PUBLIC_URL: `http://127.0.0.1:${server.ports.hls}`,
+      RECORDINGS_DIR: recordingsDir,
+      ...(server.ports.playback && { MEDIAMTX_PLAYBACK_URL: `http://127.0.0.1:${server.ports.playback}`, PLAYBACK_PUBLIC_URL: `http://127.0.0.1:${server.ports.playback}` }),
     };
     // The robot's credentials are set before the relay first starts, so they are the same every
     // time (a restart reuses them).

@@ -17,6 +17,10 @@ export interface MediamtxOptions {
   /** API and metrics always bind to 127.0.0.1. */
   apiPort?: number;
   metricsPort?: number;
+  /** The playback server (recordings) on 127.0.0.1:<port>; without one it is off. */
+  playbackPort?: number;
+  /** Where MediaMTX records (recordPath's root instead of /recordings). */
+  recordingsDir?: string;
   /** The app's origin(s) allowed by CORS on WHEP/WHIP/HLS, e.g. https://robot.example.org. */
   appOrigins?: string[];
   /** The relay's MediaMTX auth endpoint, e.g. http://127.0.0.1:3000/mediamtx/auth. */
@@ -55,9 +59,12 @@ export function renderMediamtxConfig(opts: MediamtxOptions = {}, template = read
   if (opts.hlsPort !== undefined || opts.host !== undefined) set.hlsAddress = `${host}:${opts.hlsPort ?? MEDIAMTX_PORTS.hls}`;
   if (opts.apiPort !== undefined) set.apiAddress = `127.0.0.1:${opts.apiPort}`;
   if (opts.metricsPort !== undefined) set.metricsAddress = `127.0.0.1:${opts.metricsPort}`;
-  if (opts.appOrigins) set.webrtcAllowOrigins = set.hlsAllowOrigins = yamlList(opts.appOrigins);
+  // Off unless given a port: the template's fixed 9996 would collide between stacks on one machine.
+  if (opts.playbackPort !== undefined) set.playbackAddress = `127.0.0.1:${opts.playbackPort}`;
+  else set.playback = 'no';
+  if (opts.appOrigins) set.webrtcAllowOrigins = set.hlsAllowOrigins = set.playbackAllowOrigins = yamlList(opts.appOrigins);
   if (opts.authUrl) set.authHTTPAddress = hookUrl(opts.authUrl, opts.authSecret);
-  if (opts.trustedProxies) set.webrtcTrustedProxies = set.hlsTrustedProxies = yamlList(opts.trustedProxies);
+  if (opts.trustedProxies) set.webrtcTrustedProxies = set.hlsTrustedProxies = set.playbackTrustedProxies = yamlList(opts.trustedProxies);
   if (opts.logLevel) set.logLevel = opts.logLevel;
   if (opts.loopbackOnly) {
     set.webrtcIPsFromInterfaces = 'no';
@@ -70,6 +77,12 @@ export function renderMediamtxConfig(opts: MediamtxOptions = {}, template = read
     const re = new RegExp(`^${key}:.*$`, 'm');
     if (!re.test(out)) throw new Error(`server/mediamtx.yml has no top-level key ${key}`);
     out = out.replace(re, `${key}: ${value}`);
+  }
+  if (opts.recordingsDir) {
+    // recordPath sits under pathDefaults (indented), not at the top level.
+    const re = /^( {2}recordPath: )\/recordings\//m;
+    if (!re.test(out)) throw new Error('server/mediamtx.yml has no pathDefaults recordPath under /recordings/');
+    out = out.replace(re, `$1${opts.recordingsDir.replace(/\/+$/, '')}/`);
   }
   return out;
 }

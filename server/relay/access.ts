@@ -131,8 +131,10 @@ export class Access {
 
   /**
    * MediaMTX's question. The robot may publish only robots/<itsId> and read robots/<itsId>/talk; a
-   * driver session may publish robots/<id>/talk and read robots/<id>; a viewer may only read
-   * robots/<id>. Everything else is denied.
+   * driver session may publish robots/<id>/talk, read robots/<id> and play back its recordings
+   * (`playback`: list and download); a viewer may only read robots/<id> live — recordings keep what
+   * a viewer never saw, so they are the drivers' (and the admin's, mediamtx-auth.ts). Everything
+   * else is denied.
    */
   async decideMediamtx(q: MediamtxAuthRequest): Promise<Decision> {
     const ip = q.ip || 'unknown';
@@ -170,7 +172,7 @@ export class Access {
     }
     const allowed =
       (role === 'robot' && ((action === 'publish' && !talk) || (action === 'read' && talk))) ||
-      (role === 'driver' && ((action === 'publish' && talk) || (action === 'read' && !talk))) ||
+      (role === 'driver' && ((action === 'publish' && talk) || ((action === 'read' || action === 'playback') && !talk))) ||
       (role === 'viewer' && action === 'read' && !talk);
     return allowed ? { allow: true, who, session } : { allow: false, status: 403, reason: `${role} may not ${action} ${talk ? 'talk' : 'video'}` };
   }

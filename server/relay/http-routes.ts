@@ -14,11 +14,19 @@ import type { Hub } from './hub.ts';
 import type { RelayLimits } from './limits.ts';
 import { postMediamtxAuth } from './mediamtx-auth.ts';
 import type { Metrics } from './metrics.ts';
+import { splitCredential } from './internal-api.ts';
+import type { Recordings } from './recording.ts';
 
 export interface HttpContext {
   access: Access; hub: Hub; metrics: Metrics; limits: RelayLimits; log: Logger;
   adminApiKey?: string; trustProxy?: boolean; appOrigins: string[];
   mediaPublicUrl?: string; hlsPublicUrl?: string;
+  /** Recording on demand (recording.ts). */
+  recordings: Recordings;
+  /** MediaMTX's playback server as the relay reaches it, with the internal credential (admin listing). */
+  mediamtxPlaybackUrl?: string;
+  /** MediaMTX's playback server as browsers reach it (handed out with sessions). */
+  playbackPublicUrl?: string;
   /** The secret MediaMTX's auth hook calls carry (mediamtx-auth.ts); none: the hook refuses all. */
   mediamtxAuthSecret?: string;
   /** The password of MediaMTX's API and metrics (internal-api.ts); none: nobody may use them. */
@@ -46,7 +54,21 @@ export function mediaUrlsFor(robot: string, requestHost: string | undefined, med
   return { whepUrl: `${media}/robots/${robot}/whep`, whipUrl: `${media}/robots/${robot}/talk/whip`, hlsUrl: `${hls}/robots/${robot}/index.m3u8` };
 }
 
-const media = (c: HttpContext, req: IncomingMessage, robot: string) => mediaUrlsFor(robot, req.headers.host, c.mediaPublicUrl, c.hlsPublicUrl);
+/**
+ * MediaMTX's playback server (recordings: its /list and /get of `robots/<id>`) as the client
+ * reaches it, chosen like the media bases above (default: its standard port on the relay's host).
+ */
+export function playbackUrlFor(requestHost: string | undefined, playbackPublicUrl?: string): string {
+  const fallback = (() => {
+    try { return `http://${new URL(`http://${requestHost ?? '127.0.0.1'}`).host.replace(/:\d+$/, '')}:${MEDIAMTX_PORTS.playback}`; } catch { return `http://127.0.0.1:${MEDIAMTX_PORTS.playback}`; }
+  })();
+  const whep = mediaUrlsFor('_', requestHost, playbackPublicUrl ?? fallback).whepUrl;
+  return whep.slice(0, -'/robots/_/whep'.length);
+}
+
+const media = (c: HttpContext, req: IncomingMessage, robot: string) => ({
+  ...mediaUrlsFor(robot, req.headers.host, c.mediaPublicUrl, c.hlsPublicUrl), playbackUrl: playbackUrlFor(req.headers.host, c.playbackPublicUrl),
+});
 
 /**
  * A wrong credential: counted against the address and held back by the brake, then 401 — or 429
@@ -91,8 +113,8 @@ async function getHealth(c: HttpContext, req: IncomingMessage, res: ServerRespon
 /** Counts for anyone; robot ids and the drivers' client ids only with the admin key. */
 async function getStatus(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const admin = await askedAsAdmin(c, req);
-  const { robotsOnline, clients, drivers, ...rest } = c.hub.status();
-  send(res, 200, { ok: true, status: admin ? { robotsOnline, clients, drivers, ...rest } : { robots: robotsOnline.length, clients, driving: Object.keys(drivers).length, ...rest } });
+  const { robotsOnline, clients, drivers, recording, ...rest } = c.hub.status();
+  send(res, 200, { ok: true, status: admin ? { robotsOnline, clients, drivers, recording, ...rest } : { robots: robotsOnline.length, clients, driving: Object.keys(drivers).length, recording: Object.keys(recording).length, ...rest } });
 }
 
 async function postRegister(c: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -167,6 +189,39 @@ async function deleteSession(c: HttpContext, req: IncomingMessage, res: ServerRe
   send(res, 200, { ok: true });
 }
 
+/** One recording as MediaMTX's playback server lists it: start (RFC 3339), duration (s), its /get URL. */
+export interface RecordingEntry { start: string; duration: number; url: string }
+
+/** MediaMTX's playback /list for `robot`, asked with the internal credential ([] when it has none). */
+async function listRecordings(c: HttpContext, robot: string): Promise<RecordingEntry[]> {
+  if (!c.mediamtxPlaybackUrl) throw new HttpError(503, 'unavailable', 'recording is not set up on this server (MEDIAMTX_PLAYBACK_URL)');
+  const { base, headers } = splitCredential(c.mediamtxPlaybackUrl);
+  const res = await fetch(`${base}/list?path=robots/${robot}`, { headers, signal: AbortSignal.timeout(c.limits.healthTimeoutMs * 5) })
+    .catch((err: Error) => { throw new HttpError(503, 'unavailable', `MediaMTX's playback server is not answering: ${err.message}`); });
+  if (res.status === 404) return []; // "no recordings found"
+  if (!res.ok) throw new HttpError(503, 'unavailable', `MediaMTX's playback server answered ${res.status}`);
+  return (await res.json()) as RecordingEntry[];
+}
+
+const robotParam = (robot: string): string => {
+  if (!ROBOT_ID_PATTERN.test(robot)) throw new HttpError(400, 'bad_message', 'robot must be 1-64 of A-Z a-z 0-9 _ -');
+  return robot;
+};
+
+/** The admin starts or stops recording a robot (as the driver can from the app). */
+const adminRecord = (action: 'start' | 'stop'): Handler => async (c, req, res, robot) => {
+  await requireAdmin(c, req);
+  const r = action === 'start' ? await c.recordings.start(robotParam(robot), 'admin') : await c.recordings.stop(robotParam(robot), 'request');
+  if (!r.ok) throw new HttpError(r.status, r.status === 507 ? 'insufficient_storage' : 'unavailable', r.message);
+  send(res, 200, { ok: true, recording: c.recordings.frame(robot) });
+};
+
+async function getRecordings(c: HttpContext, req: IncomingMessage, res: ServerResponse, robot: string): Promise<void> {
+  await requireAdmin(c, req);
+  const { active, since, by, available } = c.recordings.frame(robotParam(robot));
+  send(res, 200, { ok: true, robot, available, active, since, by, recordings: await listRecordings(c, robot) });
+}
+
 /** An admin DELETE of what `revoke` names by id. */
 const adminRevoke = (revoke: (a: Access, id: string) => Promise<unknown>): Handler => async (c, req, res, id) => {
   await requireAdmin(c, req);
@@ -188,6 +243,9 @@ export const RELAY_ROUTES: Route[] = [
   { method: 'POST', path: /^\/api\/session\/invites$/, fn: postSessionInvite },
   { method: 'DELETE', path: /^\/api\/session$/, fn: deleteSession },
   { method: 'DELETE', path: /^\/api\/sessions\/([\w-]{1,64})$/, fn: adminRevoke((a, id) => a.revokeSession(id)) },
+  { method: 'GET', path: /^\/api\/recordings\/([^/]{1,64})$/, fn: getRecordings },
+  { method: 'POST', path: /^\/api\/recordings\/([^/]{1,64})\/start$/, fn: adminRecord('start') },
+  { method: 'POST', path: /^\/api\/recordings\/([^/]{1,64})\/stop$/, fn: adminRecord('stop') },
 ];
 
 /** The app calls the session API and /health ("Test connection") from its own origin. */

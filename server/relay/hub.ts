@@ -28,6 +28,8 @@ import type { RelayLimits } from './limits.ts';
 import type { MediaAuthFields, MediaKick } from './media-kick.ts';
 import type { Metrics } from './metrics.ts';
 import type { PublishCredentials } from './publish-credential.ts';
+import type { RecordingMsg } from '../../protocol/relay.ts';
+import type { Recordings } from './recording.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { Routing } from './routing.ts';
 import type { SessionRecord, Store } from './store.ts';
@@ -49,6 +51,8 @@ export class Hub {
   private media: MediaKick | null = null;
   /** Gives each connected robot its short-lived media credential (null: none issued). */
   private credentials: PublishCredentials | null = null;
+  /** Recording on demand (recording.ts); null: this relay cannot record. */
+  private recordings: Recordings | null = null;
 
   constructor(
     private readonly access: Access,
@@ -74,7 +78,10 @@ export class Hub {
       local: (robot, client) => conns.client(robot, client),
     });
     hookup.listen(lease);
-    this.routing = new Routing({ access, conns, delivery, hookup, lease, rate: new RateLimiter(limits, clock), traffic, limits, metrics, clock, log });
+    this.routing = new Routing({
+      access, conns, delivery, hookup, lease, rate: new RateLimiter(limits, clock), traffic, limits, metrics, clock, log,
+      recordings: () => this.recordings,
+    });
     // The heartbeat's interval before the tick's: at the same instant the sockets are judged first.
     this.heartbeat = new Heartbeat(conns, delivery, limits, clock, metrics, log);
     this.ticker = setInterval(() => void this.tick(), 1000);
@@ -105,12 +112,26 @@ export class Hub {
     for (const c of this.conns.room(robot)) this.hookup.sendRobot(conn, joinFrame(c));
     const lease = this.lease.known(robot);
     this.hookup.sendRobot(conn, { v: 1, type: 'driver', client: lease.driver, name: lease.name });
+    this.hookup.sendRobot(conn, this.recordingFrame(robot));
     this.hookup.publish({ kind: 'resync', robot });
     this.hookup.toClients(robot, null, { v: 1, type: 'robot', robot, online: true });
   }
 
   /** From now on, every robot that connects gets publish credentials, renewed while it stays. */
   issuePublishCredentials(c: PublishCredentials): void { this.credentials = c; }
+
+  /** Recording on demand: its state goes to every client on join and to the robot on connect. */
+  useRecordings(r: Recordings): void { this.recordings = r; }
+
+  /** A recording change, for everyone watching `robot` (on every relay) and the robot itself. */
+  announceRecording(frame: RecordingMsg): void {
+    this.hookup.toClients(frame.robot, null, frame);
+    this.hookup.toRobot(frame.robot, frame);
+  }
+
+  private recordingFrame(robot: string): RecordingMsg {
+    return this.recordings?.frame(robot) ?? { v: 1, type: 'recording', robot, available: false, active: false, since: null, by: null };
+  }
 
   /** From now on, media opened with sessions that stop standing is kicked from MediaMTX each tick. */
   watchMedia(kick: MediaKick): void { this.media = kick; }
@@ -150,6 +171,7 @@ export class Hub {
     this.delivery.send(conn, welcomeMsg({ session: id, robot, driver: lease.driver, limits: this.conns.limitsOf(robot) }));
     this.delivery.send(conn, { v: 1, type: 'robot', robot, online: this.conns.robots.has(robot) || elsewhere });
     this.delivery.send(conn, leaseFrame(lease, id));
+    this.delivery.send(conn, this.recordingFrame(robot));
     this.hookup.toRobot(robot, joinFrame(conn));
     for (const [d, b] of early) await this.routing.fromClient(conn, d, b);
   }
@@ -203,6 +225,7 @@ export class Hub {
   status() {
     return {
       robotsOnline: [...this.conns.robots.keys()], clients: this.conns.roles(), drivers: this.lease.drivers(),
+      recording: this.recordings?.all() ?? {},
       ...this.traffic.status(),
       version: PROTOCOL_VERSION,
     };

@@ -35,6 +35,8 @@ export const RelayLimits = {
   hostTtlMs: 3_000,
   /** Clients per robot (viewers + driver). */
   maxClientsPerRobot: 32,
+  /** How often recordings are checked against MediaMTX and the recordings disk's floor (recording.ts). */
+  recordingCheckMs: 5_000,
 } as const;
 export type RelayLimits = { -readonly [K in keyof typeof RelayLimits]: number };
 

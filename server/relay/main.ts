@@ -3,6 +3,8 @@
 //        [--app-origin https://app.example] [--app-url URL] [--public-url URL] [--trust-proxy]
 //   node --import tsx server/relay/main.ts invite --robot sim --role driver [--ttl 1h] [--uses 1]
 //   node --import tsx server/relay/main.ts register --robot sim [--password P]
+//   node --import tsx server/relay/main.ts record-start|record-stop|recordings --robot sim [--relay-url URL]
+//        (recording: asks the running relay's admin API with ADMIN_API_KEY; default http://127.0.0.1:$PORT)
 // Environment: ADMIN_API_KEY, REDIS_URL (redis://:<password>@host:port), MEDIAMTX_API_URL (default
 // http://127.0.0.1:9997; 'none' skips the health check), MEDIAMTX_API_SECRET (>= 16 characters; the
 // password of MediaMTX's API and metrics, which this relay's auth hook checks and its calls send),
@@ -10,7 +12,10 @@
 // MEDIA_PUBLIC_URL / HLS_PUBLIC_URL (MediaMTX's WebRTC and HLS bases as browsers reach them, handed
 // out with sessions; default http://<relay host>:8889 and :8888),
 // MEDIAMTX_AUTH_SECRET (>= 16 characters; the password in MediaMTX's authHTTPAddress, without which
-// the auth hook refuses every call), RELAY_LIMITS (JSON overrides of server/relay/limits.ts, e.g. '{"leaseIdleMs":5000}').
+// the auth hook refuses every call), RECORDINGS_DIR (where MediaMTX records, as the relay sees it:
+// without it recording is off), RECORDING_MIN_FREE_MB (the disk guard's floor, default 1024),
+// MEDIAMTX_PLAYBACK_URL (MediaMTX's playback server for the admin's listing, default
+// http://127.0.0.1:9996), PLAYBACK_PUBLIC_URL (the same as browsers reach it), RELAY_LIMITS (JSON overrides of server/relay/limits.ts, e.g. '{"leaseIdleMs":5000}').
 // `serve` prints one JSON line {"event":"listening","port":N} on stdout when ready; logs go to stderr.
 import { join } from 'node:path';
 import { createLogger } from '../../common/log.ts';
@@ -69,6 +74,9 @@ if (cmd === 'serve') {
   if (apiSecret && apiSecret.length < MIN_API_SECRET_LENGTH) die(`MEDIAMTX_API_SECRET must have at least ${MIN_API_SECRET_LENGTH} characters`);
   if (!apiSecret && mtx !== 'none') log.warn('MEDIAMTX_API_SECRET not set: MediaMTX\'s API and metrics refuse everyone, this relay included (its health check fails and revoked media is not ended)');
   const mtxUrl = mtx === 'none' ? '' : withApiCredential(mtx, apiSecret);
+  const floorMb = Number(env.RECORDING_MIN_FREE_MB ?? 1024);
+  if (!Number.isFinite(floorMb) || floorMb < 0) die('RECORDING_MIN_FREE_MB must be a number of megabytes (0 or more)');
+  const playback = env.MEDIAMTX_PLAYBACK_URL ?? `http://127.0.0.1:${MEDIAMTX_PORTS.playback}`;
   if (!env.ADMIN_API_KEY) log.warn('ADMIN_API_KEY not set: the admin API is off (the CLI still works)');
   const relay = await createRelay({
     port, host: flags.get('host') ?? env.HOST ?? '0.0.0.0', dataDir,
@@ -76,6 +84,8 @@ if (cmd === 'serve') {
     mediamtxApiUrl: mtxUrl, mediamtxApiSecret: apiSecret, appOrigins: origins, appUrl, publicUrl,
     mediaPublicUrl: env.MEDIA_PUBLIC_URL || undefined, hlsPublicUrl: env.HLS_PUBLIC_URL || undefined,
     trustProxy: flags.has('trust-proxy') || env.TRUST_PROXY === '1', mediamtxAuthSecret: hookSecret, limits, log,
+    recordingsDir: env.RECORDINGS_DIR || undefined, recordingMinFreeBytes: floorMb * 1048576,
+    mediamtxPlaybackUrl: mtx === 'none' ? undefined : withApiCredential(playback, apiSecret), playbackPublicUrl: env.PLAYBACK_PUBLIC_URL || undefined,
   }).catch((err: Error) => die(`cannot start: ${err.message}`));
   // Revoked and expired sessions' WHEP/WHIP/HLS/RTSP media is ended through MediaMTX's API.
   if (mtx !== 'none') relay.hub.watchMedia(new MediaKick({ apiUrl: mtxUrl, log: log.child('media') }));
@@ -95,6 +105,17 @@ if (cmd === 'serve') {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   watchParent(stop);
+} else if (cmd === 'record-start' || cmd === 'record-stop' || cmd === 'recordings') {
+  // The running relay does it (and tells everyone watching); this only asks its admin API.
+  const robot = flags.get('robot') ?? die('--robot is required');
+  const key = env.ADMIN_API_KEY || die('ADMIN_API_KEY must be set (the running relay\'s admin key)');
+  const base = (flags.get('relay-url') ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/+$/, '');
+  const action = cmd === 'recordings' ? '' : cmd === 'record-start' ? '/start' : '/stop';
+  const res = await fetch(`${base}/api/recordings/${encodeURIComponent(robot)}${action}`, { method: action ? 'POST' : 'GET', headers: { authorization: `Bearer ${key}` } })
+    .catch((err: Error) => die(`the relay at ${base} is not answering: ${err.message}`));
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!res.ok) die(`${res.status}: ${String(body.msg ?? 'failed')}`);
+  process.stdout.write(JSON.stringify(body) + '\n');
 } else if (cmd === 'invite' || cmd === 'register') {
   const store = makeStore(dataDir, redisUrl);
   const access = new Access(store, { ...RelayLimits }, log.child('cli'), undefined);

@@ -7,7 +7,7 @@ import type { Logger } from '../../common/log.ts';
 import type { MediamtxAuthRequest } from './access.ts';
 import { HttpError, readJson, send } from './http.ts';
 import type { HttpContext } from './http-routes.ts';
-import { answerInternal, isInternalAction } from './internal-api.ts';
+import { answerInternal, internalCredentialOk, isInternalAction } from './internal-api.ts';
 
 /** The hook's shared secret must be at least this long (it is the only thing guarding the hook). */
 export const MIN_HOOK_SECRET_LENGTH = 16;
@@ -51,6 +51,8 @@ export async function postMediamtxAuth(c: HttpContext, req: IncomingMessage, res
   const q = (await readJson(req)) as MediamtxAuthRequest;
   // MediaMTX's API and metrics: the internal credential only, never a robot's or a session's.
   if (isInternalAction(q.action)) return answerInternal(res, q, c.mediamtxApiSecret);
+  // The admin's recordings listing (GET /api/recordings/<id>) asks the playback server as the relay.
+  if (q.action === 'playback' && internalCredentialOk(q, c.mediamtxApiSecret)) return send(res, 200, { ok: true });
   let d = await c.access.decideMediamtx(q);
   // The driver's voice belongs to whoever holds the lease, not to every driver-role session.
   const robot = talkRobot(q.path);

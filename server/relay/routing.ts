@@ -15,11 +15,14 @@ import type { Lease } from './lease.ts';
 import type { RelayLimits } from './limits.ts';
 import type { Metrics } from './metrics.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import type { Recordings } from './recording.ts';
 import type { Traffic } from './traffic.ts';
 
 export interface RoutingDeps {
   access: Access; conns: Connections; delivery: Delivery; hookup: BusHookup; lease: Lease; rate: RateLimiter;
   traffic: Traffic; limits: RelayLimits; metrics: Metrics; clock: HubClock; log: Logger;
+  /** Recording on demand (null: this relay cannot record). */
+  recordings: () => Recordings | null;
 }
 
 export class Routing {
@@ -38,6 +41,7 @@ export class Routing {
     this.d.traffic.received('client_to_relay', m.type);
     switch (m.type) {
       case 'refresh': return this.refresh(conn);
+      case 'record': return this.record(conn, m.action);
       case 'hello':
         if (m.name) conn.name = m.name;
         this.d.hookup.toRobot(conn.robot, joinFrame(conn));
@@ -101,6 +105,20 @@ export class Routing {
   private async release(conn: ClientConn): Promise<void> {
     if (conn.role !== 'driver') return this.d.delivery.refuse(conn, 'forbidden', 'viewers cannot release the lease', undefined, 'lease');
     await this.d.lease.release(conn.robot, conn.id);
+  }
+
+  /**
+   * Recording is the driver's call (the lease holder: who is driving decides what is kept), or the
+   * admin's through the API. The answer is the `recording` frame everyone gets, or an error here.
+   */
+  private async record(conn: ClientConn, action: 'start' | 'stop'): Promise<void> {
+    const { delivery } = this.d;
+    if (conn.role !== 'driver') return delivery.refuse(conn, 'forbidden', 'viewers cannot start or stop recording', undefined, 'record');
+    if (!this.d.lease.isDriver(conn.robot, conn.id)) return delivery.refuse(conn, 'not_driver', 'take control first: only the driver may start or stop recording', undefined, 'record');
+    const rec = this.d.recordings();
+    if (!rec) return delivery.refuse(conn, 'unavailable', 'recording is not set up on this server', undefined, 'record');
+    const r = action === 'start' ? await rec.start(conn.robot, conn.name ?? conn.id) : await rec.stop(conn.robot, 'request');
+    if (!r.ok) delivery.refuse(conn, 'unavailable', r.message, undefined, 'record');
   }
 
   private request(conn: ClientConn): void {

@@ -16,6 +16,7 @@ import { Hub } from './hub.ts';
 import { RelayLimits } from './limits.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { PublishCredentials } from './publish-credential.ts';
+import { MediamtxRecordSwitch, Recordings } from './recording.ts';
 import { FileStore, RedisStore, type Store } from './store.ts';
 
 export interface RelayOptions {
@@ -45,6 +46,14 @@ export interface RelayOptions {
   mediamtxAuthSecret?: string;
   /** The password of MediaMTX's API and metrics (its auth hook checks it); mediamtxApiUrl carries it. */
   mediamtxApiSecret?: string;
+  /** Where MediaMTX records (its recordPath's root) as this process sees it; unset: no recording. */
+  recordingsDir?: string;
+  /** Recording refuses to start, and stops, with less free than this on recordingsDir (default 1 GiB). */
+  recordingMinFreeBytes?: number;
+  /** MediaMTX's playback server as the relay reaches it (admin listing), e.g. http://127.0.0.1:9996. */
+  mediamtxPlaybackUrl?: string;
+  /** MediaMTX's playback server as browsers reach it, handed out with sessions. */
+  playbackPublicUrl?: string;
   limits?: Partial<RelayLimits>;
   log?: Logger;
 }
@@ -53,9 +62,14 @@ export interface Relay {
   port: number;
   access: Access;
   hub: Hub;
+  /** Recording on demand (recording.ts). */
+  recordings: Recordings;
   inviteLink(token: string): string;
   close(): Promise<void>;
 }
+
+/** Recording's free-space floor unless RECORDING_MIN_FREE_MB says otherwise: 1 GiB. */
+export const DEFAULT_RECORDING_FLOOR_BYTES = 1024 * 1048576;
 
 export function makeStore(dataDir: string, redisUrl?: string): Store {
   return redisUrl ? new RedisStore(redisUrl) : new FileStore(dataDir);
@@ -92,6 +106,16 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
   const hub = new Hub(access, store, bus, limits, metrics, log.child('hub'));
   access.publish = new PublishCredentials(store, limits.publishCredentialTtlMs, opts.mediamtxAuthSecret);
   hub.issuePublishCredentials(access.publish);
+  const recordings = new Recordings({
+    switch: opts.mediamtxApiUrl ? new MediamtxRecordSwitch(opts.mediamtxApiUrl) : null,
+    dir: opts.recordingsDir ?? null,
+    floorBytes: opts.recordingMinFreeBytes ?? DEFAULT_RECORDING_FLOOR_BYTES,
+    announce: (f) => hub.announceRecording(f),
+    log: log.child('recording'),
+  });
+  hub.useRecordings(recordings);
+  const recordingCheck = setInterval(() => void recordings.check(), limits.recordingCheckMs);
+  recordingCheck.unref();
   const appOrigins = opts.appOrigins ?? [];
   const appUrl = opts.appUrl ?? 'http://127.0.0.1:5173/';
   const inviteLink = (token: string) => inviteLinkFor(appUrl, opts.publicUrl, token);
@@ -100,6 +124,7 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
   const server = createServer(createRequestHandler({
     access, hub, metrics, limits, log, adminApiKey: opts.adminApiKey, trustProxy: opts.trustProxy, appOrigins,
     mediaPublicUrl: opts.mediaPublicUrl, hlsPublicUrl: opts.hlsPublicUrl, inviteLink, health,
+    recordings, mediamtxPlaybackUrl: opts.mediamtxPlaybackUrl, playbackPublicUrl: opts.playbackPublicUrl,
     mediamtxAuthSecret: opts.mediamtxAuthSecret, mediamtxApiSecret: opts.mediamtxApiSecret, talker: (robot, session) => holdsLease(hub, robot, session),
   }));
   // Large enough that an oversized protocol frame gets an error frame (routing.ts) instead of 1009.
@@ -121,8 +146,9 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
 
   return {
-    port, access, hub, inviteLink,
+    port, access, hub, recordings, inviteLink,
     async close() {
+      clearInterval(recordingCheck);
       hub.close();
       wss.close();
       server.closeAllConnections();

@@ -177,7 +177,7 @@ describe('public endpoints say how many, not who', () => {
       assert.equal(status.status, 200);
       assert.doesNotMatch(status.text, /robot-private-name|client-private-id/);
       assert.deepEqual({ ...(status.json.status as object), messagesPerSecond: 0, forwardLatencyMs: null },
-        { robots: 1, clients: { drivers: 1, viewers: 0 }, driving: 1, messagesPerSecond: 0, forwardLatencyMs: null, version: (status.json.status as { version: number }).version });
+        { robots: 1, clients: { drivers: 1, viewers: 0 }, driving: 1, recording: 0, messagesPerSecond: 0, forwardLatencyMs: null, version: (status.json.status as { version: number }).version });
       const health = await api(r.url, 'GET', '/health');
       assert.equal(health.status, 503);
       assert.doesNotMatch(health.text, /mediamtx|unreachable|fetch failed|ECONNREFUSED|127\.0\.0\.1/i);
