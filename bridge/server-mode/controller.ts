@@ -64,6 +64,7 @@ export class ServerMode {
       enabled: this.deps.config().enabled,
       fallback_to_local: cfg.fallback_to_local,
       talk: { by: run?.talk.by ?? null, flowing: run?.talk.flowing ?? false, mic_ducked: run?.publisher.isDucked ?? false },
+      recording: { active: run?.recording?.active ?? false, since: run?.recording?.since ?? null, by: run?.recording?.by ?? null },
       server_mode_enabled: isServerModeOn(this.machine.state),
       connected_to_server: run?.link.isUp ?? false,
       video_streaming: pub?.publishing ?? false,

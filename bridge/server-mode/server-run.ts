@@ -9,7 +9,7 @@
 // this machine only (endpoints.ts mediaCredentials).
 
 import { readFileSync } from 'node:fs';
-import type { PublishCredentialMsg, RelayToRobotMessage } from '../../protocol/relay.ts';
+import type { PublishCredentialMsg, RecordingMsg, RelayToRobotMessage } from '../../protocol/relay.ts';
 import type { VideoTap } from '../hardware/parts.ts';
 import { basicAuth, isLoopbackHost, mediaCredentials, publishUrl, relayWsUrl, rtspBase, rtspHostPort, talkUrl, type ServerModeConfig } from './endpoints.ts';
 import { Publisher } from './publisher.ts';
@@ -37,6 +37,8 @@ export class ServerRun {
   readonly publisher: Publisher;
   readonly talk: ServerTalk;
   readonly clients: RelayClients;
+  /** What the relay last said about recording this robot (null: nothing yet on this link). */
+  recording: RecordingMsg | null = null;
   /** The relay's latest publish credential (never logged). */
   private credential: PublishCredentialMsg | null = null;
   /** The link is up and waits for its credential before the controller hears of it. */
@@ -61,13 +63,21 @@ export class ServerRun {
     this.talk = new ServerTalk(player, this.publisher, deps.gateway, cfg.stream_key);
     this.clients = new RelayClients({ link: this.link, lease: deps.lease, gateway: deps.gateway, talk: this.talk });
     this.link.on('up', () => this.linkUp());
-    this.link.on('down', (reason: string, wasUp: boolean) => { this.stopWaiting(); on.linkDown(reason, wasUp); });
+    this.link.on('down', (reason: string, wasUp: boolean) => { this.stopWaiting(); this.recording = null; on.linkDown(reason, wasUp); });
     this.link.on('frame', (f: RelayToRobotMessage, at: number) => {
       if (f.type === 'publish_credential') this.credentialArrived(f);
+      else if (f.type === 'recording') this.recordingChanged(f);
       else void this.clients.onFrame(f, at);
     });
     this.publisher.on('live', () => on.publishing());
     this.publisher.on('down', (reason: string) => on.publishFailed(reason));
+  }
+
+  private recordingChanged(f: RecordingMsg): void {
+    if (f.active !== (this.recording?.active ?? false)) {
+      this.deps.log.info(f.active ? 'the server records this robot\'s camera' : 'the server stopped recording this robot\'s camera', { by: f.by, stopped: f.stopped });
+    }
+    this.recording = f;
   }
 
   /** The relay link up and the stream really sending. */

@@ -43,6 +43,11 @@ export interface ServerStatus {
   fallback_to_local: boolean;
   /** Who talks through the server now, and whether their audio is flowing to the speaker. */
   talk: { by: string | null; flowing: boolean; mic_ducked: boolean };
+  /**
+   * Whether the server records this robot's camera now, since when (relay clock, ms) and on whose
+   * word: the relay's `recording` frame, so whoever looks at the robot can tell it is recorded.
+   */
+  recording: { active: boolean; since: number | null; by: string | null };
   // v1's keys (its server_client.get_status()), kept so v1 scripts polling them keep working;
   // docs/MIGRATION.md says where their timing differs from v1's.
   /** v1: started and not stopped (`state` connecting, live or fallback). */
