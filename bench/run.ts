@@ -20,7 +20,7 @@ interface Bench { name: string; script: string; args: Record<'quick' | 'full' | 
 const BENCHES: Bench[] = [
   { name: 'video', script: 'bench/video-latency.ts', args: { quick: ['--frames', '300'], full: ['--frames', '600', '--repeat', '3'], soak: null }, timeoutS: 400, shared: true },
   { name: 'audio', script: 'bench/audio-latency.ts', args: { quick: ['--seconds', '10'], full: ['--seconds', '60'], soak: null }, timeoutS: 300, shared: true },
-  { name: 'command', script: 'bench/command-latency.ts', args: { quick: ['--count', '300'], full: ['--count', '3000'], soak: null }, timeoutS: 300, shared: true },
+  { name: 'command', script: 'bench/command-latency.ts', args: { quick: ['--count', '300', '--stops', '40'], full: ['--count', '3000', '--stops', '200'], soak: null }, timeoutS: 300, shared: true },
   { name: 'footprint', script: 'bench/footprint.ts', args: { quick: ['--seconds', '6'], full: ['--seconds', '60'], soak: null }, timeoutS: 300 },
   { name: 'serial', script: 'bench/serial-link.ts', args: { quick: ['--count', '300'], full: ['--count', '3000'], soak: null }, timeoutS: 120, raw: true },
   { name: 'mode', script: 'bench/mode-switch.ts', args: { quick: ['--cycles', '1'], full: ['--cycles', '3'], soak: null }, timeoutS: 240 },
@@ -102,7 +102,19 @@ function commandTable(r: J): string {
     `| through the relay (/ws/client/<id>) | ${ms(r.relay.rtt, 'p50')} | ${ms(r.relay.rtt, 'p99')} | ${ms(r.relay.rtt, 'max')} | ${ms(r.relay.serialRtt, 'p50')} | — |`,
     `| relay's added share (relay − local) | ${a?.p50 ?? '—'} ms | ${a?.p99 ?? '—'} ms | | | ≤ 1 ms p50, ≤ 5 ms p99${verdict(a ? a.p50 <= 1 && a.p99 <= 5 : null)} |`,
     '', `${r.count} drive commands each way, one in flight, 50/s; ${r.local.notApplied + r.relay.notApplied} not applied.`,
+    ...(r.deadmanStop ? deadmanStopRows(r.deadmanStop as J) : []),
   ].join('\n');
+}
+
+/** The deadman stop: from the silent driver's last command (its t) to the simulator's $S. */
+function deadmanStopRows(d: J): string[] {
+  const goal = d.deadmanMs + d.stopFrameMs;
+  const ok = (x: J | null) => verdict(x ? x.p99 <= goal && x.min >= d.deadmanMs - 1 : null);
+  return [
+    '', '| deadman stop after the last command | p50 | p99 | min | max | n | goal |', '|---|---|---|---|---|---|---|',
+    ...(['local', 'relay'] as const).map((k) => `| ${k === 'local' ? 'local (bridge /ws)' : 'through the relay'} | ${ms(d[k].stop, 'p50')} | ${ms(d[k].stop, 'p99')} | ${ms(d[k].stop, 'min')} | ${ms(d[k].stop, 'max')} | ${d[k].stop?.n ?? 0}${d[k].missed ? ` (+${d[k].missed} never stopped)` : ''} | ≥ ${d.deadmanMs} ms, p99 ≤ ${d.deadmanMs} + ${d.stopFrameMs} ms (one $S frame)${ok(d[k].stop)} |`),
+    '', `A driver at the app's ${d.intervalMs} ms pace goes silent; measured from its last command's stamp to the simulator receiving $S.`,
+  ];
 }
 
 function footprintTables(r: J): { footprint: string; bandwidth: string } {

@@ -8,7 +8,9 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it, type TestContext } from 'node:test';
+import { SerialPort } from 'serialport';
 import { setLogLevel, setLogSink } from '../../common/log.ts';
+import { waitFor } from '../../common/wait.ts';
 import { IllegalTransition, StateMachine } from '../../common/state-machine.ts';
 import { createPtyPair } from '../sim/pty.ts';
 import { LINK_TRANSITIONS, SerialLink, type LinkState } from './serial-link.ts';
@@ -204,3 +206,44 @@ describe('close() from each state', () => {
     assert.equal(timers.count(), 0);
   });
 });
+
+describe('the serial link\'s writes', () => {
+  async function openPair() {
+    const pty = await createPtyPair(tempDir());
+    cleanups.push(() => pty.close());
+    let opened!: () => void;
+    const isOpen = new Promise<void>((r) => { opened = r; });
+    const link = new SerialLink({ path: pty.hostPath, reconnectMinMs: 100, reconnectMaxMs: 2000 }, {
+      opened: () => opened(), data: () => {}, lost: () => {}, error: () => {},
+    });
+    cleanups.push(() => link.close(200));
+    await link.open();
+    await isOpen;
+    const device = new SerialPort({ path: pty.devicePath, baudRate: 115200, autoOpen: false });
+    await new Promise<void>((res, rej) => device.open((e) => (e ? rej(e) : res())));
+    cleanups.push(() => new Promise<void>((r) => device.close(() => r())));
+    let received = '';
+    device.on('data', (c: Buffer) => { received += c.toString('latin1'); });
+    const port = (link as unknown as { port: SerialPort }).port;
+    return { link, port, received: () => received };
+  }
+
+  it('with nothing queued, a frame is on the line when write() returns (no thread-pool hop)', async () => {
+    const { link, port, received } = await openPair();
+    assert.equal(link.write('$S,1*00\n'), true);
+    assert.equal(port.writableLength, 0, 'nothing was left to serialport\'s queue');
+    await waitForText(received, '$S,1*00\n');
+  });
+
+  it('behind queued bytes a frame is queued too: frames never overtake one another', async () => {
+    const { link, port, received } = await openPair();
+    port.write('$M,1,10,10*00\n'); // through the stream: in flight in the thread pool
+    assert.ok(port.writableLength > 0);
+    assert.equal(link.write('$S,2*00\n'), true);
+    await waitForText(received, '$M,1,10,10*00\n$S,2*00\n');
+  });
+});
+
+async function waitForText(get: () => string, want: string): Promise<void> {
+  await waitFor(`"${want.trim()}" at the device`, get, (s) => s === want, 2000);
+}

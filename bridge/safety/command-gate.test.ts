@@ -73,4 +73,14 @@ describe('CommandGate (injected clock)', () => {
     assert.equal(g.isLatest('a', 9), false);
     assert.equal(g.admit('a', 1, 5000, 100, 9000), 'ok', 'a new connection starts a new pace and new seqs');
   });
+  it('ageOf: how long ago a message was sent, against the session\'s best pace; a faster one becomes the pace', () => {
+    const { g } = gate();
+    assert.equal(g.ageOf('a', 1000, 1050), 0, 'no pace yet: counts as sent now');
+    assert.equal(g.admit('a', 1, 1000, 300, 1050), 'ok'); // pace: 50
+    assert.equal(g.ageOf('a', 1100, 1150), 0, 'on pace');
+    assert.equal(g.ageOf('a', 1200, 1420), 170, 'a heartbeat 170 ms behind the pace');
+    assert.equal(g.ageOf('a', 1500, 1520), 0, 'ahead of the pace: the new pace (20)');
+    assert.equal(g.admit('a', 2, 1600, 300, 1650), 'ok');
+    assert.equal(g.ageOf('a', 1600, 1650), 30, 'judged by the new pace');
+  });
 });

@@ -26,6 +26,20 @@ export class CommandGate {
     return delta - minDelta > ttl ? 'expired' : 'ok';
   }
 
+  /**
+   * How long ago the session sent a message stamped `t`, in our clock: how far it arrived behind
+   * the session's best pace (0 when on pace or unknown). `t + minDelta` is the earliest the
+   * message could have reached us, so the age is never overstated. A heartbeat is a pace sample
+   * too (same sender clock), so it can set the pace as a command does.
+   */
+  ageOf(session: string, t: number, arrivedAt = this.now()): number {
+    const pace = this.sessions.get(session);
+    const delta = arrivedAt - t;
+    if (!pace) return 0;
+    if (delta < pace.minDelta) pace.minDelta = delta;
+    return delta - pace.minDelta;
+  }
+
   /** True while an admitted command is still within its ttl (checked again right before applying). */
   stillFresh(arrivedAt: number, ttl: number): boolean {
     return this.now() - arrivedAt <= ttl;

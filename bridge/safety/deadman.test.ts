@@ -88,4 +88,51 @@ describe('Deadman (fake clock)', () => {
     clock.advance(1);
     assert.deepEqual(fired, [400, 500]);
   });
+  // The rule, exactly: stopped `timeoutMs` after the driver *sent* its last sign of life. A feed
+  // says how long ago it was sent; a held-up one buys no time beyond that.
+  it('a sign of life sent 100 ms ago (held up in a socket) leaves 150 ms, not 250', (t) => {
+    const { d, fired, clock } = deadman(t);
+    d.arm();
+    clock.advance(200);
+    d.feed(100); // sent at 100, arrived at 200
+    clock.advance(149);
+    assert.deepEqual(fired, []);
+    clock.advance(1);
+    assert.deepEqual(fired, [350], '250 ms after it was sent');
+  });
+
+  it('arming with a command sent 60 ms ago fires 190 ms later', (t) => {
+    const { d, fired, clock } = deadman(t);
+    clock.advance(1000);
+    d.arm(60);
+    clock.advance(189);
+    assert.deepEqual(fired, []);
+    clock.advance(1);
+    assert.deepEqual(fired, [1190]);
+  });
+
+  it('an older sign of life arriving after a newer one does not move the deadline earlier', (t) => {
+    const { d, fired, clock } = deadman(t);
+    d.arm();
+    clock.advance(100);
+    d.feed(); // sent at 100
+    d.feed(90); // sent at 10, arrived late
+    clock.advance(249);
+    assert.deepEqual(fired, []);
+    clock.advance(1);
+    assert.deepEqual(fired, [350]);
+  });
+
+  it('re-armed after firing, an old deadline is forgotten: counted from the new command', (t) => {
+    const { d, fired, clock } = deadman(t);
+    d.arm();
+    clock.advance(250);
+    assert.deepEqual(fired, [250]);
+    clock.advance(500);
+    d.arm(20);
+    clock.advance(229);
+    assert.deepEqual(fired, [250]);
+    clock.advance(1);
+    assert.deepEqual(fired, [250, 980]);
+  });
 });

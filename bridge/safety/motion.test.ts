@@ -94,4 +94,58 @@ describe('Motion (fake clock)', () => {
     r.advance(1000);
     assert.equal(r.stops.length, 1, 'the deadman was disarmed by the stop');
   });
+  // Pins the deadman rule as the bridge applies it: the robot is stopped exactly deadmanMs after
+  // the driver sent its last command or heartbeat, however long that took to arrive.
+  it('a command held up in transit: stopped exactly 250 ms after it was sent, not after it arrived', async (t) => {
+    const r = rig(t);
+    await r.motion.command('a', r.cmd(0.5, 0.5)); // on pace: transit 0
+    r.advance(40);
+    const sent = r.now();
+    const held = r.cmd(0.5, 0.5, 300);
+    r.advance(180); // a stalled socket holds it 180 ms
+    assert.equal((await r.motion.command('a', held)).result, 'applied');
+    r.advance(69);
+    assert.equal(r.stops.length, 0);
+    r.advance(1);
+    assert.deepEqual(r.stops.map((s) => [s.reason, s.at - sent]), [['deadman', 250]]);
+  });
+
+  it('a moving command sent a whole deadman time ago is expired and never moves the robot; a late stop is applied', async (t) => {
+    const r = rig(t);
+    await r.motion.command('a', r.cmd(0, 0)); // sets the pace
+    const old = r.cmd(0.8, 0.8, 1000);
+    r.advance(250);
+    const out = await r.motion.command('a', old);
+    assert.deepEqual([out.result, out.reason], ['expired', 'sent longer ago than the deadman time']);
+    const almost = r.cmd(0.4, 0.4, 1000);
+    r.advance(249);
+    assert.equal((await r.motion.command('a', almost)).result, 'applied', '249 ms old: 1 ms left');
+    r.advance(1);
+    assert.deepEqual(r.stops.map((s) => s.reason), ['deadman']);
+    const lateStop = r.cmd(0, 0, 1000);
+    r.advance(400);
+    assert.equal((await r.motion.command('a', lateStop)).result, 'applied');
+    assert.deepEqual(r.motors.calls, ['set 0 0', 'set 0.4 0.4', 'stop', 'set 0 0']);
+  });
+
+  it('a heartbeat counts from when it was sent (its t against the pace)', async (t) => {
+    const r = rig(t);
+    await r.motion.command('a', r.cmd(0.5, 0.5)); // pace 0, armed at 0
+    r.advance(200);
+    const beatSent = r.now() - 150; // sent at 50, arrived at 200
+    r.motion.feed('a', beatSent);
+    r.advance(99);
+    assert.equal(r.stops.length, 0);
+    r.advance(1);
+    assert.deepEqual(r.stops.map((s) => [s.reason, s.at - 1_000_000]), [['deadman', 300]]);
+  });
+
+  it('the stop frame goes to the motors before anyone is told', async (t) => {
+    const r = rig(t);
+    await r.motion.command('a', r.cmd(0.5, 0.5));
+    const seen: string[] = [];
+    r.motion.on('stopped', () => seen.push(`told after ${r.motors.calls.at(-1)}`));
+    r.advance(250);
+    assert.deepEqual(seen, ['told after stop']);
+  });
 });

@@ -38,8 +38,9 @@ export class Motion extends EventEmitter {
       if (this.moving) void this.stop('serial_lost', this.commander ?? undefined);
     };
     motors.on('disconnected', this.onMotorsLost);
-    this.deadman = new Deadman(deadmanMs, () => {
-      this.log.warn('deadman: driver silent, stopping', { session: this.commander, deadmanMs });
+    this.deadman = new Deadman(deadmanMs, (silentMs) => {
+      // silentMs beyond deadmanMs is how late the timer ran (a busy event loop): the bench's stop time.
+      this.log.warn('deadman: driver silent, stopping', { session: this.commander, deadmanMs: this.deadman.timeout, silentMs: Math.round(silentMs * 10) / 10 });
       void this.stop('deadman', this.commander ?? undefined);
     }, now);
   }
@@ -63,11 +64,19 @@ export class Motion extends EventEmitter {
       this.log.debug('motion command not applied', { session, seq: cmd.seq, verdict: 'expired', waitedMs: this.now() - arrivedAt });
       return { result: 'expired', reason: 'waited longer than its ttl' };
     }
-    this.commander = session;
     const moving = cmd.left !== 0 || cmd.right !== 0;
+    // How long ago the driver sent it: the deadman counts its silence from there. A moving command
+    // sent a whole deadman time ago would move the robot past the moment the rule says it must be
+    // stopped: it is never applied (a stop is always applied, however late).
+    const agoMs = this.gate.ageOf(session, cmd.t, arrivedAt) + (this.now() - arrivedAt);
+    if (moving && agoMs >= this.deadman.timeout) {
+      this.log.debug('motion command not applied', { session, seq: cmd.seq, verdict: 'expired', agoMs });
+      return { result: 'expired', reason: 'sent longer ago than the deadman time' };
+    }
+    this.commander = session;
     this.moving = moving;
-    if (moving) this.deadman.arm();
-    else this.deadman.feed();
+    if (moving) this.deadman.arm(agoMs);
+    else this.deadman.feed(agoMs);
     try {
       const { rttMs } = await this.motors.set(cmd.left, cmd.right);
       return { result: 'applied', serialRttMs: Math.round(rttMs * 10) / 10 };
@@ -76,9 +85,14 @@ export class Motion extends EventEmitter {
     }
   }
 
-  /** A sign of life from the session in command (heartbeat). */
-  feed(session: string): void {
-    if (this.commander === session) this.deadman.feed();
+  /**
+   * A sign of life from the session in command (heartbeat), stamped `t` by the sender and
+   * arrived at `arrivedAt` (both optional: without them it counts as sent now).
+   */
+  feed(session: string, t?: number, arrivedAt = this.now()): void {
+    if (this.commander !== session) return;
+    const agoMs = t === undefined ? 0 : this.gate.ageOf(session, t, arrivedAt) + (this.now() - arrivedAt);
+    this.deadman.feed(agoMs);
   }
 
   /** Stops now and tells everyone why. Never throws: a failed stop is logged (the ESP32 watchdog is the backstop). */
@@ -86,9 +100,12 @@ export class Motion extends EventEmitter {
     this.deadman.disarm();
     this.moving = false;
     const event: StopEvent = by === undefined ? { reason, at: this.now() } : { reason, by, at: this.now() };
+    // The stop frame is written (synchronously, inside motors.stop) before anyone is told: the
+    // broadcast serialises a message per session, and the motors must not wait for that.
+    const stopping = this.motors.stop();
     this.emit('stopped', event);
     try {
-      await this.motors.stop();
+      await stopping;
     } catch (err) {
       this.log.error('stop failed; relying on the ESP32 watchdog', { reason, err });
     }

@@ -42,6 +42,8 @@ export interface Esp32State {
   framesRejected: number;
   /** Date.now() of the last valid $M, or null before the first. */
   lastValidFrameAt: number | null;
+  /** Date.now() when moving tracks were last cut at once ($S or the watchdog), or null: the stop time the safety tests and the bench measure. */
+  lastStopAt: number | null;
   watchdogTrips: number;
   lastMotorFrames: MotorFrameRecord[];
 }
@@ -71,6 +73,7 @@ export class SimulatedEsp32 extends EventEmitter {
   framesReceived = 0;
   framesRejected = 0;
   lastValidFrameAt: number | null = null;
+  lastStopAt: number | null = null;
   watchdogTrips = 0;
   readonly lastMotorFrames: MotorFrameRecord[] = [];
 
@@ -104,7 +107,7 @@ export class SimulatedEsp32 extends EventEmitter {
       pose: { ...this.world.pose }, distanceM: this.world.distanceM, batteryMv: this.world.batteryMv,
       watchdogTripped: this.watchdogTripped, stopped: this.stopped,
       framesReceived: this.framesReceived, framesRejected: this.framesRejected,
-      lastValidFrameAt: this.lastValidFrameAt, watchdogTrips: this.watchdogTrips,
+      lastValidFrameAt: this.lastValidFrameAt, lastStopAt: this.lastStopAt, watchdogTrips: this.watchdogTrips,
       lastMotorFrames: this.lastMotorFrames.slice(),
     };
   }
@@ -196,6 +199,7 @@ export class SimulatedEsp32 extends EventEmitter {
 
   /** Stop and watchdog cut the drive at once: no ramp-down when stopping is the point. */
   private hardStop(): void {
+    if (this.left !== 0 || this.right !== 0 || this.targetLeft !== 0 || this.targetRight !== 0) this.lastStopAt = Date.now();
     this.targetLeft = this.targetRight = 0;
     this.left = this.right = 0;
   }

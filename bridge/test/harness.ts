@@ -15,6 +15,8 @@ export const TOKEN = 'test-operator-token-0123456789abcdef';
 export interface SimState {
   left: number; right: number; targetLeft: number; targetRight: number; stopped: boolean;
   framesReceived: number; framesRejected: number;
+  /** Date.now() when moving tracks were last cut at once ($S or the watchdog). */
+  lastStopAt: number | null;
   lastMotorFrames: { at: number; seq: number; left: number; right: number }[];
 }
 

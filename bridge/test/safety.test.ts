@@ -76,7 +76,7 @@ describe('driving safety', () => {
     await b.close();
   });
 
-  test('a silent driver is stopped by the deadman within 250 ms (+ tolerance)', async () => {
+  test('a silent driver is stopped by the deadman 250 ms after its last command was sent (+ tolerance)', async () => {
     const op = await Operator.connect(rig);
     await takeLease(op);
     // A steady 20 Hz drive is the stimulus: the pace the app sends at.
@@ -86,12 +86,15 @@ describe('driving safety', () => {
     const ack = await op.next((m) => m.type === 'ack' && m.seq === last.seq);
     assert.equal(ack.result, 'applied');
     assert.equal(typeof ack.serialRttMs, 'number');
-    const silentFrom = Date.now();
     assert.equal((await rig.simState()).targetLeft, Math.round(0.6 * 255), 'the simulated wheels were driven');
-    await waitFor('the deadman stop', () => rig.simState(), (s) => s.targetLeft === 0, { timeoutMs: 2000, everyMs: 10 });
-    const stoppedAfter = Date.now() - silentFrom;
-    assert.ok(stoppedAfter >= 200, `not before the deadman time (${stoppedAfter} ms)`);
-    assert.ok(stoppedAfter <= 250 + 200, `stopped ${stoppedAfter} ms after the driver went silent`);
+    const s = await waitFor('the deadman stop', () => rig.simState(), (st) => st.targetLeft === 0, { timeoutMs: 2000, everyMs: 10 });
+    // From the last command's own stamp to the simulator's stop (both Date.now, one machine).
+    const stoppedAfter = s.lastStopAt! - last.t;
+    // 1 ms below: both stamps are whole milliseconds read in two processes.
+    assert.ok(stoppedAfter >= 249, `not before the deadman time (${stoppedAfter} ms)`);
+    // The exact rule is pinned on a fake clock (bridge/safety/motion.test.ts) and the p99 measured
+    // by the bench; here a loaded CI machine's timer and scheduling delays are allowed for.
+    assert.ok(stoppedAfter <= 250 + 100, `stopped ${stoppedAfter} ms after the driver's last command`);
     const stopped = await op.next('stopped');
     assert.equal(stopped.reason, 'deadman');
     await op.close();
