@@ -139,6 +139,25 @@ describe('ServerMode lifecycle (fake clock)', () => {
     assert.match(sm.status().last_error ?? '', /relay closed the link/);
   });
 
+  it('with fallback_to_local off, a relay refusing from the start ends server mode, saying why, and never falls back', { timeout: 20_000 }, async (t) => {
+    const clock = fakeTime(t);
+    const r = await relay(t, AS_A_RELAY);
+    const { sm, seen, reached, inside } = serverMode(t, r.url, false);
+    assert.deepEqual(await sm.start(), { ok: true });
+    await reached('off');
+    assert.deepEqual(seen, ['connecting', 'stopping', 'off']);
+    const status = sm.status();
+    assert.match(status.last_error ?? '', /503/, 'the relay\'s refusal');
+    assert.match(status.last_error ?? '', /fallback_to_local is off: server mode stopped; POST \/server\/start/);
+    assert.equal(status.server_mode_enabled, false);
+    assert.equal(inside.run, null);
+    // Nothing retries behind the operator's back.
+    const attempts = r.state.attempts;
+    clock.advance(3 * LINK_MAX_BACKOFF_MS);
+    assert.equal(r.state.attempts, attempts);
+    assert.equal(sm.state, 'off');
+  });
+
   it('refuses an illegal transition loudly (it throws under node:test) and keeps its state', (t) => {
     const { sm, inside } = serverMode(t, 'ws://127.0.0.1:9/ws/robot/sim');
     assert.throws(() => inside.machine.to('live'), IllegalTransition);

@@ -12,8 +12,9 @@
 //   once when MediaMTX drops the TCP connection; a stall is caught at 2 s) puts the state to
 //   'fallback': the server stream stops (or is being retried), local mode is untouched, and both
 //   the link and the publisher retry with backoff capped at 2 s, so server mode returns by itself.
-//   The publisher runs only while the relay link is up. With `fallback_to_local: false` a failure
-//   after going live ends server mode instead (state 'off' with the error) until /server/start.
+//   The publisher runs only while the relay link is up. With `fallback_to_local: false` any
+//   failure, before or after going live, ends server mode instead of falling back (state 'off',
+//   last_error saying why) until /server/start.
 
 import { StateMachine, Timers } from '../../common/state-machine.ts';
 import { TELEMETRY_INTERVAL_MS } from '../ws/gateway.ts';
@@ -179,12 +180,15 @@ export class ServerMode {
 
   private onFailure(reason: string): void {
     if (this.machine.is('off', 'stopping')) return;
-    this.lastError = reason;
-    if (this.machine.is('live') && !this.cfg.fallback_to_local) {
+    // fallback_to_local off: no 'fallback' state at all, whether the server was live or never
+    // reached. Server mode ends and /server/status's last_error says why, until /server/start.
+    if (!this.cfg.fallback_to_local) {
+      this.lastError = `${reason} (fallback_to_local is off: server mode stopped; POST /server/start to try again)`;
       this.deps.log.warn('server mode failed; fallback_to_local is off, so it stays off until /server/start', { reason });
       void this.stop();
       return;
     }
+    this.lastError = reason;
     this.update(true);
   }
 

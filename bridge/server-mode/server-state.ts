@@ -4,7 +4,7 @@
 //   off → connecting (link and publisher starting) → live (relay link up AND the stream really
 //   sending) → fallback (link or stream lost: local mode untouched, both retry by themselves) →
 //   live … · a failure before ever being live: connecting → fallback (never back to connecting)
-//   · stop(), a restart, or a failure while live with fallback_to_local off: connecting | live |
+//   · stop(), a restart, or any failure with fallback_to_local off: connecting | live |
 //   fallback → stopping (teardown) → off.
 
 import type { Logger } from '../../common/log.ts';
