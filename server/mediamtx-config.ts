@@ -13,6 +13,11 @@ export interface MediamtxOptions {
   webrtcPort?: number;
   /** UDP port for WebRTC ICE. */
   webrtcUdpPort?: number;
+  /**
+   * Bind host of WebRTC's UDP media when it differs from `host`: `npm start -- --lan` keeps the
+   * HTTP listeners on 127.0.0.1 (its HTTPS front faces the LAN) while phones send media here.
+   */
+  iceHost?: string;
   hlsPort?: number;
   /** API and metrics always bind to 127.0.0.1. */
   apiPort?: number;
@@ -33,6 +38,11 @@ export interface MediamtxOptions {
   loopbackOnly?: boolean;
   /** Extra ICE host candidates (public IP behind NAT). */
   additionalHosts?: string[];
+  /**
+   * Exactly these ICE host candidates, none from the interfaces: loopback plus the LAN addresses
+   * `npm start -- --lan` prints, so no container bridge or VPN address is offered to a phone.
+   */
+  iceHosts?: string[];
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -55,7 +65,7 @@ export function renderMediamtxConfig(opts: MediamtxOptions = {}, template = read
   const set: Record<string, string> = {};
   if (opts.rtspPort !== undefined || opts.host !== undefined) set.rtspAddress = `${host}:${opts.rtspPort ?? MEDIAMTX_PORTS.rtsp}`;
   if (opts.webrtcPort !== undefined || opts.host !== undefined) set.webrtcAddress = `${host}:${opts.webrtcPort ?? MEDIAMTX_PORTS.webrtc}`;
-  if (opts.webrtcUdpPort !== undefined || opts.host !== undefined) set.webrtcLocalUDPAddress = `${host}:${opts.webrtcUdpPort ?? MEDIAMTX_PORTS.webrtcUdp}`;
+  if (opts.webrtcUdpPort !== undefined || opts.host !== undefined || opts.iceHost !== undefined) set.webrtcLocalUDPAddress = `${opts.iceHost ?? host}:${opts.webrtcUdpPort ?? MEDIAMTX_PORTS.webrtcUdp}`;
   if (opts.hlsPort !== undefined || opts.host !== undefined) set.hlsAddress = `${host}:${opts.hlsPort ?? MEDIAMTX_PORTS.hls}`;
   if (opts.apiPort !== undefined) set.apiAddress = `127.0.0.1:${opts.apiPort}`;
   if (opts.metricsPort !== undefined) set.metricsAddress = `127.0.0.1:${opts.metricsPort}`;
@@ -66,9 +76,10 @@ export function renderMediamtxConfig(opts: MediamtxOptions = {}, template = read
   if (opts.authUrl) set.authHTTPAddress = hookUrl(opts.authUrl, opts.authSecret);
   if (opts.trustedProxies) set.webrtcTrustedProxies = set.hlsTrustedProxies = set.playbackTrustedProxies = yamlList(opts.trustedProxies);
   if (opts.logLevel) set.logLevel = opts.logLevel;
-  if (opts.loopbackOnly) {
+  const iceHosts = opts.iceHosts ?? (opts.loopbackOnly ? ['127.0.0.1', ...(opts.additionalHosts ?? [])] : undefined);
+  if (iceHosts) {
     set.webrtcIPsFromInterfaces = 'no';
-    set.webrtcAdditionalHosts = yamlList(['127.0.0.1', ...(opts.additionalHosts ?? [])]);
+    set.webrtcAdditionalHosts = yamlList(iceHosts);
   } else if (opts.additionalHosts) {
     set.webrtcAdditionalHosts = yamlList(opts.additionalHosts);
   }

@@ -42,13 +42,18 @@ interface Route { method: string; path: RegExp; fn: Handler }
 
 /**
  * Where an app finds a robot's media, handed out with every session so the app never guesses
- * MediaMTX's address (one source of truth: the relay's configuration).
+ * MediaMTX's address (one source of truth: the relay's configuration). A configured base may be a
+ * comma-separated list, for a relay reached under several names (`npm start -- --lan`: 127.0.0.1
+ * on this machine, the HTTPS front on the LAN address for phones): the one on the host the client
+ * asked by, else the first.
  */
 export function mediaUrlsFor(robot: string, requestHost: string | undefined, mediaPublicUrl?: string, hlsPublicUrl?: string): { whepUrl: string; whipUrl: string; hlsUrl: string } {
   const host = (() => {
     try { return new URL(`http://${requestHost ?? '127.0.0.1'}`).hostname; } catch { return '127.0.0.1'; }
   })();
-  const base = (u: string | undefined, port: number) => (u ? u.replace(/\/+$/, '') : `http://${host}:${port}`);
+  const onHost = (u: string) => { try { return new URL(u).hostname === host; } catch { return false; } };
+  const pick = (list: string) => { const all = list.split(',').map((s) => s.trim()).filter(Boolean); return all.find(onHost) ?? all[0]; };
+  const base = (u: string | undefined, port: number) => (u ? pick(u)!.replace(/\/+$/, '') : `http://${host}:${port}`);
   const media = base(mediaPublicUrl, MEDIAMTX_PORTS.webrtc);
   const hls = base(hlsPublicUrl, MEDIAMTX_PORTS.hls);
   return { whepUrl: `${media}/robots/${robot}/whep`, whipUrl: `${media}/robots/${robot}/talk/whip`, hlsUrl: `${hls}/robots/${robot}/index.m3u8` };
