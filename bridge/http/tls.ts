@@ -56,7 +56,7 @@ async function readMaterial(dir: string): Promise<TlsMaterial> {
   return { cert: await readFile(join(dir, SERVER_CERT)), key: await readFile(join(dir, SERVER_KEY)), source: 'robot-ca', caCert: await caCertDer(dir) };
 }
 
-export async function loadOrCreateTls(dataDir: string, config: Config, log: Logger): Promise<TlsMaterial> {
+export async function loadOrCreateTls(dataDir: string, config: Pick<Config, 'https'>, log: Logger): Promise<TlsMaterial> {
   const { cert_path, key_path } = config.https;
   if (cert_path && key_path) {
     return { cert: await readFile(cert_path), key: await readFile(key_path), source: 'config', caCert: null };
