@@ -15,7 +15,6 @@ export async function startServerStack(log: NonNullable<StackOptions['log']>, da
       ports: { relay: await freePort(), rtsp: await freePort(), webrtc: await freePort(), webrtcUdp: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort(), playback: await freePort() },
       appOrigins: [bridgeOrigin],
       appUrl: `${bridgeOrigin}/`,
-      loopbackOnly: true,
     },
   });
   await waitFor('the robot publishing to MediaMTX', async () => {

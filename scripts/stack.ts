@@ -42,15 +42,28 @@ export interface ServerOptions {
   /** Robot id on the relay and MediaMTX path `robots/<id>`. */
   robotId?: string;
   /**
-   * The relay and MediaMTX listen on 127.0.0.1 only, WebRTC ICE too (the default: nothing of
-   * server mode is open to the network unless asked); false (`npm start -- --lan`): every
-   * interface, so phones on the LAN can play.
+   * Server mode for phones on the LAN (`npm start -- --lan`). Without it everything listens on
+   * 127.0.0.1, WebRTC ICE too: nothing of server mode is open to the network unless asked.
    */
-  loopbackOnly?: boolean;
+  lan?: LanOptions;
   /** Origins the app is served from (CORS on WHEP/WHIP/HLS and the relay). */
   appOrigins: string[];
   /** Where the app lives, for invite links. */
   appUrl: string;
+}
+
+/**
+ * `npm start -- --lan`: the relay and MediaMTX's HTTP stay on 127.0.0.1; an HTTPS front
+ * (scripts/https-front.ts, with the robot CA's certificate) offers them on every interface, as
+ * Caddy does on a server, because a phone's app is an https page (the microphone needs one) and may
+ * not call plain http. WebRTC media (UDP) listens on every interface, with these addresses as its
+ * only ICE candidates. Invite links and the robot itself use the first address, as a phone does.
+ */
+export interface LanOptions {
+  /** This machine's LAN addresses (IPv4, not loopback). */
+  addresses: string[];
+  /** The HTTPS front's port. */
+  httpsPort: number;
 }
 
 export interface StackOptions {
@@ -110,6 +123,8 @@ export interface Stack {
     mediamtxApiUrl: string;
     /** MediaMTX's API answers only the internal credential (user havatar, MEDIAMTX_API_SECRET): send these. */
     mediamtxApiHeaders: Record<string, string>;
+    /** With `lan`: the HTTPS front on the first LAN address, the relay as phones (and the robot) reach it. */
+    lanUrl?: string;
     /** Creates an access link for the app: `{ link, token }` of a relay invite. */
     invite(role: 'driver' | 'viewer', ttl?: string): Promise<{ link: string; invite: string }>;
   };
@@ -337,7 +352,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           '--host', opts.host ?? '127.0.0.1',
         ],
         jsonEvent('listening'),
-        { env: { ...env, ...BRIDGE_ENV, HAVATAR_OPERATOR_TOKEN: token }, log: opts.log, timeoutMs: 30000, progress },
+        {
+          // For the LAN its relay link goes through the HTTPS front, whose certificate the robot CA
+          // signed (made by the front before the bridge starts): trusted as a phone trusts it.
+          env: { ...env, ...BRIDGE_ENV, HAVATAR_OPERATOR_TOKEN: token, ...(opts.server?.lan && { NODE_EXTRA_CA_CERTS: join(opts.dataDir, 'tls', 'ca.pem') }) },
+          log: opts.log, timeoutMs: 30000, progress,
+        },
       ),
   };
 
@@ -350,7 +370,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const hookSecret = randomBytes(24).toString('base64url');
   // The password of MediaMTX's API and metrics, as in a deployment (the relay's hook checks it).
   const apiSecret = randomBytes(24).toString('base64url');
-  const loopback = server?.loopbackOnly ?? true;
+  const lan = server?.lan;
+  const lanUrl = lan && `https://${lan.addresses[0]}:${lan.httpsPort}`;
   if (server) {
     const mediamtxConfig = join(opts.dataDir, 'mediamtx.yml');
     // MediaMTX records here when the driver or admin asks (off until then).
@@ -359,7 +380,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     writeFileSync(
       mediamtxConfig,
       renderMediamtxConfig({
-        host: loopback ? '127.0.0.1' : '',
+        host: '127.0.0.1',
+        ...(lan ? { iceHost: '', iceHosts: ['127.0.0.1', ...lan.addresses], trustedProxies: ['127.0.0.1'] } : { loopbackOnly: true }),
         rtspPort: server.ports.rtsp,
         webrtcPort: server.ports.webrtc,
         webrtcUdpPort: server.ports.webrtcUdp,
@@ -371,7 +393,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         appOrigins: server.appOrigins,
         authUrl: `http://127.0.0.1:${server.ports.relay}/mediamtx/auth`,
         authSecret: hookSecret,
-        loopbackOnly: loopback,
         logLevel: 'info',
       }),
     );
@@ -388,6 +409,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       HLS_PUBLIC_URL: `http://127.0.0.1:${server.ports.hls}`,
       RECORDINGS_DIR: recordingsDir,
       ...(server.ports.playback && { MEDIAMTX_PLAYBACK_URL: `http://127.0.0.1:${server.ports.playback}`, PLAYBACK_PUBLIC_URL: `http://127.0.0.1:${server.ports.playback}` }),
+      // For the LAN: invite links point at the phone's way in; media URLs are on the host each
+      // client asked by (this machine: 127.0.0.1; a phone: the front on its LAN address).
+      ...(lan && {
+        PUBLIC_URL: lanUrl!,
+        MEDIA_PUBLIC_URL: [`http://127.0.0.1:${server.ports.webrtc}`, ...lan.addresses.map((a) => `https://${a}:${lan.httpsPort}`)].join(','),
+        HLS_PUBLIC_URL: [`http://127.0.0.1:${server.ports.hls}`, ...lan.addresses.map((a) => `https://${a}:${lan.httpsPort}/hls`)].join(','),
+        TRUST_PROXY: '1',
+      }),
     };
     // The robot's credentials are set before the relay first starts, so they are the same every
     // time (a restart reuses them).
@@ -397,8 +426,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     let registered: Promise<void> | null = null;
     starters.relay = async () => {
       await (registered ??= register());
-      return launch('relay', 'server/relay/main.ts', ['--port', String(server.ports.relay), '--host', loopback ? '127.0.0.1' : '0.0.0.0', '--data-dir', join(opts.dataDir, 'relay')], 'listening', { env: relayEnv, log: opts.log, progress });
+      return launch('relay', 'server/relay/main.ts', ['--port', String(server.ports.relay), '--host', '127.0.0.1', '--data-dir', join(opts.dataDir, 'relay')], 'listening', { env: relayEnv, log: opts.log, progress });
     };
+    if (lan) {
+      starters['https-front'] = () => launch('https-front', 'scripts/https-front.ts', [
+        '--port', String(lan.httpsPort), '--host', '0.0.0.0', '--data-dir', opts.dataDir,
+        '--relay', `http://127.0.0.1:${server.ports.relay}`, '--webrtc', `http://127.0.0.1:${server.ports.webrtc}`, '--hls', `http://127.0.0.1:${server.ports.hls}`,
+      ], 'listening', { env, log: opts.log, progress });
+    }
     let binary: Promise<string> | null = null;
     const lookUp = () => mediamtxBinaryTracked(progress).catch((err: unknown) => { binary = null; throw err; });
     starters.mediamtx = async () => launchCommand('mediamtx', await (binary ??= lookUp()), [mediamtxConfig], lineMatching(/\[API\] started/), { log: opts.log, cwd: opts.dataDir, progress });
@@ -438,6 +473,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       robotPassword,
       mediamtxApiUrl: `http://127.0.0.1:${server.ports.api}`,
       mediamtxApiHeaders: { Authorization: `Basic ${Buffer.from(`havatar:${apiSecret}`).toString('base64')}` },
+      lanUrl,
       invite: (role, ttl) => relayInvite(relayUrl, adminKey, robotId, role, ttl),
     };
   }
@@ -445,9 +481,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // Server mode on the robot: the simulated camera at 720p30 (the publisher scales down, never
   // up) and the relay's credentials. A fresh data dir gets them in its first config; an existing
   // config keeps the user's other settings and gets the server block through the bridge's API.
+  // For the LAN the robot reaches the relay as phones do, through the front (as a robot reaches a
+  // deployed server through Caddy): the app's CSP allows the relay's host from server_url.
   const serverMode = server && {
     enabled: true,
-    server_url: `http://127.0.0.1:${server.ports.relay}`,
+    server_url: lanUrl ?? `http://127.0.0.1:${server.ports.relay}`,
     stream_key: robotId,
     stream_password: robotPassword,
     fallback_to_local: true,
@@ -462,7 +500,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     // The simulator, MediaMTX and the relay need nothing of one another and start together; the
     // bridge needs the simulator's pty and the relay.
-    const first = server ? ['sim', 'mediamtx', 'relay'] : ['sim'];
+    const first = server ? ['sim', 'mediamtx', 'relay', ...(lan ? ['https-front'] : [])] : ['sim'];
     const started = await Promise.allSettled(first.map(async (name) => { procs.set(name, await starters[name]!()); }));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;

@@ -4,7 +4,8 @@
 // knows each from its spawn); if this process is killed outright, its reaper stops them.
 //
 // Server mode (the relay, MediaMTX and its plain RTSP) listens on 127.0.0.1 only: `npm start --
-// --lan` (or HAVATAR_LAN=1) opens it to the network, for phones trying server mode on the LAN.
+// --lan` (or HAVATAR_LAN=1) opens it to phones on the network through an HTTPS front (the robot
+// CA's certificate; scripts/https-front.ts) and WebRTC media on the LAN address (scripts/stack.ts).
 // Environment: HAVATAR_DATA_DIR, HAVATAR_HOST (bridge bind address, default 0.0.0.0: local mode
 // for phones), HAVATAR_LAN=1, HAVATAR_PORTS=auto (free ports) or a list such as
 // `bridge=5100,relay=3100` (the others keep their standard port),
@@ -82,12 +83,12 @@ const parentAtStart = process.ppid;
 setInterval(() => { if (process.ppid !== parentAtStart) void shutdown(0, 'parent gone'); }, 500).unref();
 progress({ stage: 'begin' });
 
-const PORT_NAMES = ['bridge', 'bridgeHttps', 'simControl', 'relay', 'rtsp', 'webrtc', 'webrtcUdp', 'hls', 'api', 'metrics'] as const;
+const PORT_NAMES = ['bridge', 'bridgeHttps', 'simControl', 'relay', 'rtsp', 'webrtc', 'webrtcUdp', 'hls', 'api', 'metrics', 'serverHttps'] as const;
 type PortName = (typeof PORT_NAMES)[number];
 
 /** HAVATAR_PORTS: unset (the standard ports), `auto`, or `name=port,…` over the standard ones. */
 async function choosePorts(spec: string | undefined): Promise<Record<PortName, number>> {
-  const standard: Record<PortName, number> = { bridge: 5000, bridgeHttps: 5443, simControl: 5010, ...STANDARD_SERVER_PORTS };
+  const standard: Record<PortName, number> = { bridge: 5000, bridgeHttps: 5443, simControl: 5010, ...STANDARD_SERVER_PORTS, serverHttps: 3443 };
   if (spec === 'auto') {
     const out = { ...standard };
     for (const name of PORT_NAMES) out[name] = await freePort();
@@ -111,10 +112,17 @@ async function main(): Promise<void> {
   const ports: Ports = { bridge: chosen.bridge, bridgeHttps: chosen.bridgeHttps, simControl: chosen.simControl };
   const serverPorts: ServerPorts = { relay: chosen.relay, rtsp: chosen.rtsp, webrtc: chosen.webrtc, webrtcUdp: chosen.webrtcUdp, hls: chosen.hls, api: chosen.api, metrics: chosen.metrics };
   const appUrl = `http://127.0.0.1:${ports.bridge}/`;
+  if (lan && !lanAddresses.length) {
+    console.error('--lan: this machine has no network address besides loopback, so there is no LAN to open server mode to.');
+    process.exit(2);
+  }
+  const lanOptions = lan ? { addresses: lanAddresses, httpsPort: chosen.serverHttps } : undefined;
+  // The robot's HTTPS address on the LAN: where a phone opens the app, and where invite links point.
+  const phoneAppUrl = lan ? `https://${lanAddresses[0]}:${ports.bridgeHttps}/` : appUrl;
 
   // Everything checked before anything starts: a held port names its holder, and nothing is left
   // half-started behind the message.
-  const serverHost = lan ? '0.0.0.0' : '127.0.0.1';
+  const serverHost = '127.0.0.1';
   const needs: PortNeed[] = [
     { what: 'bridge HTTP', port: ports.bridge, host, proto: 'tcp' },
     { what: 'bridge HTTPS', port: ports.bridgeHttps, host, proto: 'tcp' },
@@ -122,10 +130,11 @@ async function main(): Promise<void> {
     { what: 'relay', port: serverPorts.relay, host: serverHost, proto: 'tcp' },
     { what: 'MediaMTX RTSP', port: serverPorts.rtsp, host: serverHost, proto: 'tcp' },
     { what: 'MediaMTX WebRTC', port: serverPorts.webrtc, host: serverHost, proto: 'tcp' },
-    { what: 'MediaMTX WebRTC media', port: serverPorts.webrtcUdp, host: serverHost, proto: 'udp' },
+    { what: 'MediaMTX WebRTC media', port: serverPorts.webrtcUdp, host: lan ? '0.0.0.0' : serverHost, proto: 'udp' },
     { what: 'MediaMTX HLS', port: serverPorts.hls, host: serverHost, proto: 'tcp' },
     { what: 'MediaMTX API', port: serverPorts.api, host: '127.0.0.1', proto: 'tcp' },
     { what: 'MediaMTX metrics', port: serverPorts.metrics, host: '127.0.0.1', proto: 'tcp' },
+    ...(lan ? [{ what: 'HTTPS front (--lan)', port: chosen.serverHttps, host: '0.0.0.0', proto: 'tcp' as const }] : []),
   ];
   const conflicts = await portConflicts(needs);
   if (conflicts.length) {
@@ -142,7 +151,7 @@ async function main(): Promise<void> {
       token,
       host,
       ports,
-      server: { ports: serverPorts, appOrigins, appUrl, loopbackOnly: !lan },
+      server: { ports: serverPorts, appOrigins, appUrl: phoneAppUrl, lan: lanOptions },
       secrets: { adminKey, robotPassword },
       log: verbose ? (name, line) => console.log(`[${name}] ${line}`) : undefined,
       progress,
@@ -157,23 +166,29 @@ async function main(): Promise<void> {
   const { invite } = await stack.server!.invite('driver', '24h');
   if (stopping) return;
   const serverQuery = `?invite=${invite}&server=${encodeURIComponent(stack.server!.relayUrl)}`;
+  // A phone in server mode needs an invite of its own (each is single-use) and the front's address;
+  // the operator token rides along for the local fallback (Auto mode).
+  const lanUrl = stack.server!.lanUrl;
+  const phoneServerLink = lanUrl && `${phoneAppUrl}?invite=${(await stack.server!.invite('driver', '24h')).invite}&server=${encodeURIComponent(lanUrl)}#token=${token}`;
+  if (stopping) return;
 
   console.log(`
 Havatar is running (simulated robot, local and server mode).
 
   Open:  ${appUrl}${serverQuery}#token=${token}
-${lanAddresses.map((a) => `  Phone on this network, local mode:  https://${a}:${ports.bridgeHttps}/#token=${token}\n    First trust this robot once on the phone: http://${a}:${ports.bridge}/ca.crt (docs/SETUP_ROBOT.md, section 4)`).join('\n')}
+${lanAddresses.map((a) => `  Phone on this network, local mode:  https://${a}:${ports.bridgeHttps}/#token=${token}\n    First trust this robot once on the phone: http://${a}:${ports.bridge}/ca.crt (docs/SETUP_ROBOT.md, section 4)`).join('\n')}${phoneServerLink ? `\n  Phone on this network, server mode: ${phoneServerLink}` : ''}
 
   Relay:            ${stack.server!.relayUrl}/api/status   (counts; details with the admin key in ${join(dataDir, 'dev-relay-admin-key')})
-  Server mode:      ${lan ? `open to this network (--lan): relay ${lanAddresses.map((a) => `http://${a}:${serverPorts.relay}`).join(', ') || 'on every interface'}` : 'this machine only (127.0.0.1); `npm start -- --lan` opens it to this network'}
+  Server mode:      ${lan ? `open to this network (--lan): ${lanAddresses.map((a) => `https://${a}:${chosen.serverHttps}`).join(', ')} (relay, WHEP/WHIP, HLS; the robot's certificate), WebRTC media UDP :${serverPorts.webrtcUdp}` : 'this machine only (127.0.0.1); `npm start -- --lan` opens it to this network'}
   MediaMTX:         rtsp://127.0.0.1:${serverPorts.rtsp}, WebRTC :${serverPorts.webrtc}, HLS :${serverPorts.hls}
   Simulator state:  ${stack.simControlUrl}/state
   Data and config:  ${dataDir}
 Press Ctrl-C to stop.`);
   // The phone link as a QR code, so nobody types a 32-character token on a phone. uqr draws the
   // light modules as full blocks: right for the usual dark terminal.
-  const phoneLink = lanAddresses[0] && `https://${lanAddresses[0]}:${ports.bridgeHttps}/#token=${token}`;
-  if (phoneLink) console.log(`\nScan with the phone's camera (local mode, ${lanAddresses[0]}):\n${renderUnicodeCompact(phoneLink, { border: 2 })}`);
+  // With --lan, the server-mode link (it carries the token, so Auto falls back to local mode).
+  const phoneLink = phoneServerLink ?? (lanAddresses[0] && `https://${lanAddresses[0]}:${ports.bridgeHttps}/#token=${token}`);
+  if (phoneLink) console.log(`\nScan with the phone's camera (${phoneServerLink ? 'server mode' : 'local mode'}, ${lanAddresses[0]}):\n${renderUnicodeCompact(phoneLink, { border: 2 })}`);
   progress({ stage: 'running' });
 
   for (const p of stack.procs) {

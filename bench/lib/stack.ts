@@ -76,7 +76,7 @@ export async function startBenchStack(opts: { log?: boolean; env?: Record<string
     stack = await startStack({
       dataDir, ports, build: opts.build ?? false,
       env: { HAVATAR_SIM_MIC_MARKER: '1', HAVATAR_LOG_LEVEL: 'warn', ...opts.env },
-      server: { ports: server, loopbackOnly: true, appOrigins: [bridgeUrl], appUrl: `${bridgeUrl}/` },
+      server: { ports: server, appOrigins: [bridgeUrl], appUrl: `${bridgeUrl}/` },
       ...(opts.log ? { log: (n: string, l: string) => console.error(`[${n}] ${l}`) } : {}),
     });
   } catch (err) {
