@@ -15,6 +15,7 @@ import { startServerStack } from './server-stack.ts';
 import { holdTalk, pushStick, toneFile } from './operator.ts';
 import { waitFor } from '../common/wait.ts';
 import { StackLog } from './stack-log.ts';
+import { confirmRelay, FIND_IN_SHADOW, onServerVideo, screen, viewState } from './app-page.ts';
 
 let stack: Stack;
 let browser: Browser;
@@ -25,36 +26,7 @@ interface SimState { left: number; right: number }
 const simState = async (): Promise<SimState> => (await fetch(`${stack.simControlUrl}/state`)).json() as Promise<SimState>;
 
 
-/** The drive view's state attributes (the app's own account of which path it is on). */
-interface ViewState { mode: string | null; video: string | null; videoState: string | null; fallback: string | null; link: string | null }
-const DRIVE_VIEW = "document.querySelector('havatar-app')?.shadowRoot?.querySelector('hv-drive-view')";
-const viewState = (page: Page): Promise<ViewState> =>
-  page.evaluate(`(() => { const v = ${DRIVE_VIEW}; if (!v) return {}; return {
-    mode: v.getAttribute('data-mode'), video: v.getAttribute('data-video'), videoState: v.getAttribute('data-video-state'),
-    fallback: v.getAttribute('data-fallback'), link: v.getAttribute('data-link') }; })()`) as Promise<ViewState>;
-
-/** Page-side `find(root, selector)` that looks through open shadow roots (the app is Lit elements). */
-const FIND_IN_SHADOW = `const find = (root, sel) => { const hit = root.querySelector(sel); if (hit) return hit;
-      for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const h = find(el.shadowRoot, sel); if (h) return h; } return null; };`;
-
 const PAUSE_VIDEO = `(() => { ${FIND_IN_SHADOW} find(document, 'video')?.pause(); })()`;
-
-/** What the <video> (or <img>) on screen is showing, found through the shadow roots. */
-interface Screen { kind: 'video' | 'img' | 'none'; width: number; height: number; frames: number; audioLive: boolean; muted: boolean }
-const screen = (page: Page): Promise<Screen> =>
-  page.evaluate(`(() => {
-    ${FIND_IN_SHADOW}
-    const v = find(document, 'video[aria-label="Robot camera"]') || find(document, 'video');
-    if (v && v.isConnected && v.videoWidth > 0) {
-      const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : { totalVideoFrames: 0 };
-      const audio = v.srcObject ? v.srcObject.getAudioTracks() : [];
-      return { kind: 'video', width: v.videoWidth, height: v.videoHeight, frames: q.totalVideoFrames,
-        audioLive: audio.some((t) => t.readyState === 'live'), muted: v.muted };
-    }
-    const img = find(document, 'img');
-    if (img && img.naturalWidth > 0) return { kind: 'img', width: img.naturalWidth, height: img.naturalHeight, frames: 0, audioLive: false, muted: true };
-    return { kind: 'none', width: 0, height: 0, frames: 0, audioLive: false, muted: true };
-  })()`) as Promise<Screen>;
 
 /** Contexts whose app has confirmed the relay (see openApp). */
 const confirmedRelay = new WeakSet<BrowserContext>();
@@ -62,17 +34,13 @@ async function openApp(context: BrowserContext, role: 'driver' | 'viewer', extra
   const { invite } = await stack.server!.invite(role);
   const page = await context.newPage();
   await page.goto(`${stack.bridgeUrl}/?invite=${invite}&server=${encodeURIComponent(stack.server!.relayUrl)}${extraQuery}#token=${stack.token}`);
-  // The relay is not the origin the app came from (the bridge): the app asks before it sends it
-  // anything, once per context (IndexedDB is per context; then it is the server in use).
+  // Once per context (IndexedDB is per context).
   if (!confirmedRelay.has(context)) {
-    await page.getByRole('button', { name: `Connect to ${new URL(stack.server!.relayUrl).host}` }).click({ timeout: 10_000 });
+    await confirmRelay(page, stack.server!.relayUrl);
     confirmedRelay.add(context);
   }
   return page;
 }
-
-const onServerVideo = (page: Page, kind = 'webrtc', timeoutMs = 15_000) =>
-  waitFor(`server ${kind} video playing`, () => viewState(page), (s) => s.mode === 'server' && s.video === kind && s.videoState === 'playing', timeoutMs);
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-server-'));

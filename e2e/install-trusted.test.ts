@@ -9,8 +9,7 @@
 // app from the service worker.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,7 +18,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { buildAppIfStale, stopProc } from '../scripts/stack.ts';
 import { startRig, type Rig } from '../bridge/test/harness.ts';
 import { waitFor, within } from '../common/wait.ts';
-import { CHROMIUM } from './browser.ts';
+import { CHROMIUM, nssHome } from './browser.ts';
 import { CA_CERT, CA_KEY, issueServerCert, SERVER_CERT, SERVER_KEY } from '../bridge/http/ca.ts';
 
 let rig: Rig;
@@ -27,17 +26,7 @@ let tmp: string;
 const contexts: BrowserContext[] = [];
 
 /** A HOME with an empty NSS database, as a fresh Chromium profile on Linux has; the CA added when given. */
-function homeWith(ca: Buffer | null): string {
-  const home = mkdtempSync(join(tmp, 'home-'));
-  const db = `sql:${join(home, '.pki/nssdb')}`;
-  mkdirSync(join(home, '.pki/nssdb'), { recursive: true });
-  execFileSync('certutil', ['-d', db, '-N', '--empty-password']);
-  if (ca) {
-    writeFileSync(join(home, 'havatar-robot-ca.crt'), ca);
-    execFileSync('certutil', ['-d', db, '-A', '-n', 'havatar-robot', '-t', 'C,,', '-i', join(home, 'havatar-robot-ca.crt')]);
-  }
-  return home;
-}
+const homeWith = (ca: Buffer | null): string => nssHome(tmp, ca);
 
 /** A persistent profile (an incognito context is never installable), Chromium's own certificate checks. */
 async function chromiumAt(home: string): Promise<BrowserContext> {

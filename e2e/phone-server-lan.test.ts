@@ -1,0 +1,106 @@
+// Server mode from a phone on the LAN, as `npm start -- --lan` offers it: the launcher runs in a
+// network namespace of its own ("server", 10.88.0.2, so the LAN address it finds and advertises is
+// the test's, never this machine's), and the "phone" is Chromium in a second namespace (10.88.0.1)
+// joined to it by a veth pair: it reaches nothing but that address. The phone trusts the robot's
+// CA the way a user does (its NSS database; no certificate switch) and opens the server-mode link
+// the launcher printed. Through the HTTPS front, the relay and MediaMTX it plays the robot over
+// WHEP (WebRTC media to the advertised LAN address), talks over WHIP (the robot's speaker plays
+// it) and drives (the simulated ESP32's motors turn, and stop when the stick is let go).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { RecordingSpeaker } from '../bridge/sim/audio.ts';
+import { waitFor, within } from '../common/wait.ts';
+import { ROOT } from '../scripts/stack.ts';
+import { confirmRelay, onServerVideo, screen } from './app-page.ts';
+import { launchChromium, nssHome } from './browser.ts';
+import { holdTalk, pushStick, toneFile } from './operator.ts';
+import { StackLog } from './stack-log.ts';
+import { createTestLan, getIn, testLanUnavailable } from './test-lan.ts';
+
+const stackLog = new StackLog();
+
+interface Printed { phoneLink: string; simState: string }
+
+/** `npm start -- --lan` in the server namespace; resolves with the links it printed. */
+function startLan(ns: string, dataDir: string) {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', join(ROOT, 'scripts/start.ts'), '--lan', '--verbose'], {
+    cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, HAVATAR_PORTS: 'auto', HAVATAR_DATA_DIR: dataDir },
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let phoneLink = '';
+  const printed = new Promise<Printed>((resolve, reject) => {
+    const onLine = (line: string) => {
+      stackLog.log('start', line);
+      phoneLink ||= /^\s*Phone on this network, server mode:\s+(\S+)/.exec(line)?.[1] ?? '';
+      const sim = /^\s*Simulator state:\s+(\S+)/.exec(line)?.[1];
+      if (sim) resolve({ phoneLink, simState: sim });
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', onLine);
+    void exited.then((code) => reject(new Error(`npm start -- --lan exited (${code}) before it printed its links`)));
+  });
+  const stop = async () => {
+    try { process.kill(-child.pid!, 'SIGINT'); } catch { /* gone */ }
+    await within('npm start to stop', exited, 20_000);
+  };
+  return { printed, stop };
+}
+
+test('a phone on the LAN plays, talks and drives in server mode through npm start -- --lan', { skip: testLanUnavailable() ?? false, timeout: 150_000 }, stackLog.dumpOnFailure(async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-lan-'));
+  const lan = createTestLan();
+  const stack = startLan(lan.server.ns, dataDir);
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  try {
+    const { phoneLink, simState } = await within('npm start -- --lan to print its links', stack.printed, 90_000);
+    const link = new URL(phoneLink);
+    const front = new URL(link.searchParams.get('server')!);
+    assert.equal(link.hostname, lan.server.address, 'the phone link is on the address the launcher found on its LAN');
+    assert.deepEqual([front.protocol, front.hostname], ['https:', lan.server.address], 'server mode is offered over https on that address');
+
+    // The user trusts the robot once: its CA (what GET /ca.crt serves) in the phone's NSS database.
+    const home = nssHome(dataDir, readFileSync(join(dataDir, 'tls', 'ca.pem')));
+    browser = await launchChromium({ netns: lan.phone.ns, home, nice: 10, fakeAudioFile: toneFile(dataDir, 660, 30) });
+    const page = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    await page.goto(phoneLink);
+    assert.equal(await page.evaluate('window.isSecureContext'), true, 'an https page: the microphone may be used');
+    await confirmRelay(page, front.origin);
+
+    // Video over WHEP from the front, frames advancing.
+    await onServerVideo(page, 'webrtc', 30_000);
+    const first = await waitFor('decoded frames', () => screen(page), (s) => s.kind === 'video' && s.frames > 0, 10_000);
+    await waitFor('frames advancing', () => screen(page), (s) => s.frames >= first.frames + 15, 10_000);
+    const requested = (await page.evaluate("performance.getEntriesByType('resource').map((e) => e.name)")) as string[];
+    assert.ok(requested.some((u) => u.startsWith(`${front.origin}/robots/sim/whep`)), `WHEP went to the front on the LAN address: ${requested.join(' ')}`);
+
+    await page.getByRole('button', { name: 'Take control' }).click({ timeout: 10_000 });
+    await page.getByText('you drive').waitFor({ timeout: 10_000 });
+
+    // Talk over WHIP: the robot's speaker plays it.
+    const speaker = new RecordingSpeaker(join(dataDir, 'speaker'));
+    const before = speaker.recordings().length;
+    await holdTalk(page);
+    await page.locator('hv-drive-view [data-speaker="playing"]').waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(1000); // the stimulus: one second of talk
+    await page.mouse.up();
+    await waitFor('the talk recorded on the robot speaker', () => speaker.recordings().slice(before), (r) => r.some((x) => x.durationMs >= 500 && x.rms > 0.01), 10_000);
+
+    // Drive through the relay; the motors stop when the stick is let go.
+    const motors = async () => JSON.parse(await getIn(lan.server.ns, simState)) as { left: number; right: number };
+    await pushStick(page);
+    await waitFor('the robot driving', motors, (s) => s.left > 0 && s.right > 0, { timeoutMs: 8000, everyMs: 100 });
+    await page.mouse.up();
+    await waitFor('the robot stopped', motors, (s) => s.left === 0 && s.right === 0, { timeoutMs: 3000, everyMs: 100 });
+  } finally {
+    await browser?.close();
+    await stack.stop().catch((err: unknown) => console.log(`# ${String(err)}`));
+    lan.remove();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}));
