@@ -39,7 +39,8 @@ export class RelayClients {
       case 'driver':
         return this.driverMoved(f);
       case 'publish_credential':
-        return; // the run keeps it for the media path (server-run.ts), before frames reach here
+      case 'recording':
+        return; // the run keeps these (server-run.ts: the media path, /system_status), before frames reach here
       case 'forward': {
         const m = f.msg;
         // hello and lease belong to the relay (it owns the remote lease); never act on them here.
