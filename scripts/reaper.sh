@@ -10,30 +10,30 @@ id=$1
 [ -n "$id" ] || exit 2
 while read -r _; do :; done
 
-# Pids of the processes still carrying the id. A zombie's environ reads empty: zombies never match.
+# Pids of the processes still carrying the id, one a line. A zombie's environ reads empty: zombies
+# never match.
 tagged() {
-  local f pids=''
-  for f in $(grep -lzx "HAVATAR_STACK_ID=$id" /proc/[0-9]*/environ 2>/dev/null); do
+  local f
+  grep -lzx "HAVATAR_STACK_ID=$id" /proc/[0-9]*/environ 2>/dev/null | while read -r f; do
     f=${f#/proc/}
-    pids="$pids ${f%/environ}"
+    echo "${f%/environ}"
   done
-  echo $pids
 }
 
-left=$(tagged)
-[ -n "$left" ] || exit 0
-kill -TERM $left 2>/dev/null
+mapfile -t left < <(tagged)
+[ ${#left[@]} -gt 0 ] || exit 0
+kill -TERM "${left[@]}" 2>/dev/null
 now_ms() { local t=${EPOCHREALTIME/./}; echo $(( t / 1000 )); }
 end=$(( $(now_ms) + ${REAPER_GRACE_MS:-3000} ))
-while [ -n "$left" ] && [ "$(now_ms)" -lt $end ]; do
+while [ ${#left[@]} -gt 0 ] && [ "$(now_ms)" -lt $end ]; do
   sleep 0.05
-  left=$(tagged)
+  mapfile -t left < <(tagged)
 done
 # A process killed mid-fork can leave a child behind: again until none is left.
 for _ in 1 2 3 4 5; do
-  [ -n "$left" ] || exit 0
-  kill -KILL $left 2>/dev/null
+  [ ${#left[@]} -gt 0 ] || exit 0
+  kill -KILL "${left[@]}" 2>/dev/null
   sleep 0.05
-  left=$(tagged)
+  mapfile -t left < <(tagged)
 done
 exit 0
