@@ -24,7 +24,7 @@ import { createTestLan, getIn, testLanUnavailable } from './test-lan.ts';
 
 const stackLog = new StackLog();
 
-interface Printed { phoneLink: string; simState: string }
+interface Printed { phoneLink: string; desktopInvite: string; simState: string }
 
 /** `npm start -- --lan` in the server namespace; resolves with the links it printed. */
 function startLan(ns: string, dataDir: string) {
@@ -34,12 +34,14 @@ function startLan(ns: string, dataDir: string) {
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let phoneLink = '';
+  let desktopInvite = '';
   const printed = new Promise<Printed>((resolve, reject) => {
     const onLine = (line: string) => {
       stackLog.log('start', line);
       phoneLink ||= /^\s*Phone on this network, server mode:\s+(\S+)/.exec(line)?.[1] ?? '';
+      desktopInvite ||= /^\s*Open:\s+\S+[?&]invite=([^&#\s]+)/.exec(line)?.[1] ?? '';
       const sim = /^\s*Simulator state:\s+(\S+)/.exec(line)?.[1];
-      if (sim) resolve({ phoneLink, simState: sim });
+      if (sim) resolve({ phoneLink, desktopInvite, simState: sim });
     };
     createInterface({ input: child.stdout! }).on('line', onLine);
     createInterface({ input: child.stderr! }).on('line', onLine);
@@ -58,7 +60,7 @@ test('a phone on the LAN plays, talks and drives in server mode through npm star
   const stack = startLan(lan.server.ns, dataDir);
   let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
   try {
-    const { phoneLink, simState } = await within('npm start -- --lan to print its links', stack.printed, 90_000);
+    const { phoneLink, desktopInvite, simState } = await within('npm start -- --lan to print its links', stack.printed, 90_000);
     const link = new URL(phoneLink);
     const front = new URL(link.searchParams.get('server')!);
     assert.equal(link.hostname, lan.server.address, 'the phone link is on the address the launcher found on its LAN');
@@ -97,6 +99,16 @@ test('a phone on the LAN plays, talks and drives in server mode through npm star
     await waitFor('the robot driving', motors, (s) => s.left > 0 && s.right > 0, { timeoutMs: 8000, everyMs: 100 });
     await page.mouse.up();
     await waitFor('the robot stopped', motors, (s) => s.left === 0 && s.right === 0, { timeoutMs: 3000, everyMs: 100 });
+
+    // The HLS fallback is on the front too: a session (the launcher's other, unused invite) from
+    // the phone's page gets its HLS URL there, and MediaMTX's playlist comes through it.
+    const hls = (await page.evaluate(`(async () => {
+      const s = await (await fetch(${JSON.stringify(`${front.origin}/api/session`)}, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ invite: ${JSON.stringify(desktopInvite)} }) })).json();
+      const r = await fetch(s.hlsUrl + '?token=' + encodeURIComponent(s.token));
+      return { hlsUrl: s.hlsUrl, status: r.status, playlist: (await r.text()).slice(0, 7) };
+    })()`)) as { hlsUrl: string; status: number; playlist: string };
+    assert.deepEqual(hls, { hlsUrl: `${front.origin}/hls/robots/sim/index.m3u8`, status: 200, playlist: '#EXTM3U' });
   } finally {
     await browser?.close();
     await stack.stop().catch((err: unknown) => console.log(`# ${String(err)}`));

@@ -26,6 +26,8 @@ let closedPort: number;
 /** An upstream that answers what it was asked: its name, the path, the client address claimed, the body. */
 async function echo(name: string): Promise<string> {
   const server = createServer((req, res) => {
+    // As MediaMTX's HLS server answers a first request: a redirect to an absolute path.
+    if (req.url?.endsWith('index.m3u8')) return void res.writeHead(302, { location: `${req.url}?cookieCheck=1` }).end();
     let body = '';
     req.on('data', (d: Buffer) => { body += d.toString(); });
     req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
@@ -93,6 +95,13 @@ test('the relay, WHEP/WHIP and HLS are routed as the Caddyfile routes them; quer
     assert.deepEqual([seen.name, seen.method, seen.url, seen.proto, seen.body], [name, method, url, 'https', method === 'GET' ? '' : 'v=0'], `${method} ${path}`);
     assert.equal(seen.host, `127.0.0.1:${frontPort}`, 'the Host the client asked by (the relay picks media URLs by it)');
   }
+});
+
+test('a redirect to an absolute path from behind /hls keeps /hls', async () => {
+  const location = await new Promise<string | undefined>((resolve, reject) => {
+    request({ host: '127.0.0.1', port: frontPort, path: '/hls/robots/sim/index.m3u8', ca }, (res) => { res.resume(); resolve(res.headers.location); }).on('error', reject).end();
+  });
+  assert.equal(location, '/hls/robots/sim/index.m3u8?cookieCheck=1');
 });
 
 test('nothing else is offered: the auth hook, metrics, MediaMTX\'s other paths', async () => {

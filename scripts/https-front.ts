@@ -39,7 +39,7 @@ const ROUTES: Route[] = [
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
 
 /** The upstream and path for a request URL, or null when it is not offered. */
-export function routeFor(url: string, upstreams: Upstreams): { target: URL; path: string } | null {
+export function routeFor(url: string, upstreams: Upstreams): { target: URL; path: string; prefix: string } | null {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   // `/robots/x/whep/../../metrics` would match a route here and be resolved upstream: Caddy
@@ -47,7 +47,8 @@ export function routeFor(url: string, upstreams: Upstreams): { target: URL; path
   if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(path)) return null;
   const route = ROUTES.find((r) => r.match(path));
   if (!route) return null;
-  return { target: new URL(upstreams[route.upstream]), path: route.strip ? url.slice(route.strip.length) : url };
+  const prefix = route.strip ?? '';
+  return { target: new URL(upstreams[route.upstream]), path: url.slice(prefix.length), prefix };
 }
 
 function forwardedHeaders(req: IncomingMessage): IncomingHttpHeaders {
@@ -69,6 +70,9 @@ function proxy(req: IncomingMessage, res: ServerResponse, upstreams: Upstreams, 
   const up = request({ host: route.target.hostname, port: route.target.port, method: req.method, path: route.path, headers: forwardedHeaders(req) }, (answer) => {
     const headers = { ...answer.headers };
     for (const h of HOP_BY_HOP) delete headers[h];
+    // MediaMTX's HLS answers a first request with a redirect to an absolute path (`Location:
+    // /robots/x/index.m3u8?cookieCheck=1`), which must keep the prefix taken off on the way in.
+    if (route.prefix && headers.location?.startsWith('/')) headers.location = route.prefix + headers.location;
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
     answer.pipe(res);
   });
