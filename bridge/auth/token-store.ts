@@ -7,7 +7,7 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../config/atomic-write.ts';
+import { writeFileAtomic } from '../../common/atomic-write.ts';
 import { CheckGate } from '../../common/check-gate.ts';
 
 export const TOKEN_FILE = 'operator_token.json';

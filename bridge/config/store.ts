@@ -5,7 +5,7 @@
 import { copyFile, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../common/log.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../../common/atomic-write.ts';
 import {
   DEFAULT_CONFIG,
   dropMaskedSecrets,

@@ -17,7 +17,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isRecord, type Checker } from '../../protocol/check.ts';
-import { writeFileAtomic } from '../../bridge/config/atomic-write.ts';
+import { writeFileAtomic } from '../../common/atomic-write.ts';
 import { CONFIG_SPEC, DEFAULT_CONFIG, validateConfig, type Config } from '../../bridge/config/schema.ts';
 import { CONFIG_FILE } from '../../bridge/config/store.ts';
 

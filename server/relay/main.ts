@@ -5,6 +5,8 @@
 //   node --import tsx server/relay/main.ts register --robot sim [--password P]
 //   node --import tsx server/relay/main.ts record-start|record-stop|recordings --robot sim [--relay-url URL]
 //        (recording: asks the running relay's admin API with ADMIN_API_KEY; default http://127.0.0.1:$PORT)
+//   node --import tsx server/relay/main.ts backup <file>            (backup.ts; safe while relays run)
+//   node --import tsx server/relay/main.ts restore <file> [--force] (into an empty store unless --force)
 // Environment: ADMIN_API_KEY, REDIS_URL (redis://:<password>@host:port), MEDIAMTX_API_URL (default
 // http://127.0.0.1:9997; 'none' skips the health check), MEDIAMTX_API_SECRET (>= 16 characters; the
 // password of MediaMTX's API and metrics, which this relay's auth hook checks and its calls send),
@@ -22,20 +24,25 @@ import { createLogger } from '../../common/log.ts';
 import { watchParent } from '../../common/parent-watch.ts';
 import type { Role } from '../../protocol/messages.ts';
 import { Access, parseDuration } from './access.ts';
+import { BadBackup, readBackup, writeBackup } from './backup.ts';
 import { MAX_USES, parseUses } from './invites.ts';
 import { parseLimitOverrides, RelayLimits } from './limits.ts';
 import { MediaKick } from './media-kick.ts';
 import { MIN_API_SECRET_LENGTH, withApiCredential } from './internal-api.ts';
 import { hashRobotPassword } from './robot-password.ts';
 import { createRelay, inviteLinkFor, makeStore } from './server.ts';
+import { isEmptyState, RedisStore, type Store } from './store.ts';
 import { MEDIAMTX_PORTS } from '../../protocol/limits.ts';
 import { MIN_HOOK_SECRET_LENGTH } from './mediamtx-auth.ts';
 
 const log = createLogger('relay');
+/** How long a one-shot command (backup, restore) waits for Redis before it gives up. */
+const CLI_REDIS_WAIT_MS = 5000;
 
-function parseArgs(argv: string[]): { cmd: string; flags: Map<string, string> } {
+function parseArgs(argv: string[]): { cmd: string; flags: Map<string, string>; file: string | undefined } {
   const flags = new Map<string, string>();
   let cmd = 'serve';
+  let file: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a.startsWith('--')) {
@@ -45,9 +52,10 @@ function parseArgs(argv: string[]): { cmd: string; flags: Map<string, string> } 
       else if (next !== undefined && !next.startsWith('--')) { flags.set(k, next); i++; }
       else flags.set(k, 'true');
     } else if (i === 0) cmd = a;
+    else if (file === undefined && (cmd === 'backup' || cmd === 'restore')) file = a;
     else throw new Error(`unexpected argument ${a}`);
   }
-  return { cmd, flags };
+  return { cmd, flags, file };
 }
 
 function die(message: string): never {
@@ -55,7 +63,7 @@ function die(message: string): never {
   process.exit(2);
 }
 
-const { cmd, flags } = (() => { try { return parseArgs(process.argv.slice(2)); } catch (e) { die((e as Error).message); } })();
+const { cmd, flags, file } = (() => { try { return parseArgs(process.argv.slice(2)); } catch (e) { die((e as Error).message); } })();
 const env = process.env;
 const dataDir = flags.get('data-dir') ?? (env.HAVATAR_DATA_DIR ? join(env.HAVATAR_DATA_DIR, 'relay') : join(process.cwd(), '.havatar', 'relay'));
 const redisUrl = flags.get('redis-url') ?? env.REDIS_URL ?? undefined;
@@ -147,6 +155,40 @@ if (cmd === 'serve') {
   } finally {
     await store.close();
   }
+} else if (cmd === 'backup' || cmd === 'restore') {
+  if (!file) die(`${cmd} needs a file: npm run relay -- ${cmd} <file>`);
+  const storeKind = redisUrl ? 'redis' : 'file';
+  const where = redisUrl ? 'the Redis store' : `the file store in ${dataDir}`;
+  let store: Store | null = null;
+  try {
+    store = makeStore(dataDir, redisUrl);
+    if (store instanceof RedisStore) await store.connected(CLI_REDIS_WAIT_MS);
+    if (cmd === 'backup') {
+      const state = await store.snapshot();
+      // An empty backup is most often the wrong --data-dir or REDIS_URL: say so, still write it.
+      if (isEmptyState(state)) log.warn(`${where} is empty: is this the relay you meant?`);
+      const header = await writeBackup(file, state, storeKind);
+      process.stdout.write(JSON.stringify({ event: 'backup_written', file, store: storeKind, ...header.counts, bytes: header.bytes, sha256: header.sha256 }) + '\n');
+    } else {
+      // Everything is checked before the store is touched: a bad file changes nothing.
+      const { header, state } = await readBackup(file);
+      const force = flags.has('force');
+      const outcome = await store.replaceAll(state, force);
+      if (outcome === 'not_empty') {
+        die(`${where} already holds robots, invites or sessions: nothing was restored. Restore into an empty relay, or add --force to replace everything it holds with the backup`);
+      }
+      // Invites and sessions that expired since the backup are not brought back.
+      const live = (r: { expiresAt: number }) => r.expiresAt > Date.now();
+      process.stdout.write(JSON.stringify({
+        event: 'restored', file, store: storeKind, from: header.store, createdAt: header.createdAt, force,
+        robots: state.robots.length, invites: state.invites.filter(live).length, sessions: state.sessions.filter(live).length,
+      }) + '\n');
+    }
+  } catch (err) {
+    die(err instanceof BadBackup ? `${file}: ${err.message}; nothing was restored` : (err as Error).message);
+  } finally {
+    await store?.close();
+  }
 } else {
-  die(`unknown command ${cmd} (serve, invite, register)`);
+  die(`unknown command ${cmd} (serve, invite, register, backup, restore)`);
 }

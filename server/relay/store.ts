@@ -24,6 +24,12 @@ export interface SessionRecord {
 }
 export interface LeaseRecord { client: string; name: string | null; since: number }
 
+/**
+ * What outlives a restart, and so what a backup holds (backup.ts): robots, invites and sessions.
+ * Leases are not in it: they last seconds and belong to the sockets of the relay that granted them.
+ */
+export interface StoreState { robots: RobotRecord[]; invites: InviteRecord[]; sessions: SessionRecord[] }
+
 export interface Store {
   getRobot(id: string): Promise<RobotRecord | null>;
   putRobot(r: RobotRecord): Promise<void>;
@@ -47,9 +53,21 @@ export interface Store {
   leaseTake(robot: string, rec: LeaseRecord, ttlMs: number): Promise<boolean>;
   leaseRenew(robot: string, client: string, ttlMs: number): Promise<boolean>;
   leaseRelease(robot: string, client: string): Promise<boolean>;
+  /**
+   * Every robot, unexpired invite and unexpired session as of one instant: never half of a write
+   * that a running relay makes meanwhile.
+   */
+  snapshot(): Promise<StoreState>;
+  /**
+   * Replaces robots, invites and sessions with `state` in one step (readers see the old state or
+   * the new). Unless `force`, only into an empty store: 'not_empty' (nothing changed) otherwise.
+   */
+  replaceAll(state: StoreState, force: boolean): Promise<'replaced' | 'not_empty'>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+export const isEmptyState = (s: StoreState): boolean => s.robots.length === 0 && s.invites.length === 0 && s.sessions.length === 0;
 
 interface FileState {
   robots: Record<string, RobotRecord>;
@@ -171,6 +189,36 @@ export class FileStore implements Store {
     this.leases.delete(robot);
     return true;
   }
+  /**
+   * Read from the file, not from memory: the file is only ever replaced whole (save()'s rename), so
+   * one read sees one complete state, whichever process wrote it last.
+   */
+  async snapshot(): Promise<StoreState> {
+    let parsed: Partial<FileState> = {};
+    try {
+      parsed = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<FileState>;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${this.file}: ${(err as Error).message}`);
+    }
+    const now = this.now();
+    return {
+      robots: Object.values(parsed.robots ?? {}),
+      invites: Object.values(parsed.invites ?? {}).filter((i) => i.expiresAt >= now),
+      sessions: Object.values(parsed.sessions ?? {}).filter((x) => x.expiresAt >= now),
+    };
+  }
+
+  async replaceAll(state: StoreState, force: boolean) {
+    if (!force && !isEmptyState(await this.snapshot())) return 'not_empty' as const;
+    this.state = {
+      robots: Object.fromEntries(state.robots.map((r) => [r.id, r])),
+      invites: Object.fromEntries(state.invites.map((i) => [i.id, i])),
+      sessions: Object.fromEntries(state.sessions.map((x) => [x.id, x])),
+    };
+    this.save();
+    return 'replaced' as const;
+  }
+
   async ping() {}
   async close() {}
 }
