@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROUTES } from '../bridge/http/router.ts';
 import { RELAY_ROUTES } from '../server/relay/http-routes.ts';
-import { ERROR_CODES, CLIENT_MESSAGE_TYPES, ROBOT_MESSAGE_TYPES } from '../protocol/messages.ts';
+import { ERROR_CODES, CLIENT_MESSAGE_TYPES, ROBOT_MESSAGE_TYPES, STOP_REASONS } from '../protocol/messages.ts';
 import { CloseCode } from '../protocol/limits.ts';
 import { RelayCloseCode } from '../protocol/relay.ts';
 
@@ -207,4 +207,22 @@ test('every `npm run <script>` in the docs exists in package.json', () => {
   }
   assert.ok(seen > 0, 'no `npm run` found in the docs at all: is the extraction broken?');
   assert.deepEqual(problems, [], `scripts the docs use but package.json does not have:\n${problems.join('\n')}`);
+});
+
+/** Stop reasons the bridge's code passes to a stop: `stop('x'`, `sessionGone(id, 'x')`, a default `= 'x'`. */
+export function stopReasonsSent(src: string, reasons: readonly string[]): string[] {
+  return reasons.filter((r) => new RegExp(`\\b(?:stop|sessionGone|peerGone)\\((?:[^()]*,\\s*)?'${r}'|StopReason = '${r}'`).test(src));
+}
+
+test('the stop reasons the API reference says the bridge sends are the ones its code sends', () => {
+  const src = ['bridge/safety/motion.ts', 'bridge/http/routes.ts', 'bridge/ws/handlers/stop.ts', 'bridge/ws/handlers/lease.ts', 'bridge/ws/gateway.ts', 'bridge/app.ts']
+    .map(read).join('\n');
+  const sent = stopReasonsSent(src, STOP_REASONS);
+  assert.ok(sent.includes('deadman') && sent.includes('command'), `the parser found only ${sent.join(', ')}`);
+  const row = apiRef.split('\n').find((l) => l.startsWith('| `stopped {'));
+  assert.ok(row, 'no `stopped {…}` row in docs/API_REFERENCE.md');
+  const [said, notSent = ''] = row.split('the protocol also defines');
+  const documented = STOP_REASONS.filter((r) => said!.includes(`\`${r}\``));
+  assert.deepEqual(documented, sent, 'the reasons the row lists as sent (before "the protocol also defines") differ from the code\'s');
+  assert.deepEqual(STOP_REASONS.filter((r) => notSent.includes(`\`${r}\``)), STOP_REASONS.filter((r) => !sent.includes(r)), 'the reasons listed as not sent');
 });
