@@ -30,12 +30,18 @@ export class Heartbeat {
   }
 
   /**
-   * Pings every socket not heard from in the last half ping interval (one that just sent a frame is
-   * alive; with thousands of sockets the pings cost as much as the traffic), then reaps the ones
-   * silent for deadAfterMs — in the check phase, after the poll phase has read whatever already
-   * arrived: judged in the timer phase, a relay whose own event loop was late (a loaded machine)
-   * still held its peers' pongs and frames unread and terminated live sockets. A turn that itself
-   * comes late (the relay was not listening, nor pinging) only pings, once: the next one reaps.
+   * Pings every socket silent long enough to be reaped within the next two heartbeats
+   * (deadAfterMs − 2 × pingIntervalMs: 700 ms), so a quiet live peer gets at least two pings and
+   * 800 ms for a pong before it is judged; a socket that sends anything more often (a viewer's
+   * 500 ms heartbeat, a driver's drive) is never pinged. Measured with bench/relay/capacity.ts
+   * (`--cpu-prof`) at 1,000 robots / 5,000 clients: pinging whatever was silent for half an
+   * interval pinged 4,000 viewers at most heartbeats (~6,000 pings and as many pongs a second), and
+   * write(2) of those one-frame pings was the largest single cost in the profile (19 % of the
+   * relay's busy time). Then reaps the ones silent for deadAfterMs — in the check phase, after
+   * the poll phase has read whatever already arrived: judged in the timer phase, a relay whose own
+   * event loop was late (a loaded machine) still held its peers' pongs and frames unread and
+   * terminated live sockets. A turn that itself comes late (the relay was not listening, nor
+   * pinging) only pings, once: the next one reaps.
    */
   private beat(): void {
     const now = this.clock.now();
@@ -43,9 +49,10 @@ export class Heartbeat {
     const late = gap > 2 * this.limits.pingIntervalMs && !this.skippedReap;
     this.lastBeat = now;
     this.skippedReap = late;
+    const quietMs = Math.max(this.limits.pingIntervalMs / 2, this.limits.deadAfterMs - 2 * this.limits.pingIntervalMs);
     const all = this.conns.all();
     for (const c of all) {
-      if (c.ws.readyState === c.ws.OPEN && now - c.lastSeen >= this.limits.pingIntervalMs / 2) {
+      if (c.ws.readyState === c.ws.OPEN && now - c.lastSeen >= quietMs) {
         this.delivery.cork(c.raw);
         c.ws.ping();
       }

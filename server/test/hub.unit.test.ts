@@ -229,7 +229,8 @@ describe('dead sockets (pingIntervalMs 400, deadAfterMs 1500: closed within 2 s 
       assert.equal(ws.closed()!.at, expectedClose(since), `deaf-${since} closed at the first heartbeat after ${since + 1500}`);
       const silent = ws.closed()!.at - since;
       assert.ok(silent > 1500 && silent <= 1900, `deaf-${since}: closed after ${silent} ms of silence`);
-      assert.ok(ws.pings >= 3, `deaf-${since} was pinged (${ws.pings})`);
+      // Pinged from 700 ms of silence (deadAfterMs − 2 × pingIntervalMs) at every heartbeat until closed.
+      assert.ok(ws.pings >= 2, `deaf-${since} was pinged (${ws.pings})`);
     }
   });
 
@@ -247,19 +248,21 @@ describe('dead sockets (pingIntervalMs 400, deadAfterMs 1500: closed within 2 s 
     assert.equal(c.closed()!.terminated, true);
   });
 
-  test('a socket that answers every ping stays open; one that keeps sending frames is not even pinged', async () => {
+  test('a socket that answers every ping stays open, pinged once silent 700 ms; one that sends more often is never pinged', async () => {
     const r = relay({ messagesPerSecond: 1000, messageBurst: 1000 });
     r.robot();
     const answering = await r.client('viewer', 'answering');
     const talker = await r.client('viewer', 'talker');
     for (let t = 100; t <= 60_000; t += 100) {
       await r.to(t, 100);
-      talker.receive(heartbeat(t));
+      // The app's heartbeat every 500 ms: under the 700 ms after which a socket is pinged.
+      if (t % 500 === 0) talker.receive(heartbeat(t));
     }
     assert.equal(answering.closed(), null);
     assert.equal(talker.closed(), null);
-    assert.equal(answering.pings, 150, 'pinged at every heartbeat of 60 s');
-    assert.equal(talker.pings, 0, 'heard from within half a ping interval at every heartbeat');
+    // Its pong at a heartbeat leaves it silent 400 ms at the next (not pinged) and 800 ms at the one after.
+    assert.equal(answering.pings, 75, 'pinged at every other heartbeat of 60 s');
+    assert.equal(talker.pings, 0, 'heard from within 700 ms at every heartbeat');
   });
 
   test('a heartbeat that comes late (the relay itself stalled) only pings; a pong read after it keeps the socket, else the next heartbeat closes it', async () => {
