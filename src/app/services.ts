@@ -55,6 +55,7 @@ export function createServices(dbName?: string, localLink?: Link, pathDeps?: Par
   const hello = () => ({ name: settings.value.operatorName });
   const local = localLink ?? new WsLink({ url: () => wsUrl(settings.value), hello });
   const link = new SwitchLink(local);
+  const robot = new RobotState(link);
   const log = new ConnectionLog();
   link.on('log', (text) => log.add(text));
   const mode = new PathSelector({
@@ -64,6 +65,7 @@ export function createServices(dbName?: string, localLink?: Link, pathDeps?: Par
     makeRelayLink: () => {
       const r = new RelayLink({ target: () => ({ serverUrl: settings.value.serverUrl, token: settings.value.sessionToken }), hello });
       r.on('log', (text) => log.add(`relay: ${text}`));
+      r.onRelay('recording', (m) => robot.recordingChanged(m));
       return r;
     },
     makeLocalVideo: () => new MjpegSource(),
@@ -81,7 +83,7 @@ export function createServices(dbName?: string, localLink?: Link, pathDeps?: Par
     log: (l) => log.add(l),
     ...pathDeps,
   });
-  return { db, settings, link, local, mode, queue: new CommandQueue(link, idbOutbox(db)), robot: new RobotState(link), log, inviteError: null };
+  return { db, settings, link, local, mode, queue: new CommandQueue(link, idbOutbox(db)), robot, log, inviteError: null };
 }
 
 /** Trades an invite for a session, saves it and switches to Auto. Errors are kept for the view. */

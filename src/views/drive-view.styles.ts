@@ -24,6 +24,10 @@ export const driveViewStyles = css`
   .hud { grid-area: hud; margin: -0.5rem -0.5rem 0; padding: 0.3rem 0.6rem; background: #000; min-width: 0; }
   .notices { grid-area: notices; min-height: 0; overflow-y: auto; overscroll-behavior: contain; display: flex; flex-direction: column; gap: 0.3rem; }
   .notices:empty { display: none; }
+  hv-recordings { grid-area: video; align-self: stretch; z-index: 3; min-height: 0; margin: 0.3rem; }
+  .recording { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem; }
+  .recording:not(:has(*)) { display: none; }
+  .rec { display: inline-block; background: #e00000; color: #fff; font-weight: 700; padding: 0.1rem 0.5rem; border-radius: 0.4rem; }
   .speaker { display: inline-block; background: #39e07a; color: #000; font-weight: 700; padding: 0.1rem 0.5rem; border-radius: 0.4rem; }
   hv-joystick { grid-area: stick; min-width: 0; min-height: 0; }
   .stop { grid-area: stop; }

@@ -1,13 +1,16 @@
-// The drive view: video, heads-up line, joystick, stop, hold-to-talk, robot audio, text-to-speech
-// and take/release control. Input and safety live in DriveController, sound in MediaController,
+// The drive view: video, heads-up line, joystick, stop, hold-to-talk, robot audio, text-to-speech,
+// take/release control and, in server mode, recording (the indicator for everyone, the driver's
+// toggle, and the recordings list for drivers). Input and safety live in DriveController, sound in MediaController,
 // the link in ConnectionController; this element only lays them out and wires events.
 
 import { LitElement, html, nothing } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
 import { MAX_TTS_CHARS } from '../../protocol/limits.ts';
-import { msg, type LeaseMsg } from '../../protocol/messages.ts';
+import { msg, type ErrorMsg, type LeaseMsg } from '../../protocol/messages.ts';
+import type { RecordingStopReason } from '../../protocol/relay.ts';
 import { appServices, type AppServices } from '../app/services.ts';
 import '../components/drive-joystick.ts';
+import '../components/recordings-list.ts';
 import type { StickDetail } from '../components/drive-joystick.ts';
 import '../components/hud-line.ts';
 import '../components/robot-video.ts';
@@ -26,6 +29,11 @@ const STOP_REASON_TEXT: Record<string, string> = {
   hidden: 'the driver’s app went to the background', link_degraded: 'the link degraded',
 };
 
+const RECORDING_STOPPED_TEXT: Record<Exclude<RecordingStopReason, 'request'>, string> = {
+  disk_low: 'Recording stopped: the server’s disk is nearly full.',
+  lost: 'Recording stopped: the media server lost it (it restarted?). Start it again if you still want it.',
+};
+
 @customElement('hv-drive-view')
 export class DriveView extends LitElement {
   static override styles = driveViewStyles;
@@ -38,6 +46,9 @@ export class DriveView extends LitElement {
   @state() private glassMs: number | null = null;
   @state() private ttsError: string | null = null;
   @state() private statsOpen = false;
+  @state() private recordingsOpen = false;
+  /** The error shown before the last record press: only a newer one answers that press. */
+  private errorBeforeRecord: ErrorMsg | null = null;
   @state() private videoAspect = 4 / 3;
   @query('hv-robot-video') private video?: RobotVideo;
   private hudTimer: ReturnType<typeof setInterval> | undefined;
@@ -94,6 +105,7 @@ export class DriveView extends LitElement {
     return html`<h1>Drive</h1>
       <hv-robot-video .source=${this.conn.mode.video} .toLocal=${(t: number) => this.conn.link.clock.toLocal(t)}
         @latency=${(e: CustomEvent<number | null>) => (this.glassMs = e.detail)}></hv-robot-video>
+      ${this.recordingsOpen && this.conn.mode.path === 'server' ? this.renderRecordings() : nothing}
       ${this.statsOpen ? html`<hv-stats-panel .source=${this.conn.mode.video} .glassMs=${this.glassMs}
         .commandRttMs=${live ? this.conn.queue.commandRttMs : null} .linkRttMs=${this.conn.link.heartbeatRttMs}></hv-stats-panel>` : nothing}
       <div class="hud">
@@ -131,6 +143,7 @@ export class DriveView extends LitElement {
     const halt = this.drive.sender.lastHalt;
     const stopped = robot.lastStopped;
     return html`<div class="notices" role="region" aria-label="Messages" tabindex="0">${[
+      this.renderRecordingState(),
       robot.talk?.speaker === 'playing' ? html`<div><span class="speaker" role="status" data-speaker="playing">Robot speaker: playing ${robot.talk.by === robot.session ? 'your voice' : 'talk'}</span></div>` : nothing,
       this.renderModeNotices(),
       status.reason && status.state !== 'live' ? html`<div class="notice ${status.state === 'degraded' ? '' : 'bad'}" role="alert">${status.reason}</div>` : nothing,
@@ -143,6 +156,45 @@ export class DriveView extends LitElement {
       this.ttsError ? html`<div class="notice bad" role="alert">${this.ttsError}</div>` : nothing,
       this.renderActions(),
     ]}</div>`;
+  }
+
+  /**
+   * Whoever watches sees that the robot is being recorded; the driver holding control starts and
+   * stops it; drivers open the list (the relay refuses recordings to viewers).
+   */
+  private renderRecordingState() {
+    const robot = this.conn.robot;
+    const rec = robot.recording;
+    if (this.conn.mode.path !== 'server' || !rec) return nothing;
+    const live = this.conn.status.state === 'live';
+    const driverSession = this.settings.value.sessionRole === 'driver';
+    const error = robot.lastError?.ref === 'record' && robot.lastError !== this.errorBeforeRecord ? robot.lastError : null;
+    return [
+      html`<div class="recording" data-recording=${rec.active ? 'active' : 'off'}>
+        ${rec.active ? html`<span class="rec" role="status">● REC — this robot is being recorded${rec.by ? ` (started by ${rec.by})` : ''}</span>` : nothing}
+        ${rec.available && robot.isDriver
+          ? html`<button class="record" aria-pressed=${rec.active} ?disabled=${!live} @click=${() => this.record(rec.active ? 'stop' : 'start')}>${rec.active ? 'Stop recording' : 'Record'}</button>`
+          : nothing}
+        ${rec.available && driverSession
+          ? html`<button class="recordings-toggle" aria-pressed=${this.recordingsOpen} @click=${() => (this.recordingsOpen = !this.recordingsOpen)}>Recordings</button>`
+          : nothing}
+      </div>`,
+      !rec.active && rec.stopped && rec.stopped !== 'request' ? html`<div class="notice bad" role="alert">${RECORDING_STOPPED_TEXT[rec.stopped]}</div>` : nothing,
+      error ? html`<div class="notice bad" role="alert" data-error="record">${error.message}</div>` : nothing,
+    ];
+  }
+
+  private renderRecordings() {
+    const s = this.settings.value;
+    // Listed again whenever a recording starts or stops (its since/active change).
+    const rec = this.conn.robot.recording;
+    return html`<hv-recordings class="recordings" .playbackUrl=${s.playbackUrl} .robot=${s.robotId} .token=${s.sessionToken}
+      .revision=${(rec?.since ?? 0) + (rec?.active ? 1 : 0)}></hv-recordings>`;
+  }
+
+  private record(action: 'start' | 'stop'): void {
+    this.errorBeforeRecord = this.conn.robot.lastError;
+    this.conn.mode.serverLink?.record?.(action);
   }
 
   private renderActions() {

@@ -78,7 +78,7 @@ export class SettingsView extends LitElement {
   }
 
   private forget = async (): Promise<void> => {
-    await this.settings.store.save({ sessionToken: '', sessionExpiresAt: 0, robotId: '', sessionRole: '', whepUrl: '', whipUrl: '', hlsUrl: '', mode: 'local' });
+    await this.settings.store.save({ sessionToken: '', sessionExpiresAt: 0, robotId: '', sessionRole: '', whepUrl: '', whipUrl: '', hlsUrl: '', playbackUrl: '', mode: 'local' });
   };
 
   private text(name: keyof Settings, label: string, value: string, hint: string, type = 'text') {

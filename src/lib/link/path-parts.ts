@@ -26,6 +26,8 @@ export interface ServerLink extends Link {
   readonly robotOnline: boolean | null;
   onRelay<K extends keyof RelayEvents>(type: K, fn: (value: RelayEvents[K]) => void): () => void;
   refresh(): boolean;
+  /** Asks the relay to start or stop recording (RelayLink; absent on links that cannot). */
+  record?(action: 'start' | 'stop'): boolean;
 }
 
 /** What the server path's video must offer beyond VideoSource (ServerVideo does). */

@@ -2,10 +2,11 @@
 // `/ws/client/<clientId>?token=<session token>`. The relay answers `welcome`, `lease` and forwards
 // the robot's messages, so everything above the link (command queue, robot state, drive loop) is
 // unchanged. On top it reads the relay's own notices: `robot {online}` (is the robot connected to
-// the relay at all) and `session {token, expiresAt}` (the answer to `refresh`). Binary frames are
+// the relay at all), `session {token, expiresAt}` (the answer to `refresh`) and `recording` (is the
+// server recording the robot's camera; `record()` asks it to start or stop). Binary frames are
 // never sent here: the relay does not carry audio (talk goes over WHIP, robot sound over WHEP).
 
-import { parseRelayToClient, type RefreshMsg, type SessionMsg } from '../../../protocol/relay.ts';
+import { parseRelayToClient, type RecordingMsg, type RecordMsg, type RefreshMsg, type SessionMsg } from '../../../protocol/relay.ts';
 import type { ClientMessage, HelloMsg } from '../../../protocol/messages.ts';
 import type { ClockOffset } from './clock.ts';
 import { Emitter } from './emitter.ts';
@@ -24,6 +25,8 @@ export interface RelayEvents extends Record<string, unknown> {
   robot: boolean;
   /** A fresh session token: the old one no longer works. */
   session: SessionMsg;
+  /** Whether the server records the robot (sent on join and on every change). */
+  recording: RecordingMsg;
 }
 
 export interface RelayLinkOptions {
@@ -108,6 +111,12 @@ export class RelayLink implements Link {
     return this.relayEvents.on(type, fn);
   }
 
+  /** Asks the relay to start or stop recording (the driver only); the answer is a `recording` event or an error message. */
+  record(action: RecordMsg['action']): boolean {
+    const frame: RecordMsg = { v: 1, type: 'record', action };
+    return this.inner.sendFrame({ ...frame });
+  }
+
   /** Asks for a fresh session token over the open socket; the answer comes as a `session` event. */
   refresh(): boolean {
     const frame: RefreshMsg = { v: 1, type: 'refresh' };
@@ -115,11 +124,12 @@ export class RelayLink implements Link {
   }
 
   private relayFrame(frame: Record<string, unknown>): boolean {
-    if (frame.type !== 'robot' && frame.type !== 'session') return false;
+    if (frame.type !== 'robot' && frame.type !== 'session' && frame.type !== 'recording') return false;
     const parsed = parseRelayToClient(frame);
     if (!parsed.ok) return true; // ours, but malformed: nothing to act on
     const m = parsed.value;
     if (m.type === 'robot') this.setOnline(m.online);
+    else if (m.type === 'recording') this.relayEvents.emit('recording', m);
     else this.relayEvents.emit('session', m);
     return true;
   }

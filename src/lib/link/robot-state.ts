@@ -2,6 +2,7 @@
 // speaker, the last stop and the last error. Fed by the link's messages; reset when it drops.
 
 import type { ErrorMsg, LeaseStateMsg, StoppedMsg, TalkStateMsg, TelemetryMsg } from '../../../protocol/messages.ts';
+import type { RecordingMsg } from '../../../protocol/relay.ts';
 import { Emitter } from './emitter.ts';
 import type { Link } from './link.ts';
 
@@ -16,6 +17,8 @@ export class RobotState {
   talk: TalkStateMsg | null = null;
   lastStopped: StoppedMsg | null = null;
   lastError: ErrorMsg | null = null;
+  /** The server's last word on recording the robot (server mode only; null: not known). */
+  recording: RecordingMsg | null = null;
   private readonly unsubs: (() => void)[];
 
   constructor(link: Link) {
@@ -53,10 +56,17 @@ export class RobotState {
           this.session = null;
           this.lease = { driver: null, driverName: null, you: false };
           this.talk = null;
+          this.recording = null;
           this.events.emit('change', undefined);
         }
       }),
     ];
+  }
+
+  /** The relay said whether it records (RelayLink's `recording` event). */
+  recordingChanged(m: RecordingMsg): void {
+    this.recording = m;
+    this.events.emit('change', undefined);
   }
 
   get isDriver(): boolean {

@@ -17,22 +17,24 @@ export interface SessionAnswer {
   whepUrl?: string;
   whipUrl?: string;
   hlsUrl?: string;
+  playbackUrl?: string;
 }
 
-export type SessionPatch = Pick<Settings, 'serverUrl' | 'sessionToken' | 'sessionExpiresAt' | 'robotId' | 'sessionRole' | 'whepUrl' | 'whipUrl' | 'hlsUrl'>;
+export type SessionPatch = Pick<Settings, 'serverUrl' | 'sessionToken' | 'sessionExpiresAt' | 'robotId' | 'sessionRole' | 'whepUrl' | 'whipUrl' | 'hlsUrl' | 'playbackUrl'>;
 
 export function apiBase(serverUrl: string): URL {
   return new URL(serverUrl.endsWith('/') ? serverUrl : `${serverUrl}/`);
 }
 
 /** Media URLs when the relay did not say: MediaMTX's standard WebRTC and HLS ports on the server's host. */
-export function defaultMediaUrls(serverUrl: string, robot: string): { whepUrl: string; whipUrl: string; hlsUrl: string } {
+export function defaultMediaUrls(serverUrl: string, robot: string): { whepUrl: string; whipUrl: string; hlsUrl: string; playbackUrl: string } {
   const host = new URL(serverUrl).hostname;
   const h = host.includes(':') ? `[${host}]` : host;
   return {
     whepUrl: `http://${h}:${MEDIAMTX_PORTS.webrtc}/robots/${robot}/whep`,
     whipUrl: `http://${h}:${MEDIAMTX_PORTS.webrtc}/robots/${robot}/talk/whip`,
     hlsUrl: `http://${h}:${MEDIAMTX_PORTS.hls}/robots/${robot}/index.m3u8`,
+    playbackUrl: `http://${h}:${MEDIAMTX_PORTS.playback}`,
   };
 }
 
@@ -45,7 +47,7 @@ export function parseSessionAnswer(body: unknown): SessionAnswer {
     throw new Error('The server answered something that is not a session.');
   }
   const out: SessionAnswer = { token, session: typeof session === 'string' ? session : '', robot, role, expiresAt };
-  for (const k of ['whepUrl', 'whipUrl', 'hlsUrl'] as const) if (typeof b[k] === 'string' && b[k]) out[k] = b[k] as string;
+  for (const k of ['whepUrl', 'whipUrl', 'hlsUrl', 'playbackUrl'] as const) if (typeof b[k] === 'string' && b[k]) out[k] = b[k] as string;
   return out;
 }
 
@@ -60,6 +62,7 @@ export function sessionPatch(serverUrl: string, a: SessionAnswer): SessionPatch 
     whepUrl: a.whepUrl ?? d.whepUrl,
     whipUrl: a.whipUrl ?? d.whipUrl,
     hlsUrl: a.hlsUrl ?? d.hlsUrl,
+    playbackUrl: a.playbackUrl ?? d.playbackUrl,
   };
 }
 

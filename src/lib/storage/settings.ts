@@ -44,6 +44,8 @@ export interface Settings {
   whepUrl: string;
   whipUrl: string;
   hlsUrl: string;
+  /** MediaMTX's playback server (recordings: /list and /get), handed out with the session. */
+  playbackUrl: string;
 }
 
 export interface StoredSettings extends Settings { schema: number; savedAt: number }
@@ -65,6 +67,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   whepUrl: '',
   whipUrl: '',
   hlsUrl: '',
+  playbackUrl: '',
 });
 
 export type SettingsErrors = Partial<Record<keyof Settings, string>>;
@@ -144,6 +147,7 @@ const checks: { [K in keyof Settings]: FieldCheck<K> } = {
   whepUrl: mediaUrl('WHEP address'),
   whipUrl: mediaUrl('WHIP address'),
   hlsUrl: mediaUrl('HLS address'),
+  playbackUrl: mediaUrl('Recordings address'),
 };
 
 /** True when the settings hold a relay session that can still be used. */
