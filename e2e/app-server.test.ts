@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Stack } from '../scripts/stack.ts';
-import { RecordingSpeaker } from '../bridge/sim/audio.ts';
 import { launchChromium } from './browser.ts';
 import { startServerStack } from './server-stack.ts';
-import { holdTalk, pushStick, toneFile } from './operator.ts';
+import { pushStick, talkToRobot, toneFile } from './operator.ts';
 import { waitFor } from '../common/wait.ts';
 import { StackLog } from './stack-log.ts';
 import { confirmRelay, FIND_IN_SHADOW, onServerVideo, screen, viewState } from './app-page.ts';
@@ -115,14 +114,7 @@ test('holding talk publishes the microphone over WHIP; the robot speaker plays i
   await onServerVideo(page);
   await page.getByRole('button', { name: 'Take control' }).click({ timeout: 10_000 });
   await page.getByText('you drive').waitFor({ timeout: 5000 });
-  const speaker = new RecordingSpeaker(join(dataDir, 'speaker'));
-  const before = speaker.recordings().length;
-  await holdTalk(page);
-  await page.locator('hv-drive-view [data-speaker="playing"]').waitFor({ timeout: 8000 });
-  await page.waitForTimeout(1000); // the stimulus: one second of talk
-  await page.mouse.up();
-  const heard = await waitFor('the talk recorded on the robot speaker', async () => speaker.recordings().slice(before),
-    (r) => r.some((x) => x.durationMs >= 500 && x.rms > 0.01), 8000);
+  const heard = await talkToRobot(page, join(dataDir, 'speaker'));
   assert.ok(heard.length >= 1);
   await page.locator('hv-drive-view [data-speaker="playing"]').waitFor({ state: 'detached', timeout: 8000 });
   await context.close();

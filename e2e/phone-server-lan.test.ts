@@ -13,12 +13,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { RecordingSpeaker } from '../bridge/sim/audio.ts';
 import { waitFor, within } from '../common/wait.ts';
 import { ROOT } from '../scripts/stack.ts';
 import { confirmRelay, onServerVideo, screen } from './app-page.ts';
 import { launchChromium, nssHome } from './browser.ts';
-import { holdTalk, pushStick, toneFile } from './operator.ts';
+import { pushStick, talkToRobot, toneFile } from './operator.ts';
 import { StackLog } from './stack-log.ts';
 import { createTestLan, getIn, testLanUnavailable } from './test-lan.ts';
 
@@ -85,13 +84,7 @@ test('a phone on the LAN plays, talks and drives in server mode through npm star
     await page.getByText('you drive').waitFor({ timeout: 10_000 });
 
     // Talk over WHIP: the robot's speaker plays it.
-    const speaker = new RecordingSpeaker(join(dataDir, 'speaker'));
-    const before = speaker.recordings().length;
-    await holdTalk(page);
-    await page.locator('hv-drive-view [data-speaker="playing"]').waitFor({ timeout: 10_000 });
-    await page.waitForTimeout(1000); // the stimulus: one second of talk
-    await page.mouse.up();
-    await waitFor('the talk recorded on the robot speaker', () => speaker.recordings().slice(before), (r) => r.some((x) => x.durationMs >= 500 && x.rms > 0.01), 10_000);
+    await talkToRobot(page, join(dataDir, 'speaker'), 10_000);
 
     // Drive through the relay; the motors stop when the stick is let go.
     const motors = async () => JSON.parse(await getIn(lan.server.ns, simState)) as { left: number; right: number };
