@@ -1,4 +1,4 @@
-// `npm test`: every suite, in order — types, lint, node:test (protocol, bridge, relay, firmware, docs),
+// `npm test`: every suite, in order — types, lint, node:test (protocol, bridge, relay, firmware, docs, field),
 // web-test-runner (the PWA's elements in headless Chromium), end-to-end (real Chromium against
 // the real stack). Prints each runner's own summary, then one closing line `N passed, N failed`.
 import { spawn } from 'node:child_process';
@@ -70,7 +70,7 @@ const suites: { name: string; go: () => Promise<Tally> }[] = [
   {
     name: 'node',
     go: () => {
-      const files = ['protocol', 'common', 'bridge', 'server', 'firmware', 'docs', 'scripts', 'deploy'].flatMap((d) => findTests(join(root, d)));
+      const files = ['protocol', 'common', 'bridge', 'server', 'firmware', 'docs', 'scripts', 'deploy', 'field'].flatMap((d) => findTests(join(root, d)));
       if (!files.length) return Promise.resolve({ passed: 0, failed: 0 });
       return run('node:test', 'node', ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...files], tapCounts);
     },

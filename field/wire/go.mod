@@ -1,0 +1,3 @@
+module havatar/field/wire
+
+go 1.26
