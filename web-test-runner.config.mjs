@@ -3,6 +3,7 @@
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { defaultReporter } from '@web/test-runner';
+import { havatarRigPlugin } from './scripts/wtr-rig-plugin.mjs';
 
 /** One closing line with the counts, for `npm test`'s total (the default reporter only draws a bar). */
 function countReporter() {
@@ -60,7 +61,8 @@ export default {
   // Lit's dev-mode notice on every file is noise; real warnings still show.
   filterBrowserLogs: ({ args }) => !String(args[0] ?? '').startsWith('Lit is in dev mode'),
   testFramework: { config: { timeout: 5000 } },
-  plugins: [esbuildPlugin({ ts: true, tsconfig: './tsconfig.json' })],
+  // havatarRigPlugin: a real relay and bridge for the tests that ask for one (server-config-form.test.ts).
+  plugins: [esbuildPlugin({ ts: true, tsconfig: './tsconfig.json' }), havatarRigPlugin()],
   browsers: [
     chromeLauncher({
       launchOptions: {
