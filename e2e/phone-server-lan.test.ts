@@ -58,8 +58,10 @@ test('a phone on the LAN plays, talks and drives in server mode through npm star
   const lan = createTestLan();
   const stack = startLan(lan.server.ns, dataDir);
   let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  const began = Date.now();
   try {
     const { phoneLink, desktopInvite, simState } = await within('npm start -- --lan to print its links', stack.printed, 90_000);
+    const started = Date.now();
     const link = new URL(phoneLink);
     const front = new URL(link.searchParams.get('server')!);
     assert.equal(link.hostname, lan.server.address, 'the phone link is on the address the launcher found on its LAN');
@@ -102,6 +104,7 @@ test('a phone on the LAN plays, talks and drives in server mode through npm star
       return { hlsUrl: s.hlsUrl, status: r.status, playlist: (await r.text()).slice(0, 7) };
     })()`)) as { hlsUrl: string; status: number; playlist: string };
     assert.deepEqual(hls, { hlsUrl: `${front.origin}/hls/robots/sim/index.m3u8`, status: 200, playlist: '#EXTM3U' });
+    console.log(`# npm start -- --lan ready in ${started - began} ms; the phone's part took ${Date.now() - started} ms`);
   } finally {
     await browser?.close();
     await stack.stop().catch((err: unknown) => console.log(`# ${String(err)}`));
