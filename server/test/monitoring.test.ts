@@ -186,8 +186,10 @@ describe('the metrics queried exist (real relay, real MediaMTX)', () => {
     const robot = await Peer.open(`${relay.ws}/ws/robot/mon-1`, robotAuth('mon-1', pw));
     await viewer.next((f) => f.type === 'robot' && f.online === true);
     assert.equal(await sample('havatar_relay_robot_connected{robot="mon-1"}'), 1);
+    // fresh(): the viewer's first 'robot' frame (before the robot came) also said offline.
+    const gone = viewer.fresh((f) => f.type === 'robot' && f.online === false);
     robot.close();
-    await viewer.next((f) => f.type === 'robot' && f.online === false);
+    await gone;
     assert.equal(await sample('havatar_relay_robot_connected{robot="mon-1"}'), 0);
     viewer.close();
     await waitFor('robot_clients gone', () => sample('havatar_relay_robot_clients{robot="mon-1"}'), (v) => v === null);
