@@ -9,7 +9,9 @@ if [ -n "${HAVATAR_WIRE_BIN:-}" ]; then
 fi
 SRC="$(cd "$(dirname "$0")/wire" && pwd)"
 CACHE="${HAVATAR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/havatar}"
-HASH=$(cd "$SRC" && cat go.mod $(ls *.go | grep -v '_test.go$' | sort) | sha256sum | cut -c1-12)
+# The sources the binary is built from, in a fixed order: their hash is the cache key.
+mapfile -t GO_FILES < <(cd "$SRC" && printf '%s\n' *.go | grep -v '_test\.go$' | sort)
+HASH=$(cd "$SRC" && cat go.mod "${GO_FILES[@]}" | sha256sum | cut -c1-12)
 BIN="$CACHE/havatar-wire-$HASH"
 if [ -x "$BIN" ]; then echo "$BIN"; exit 0; fi
 GO=$(command -v go || echo /usr/local/go/bin/go)

@@ -8,8 +8,8 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 
 # --- Debian packages -----------------------------------------------------------------------
 # command → package. redis-server, caddy and prometheus are optional (several relays side by side; TLS in
-# front of the server; its metrics scrape), tested when present; g++, shellcheck and systemd-analyze check
-# the firmware and the Pi install.
+# front of the server; its metrics scrape, and promtool for the alert rules' unit tests), tested when
+# present; g++, shellcheck and systemd-analyze check the firmware, the Pi install and every shell script.
 need=()
 declare -A pkg_for=([ffmpeg]=ffmpeg [socat]=socat [espeak-ng]=espeak-ng [chromium]=chromium [openssl]=openssl
   [g++]=g++ [shellcheck]=shellcheck [systemd-analyze]=systemd [redis-server]=redis-server [caddy]=caddy [prometheus]=prometheus)
