@@ -81,6 +81,8 @@ function proxy(req: IncomingMessage, res: ServerResponse, upstreams: Upstreams, 
     if (res.headersSent) res.destroy();
     else refuse(res, 502, 'upstream unreachable');
   });
+  // A client gone before the answer ended (a player dropping a blocking LL-HLS request): so is the request upstream.
+  res.on('close', () => { if (!res.writableFinished) up.destroy(); });
   req.pipe(up);
 }
 
@@ -95,7 +97,11 @@ function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, upstre
   const headers = { ...forwardedHeaders(req), connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' };
   const up = request({ host: route.target.hostname, port: route.target.port, method: req.method, path: route.path, headers });
   const statusLine = (m: IncomingMessage) => `HTTP/1.1 ${m.statusCode} ${m.statusMessage}\r\n`;
-  const headerLines = (m: IncomingMessage) => m.rawHeaders.reduce((out, v, i) => (i % 2 ? `${out}${v}\r\n` : `${out}${v}: `), '');
+  const headerLines = (m: IncomingMessage, skip: string[] = []) => {
+    let out = '';
+    for (let i = 0; i < m.rawHeaders.length; i += 2) if (!skip.includes(m.rawHeaders[i]!.toLowerCase())) out += `${m.rawHeaders[i]}: ${m.rawHeaders[i + 1]}\r\n`;
+    return out;
+  };
   up.on('upgrade', (answer, upstream: Duplex, upHead: Buffer) => {
     upstream.on('error', () => socket.destroy());
     socket.on('close', () => upstream.destroy());
@@ -105,9 +111,10 @@ function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, upstre
     if (head.length) upstream.write(head);
     upstream.pipe(socket).pipe(upstream);
   });
-  // A refused handshake (401, 429, …) reaches the client as the relay sent it.
+  // A refused handshake (401, 429, …) reaches the client with the relay's status, headers and
+  // body (decoded here, so sent whole, and the connection closed after it).
   up.on('response', (answer) => {
-    socket.write(`${statusLine(answer)}${headerLines(answer)}\r\n`);
+    socket.write(`${statusLine(answer)}${headerLines(answer, HOP_BY_HOP)}Connection: close\r\n\r\n`);
     answer.pipe(socket);
   });
   up.on('error', (err) => {
