@@ -16,7 +16,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import type { Browser } from 'playwright-core';
 import { FFMPEG_BIN, rtspTalkArgs } from '../bridge/media/ffmpeg-args.ts';
-import { SimulatedMicrophone } from '../bridge/sim/audio.ts';
 import { killGroup } from '../scripts/stack.ts';
 import { benchBrowser, openBenchPage } from './lib/page.ts';
 import { markerLatencies as latencies, pcmOnsets as pcmDetector, probeAudio, type Probe } from './lib/rtsp-probe.ts';
@@ -127,27 +126,6 @@ try {
   await page.evaluate(() => (globalThis as unknown as Bench).bench.stopTalk!());
   const talk = latencies(talkOnsets);
 
-  // Stage: the same path without the browser's send side — FFmpeg publishes the wall-clock marker
-  // (the simulated microphone's) as Opus to robots/sim/talk over RTSP with the driver's session,
-  // read back with the robot's talk reader arguments as above.
-  const talkPub = spawn(FFMPEG_BIN, ['-hide_banner', '-loglevel', 'error', ...new SimulatedMicrophone({ marker: true }).ffmpegInput(),
-    '-c:a', 'libopus', '-b:a', '32k', '-ac', '1', '-ar', '48000', '-application', 'lowdelay', '-frame_duration', '20',
-    '-f', 'rtsp', '-rtsp_transport', 'tcp', `${bs.rtspBase.replace('rtsp://', `rtsp://driver:${encodeURIComponent(sess.token)}@`)}/robots/sim/talk`], { detached: true, stdio: 'ignore' });
-  const stageOnsets: number[] = [];
-  try {
-    await waitFor('talk path ready (FFmpeg publisher)', async () => ((await (await fetch(`${api}/v3/paths/get/robots/sim/talk`, { headers })).json()) as { ready?: boolean }).ready === true, 10000, 100);
-    reader = spawn(FFMPEG_BIN, args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
-    const sdetect = pcmDetector((t) => stageOnsets.push(t));
-    let stageStart = 0;
-    pcmOut(reader).on('data', (d: Buffer) => { const now = Date.now(); if (!stageStart) stageStart = now; if (now - stageStart > 1200) sdetect(d, now); });
-    await sleep(SECONDS * 1000 + 1500);
-  } finally {
-    if (reader) killGroup(reader, 'SIGKILL');
-    reader = null;
-    killGroup(talkPub, 'SIGKILL');
-  }
-  const talkStage = latencies(stageOnsets);
-  console.error(`talk stage (FFmpeg publisher → MediaMTX → talk reader): ${JSON.stringify(dist(talkStage.ms))}`);
   if (process.env.BENCH_DEBUG) (await import('node:fs')).writeFileSync('/tmp/talk.s16', Buffer.concat(dbg));
   if (process.env.BENCH_DEBUG) console.error('talk onsets', talkOnsets.map((t) => Math.round(t % 100000)).join(' '));
   console.error(`talk → speaker: ${JSON.stringify(dist(talk.ms))}${talkOnsets.length ? '' : ` (reader said: ${talkErr.trim().slice(-300)})`}`);
@@ -158,7 +136,6 @@ try {
     micToRtspReader: { latency: dist(viaRtsp.ms), unassigned: viaRtsp.dropped },
     micToAppLocal: { latency: dist(local.ms), unassigned: local.dropped },
     talkToSpeaker: { latency: dist(talk.ms), unassigned: talk.dropped },
-    talkStageNoBrowser: { latency: dist(talkStage.ms), unassigned: talkStage.dropped },
   });
 } finally {
   await cleanup();

@@ -4,7 +4,7 @@
 // killed in after().
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +16,7 @@ import {
 } from '../../server/test/helpers.ts';
 import { sleep, waitFor } from '../../common/wait.ts';
 import { api, Operator, startRig, TOKEN, type Rig } from './harness.ts';
+import { openTalker, type Talker } from '../../server/test/whip-talk.ts';
 
 interface Status {
   state: string; since: number; last_error: string | null; relay_connected: boolean; publishing: boolean;
@@ -315,18 +316,20 @@ describe('server mode (robot side)', () => {
   test('talk: audio published to robots/sim/talk plays on the simulated speaker while the mic is ducked', async () => {
     await waitState('live', 10_000);
     const c = await relayClient('driver', 'talker1');
-    let ff: ChildProcess | null = null;
+    let talker: Talker | null = null;
+    let beat: ReturnType<typeof setInterval> | undefined;
     try {
       c.send({ v: 1, type: 'hello', name: 'talker', want: 'driver' });
       await c.next((f) => f.type === 'lease' && f.you === true, 3000);
+      // The app's heartbeat keeps the lease (idle after 10 s) while Chromium starts on a busy machine.
+      beat = setInterval(() => c.send({ v: 1, type: 'heartbeat', t: Date.now() }), 2000);
+      // The app's WHIP publish comes from Chromium (its marker track: 1 kHz bursts), started first.
+      const whip = `http://127.0.0.1:${mtxPorts.webrtc}/robots/sim/talk/whip`;
+      talker = await openTalker(new URL(whip).origin);
       const before = new Set(speakerFiles());
       c.send({ v: 1, type: 'talk', action: 'start' });
       await sleep(300); // the stimulus: the app publishes some time after talk start, and the robot must wait for the path
-      const token = (c as Peer & { token: string }).token;
-      // WHIP is the app's job; RTSP with the driver's session token is the same access decision.
-      ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=600:sample_rate=48000',
-        '-c:a', 'libopus', '-b:a', '32k', '-ac', '1', '-f', 'rtsp', '-rtsp_transport', 'tcp',
-        `rtsp://driver:${token}@127.0.0.1:${mtxPorts.rtsp}/robots/sim/talk`], { detached: true, stdio: 'ignore' });
+      await talker.publish(whip, (c as Peer & { token: string }).token);
       const playing = await c.next((f) => f.type === 'talk_state' && f.speaker === 'playing', 6000);
       assert.equal(playing.by, 'r:talker1');
       const during = (await status()).talk;
@@ -342,7 +345,8 @@ describe('server mode (robot side)', () => {
       const rec = fresh.map((f) => analyseWav(f)).sort((a, b) => b.durationMs - a.durationMs)[0]!;
       assert.ok(rec.rms > 0.05, `recorded sound, rms ${rec.rms.toFixed(3)}`);
     } finally {
-      if (ff?.pid) try { process.kill(-ff.pid, 'SIGKILL'); } catch { /* gone */ }
+      clearInterval(beat);
+      await talker?.stop();
       c.close();
     }
   });

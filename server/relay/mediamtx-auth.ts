@@ -59,6 +59,14 @@ export async function postMediamtxAuth(c: HttpContext, req: IncomingMessage, res
   if (d.allow && robot && q.action === 'publish' && d.session && !c.talker(robot, d.session.id)) {
     d = { allow: false, status: 403, reason: 'only the driver holding the lease may talk' };
   }
+  // Talk is published over WebRTC (WHIP) only. Revoked access ends media with MediaMTX's kick, and
+  // v1.20.1 kicks an RTSP publisher from its API goroutine while the session is still delivering
+  // packets: a nil dereference in SubStream.WriteUnit that takes MediaMTX down for every robot (2
+  // of 22 kicks of an 8 Mbps publisher here, docs/SECURITY.md). Kicking a reader is safe (80 of
+  // 80); the robot's own RTSP publish is never kicked (media-kick.ts remembers operator sessions).
+  if (d.allow && robot && q.action === 'publish' && d.session && q.protocol !== 'webrtc') {
+    d = { allow: false, status: 403, reason: 'talk is published over WebRTC (WHIP) only' };
+  }
   const fields = { action: q.action, path: q.path, protocol: q.protocol, ip: q.ip };
   if (d.allow) { c.hub.mediaAllowed(q, d.who); c.log.debug('mediamtx allowed', { ...fields, who: d.who }); return send(res, 200, { ok: true }); }
   c.log.info('mediamtx denied', { ...fields, reason: d.reason });

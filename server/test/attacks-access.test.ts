@@ -1,6 +1,6 @@
 // Attacks on the relay's access rules and on MediaMTX's auth hook, performed against the real
 // processes: the relay (server/relay/main.ts), MediaMTX v1.20.1 asking it, Caddy (server/Caddyfile)
-// in front where the attack goes through the proxy, FFmpeg as a talk publisher. Each test makes
+// in front where the attack goes through the proxy, Chromium (WHIP) and FFmpeg (RTSP) as talk publishers. Each test makes
 // the attack, asserts the refusal, and shows that the legitimate path still works beside it.
 // Loopback has a whole /8: a client "from" 127.0.0.2 is another address as far as every process
 // here can tell, which is how one machine plays an attacker and its victims.
@@ -16,9 +16,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { waitFor, within } from '../../common/wait.ts';
+import { whipTalk, type Talker } from './whip-talk.ts';
 import {
   ADMIN_KEY, HOOK_SECRET, Peer, api, freePort, kill, launch, mediamtxPorts, mtxApiAuth, registerRobot, robotAuth, sessionFor, startMediamtx,
-  startCaddy, startRelay, stopAll, tempDir, type MediamtxProc, type Proc, type RelayProc,
+  startCaddy, startRelay, stopAll, tempDir, type MediamtxProc, type RelayProc,
 } from './helpers.ts';
 
 const hasCaddy = spawnSync('sh', ['-c', 'command -v caddy']).status === 0;
@@ -69,14 +70,8 @@ function ffmpegTalk(url: string) {
 }
 const pathInfo = async (name: string) => api(`http://127.0.0.1:${mtx.api}`, 'GET', `/v3/paths/get/${name}`, undefined, mtxApiAuth);
 const talkSource = async () => ((await pathInfo('robots/sim/talk')).json.source as { id?: string } | null)?.id ?? null;
-
-/** A second talk publisher either gives up (refused) or becomes the path's source (took over). */
-function refusedOrTookOver(p: Proc, holderSource: string): Promise<string> {
-  return waitFor('the second talk publisher to be refused or to take over', async () => {
-    if (p.child.exitCode !== null) return p.child.exitCode === 0 ? 'ended' : 'refused';
-    return (await talkSource()) !== holderSource ? 'took over' : null;
-  }, (v) => v !== null, { timeoutMs: 15_000, everyMs: 100 }) as Promise<string>;
-}
+const talkSessions = async () => ((await api(`http://127.0.0.1:${mtx.api}`, 'GET', '/v3/webrtcsessions/list', undefined, mtxApiAuth)).json.items as { id: string; path: string }[])
+  .filter((s) => s.path === 'robots/sim/talk').map((s) => s.id);
 
 before(async () => {
   const ports = await mediamtxPorts();
@@ -122,25 +117,38 @@ describe('the driver\'s voice belongs to the lease holder', () => {
     const [holderToken, otherToken] = [await sessionFor(relay.url, 'sim', 'driver'), await sessionFor(relay.url, 'sim', 'driver')];
     const holder = await Peer.open(`${relay.ws}/ws/client/holder?token=${holderToken}`);
     const other = await Peer.open(`${relay.ws}/ws/client/other?token=${otherToken}`);
+    const talkers: Talker[] = [];
+    let beat: ReturnType<typeof setInterval> | undefined;
     try {
       holder.send({ v: 1, type: 'hello', name: 'holder', want: 'driver' });
       await holder.next((f) => f.type === 'lease' && f.you === true);
+      // The app's heartbeat keeps the lease (idle after 10 s) while Chromium starts on a busy machine.
+      beat = setInterval(() => holder.send({ v: 1, type: 'heartbeat', t: Date.now() }), 2000);
       other.send({ v: 1, type: 'hello', name: 'other', want: 'driver' });
       await other.next((f) => f.type === 'lease' && f.driver === 'holder');
       const base = `http://127.0.0.1:${mtx.webrtc}`;
       assert.equal(await webrtc(base, 'robots/sim/talk', 'whip', otherToken), 401, 'WHIP without the lease is refused');
       assert.equal(await webrtc(base, 'robots/sim/talk', 'whip', holderToken), 201, 'the lease holder may talk');
 
-      const rtsp = (token: string) => `rtsp://driver:${token}@127.0.0.1:${mtx.rtsp}/robots/sim/talk`;
-      await ffmpegTalk(rtsp(holderToken));
+      const whipUrl = `${base}/robots/sim/talk/whip`;
+      talkers.push(await whipTalk(whipUrl, holderToken));
       const talking = await waitFor('the holder\'s talk to be published', () => pathInfo('robots/sim/talk'),
         (r) => r.status === 200 && r.json.ready === true, { timeoutMs: 10_000, everyMs: 100 });
       const source = (talking.json.source as { id: string }).id;
       // The take-over: another driver, then a second publisher with the holder's own session.
-      assert.equal(await refusedOrTookOver(await ffmpegTalk(rtsp(otherToken)), source), 'refused', 'a driver without the lease cannot publish talk');
-      assert.equal(await refusedOrTookOver(await ffmpegTalk(rtsp(holderToken)), source), 'refused', 'a voice that is playing cannot be replaced');
+      await assert.rejects(whipTalk(whipUrl, otherToken), /WHIP 401/, 'a driver without the lease cannot publish talk');
+      // MediaMTX answers a second WHIP publisher before it asks the path, then closes it.
+      talkers.push(await whipTalk(whipUrl, holderToken));
+      await waitFor('the second publisher to be closed, the holder\'s still on the path', async () => ({ ids: await talkSessions(), src: await talkSource() }),
+        (x) => x.ids.length === 1 && x.ids[0] === source && x.src === source, { timeoutMs: 15_000, everyMs: 100 });
+      // Over RTSP even the holder is refused: MediaMTX cannot end an RTSP publisher safely.
+      const rtsp = await ffmpegTalk(`rtsp://driver:${holderToken}@127.0.0.1:${mtx.rtsp}/robots/sim/talk`);
+      assert.notEqual(await rtsp.exited, 0, 'the RTSP talk publisher was refused');
+      assert.ok(logged('mediamtx denied').some((f) => f.protocol === 'rtsp' && f.reason === 'talk is published over WebRTC (WHIP) only'), 'with the reason in the relay\'s log');
       assert.equal(await talkSource(), source, 'the holder\'s voice is still the one on the path');
     } finally {
+      clearInterval(beat);
+      for (const t of talkers) await t.stop();
       holder.close(); other.close();
     }
   });
