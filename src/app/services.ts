@@ -57,6 +57,12 @@ export function createServices(dbName?: string, localLink?: Link, pathDeps?: Par
   const link = new SwitchLink(local);
   const robot = new RobotState(link);
   const log = new ConnectionLog();
+  let relay: RelayLink | null = null;
+  // A switch to the relay path looks like a drop to the robot state (it forgets the recording
+  // state) and replays only the relay's welcome: the recording state is read back from the link.
+  link.on('status', () => {
+    if (relay && link.active === relay && relay.recording && robot.recording !== relay.recording) robot.recordingChanged(relay.recording);
+  });
   link.on('log', (text) => log.add(text));
   const mode = new PathSelector({
     link,
@@ -65,7 +71,9 @@ export function createServices(dbName?: string, localLink?: Link, pathDeps?: Par
     makeRelayLink: () => {
       const r = new RelayLink({ target: () => ({ serverUrl: settings.value.serverUrl, token: settings.value.sessionToken }), hello });
       r.on('log', (text) => log.add(`relay: ${text}`));
-      r.onRelay('recording', (m) => robot.recordingChanged(m));
+      relay = r;
+      // A relay link built beside the local one (a probe) is not the robot's state until it is used.
+      r.onRelay('recording', (m) => { if (link.active === r) robot.recordingChanged(m); });
       return r;
     },
     makeLocalVideo: () => new MjpegSource(),

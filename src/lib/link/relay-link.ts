@@ -61,6 +61,8 @@ export class RelayLink implements Link {
   private readonly relayEvents = new Emitter<RelayEvents>();
   /** null until the relay said; false while the robot is not connected to the relay. */
   robotOnline: boolean | null = null;
+  /** The relay's last `recording` frame on this socket (null until it said, and once the socket drops). */
+  recording: RecordingMsg | null = null;
 
   constructor(opts: RelayLinkOptions) {
     this.clientId = opts.clientId ?? newClientId();
@@ -74,7 +76,10 @@ export class RelayLink implements Link {
       intercept: (frame) => this.relayFrame(frame),
     });
     this.inner.on('status', (s) => {
-      if (s.state === 'lost' || s.state === 'closed') this.setOnline(null);
+      if (s.state === 'lost' || s.state === 'closed') {
+        this.setOnline(null);
+        this.recording = null;
+      }
     });
   }
 
@@ -129,7 +134,10 @@ export class RelayLink implements Link {
     if (!parsed.ok) return true; // ours, but malformed: nothing to act on
     const m = parsed.value;
     if (m.type === 'robot') this.setOnline(m.online);
-    else if (m.type === 'recording') this.relayEvents.emit('recording', m);
+    else if (m.type === 'recording') {
+      this.recording = m;
+      this.relayEvents.emit('recording', m);
+    }
     else this.relayEvents.emit('session', m);
     return true;
   }
