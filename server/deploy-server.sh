@@ -126,6 +126,10 @@ while read -r var; do
   [ -z "$var" ] || grep -q "^$var=." "$ENV_FILE" || missing_vars="$missing_vars $var"
 done <<< "$required_vars"
 [ -z "$missing_vars" ] || die "compose.yaml needs$missing_vars, which $ENV_FILE does not set"
+# The alerts profile (Alertmanager) needs somewhere to send them: without it, it would restart forever.
+if [[ ",${COMPOSE_PROFILES:-}," == *",alerts,"* ]] && [ -z "${ALERT_WEBHOOK_URL:-}" ]; then
+  die "COMPOSE_PROFILES has alerts but ALERT_WEBHOOK_URL is not set: add ALERT_WEBHOOK_URL=<url> to $ENV_FILE (see compose.yaml's alertmanager)"
+fi
 if [ -n "$ENV_ONLY" ]; then echo "deploy: $ENV_FILE is ready (--env-only: nothing started)"; exit 0; fi
 
 # ---- 3. start --------------------------------------------------------------------------------

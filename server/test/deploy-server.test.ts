@@ -91,6 +91,24 @@ describe('deploy-server.sh --dry-run', () => {
     assert.deepEqual(readdirSync(server).sort(), ['compose.yaml', 'deploy-server.sh']);
   });
 
+  test('the alerts profile without a webhook URL is refused before Docker; with one it goes ahead', () => {
+    const server = deployDir();
+    assert.equal(deploy(server, ARGS).status, 0);
+    const envPath = join(server, '.env');
+    const base = readFileSync(envPath, 'utf8');
+    writeFileSync(envPath, `${base}COMPOSE_PROFILES=dashboard,alerts\n`);
+    const refused = deploy(server, ['--dry-run']);
+    assert.equal(refused.status, 1);
+    assert.match(refused.err, /COMPOSE_PROFILES has alerts but ALERT_WEBHOOK_URL is not set: add ALERT_WEBHOOK_URL=<url> to /);
+    assert.doesNotMatch(refused.out, /would run/);
+    writeFileSync(envPath, `${base}COMPOSE_PROFILES=dashboard,alerts\nALERT_WEBHOOK_URL=https://hooks.example.org/t0ken\n`);
+    const ok = deploy(server, ['--dry-run']);
+    assert.equal(ok.status, 0, ok.err);
+    assert.match(ok.out, /would run: docker compose .* up -d --build --remove-orphans/);
+    assert.ok(!ok.out.includes('t0ken'), 'the webhook URL (it carries a token) is not printed');
+    assert.match(readFileSync(envPath, 'utf8'), /^ALERT_WEBHOOK_URL=https:\/\/hooks\.example\.org\/t0ken$/m, 'your lines are kept');
+  });
+
   test('a variable compose.yaml requires and .env does not set stops it before Docker, naming the variable', () => {
     const server = deployDir();
     const composePath = join(server, 'compose.yaml');
