@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { createLogger, type Logger } from '../../common/log.ts';
-import { writeFileAtomic } from '../config/atomic-write.ts';
+import { writeFileAtomic } from '../../common/atomic-write.ts';
 import { encoderTrialArgs, FFMPEG_BIN, type H264Encoder } from './ffmpeg-args.ts';
 import { killGroup } from './process-group.ts';
 import { StderrTail } from './stderr-tail.ts';
