@@ -30,6 +30,7 @@ const robot: Record<RobotMessage['type'], RobotMessage[]> = {
   telemetry: [
     { v: 1, type: 'telemetry', battery: { voltage: 7.4, percentage: 55 }, motors: { left: 0.5, right: -0.5 }, serial: true, ts: 1 },
     { v: 1, type: 'telemetry', battery: { voltage: 0, percentage: 0 }, motors: { left: 0, right: 0 }, serial: false, pose: { x: 1, y: -2, heading: 3.1 }, ts: 2 },
+    { v: 1, type: 'telemetry', battery: { voltage: 7, percentage: 40 }, motors: { left: 0, right: 0 }, serial: true, video: { step: 2, of: 6, name: 'bitrate 35 %', reason: 'uplink congested: 612 ms of video waiting to leave' }, ts: 3 },
   ],
   lease: [{ v: 1, type: 'lease', driver: 's-1', driverName: 'Ana', you: true }, { v: 1, type: 'lease', driver: null, driverName: null, you: false, requestedBy: 's-2' }],
   stopped: [{ v: 1, type: 'stopped', reason: 'deadman', at: 5 }, { v: 1, type: 'stopped', reason: 'command', by: 's-1', at: 5 }],
@@ -155,6 +156,17 @@ function checkSide(side: string, samples: Record<string, (ClientMessage | RobotM
 
 checkSide('client', client, CLIENT_MESSAGE_TYPES, parseClientMessage);
 checkSide('robot', robot, ROBOT_MESSAGE_TYPES, parseRobotMessage);
+
+describe('telemetry video note', () => {
+  const base = robot.telemetry[2] as Extract<RobotMessage, { type: 'telemetry' }>;
+  it('refuses a step at or past the ladder\'s end, step 0 (full quality has no note), a missing reason', () => {
+    for (const video of [{ ...base.video, step: 6 }, { ...base.video, step: 0 }, { step: 1, of: 6, name: 'x' }, { ...base.video, reason: 'r'.repeat(201) }, 'slow']) {
+      const got = parseRobotMessage({ ...base, video });
+      assert.equal(got.ok, false, JSON.stringify(video));
+      assert.equal(got.field, 'video');
+    }
+  });
+});
 
 describe('message helpers', () => {
   it('msg() fills in the protocol version', () => {

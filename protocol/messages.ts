@@ -67,6 +67,8 @@ export interface AckMsg {
   /** When applied: the round trip to the motor board ($M → $A) in ms, so the app can tell link from serial delay. */
   serialRttMs?: number;
 }
+/** Why the robot's video is below full quality: telemetry's `video`. */
+export interface VideoNote { step: number; of: number; name: string; reason: string }
 export interface HeartbeatAckMsg { v: 1; type: 'heartbeat_ack'; t: number }
 export interface Battery { voltage: number; percentage: number }
 export interface TelemetryMsg {
@@ -78,6 +80,11 @@ export interface TelemetryMsg {
   serial: boolean;
   /** Simulator only: where the robot thinks it is. */
   pose?: { x: number; y: number; heading: number };
+  /**
+   * Server mode: the robot's published video is stepped down to fit its uplink (step 1..of-1 of
+   * the ladder in bridge/server-mode/uplink-policy.ts), with why. Absent at full quality.
+   */
+  video?: VideoNote;
   ts: number;
 }
 export interface LeaseStateMsg {
@@ -142,6 +149,12 @@ const pose: Checker = (m) => {
   const p = checkFields(m, { x: num(-1e6, 1e6), y: num(-1e6, 1e6), heading: num(-10, 10) });
   return p ? `${p.field} ${p.error}` : null;
 };
+const videoNote: Checker = (n) => {
+  if (!isRecord(n)) return 'must be an object';
+  const p = checkFields(n, { step: int(1, 20), of: int(2, 21), name: str(1, MAX_ID_CHARS), reason: str(1, 200) });
+  if (p) return `${p.field} ${p.error}`;
+  return (n.step as number) < (n.of as number) ? null : 'step must be below of';
+};
 const audioFormat: Checker = (a) => {
   if (!isRecord(a)) return 'must be an object';
   const p = checkFields(a, { format: oneOf('pcm_s16le'), rate: int(8000, 48000), channels: int(1, 1), frameMs: int(5, 100) });
@@ -160,7 +173,7 @@ const robotSpecs: Record<RobotMessage['type'], Spec> = {
   },
   ack: { v: V, type: oneOf('ack'), seq: SEQ, t: CLOCK, result: oneOf(...ACK_RESULTS), reason: optional(str(1, 200)), serialRttMs: optional(num(0, 60000)) },
   heartbeat_ack: { v: V, type: oneOf('heartbeat_ack'), t: CLOCK },
-  telemetry: { v: V, type: oneOf('telemetry'), battery, motors: motorsState, serial: bool, pose: optional(pose), ts: CLOCK },
+  telemetry: { v: V, type: oneOf('telemetry'), battery, motors: motorsState, serial: bool, pose: optional(pose), video: optional(videoNote), ts: CLOCK },
   lease: { v: V, type: oneOf('lease'), driver: nullable(ID), driverName: nullable(NAME), you: bool, requestedBy: optional(ID) },
   stopped: { v: V, type: oneOf('stopped'), reason: oneOf(...STOP_REASONS), by: optional(ID), at: CLOCK },
   tts_result: { v: V, type: oneOf('tts_result'), id: ID, ok: bool, error: optional(str(1, 200)) },

@@ -19,10 +19,18 @@
 import { StateMachine, Timers } from '../../common/state-machine.ts';
 import { TELEMETRY_INTERVAL_MS } from '../ws/gateway.ts';
 import { mediaPathProblem, notConfigured, rtspBase, type ServerModeConfig } from './endpoints.ts';
+import type { PublisherStats } from './publisher.ts';
 import { ServerRun } from './server-run.ts';
 import { isServerModeOn, SERVER_TRANSITIONS, type ServerModeDeps, type ServerState, type ServerStatus, type StartResult } from './server-state.ts';
 
 export { SERVER_TRANSITIONS, type ServerModeDeps, type ServerState, type ServerStatus } from './server-state.ts';
+
+/** The uplink policy's state as /server/status says it (snake case, the shape flattened). */
+function uplinkStatus(u: NonNullable<PublisherStats['uplink']>): NonNullable<ServerStatus['video_uplink']> {
+  // The policy keeps monotonic time (performance.now); the status's times are Date.now().
+  const since = Math.round(Date.now() - (performance.now() - u.since));
+  return { step: u.step, of: u.of, name: u.name, reason: u.reason, since, queue_ms: u.queueMs, ...u.shape, adaptive: u.adaptive };
+}
 
 export class ServerMode {
   private readonly machine = new StateMachine<ServerState>('server mode', 'off', SERVER_TRANSITIONS);
@@ -58,6 +66,7 @@ export class ServerMode {
       publishing: pub?.publishing ?? false,
       bitrate_kbps: pub?.bitrate_kbps ?? 0,
       fps: pub?.fps ?? 0,
+      video_uplink: pub?.uplink ? uplinkStatus(pub.uplink) : null,
       viewers: run?.clients.size ?? 0,
       server_url: cfg.server_url,
       stream_key: cfg.stream_key,
@@ -144,7 +153,12 @@ export class ServerMode {
     if (!this.timers.has('telemetry')) {
       this.timers.every(TELEMETRY_INTERVAL_MS, () => {
         this.sayLimits();
-        if (run?.clients.size) run.link.send(this.deps.gateway.telemetry(), true);
+        if (run?.clients.size) {
+          // The viewers watch the published video: they are told when it is stepped down and why.
+          const video = run.publisher.videoNote();
+          const frame = this.deps.gateway.telemetry();
+          run.link.send(video ? { ...frame, video } : frame, true);
+        }
       }, 'telemetry');
     }
     this.update();

@@ -18,6 +18,7 @@ import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import { Backoff } from '../../common/backoff.ts';
+import type { VideoNote } from '../../protocol/messages.ts';
 import type { Logger } from '../../common/log.ts';
 import { Timers } from '../../common/state-machine.ts';
 import type { MicService, VideoTap } from '../hardware/parts.ts';
@@ -25,6 +26,8 @@ import { lowDelayInput, PUBLISH_SDP, publishAudioArgs, publishVideoArgs, type H2
 import { FfmpegSupervisor, type SupervisorStatus } from '../media/supervisor.ts';
 import { publishError } from './errors.ts';
 import { RtspPush } from './rtsp-push.ts';
+import { UplinkMonitor } from './uplink-monitor.ts';
+import { uplinkLadder, type UplinkPolicyOptions, type UplinkState, type UplinkStep, type VideoShape } from './uplink-policy.ts';
 import { VideoStats } from './vstats.ts';
 
 export const PUBLISH_STALL_MS = 2000;
@@ -49,6 +52,8 @@ export interface PublisherOptions {
   video: { width: number; height: number; fps: number; kbps: number };
   audioKbps: number;
   log: Logger;
+  /** The uplink policy's times (tests shorten them; uplink-policy.ts has the defaults). */
+  uplink?: Partial<Omit<UplinkPolicyOptions, 'now'>> & { sampleMs?: number };
 }
 
 export interface PublisherStats {
@@ -61,6 +66,8 @@ export interface PublisherStats {
   restarts: number;
   last_error: string | null;
   ffmpeg: SupervisorStatus;
+  /** The video's step on the uplink ladder and why (uplink-policy.ts); null when not publishing. */
+  uplink: (UplinkState & { adaptive: boolean }) | null;
 }
 
 export class Publisher extends EventEmitter {
@@ -86,9 +93,13 @@ export class Publisher extends EventEmitter {
   private frames = 0;
   private lastErrorText: string | null = null;
   private readonly onMic = (pcm: Buffer) => this.writeMic(pcm);
+  /** What the video encoder is asked for now: the configured video, or a step down the uplink ladder. */
+  private shape: VideoShape;
+  private uplink: UplinkMonitor | null = null;
 
   constructor(private readonly opts: PublisherOptions) {
     super();
+    this.shape = { ...opts.video };
     // Pipes carry live frames with known formats: no probing (FFmpeg would otherwise wait seconds
     // for data on every input before it starts).
     const video = { info: opts.tap.info, ffmpegInput: () => [...lowDelayInput(), ...opts.tap.ffmpegInput()] };
@@ -96,8 +107,8 @@ export class Publisher extends EventEmitter {
     this.video = new FfmpegSupervisor({
       name: 'publish-video', logger: opts.log, ...encoder,
       args: () => publishVideoArgs({
-        video, to: this.ports[0]!, encoder: this.encoder, videoKbps: opts.video.kbps,
-        fit: { width: opts.video.width, height: opts.video.height }, fps: opts.video.fps,
+        video, to: this.ports[0]!, encoder: this.encoder, videoKbps: this.shape.kbps,
+        fit: { width: this.shape.width, height: this.shape.height }, fps: this.shape.fps,
         ...(this.vstats ? { vstatsFile: this.vstats.path } : {}),
       }),
     });
@@ -126,6 +137,9 @@ export class Publisher extends EventEmitter {
     this.backoff.reset();
     this.vstats ??= VideoStats.open(this.opts.log);
     this.opts.mic?.on('frame', this.onMic);
+    this.shape = { ...this.opts.video };
+    this.uplink = new UplinkMonitor(uplinkLadder(this.opts.video), this.opts.uplink);
+    this.uplink.on('step', (step: UplinkStep) => void this.applyStep(step));
     void this.connect();
   }
 
@@ -134,6 +148,8 @@ export class Publisher extends EventEmitter {
     this.wanted = false;
     this.opts.mic?.off('frame', this.onMic);
     this.timers.clearAll();
+    this.uplink?.close();
+    this.uplink = null;
     this.push?.close();
     this.push = null;
     await this.stopEncoders();
@@ -165,14 +181,31 @@ export class Publisher extends EventEmitter {
       return this.fail(push, err as Error);
     }
     if (this.push !== push || !this.wanted) return;
+    this.uplink?.watch(push);
     this.video.start();
     this.audio?.start();
+  }
+
+  /**
+   * The uplink policy chose another step: a new video encoder with its bitrate, frame rate and
+   * size, on the same RTSP session (its timeline continues the stream: rtp-timeline.ts), so
+   * viewers see a short freeze, never the stream going away. The camera's own H.264 is sent as
+   * it is: nothing to re-encode, so nothing to step (the policy's state still says the uplink's).
+   */
+  private async applyStep(step: UplinkStep): Promise<void> {
+    if (this.encoder === 'copy' || !this.wanted) return;
+    this.shape = { kbps: step.kbps, fps: step.fps, width: step.width, height: step.height };
+    this.opts.log.info('uplink step', { step: step.name, ...this.shape, reason: this.uplink?.state.reason });
+    if (!this.push || this.video.status.state === 'stopped') return;
+    await this.video.stop();
+    if (this.wanted && this.push) this.video.start();
   }
 
   /** The session failed or was refused: encoders down, 'down' once, then a new run after a pause. */
   private fail(push: RtspPush | null, err: Error): void {
     if (push && this.push !== push) return;
     this.push = null;
+    this.uplink?.watch(null);
     push?.close();
     if (!this.wanted) return;
     const reason = publishError(err.message, this.opts.where);
@@ -212,7 +245,14 @@ export class Publisher extends EventEmitter {
       restarts: this.restarts + this.video.status.restarts + (this.audio?.status.restarts ?? 0),
       last_error: this.lastErrorText,
       ffmpeg: this.video.status,
+      uplink: this.live && this.uplink ? { ...this.uplink.state, adaptive: this.encoder !== 'copy' } : null,
     };
+  }
+
+  /** For the viewers' telemetry: the step the video is at and why, while below full quality. */
+  videoNote(): VideoNote | undefined {
+    const u = this.live && this.encoder !== 'copy' ? this.uplink?.state : undefined;
+    return u && u.step > 0 ? { step: u.step, of: u.of, name: u.name, reason: u.reason } : undefined;
   }
 
   private writeMic(pcm: Buffer): void {
@@ -248,7 +288,8 @@ export class Publisher extends EventEmitter {
     if (which === this.video) { this.stopFeed?.(); this.stopFeed = null; }
     if (!this.wanted || !this.push) return;
     const status = which.status;
-    if (status.state === 'stopped') return;
+    // Stopped on purpose (stop(), or a new step of the uplink ladder): not a failure.
+    if (status.state === 'stopped' || which.lifecycle === 'stopping') return;
     const reason = publishError(status.lastError ?? `${which.name} exited`, this.opts.where);
     this.lastErrorText = reason;
     if (which === this.video && this.live) {

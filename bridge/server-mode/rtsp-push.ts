@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { RtpTimeline } from './rtp-timeline.ts';
+import { kernelSendQueue } from './uplink-queue.ts';
 
 export interface RtspTrack {
   /** SDP media section without the control attribute (added here): m=, a=rtpmap, a=fmtp… (its rtpmap gives the clock rate). */
@@ -84,6 +85,16 @@ export class RtspPush extends EventEmitter {
     this.auth = user || pass ? `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` : null;
     this.target.username = '';
     this.target.password = '';
+  }
+
+  /**
+   * Bytes of the stream not yet gone: Node's queue for the socket plus the kernel's (sent and not
+   * acknowledged, or not sent yet). The uplink policy's congestion signal (uplink-queue.ts).
+   */
+  async queuedBytes(): Promise<number> {
+    const sock = this.sock;
+    if (!sock || sock.destroyed) return 0;
+    return sock.writableLength + await kernelSendQueue(sock.localPort, sock.remotePort);
   }
 
   /** Packets forwarded; dropped on a full socket; dropped as an encoder's startup backlog (or not RTP); encoder restarts seen. */

@@ -34,6 +34,12 @@ export interface ServerStatus {
   publishing: boolean;
   bitrate_kbps: number;
   fps: number;
+  /**
+   * The published video's step on the uplink ladder (bridge/server-mode/uplink-policy.ts): 0 is
+   * the configured video; `reason` says why this step (the uplink congested, or room again);
+   * `adaptive` false when the camera's own H.264 is sent as it is. null when not publishing.
+   */
+  video_uplink: { step: number; of: number; name: string; reason: string; since: number; queue_ms: number; kbps: number; fps: number; width: number; height: number; adaptive: boolean } | null;
   /** Operators connected through the relay (its client join/leave). */
   viewers: number;
   server_url: string;

@@ -1,0 +1,103 @@
+// The uplink policy on a real throttled path: RtspPush publishing RTP over TCP to an RTSP server
+// that stops reading (the uplink gone thin), then reads again. The kernel's send queue for the
+// socket grows, the monitor steps the video down, and back up once the queue has drained and
+// stayed empty. Short policy times keep the test to a few seconds; the times themselves are the
+// fake-clock tests' (uplink-policy.test.ts).
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { createServer, type Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { waitFor } from '../../common/wait.ts';
+import { RtspPush } from './rtsp-push.ts';
+import { UplinkMonitor } from './uplink-monitor.ts';
+import { uplinkLadder, type UplinkStep } from './uplink-policy.ts';
+import { txQueueOf } from './uplink-queue.ts';
+
+/** A minimal RTSP server: answers every request 200 with a session, and swallows interleaved RTP while reading. */
+async function rtspServer(): Promise<{ port: number; conns: Socket[] }> {
+  const conns: Socket[] = [];
+  const server = createServer((sock) => {
+    conns.push(sock);
+    let buf = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        if (buf.length && buf[0] === 0x24) {
+          if (buf.length < 4 || buf.length < 4 + buf.readUInt16BE(2)) return;
+          buf = buf.subarray(4 + buf.readUInt16BE(2));
+          continue;
+        }
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buf.subarray(0, end).toString();
+        const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + len) return;
+        buf = buf.subarray(end + 4 + len);
+        const cseq = /cseq:\s*(\d+)/i.exec(head)?.[1];
+        sock.write(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nSession: s1\r\n\r\n`);
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  after(() => { for (const c of conns) c.destroy(); server.close(); });
+  return { port: (server.address() as { port: number }).port, conns };
+}
+
+describe('txQueueOf (/proc/net/tcp)', () => {
+  const text = [
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1',
+    '   1: 0100007F:A379 0100007F:2166 01 0001F400:00000000 01:00000014 00000000     0        0 2 1',
+    '   2: 0100007F:A37A 0100007F:2166 06 00000010:00000000 00:00000000 00000000     0        0 3 1',
+  ].join('\n');
+  it('reads the established socket\'s tx_queue by its ports; null when there is none', () => {
+    assert.equal(txQueueOf(text, 0xa379, 0x2166), 128_000);
+    assert.equal(txQueueOf(text, 0xa37a, 0x2166), null, 'TIME_WAIT is not the publish socket');
+    assert.equal(txQueueOf(text, 0x1f90, 0), null, 'a listener is not it either');
+  });
+});
+
+describe('uplink monitor on a throttled path', () => {
+  it('the RTSP server stops reading: the video steps down; it reads again: back up to full', { timeout: 30_000 }, async () => {
+    const srv = await rtspServer();
+    const push = new RtspPush({ url: `rtsp://127.0.0.1:${srv.port}/robots/r1`, tracks: [{ sdp: 'm=video 0 RTP/AVP 96\na=rtpmap:96 H264/90000' }], maxQueuedBytes: 16 << 20 });
+    after(() => push.close());
+    const [ports] = await push.listen();
+    await push.start();
+    // 1500 kbps at the top: a queue of 400 ms is 75 kB.
+    const monitor = new UplinkMonitor(uplinkLadder({ kbps: 1500, fps: 30, width: 1280, height: 720 }), {
+      sampleMs: 50, downAfterMs: 300, settleMs: 300, upAfterMs: 1000,
+    });
+    after(() => monitor.close());
+    monitor.watch(push);
+    const steps: UplinkStep[] = [];
+    monitor.on('step', (s: UplinkStep) => steps.push(s));
+
+    // The "encoder": ~2.2 Mbps of RTP to the push's loopback port, as FFmpeg would send it.
+    const udp = createSocket('udp4');
+    after(() => udp.close());
+    let seq = 0;
+    const packet = () => {
+      const p = Buffer.alloc(1400, 7);
+      p[0] = 0x80; p[1] = 96;
+      p.writeUInt16BE(seq++ & 0xffff, 2);
+      p.writeUInt32BE((Math.round(performance.now() * 90)) >>> 0, 4);
+      p.writeUInt32BE(0x1234, 8);
+      return p;
+    };
+    const sender = setInterval(() => { for (let i = 0; i < 4; i++) udp.send(packet(), ports!.rtp, '127.0.0.1'); }, 20);
+    after(() => clearInterval(sender));
+
+    await waitFor('packets flowing', () => push.stats.packets, (n) => n > 50, 5000);
+    assert.equal(monitor.state.step, 0);
+    for (const c of srv.conns) c.pause(); // the uplink goes thin
+    await waitFor('a step down', () => monitor.state.step, (s) => s >= 1, { timeoutMs: 15_000, everyMs: 20 });
+    assert.match(monitor.state.reason, /^uplink congested: (\d+ ms of video waiting to leave|the uplink queue overflowed)/);
+    for (const c of srv.conns) c.resume(); // room again
+    await waitFor('back to full quality', () => monitor.state.step, (s) => s === 0, { timeoutMs: 20_000, everyMs: 20 });
+    assert.match(monitor.state.reason, /^full quality \(uplink has room: \d+ s without a queue\)$/);
+    assert.ok(steps.some((s) => s.name !== 'full') && steps.at(-1)!.name === 'full', `steps: ${steps.map((s) => s.name).join(' → ')}`);
+  });
+});
