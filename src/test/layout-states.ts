@@ -4,7 +4,7 @@
 // its views render exactly what an operator would see. Each state fills the heads-up line and the
 // banners as a real one does, with the longest texts that state can show.
 
-import { msg, type LeaseStateMsg, type TalkStateMsg, type TelemetryMsg } from '../../protocol/messages.ts';
+import { msg, type LeaseStateMsg, type TalkStateMsg, type TelemetryMsg, type VideoNote } from '../../protocol/messages.ts';
 import { createServices, setAppServices, type AppServices } from '../app/services.ts';
 import type { ServerVideoLike } from '../lib/link/path-parts.ts';
 import { FakeLink, FakeRelayLink, uniqueDbName } from './fake-link.ts';
@@ -59,10 +59,13 @@ const LONGEST_NAME = 'Alexandra Papadopoulou-Fitzgerald at the front desk, build
 const driving = (you: boolean, requestedBy?: string): LeaseStateMsg =>
   msg<LeaseStateMsg>({ type: 'lease', driver: you ? 'me' : 'other', driverName: you ? 'Operator' : LONGEST_NAME, you, ...(requestedBy ? { requestedBy } : {}) });
 
-/** Everything the robot tells a connected operator: battery, speaker, who drives. */
-function robotTalks(link: FakeLink, lease: LeaseStateMsg | null): void {
+/** The longest "video lowered" note the robot sends (server mode: bridge/server-mode/uplink-policy.ts). */
+const LONGEST_VIDEO_NOTE: VideoNote = { step: 4, of: 6, name: 'two-thirds size', reason: 'uplink congested: the uplink queue overflowed (packets dropped)' };
+
+/** Everything the robot tells a connected operator: battery, speaker, who drives (and, in server mode, a lowered video). */
+function robotTalks(link: FakeLink, lease: LeaseStateMsg | null, video?: VideoNote): void {
   link.heartbeatRttMs = 1234;
-  link.receive(msg<TelemetryMsg>({ type: 'telemetry', battery: { voltage: 11.1, percentage: 18 }, motors: { left: 0, right: 0 }, serial: true, ts: Date.now() }));
+  link.receive(msg<TelemetryMsg>({ type: 'telemetry', battery: { voltage: 11.1, percentage: 18 }, motors: { left: 0, right: 0 }, serial: true, ts: Date.now(), ...(video ? { video } : {}) }));
   link.receive(msg<TalkStateMsg>({ type: 'talk_state', speaker: 'playing', by: 'other' }));
   if (lease) link.receive(lease);
 }
@@ -113,5 +116,5 @@ async function settleLinks({ s, local, relay }: StateRig, mode: string, what: st
     await waitFor('auto falls back to local', () => s.mode.fallback, Boolean, 2000);
     return robotTalks(local, driving(true));
   }
-  robotTalks(relay, what === 'viewing' ? driving(false) : driving(true, 'viewer-2'));
+  robotTalks(relay, what === 'viewing' ? driving(false) : driving(true, 'viewer-2'), LONGEST_VIDEO_NOTE);
 }

@@ -104,6 +104,7 @@ export class DriveView extends LitElement {
     const live = status.state === 'live';
     return html`<h1>Drive</h1>
       <hv-robot-video .source=${this.conn.mode.video} .toLocal=${(t: number) => this.conn.link.clock.toLocal(t)}
+        .note=${robot.telemetry?.video ?? null}
         @latency=${(e: CustomEvent<number | null>) => (this.glassMs = e.detail)}></hv-robot-video>
       ${this.recordingsOpen && this.conn.mode.path === 'server' ? this.renderRecordings() : nothing}
       ${this.statsOpen ? html`<hv-stats-panel .source=${this.conn.mode.video} .glassMs=${this.glassMs}
