@@ -62,6 +62,8 @@ test('a phone on the LAN plays, talks and drives in server mode through npm star
   try {
     const { phoneLink, desktopInvite, simState } = await within('npm start -- --lan to print its links', stack.printed, 90_000);
     const started = Date.now();
+    const marks: string[] = [];
+    const mark = (what: string) => marks.push(`${what} ${Date.now() - started} ms`);
     const link = new URL(phoneLink);
     const front = new URL(link.searchParams.get('server')!);
     assert.equal(link.hostname, lan.server.address, 'the phone link is on the address the launcher found on its LAN');
@@ -74,6 +76,7 @@ test('a phone on the LAN plays, talks and drives in server mode through npm star
     await page.goto(phoneLink);
     assert.equal(await page.evaluate('window.isSecureContext'), true, 'an https page: the microphone may be used');
     await confirmRelay(page, front.origin);
+    mark('app open');
 
     // Video over WHEP from the front, frames advancing.
     await onServerVideo(page, 'webrtc', 30_000);
@@ -81,19 +84,33 @@ test('a phone on the LAN plays, talks and drives in server mode through npm star
     await waitFor('frames advancing', () => screen(page), (s) => s.frames >= first.frames + 15, 10_000);
     const requested = (await page.evaluate("performance.getEntriesByType('resource').map((e) => e.name)")) as string[];
     assert.ok(requested.some((u) => u.startsWith(`${front.origin}/robots/sim/whep`)), `WHEP went to the front on the LAN address: ${requested.join(' ')}`);
+    mark('video');
 
     await page.getByRole('button', { name: 'Take control' }).click({ timeout: 10_000 });
     await page.getByText('you drive').waitFor({ timeout: 10_000 });
 
     // Talk over WHIP: the robot's speaker plays it.
     await talkToRobot(page, join(dataDir, 'speaker'), 10_000);
+    mark('talk');
 
-    // Drive through the relay; the motors stop when the stick is let go.
+    await page.locator('hv-drive-view [data-speaker="playing"]').waitFor({ state: 'detached', timeout: 10_000 });
+
+    // Drive through the relay; the motors stop when the stick is let go. On a starved machine the
+    // app may see its link degrade and stop the drive (its safety rule), saying "Release the stick
+    // to drive again": then the test does what that says, as an operator would, at most twice.
     const motors = async () => JSON.parse(await getIn(lan.server.ns, simState)) as { left: number; right: number };
-    await pushStick(page);
-    await waitFor('the robot driving', motors, (s) => s.left > 0 && s.right > 0, { timeoutMs: 8000, everyMs: 100 });
+    const halted = page.getByRole('alert').filter({ hasText: 'Release the stick to drive again' });
+    for (let attempt = 1; ; attempt++) {
+      await pushStick(page);
+      const driving = await waitFor('the robot driving', motors, (s) => s.left > 0 && s.right > 0, { timeoutMs: 8000, everyMs: 100 }).catch((err: Error) => err);
+      if (!(driving instanceof Error)) break;
+      if (attempt === 3 || !(await halted.count())) throw driving;
+      console.log(`# drive attempt ${attempt}: the app stopped it (${await halted.first().innerText()}); released and pushed again`);
+      await page.mouse.up();
+    }
     await page.mouse.up();
     await waitFor('the robot stopped', motors, (s) => s.left === 0 && s.right === 0, { timeoutMs: 3000, everyMs: 100 });
+    mark('drive');
 
     // The HLS fallback is on the front too: a session (the launcher's other, unused invite) from
     // the phone's page gets its HLS URL there, and MediaMTX's playlist comes through it.
@@ -104,7 +121,8 @@ test('a phone on the LAN plays, talks and drives in server mode through npm star
       return { hlsUrl: s.hlsUrl, status: r.status, playlist: (await r.text()).slice(0, 7) };
     })()`)) as { hlsUrl: string; status: number; playlist: string };
     assert.deepEqual(hls, { hlsUrl: `${front.origin}/hls/robots/sim/index.m3u8`, status: 200, playlist: '#EXTM3U' });
-    console.log(`# npm start -- --lan ready in ${started - began} ms; the phone's part took ${Date.now() - started} ms`);
+    mark('hls');
+    console.log(`# npm start -- --lan ready in ${started - began} ms; then ${marks.join(', ')}`);
   } finally {
     await browser?.close();
     await stack.stop().catch((err: unknown) => console.log(`# ${String(err)}`));
