@@ -93,10 +93,18 @@ function relayRoutes(): Route[] {
 /** Message types of protocol/relay.ts per direction, from its `// ---- a → b ----` sections. */
 export function relayFrameTypes(src: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
+  // A frame two directions share is declared once and named in each direction's union.
+  const typeOf = new Map([...src.matchAll(/interface (\w+) \{[^}]*?\bv: 1; type: '(\w+)'/g)].map((m) => [m[1]!, m[2]!]));
   const parts = src.split(/^\/\/ ---- (.+?) -{3,}\s*$/m);
   for (let i = 1; i < parts.length; i += 2) {
     const direction = parts[i]!.replace(/\s*\(.*\)\s*$/, '').trim();
     const types = [...parts[i + 1]!.matchAll(/\bv: 1; type: '(\w+)'/g)].map((m) => m[1]!);
+    for (const union of parts[i + 1]!.matchAll(/^export type \w+ = ([\w\s|]+);/gm)) {
+      for (const name of union[1]!.split('|').map((n) => n.trim())) {
+        const t = typeOf.get(name);
+        if (t && !types.includes(t)) types.push(t);
+      }
+    }
     if (types.length) out.set(direction, types);
   }
   return out;
