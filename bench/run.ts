@@ -2,7 +2,7 @@
 // bench/results/<date>.json and <date>.md, and rewrites the tables of docs/PERFORMANCE.md between
 // `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` (each with the command, date, machine and load,
 // and the goal beside each figure). --quick (default): 4 min 40-50 s on 2 cores as measured (goal: under 5).
-// `--only a,b` runs a subset (names: video, audio, command, footprint, mode, serial, relay, soak).
+// `--only a,b` runs a subset (names: video, audio, command, footprint, videopaths, mode, serial, relay, soak).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ const BENCHES: Bench[] = [
   { name: 'serial', script: 'bench/serial-link.ts', args: { quick: ['--count', '300'], full: ['--count', '3000'], soak: null }, timeoutS: 120, raw: true },
   { name: 'mode', script: 'bench/mode-switch.ts', args: { quick: ['--cycles', '1'], full: ['--cycles', '3'], soak: null }, timeoutS: 240 },
   { name: 'relay', script: 'bench/relay/capacity.ts', args: { quick: ['--quick'], full: ['--full'], soak: null }, timeoutS: 1800, raw: true },
+  { name: 'videopaths', script: 'bench/video-paths.ts', args: { quick: ['--seconds', '4'], full: ['--seconds', '20'], soak: null }, timeoutS: 400 },
   { name: 'soak', script: 'bench/soak.ts', args: { quick: null, full: null, soak: ['--minutes', '60'] }, timeoutS: 4200 },
 ];
 
@@ -162,6 +163,26 @@ function modeTable(r: J): string {
     ...(r.note ? ['', String(r.note)] : [])].join('\n');
 }
 
+/** CPU per video path, with the Pi 4 / Pi 5 estimate scaled by the published per-core figures. */
+function videoPathsTable(r: J): string {
+  const rows = r.results as J[];
+  const sizes = [...new Set(rows.map((x) => x.size as string))];
+  const f = (r.sysbench as J | undefined)?.factors as J | null | undefined;
+  const cell = (x: J | undefined) => (x ? `${x.cpuMsPerS} ms (${x.fps} fps out)` : '—');
+  const est = (x: J | undefined, k: 'pi4' | 'pi5') => (x && f ? `≥ ${Math.round(x.cpuMsPerS * f[k])} ms (${Math.round(x.cpuMsPerS * f[k]) / 10} % of a core)` : '—');
+  const lines = [
+    `| path | ${sizes.map((s) => `this machine ${s}`).join(' | ')} | ${sizes.map((s) => `Pi 4 ${s} (on paper)`).join(' | ')} | ${sizes.map((s) => `Pi 5 ${s} (on paper)`).join(' | ')} |`,
+    `|---|${sizes.map(() => '---|').join('').repeat(3)}`,
+    ...[...new Set(rows.map((x) => x.id as string))].map((id) => {
+      const by = (s: string) => rows.find((x) => x.id === id && x.size === s);
+      return `| ${by(sizes[0]!)?.label ?? id} | ${sizes.map((s) => cell(by(s))).join(' | ')} | ${sizes.map((s) => est(by(s), 'pi4')).join(' | ')} | ${sizes.map((s) => est(by(s), 'pi5')).join(' | ')} |`;
+    }),
+    '', `ms of CPU per second of 30 fps video, of the FFmpeg the bridge runs for the path (/proc/<pid>/stat utime+stime over ${r.seconds} s, 10 ms ticks: ±${Math.ceil(10 / r.seconds)} ms); 100 ms = 10 % of one core; a Pi has 4 cores (4000 ms per second).`,
+    ...(f ? ['', `On paper: \`sysbench cpu --threads=1\` does ${r.sysbench.thisMachinePerCpuSecond} events per CPU-second on this machine against ${r.sysbench.pi4} on a Pi 4 and ${r.sysbench.pi5} on a Pi 5 (published, ${r.sysbench.source}): a Pi 4 core needs ×${f.pi4} the CPU time, a Pi 5 core ×${f.pi5}. A lower bound: sysbench is scalar integer work, and the encoders' hot loops are SIMD (AVX2/AVX-512 here, 128-bit NEON on the Pi).`] : []),
+  ];
+  return lines.join('\n');
+}
+
 function soakTable(r: J): string {
   return ['| process | RSS start → end | RSS slope (2nd half) | fds start → end | verdict |', '|---|---|---|---|---|',
     ...Object.entries(r.procs as J).map(([n, x]) => `| ${n} | ${x.rssStartMb} → ${x.rssEndMb} MB | ${x.slopeMbPerHour} MB/h | ${x.fdsStart} → ${x.fdsEnd} | ${x.flat ? 'flat ✅' : 'growing ❌'} |`),
@@ -235,6 +256,7 @@ for (const o of outcomes) {
     else if (o.name === 'footprint') { const t = footprintTables(r); sections.footprint = `${h}\n\n${t.footprint}`; sections.bandwidth = `${h}\n\n${t.bandwidth}`; }
     else if (o.name === 'serial') sections.serial = `${h}\n\n${serialTable(r)}`;
     else if (o.name === 'mode') sections.mode = `${h}\n\n${modeTable(r)}`;
+    else if (o.name === 'videopaths') sections.videopaths = `${h}\n\n${videoPathsTable(r)}`;
     else if (o.name === 'soak') sections.soak = `${h}\n\n${soakTable(r)}`;
     else if (o.name === 'relay') sections.relay = `${h}\n\n${o.markdown ?? ''}`;
   } catch (err) {
