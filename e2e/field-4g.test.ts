@@ -1,0 +1,163 @@
+// Server mode over an emulated 4G network (field/profiles.ts '4g': 25 ms each way, 8 ms jitter,
+// random and bursty loss, 9 Mbit/s up): the robot (bridge, simulator, FFmpeg) in one network
+// namespace, MediaMTX and the relay in another, Chromium in a third, joined by field/wire. The app
+// plays WebRTC and drives through the impaired links, and what a real network would break is
+// checked: the picture keeps moving, the drive reaches the wheels the whole time the stick is held,
+// and no deadman stop is taken for a driver who never left. Root only (namespaces, TUN devices).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './browser.ts';
+import { pushStick } from './operator.ts';
+import { StackLog } from './stack-log.ts';
+import { confirmRelay, FIND_IN_SHADOW, onServerVideo } from './app-page.ts';
+import { sleep, waitFor } from '../common/wait.ts';
+import { createFieldNet, fieldNetMissing, type FieldNet } from '../field/netns.ts';
+import { profileByName, wireProfiles } from '../field/profiles.ts';
+import { startFieldStack, type FieldStack } from '../field/stack.ts';
+
+const missing = fieldNetMissing();
+/** The profile (field/profiles.ts); another one by HAVATAR_FIELD_PROFILE, to compare (e.g. 'wired'). */
+const PROFILE = process.env.HAVATAR_FIELD_PROFILE ?? '4g';
+const skip = missing ? `field network: ${missing}` : false;
+
+/** How long the stick is held: long enough for some bursts of loss to hit both links. */
+const DRIVE_MS = 15_000;
+/**
+ * The longest gap between two frames the page presents. A stream the network stalls (the issue's
+ * 1.5 Mbit/s publisher on a thinner uplink, a TCP path waiting out retransmissions) freezes for
+ * seconds; a starved Chromium (nice 10 on 2 shared cores) for less: measured 2026-12-06 with the
+ * machine at load 25-30, longest gaps of 117 ms (4g, no extra load), 450 ms (wired), and
+ * 650-770 ms (4g and wired with a core kept busy). The bound sits above those; the issue's goal for
+ * 4G (no freeze over 500 ms) is the bench's to measure on a quiet machine.
+ */
+const FREEZE_BOUND_MS = 1500;
+/**
+ * Share of the stick-held time the simulated wheels must turn as commanded (the issue's goal for
+ * 4G is 98 %, for the bench). Measured 100 % on 4g and wired at load 25; lower bound with room for a
+ * starved page, far above a drive that does not get through (0 %).
+ */
+const DRIVE_SHARE_MIN = 0.8;
+/**
+ * Marked todo (reported, not failing the suite) until issue 17 item 4 lands: on this profile the
+ * bridge does stop a present driver now and then. Seen in 1 of 5 busy runs on 2026-12-06: four
+ * deadman stops within one second (silentMs 250-260), a TCP segment of the drive socket lost and
+ * waiting for its retransmission (Linux's minimum RTO 200 ms + the 50 ms round trip), as the issue
+ * predicts. Remove `todo` when the drive path holds.
+ */
+const DEADMAN_TODO = 'issue 17 item 4: the drive path over TCP still trips the 250 ms deadman on a lost segment';
+
+let net: FieldNet;
+let stack: FieldStack;
+let browser: Browser;
+let dataDir: string;
+const stackLog = new StackLog();
+const deadmanStops: string[] = [];
+
+before(async () => {
+  if (missing) return;
+  dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-field-'));
+  net = await createFieldNet(wireProfiles(profileByName(PROFILE)));
+  stack = await startFieldStack(net, {
+    dataDir,
+    log: (name, line) => {
+      stackLog.log(name, line);
+      // The bridge's deadman log line (bridge/safety/motion.ts): the robot stopped a silent driver.
+      if (name === 'bridge' && /deadman/i.test(line)) deadmanStops.push(line);
+    },
+  });
+  browser = await launchChromium({ netns: net.ns.phone, nice: 10, extraArgs: stack.phoneChromiumArgs });
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await net?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface SimState { left: number; right: number }
+const simState = async (): Promise<SimState> => (await fetch(`${stack.simControlUrl}/state`)).json() as Promise<SimState>;
+
+/** Starts recording when each video frame is presented (requestVideoFrameCallback), in the page. */
+const RECORD_FRAMES = `(() => {
+  ${FIND_IN_SHADOW}
+  const v = find(document, 'video');
+  window.__frames = [];
+  const cb = (now) => { window.__frames.push(now); v.requestVideoFrameCallback(cb); };
+  v.requestVideoFrameCallback(cb);
+})()`;
+const FRAME_TIMES = '(() => window.__frames.splice(0))()';
+
+/** What the drive recorded, checked by the tests below. */
+interface Drive { frames: number[]; samples: boolean[]; robotUp: { bytes: number; lost: number }; phoneDown: { bytes: number; lost: number } }
+let drive: Drive | null = null;
+
+test(`${PROFILE}: the app plays WebRTC, takes control and drives for ${DRIVE_MS / 1000} s over the impaired links`, { skip }, stackLog.dumpOnFailure(async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  const { invite } = await stack.invite('driver');
+  await page.goto(`${stack.appUrl}?invite=${invite}&server=${encodeURIComponent(stack.relayUrlForPhone)}`);
+  await confirmRelay(page, stack.relayUrlForPhone);
+  await onServerVideo(page, 'webrtc', 30_000);
+  await page.getByRole('button', { name: 'Take control' }).click({ timeout: 10_000 });
+  await page.getByText('you drive').waitFor({ timeout: 10_000 });
+
+  await page.evaluate(RECORD_FRAMES);
+  const before = { robot: await net.links.robot.stats(), phone: await net.links.phone.stats() };
+  deadmanStops.length = 0;
+  await pushStick(page);
+  await waitFor('the wheels turning through the relay', simState, (s) => s.left > 0 && s.right > 0, 5000);
+  // The stimulus: the stick held for DRIVE_MS, the wheels sampled all along.
+  const samples: boolean[] = [];
+  const heldUntil = Date.now() + DRIVE_MS;
+  while (Date.now() < heldUntil) {
+    const s = await simState();
+    samples.push(s.left > 0 && s.right > 0);
+    await sleep(50);
+  }
+  const frames = (await page.evaluate(FRAME_TIMES)) as number[];
+  heldStops = [...deadmanStops];
+  await page.mouse.up();
+  await waitFor('the robot stopped on release', simState, (s) => s.left === 0 && s.right === 0, 3000);
+  const after = { robot: await net.links.robot.stats(), phone: await net.links.phone.stats() };
+  drive = {
+    frames, samples,
+    robotUp: { bytes: after.robot.aToB.outBytes - before.robot.aToB.outBytes, lost: after.robot.aToB.dropLoss - before.robot.aToB.dropLoss },
+    phoneDown: { bytes: after.phone.bToA.outBytes - before.phone.bToA.outBytes, lost: after.phone.bToA.dropLoss - before.phone.bToA.dropLoss },
+  };
+  const gaps = frames.slice(1).map((t, i) => t - frames[i]!);
+  console.log(`# ${PROFILE}: ${frames.length} frames in ${DRIVE_MS / 1000} s, longest gap ${Math.max(...gaps).toFixed(0)} ms; ` +
+    `wheels turning ${(samples.filter(Boolean).length / samples.length * 100).toFixed(1)} % of ${samples.length} samples; deadman stops ${heldStops.length}; ` +
+    `robot uplink ${(drive.robotUp.bytes / 1e6).toFixed(1)} MB, ${drive.robotUp.lost} packets lost; phone downlink ${(drive.phoneDown.bytes / 1e6).toFixed(1)} MB, ${drive.phoneDown.lost} lost`);
+  assert.ok(drive.robotUp.bytes > 1e6 && drive.phoneDown.bytes > 1e6, 'the video crossed both links');
+  await context.close();
+}));
+
+let heldStops: string[] = [];
+const driven = () => { if (!drive) throw new Error('the drive above did not complete'); return drive; };
+
+test(`${PROFILE}: the picture keeps moving: over 15 fps, no gap between frames of ${FREEZE_BOUND_MS} ms or more`, { skip }, () => {
+  const { frames } = driven();
+  const longest = Math.max(...frames.slice(1).map((t, i) => t - frames[i]!));
+  const fps = (frames.length - 1) / ((frames.at(-1)! - frames[0]!) / 1000);
+  assert.ok(fps > 15, `video at ${fps.toFixed(1)} fps`);
+  assert.ok(longest < FREEZE_BOUND_MS, `longest gap between frames ${longest.toFixed(0)} ms (bound ${FREEZE_BOUND_MS} ms)`);
+});
+
+test(`${PROFILE}: the drive reaches the wheels at least ${DRIVE_SHARE_MIN * 100} % of the time the stick is held`, { skip }, () => {
+  const { samples } = driven();
+  const share = samples.filter(Boolean).length / samples.length;
+  // The run lengths of turning (+) and stopped (-) samples, 50 ms apart, say where the drive stopped.
+  const runs: string[] = [];
+  samples.forEach((x, i) => { if (i === 0 || x !== samples[i - 1]) runs.push(`${x ? '+' : '-'}1`); else runs[runs.length - 1] = `${x ? '+' : '-'}${Number(runs.at(-1)!.slice(1)) + 1}`; });
+  assert.ok(share >= DRIVE_SHARE_MIN, `wheels turned ${(share * 100).toFixed(1)} % of the held time; samples ${runs.join(' ')}; deadman stops ${heldStops.length}`);
+});
+
+test(`${PROFILE}: no deadman stop while the driver holds the stick`, { skip, todo: DEADMAN_TODO }, () => {
+  driven();
+  assert.deepEqual(heldStops, [], 'the bridge stopped a driver who was there');
+});
