@@ -95,7 +95,10 @@ test('the driver records the robot, everyone sees it, and the recording plays ba
     // relay's status. The viewer's page is closed at once: two pages decoding 720p on a 2-core
     // machine starve the robot's processes.
     const viewer = await openApp(viewerContext, 'viewer');
-    await viewer.locator('.recording[data-recording="active"] .rec').waitFor({ timeout: 20_000 });
+    // On a loaded machine the viewer's app may first fall back to local video (no server, no
+    // indicator) and come back to the server by itself.
+    await onServerVideo(viewer, 'webrtc', 30_000);
+    await viewer.locator('.recording[data-recording="active"] .rec').waitFor({ timeout: 10_000 });
     assert.equal(await viewer.getByRole('button', { name: 'Record', exact: true }).count(), 0, 'a viewer has no record button');
     assert.equal(await viewer.getByRole('button', { name: 'Recordings', exact: true }).count(), 0, 'nor the recordings list');
     await viewerContext.close();
