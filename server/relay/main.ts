@@ -190,5 +190,5 @@ if (cmd === 'serve') {
     await store?.close();
   }
 } else {
-  die(`unknown command ${cmd} (serve, invite, register, backup, restore)`);
+  die(`unknown command ${cmd} (serve, invite, register, backup, restore, record-start, record-stop, recordings)`);
 }
