@@ -1,19 +1,27 @@
-// web-test-runner plugin: a browser test gets a real relay and a real bridge (scripts/wtr-rig.ts)
-// with `executeServerCommand('havatar-rig-start', { origin: location.origin })`, which resolves to
-// their addresses and credentials, and ends them with `executeServerCommand('havatar-rig-stop')`.
-// One rig at a time; whatever is left is stopped when the test server stops.
+// web-test-runner plugin: a browser test gets a real relay and a real bridge (scripts/wtr-rig.ts):
+// `executeServerCommand('havatar-rig-start', { origin: location.origin })` starts them and answers
+// at once; `executeServerCommand('havatar-rig-info')` answers { ready: true, …their addresses and
+// credentials } once they are up, or { ready: false } after RIG_INFO_WAIT_MS while they are still
+// starting (ask again; null would mean "not this plugin's command" to the test runner), or fails
+// with the rig's error. Two steps because the browser gives up on any one command after 20 s, and
+// on a loaded machine the rig can take longer. `havatar-rig-stop` ends them. One rig at a time;
+// whatever is left is stopped when the test server stops.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const START_TIMEOUT_MS = 60_000;
+const START_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 10_000;
+/** Below the browser's 20 s limit on one command. */
+const RIG_INFO_WAIT_MS = 10_000;
 
 export function havatarRigPlugin() {
   /** @type {import('node:child_process').ChildProcess | null} */
   let child = null;
+  /** The rig being started or up: resolves to its info, rejects with why it did not start. */
+  let ready = null;
 
   async function stop() {
     const c = child;
@@ -28,6 +36,23 @@ export function havatarRigPlugin() {
 
   async function start(origin) {
     await stop();
+    ready = launch(origin);
+    ready.catch(() => {}); // reported by the next havatar-rig-info
+  }
+
+  async function info() {
+    if (!ready) throw new Error('no rig: call havatar-rig-start first');
+    let timer;
+    const later = new Promise((resolve) => { timer = setTimeout(() => resolve(null), RIG_INFO_WAIT_MS); });
+    try {
+      const up = await Promise.race([ready, later]);
+      return up ? { ready: true, ...up } : { ready: false };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function launch(origin) {
     // Its own process group, so a stuck rig can be killed with everything it started.
     const c = spawn(process.execPath, ['--import', 'tsx', 'scripts/wtr-rig.ts', origin], { cwd: ROOT, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     child = c;
@@ -44,8 +69,9 @@ export function havatarRigPlugin() {
   return {
     name: 'havatar-rig',
     async executeCommand({ command, payload }) {
-      if (command === 'havatar-rig-start') return start(String(payload?.origin ?? ''));
-      if (command === 'havatar-rig-stop') { await stop(); return true; }
+      if (command === 'havatar-rig-start') { await start(String(payload?.origin ?? '')); return true; }
+      if (command === 'havatar-rig-info') return info();
+      if (command === 'havatar-rig-stop') { ready = null; await stop(); return true; }
       return undefined;
     },
     async serverStop() { await stop(); },

@@ -18,8 +18,14 @@ interface RigInfo { bridge: string; token: string; relay: string; robot: string;
 let rig: RigInfo;
 
 before(async function (this: Slow) {
-  this.timeout(90_000);
-  rig = await executeServerCommand<RigInfo, { origin: string }>('havatar-rig-start', { origin: location.origin });
+  this.timeout(150_000);
+  await executeServerCommand('havatar-rig-start', { origin: location.origin });
+  // Each ask waits up to 10 s on the server side and answers { ready: false } while the rig starts.
+  await waitUntil(async () => {
+    const info = await executeServerCommand<(RigInfo & { ready: true }) | { ready: false }, undefined>('havatar-rig-info');
+    if (info.ready) rig = info;
+    return info.ready;
+  }, 'the rig (relay and bridge) to be up', { timeout: 140_000, interval: 10 });
 });
 after(async function (this: Slow) {
   this.timeout(20_000);
@@ -42,11 +48,13 @@ const button = (el: ServerConfigForm, text: RegExp) => [...root(el).querySelecto
 /** The form, once it shows the block the bridge has. */
 async function loadedForm(s: Settings = settings()): Promise<ServerConfigForm> {
   const el = await fixture<ServerConfigForm>(html`<hv-server-config .settings=${s}></hv-server-config>`);
-  await waitUntil(() => input(el, 'server_url')?.value === rig.relay, 'the form shows the bridge\'s server_url', { timeout: 5000 });
+  await waitUntil(() => input(el, 'server_url')?.value === rig.relay, 'the form shows the bridge\'s server_url', { timeout: 15_000 });
   return el;
 }
 
-describe('server settings form, Save (real bridge)', () => {
+describe('server settings form, Save (real bridge)', function (this: Slow) {
+  // A real bridge and relay on a machine that may be loaded: the default 5 s is too tight.
+  this.timeout(40_000);
   it('shows the robot\'s server_mode block, the password masked and never in a field', async () => {
     const el = await loadedForm();
     expect(input(el, 'stream_key').value).to.equal(rig.robot);
@@ -63,7 +71,7 @@ describe('server settings form, Save (real bridge)', () => {
     input(el, 'stream_key').value = 'bad key!';
     input(el, 'server_url').value = 'ftp://relay.example';
     button(el, /Save/).click();
-    await waitUntil(() => errorAt(el, 'stream_key'), 'the stream key error');
+    await waitUntil(() => errorAt(el, 'stream_key'), 'the stream key error', { timeout: 5000 });
     expect(errorAt(el, 'stream_key')).to.contain('1-64 letters');
     expect(errorAt(el, 'server_url')).to.match(/Server address/);
     expect(input(el, 'stream_key').getAttribute('aria-invalid')).to.equal('true');
@@ -76,18 +84,17 @@ describe('server settings form, Save (real bridge)', () => {
     const before = await savedBlock();
     input(el, 'server_url').value = 'http://127.0.0.1:9';
     button(el, /Save/).click();
-    await waitUntil(() => status(el), 'the save answer', { timeout: 5000 });
+    await waitUntil(() => status(el), 'the save answer', { timeout: 15_000 });
     expect(status(el)).to.match(/^The robot refused: /);
     expect(errorAt(el, 'stream_password')).to.match(/stream_password|password/);
     expect(await savedBlock()).to.deep.equal(before);
   });
 
-  it('Save with server mode on: the robot saves it, applies it and connects to the relay', async function (this: Slow) {
-    this.timeout(20_000);
+  it('Save with server mode on: the robot saves it, applies it and connects to the relay', async () => {
     const el = await loadedForm();
     input(el, 'enabled').checked = true;
     button(el, /Save/).click();
-    await waitUntil(() => status(el), 'the save answer', { timeout: 5000 });
+    await waitUntil(() => status(el), 'the save answer', { timeout: 15_000 });
     expect(status(el)).to.equal('Saved on the robot (saved and applied).');
     const saved = await savedBlock();
     expect(saved).to.include({ enabled: true, server_url: rig.relay, stream_key: rig.robot, stream_password: '********', fallback_to_local: true });
@@ -95,9 +102,9 @@ describe('server settings form, Save (real bridge)', () => {
   });
 });
 
-describe('server settings form, Test connection (real relay and bridge)', () => {
-  it('lists each piece: relay and session work, media not checked without URLs, the robot not publishing (and why)', async function (this: Slow) {
-    this.timeout(20_000);
+describe('server settings form, Test connection (real relay and bridge)', function (this: Slow) {
+  this.timeout(40_000);
+  it('lists each piece: relay and session work, media not checked without URLs, the robot not publishing (and why)', async () => {
     // The robot is on the relay (previous test); a viewer session for it, as an invite would give.
     await waitUntil(async () => (await bridge<{ status: { relay_connected: boolean } }>('server/status')).status.relay_connected, 'the robot on the relay', { timeout: 15_000, interval: 100 });
     const el = await loadedForm(settings({
