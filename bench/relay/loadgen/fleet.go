@@ -62,6 +62,7 @@ var (
 	delivered    atomic.Int64
 	acks         atomic.Int64
 	errCount     atomic.Int64
+	connFailures atomic.Int64 // sockets that could not connect (errCount also counts error frames)
 	closes       atomic.Int64
 	errorSample  []string
 	latency      hist
@@ -347,6 +348,7 @@ func pool(n int, fn func(i int) error) {
 					return
 				}
 				if err := fn(i); err != nil {
+					connFailures.Add(1)
 					noteError("connect: " + err.Error())
 				}
 			}

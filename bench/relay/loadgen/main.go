@@ -255,6 +255,7 @@ func main() {
 		switch req.Op {
 		case "connect":
 			resetCounters()
+			connFailures.Store(0)
 			mu.Lock()
 			before := len(senders)
 			mu.Unlock()
@@ -271,7 +272,7 @@ func main() {
 			mu.Lock()
 			n, sample := len(senders)-before, append([]string{}, errorSample...)
 			mu.Unlock()
-			answer(map[string]any{"op": "connected", "clients": n, "failed": errCount.Load(), "errorSample": sample, "ms": time.Since(t0).Milliseconds()})
+			answer(map[string]any{"op": "connected", "clients": n, "failed": connFailures.Load(), "errorSample": sample, "ms": time.Since(t0).Milliseconds()})
 		case "run":
 			mu.Lock()
 			list := senders
