@@ -84,10 +84,11 @@ if (operatorToken !== undefined && operatorToken.length < MIN_TOKEN_CHARS) {
   console.error(`HAVATAR_OPERATOR_TOKEN must have at least ${MIN_TOKEN_CHARS} characters (unset it to have one generated and shown once)`);
   process.exit(2);
 }
-// MALLOC_ARENA_MAX=1 (the systemd unit, scripts/stack.ts) is for this process only: glibc read it at
-// start. The multi-threaded FFmpeg encoders keep their per-thread arenas (with one arena the
-// publisher's FFmpeg took 20 % CPU instead of 13 % in an A/B run, docs/PERFORMANCE.md).
-delete process.env.MALLOC_ARENA_MAX;
+// The MALLOC_* tunables (the systemd unit, scripts/stack.ts) are for this process only: glibc read
+// them at start. The multi-threaded FFmpeg encoders keep their per-thread arenas and glibc's
+// defaults (with one arena the publisher's FFmpeg took 20 % CPU instead of 13 % in an A/B run,
+// docs/PERFORMANCE.md).
+for (const key of Object.keys(process.env)) if (key.startsWith('MALLOC_')) delete process.env[key];
 
 let bridge: Bridge;
 try {

@@ -26,9 +26,17 @@ export const BRIDGE_BUNDLE = join(ROOT, 'build', 'bridge.mjs');
  * - MALLOC_ARENA_MAX=1: one glibc malloc arena instead of one per thread (V8's helper threads
  *   each got a 16 MB one); -11..25 MB RSS, CPU unchanged. bridge/main.ts removes it from the
  *   environment its FFmpeg children inherit (their encoder threads were slower with one arena).
+ * - `--expose-gc` + MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ = 64 kB: the video path runs
+ *   a minor GC after every 512 kB of frames (bridge/media/frame-garbage.ts), and buffers of 64 kB
+ *   and more (frames, pipe and socket reads) are mapped and unmapped on their own instead of
+ *   coming from a heap glibc keeps (its moving threshold had grown past them); 80 → 62-64 MB RSS
+ *   in the footprint bench, neither half alone did more than 80 → 74. bridge/main.ts removes
+ *   every MALLOC_* from the FFmpeg children's environment.
+ * - `--single-threaded`: V8 without its helper threads (GC and compiling run on the main
+ *   thread; the JS work here is light); -2 MB RSS.
  */
-export const BRIDGE_NODE_FLAGS = ['--max-semi-space-size=1'];
-export const BRIDGE_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '1' };
+export const BRIDGE_NODE_FLAGS = ['--max-semi-space-size=1', '--single-threaded', '--expose-gc'];
+export const BRIDGE_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '65536' };
 
 const SOURCES = ['bridge', 'protocol', 'common', 'package.json', 'scripts/build-bridge.ts'];
 

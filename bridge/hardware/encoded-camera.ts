@@ -8,6 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../../common/log.ts';
+import { frameGarbage } from '../media/frame-garbage.ts';
 import { JpegSplitter } from '../media/jpeg-splitter.ts';
 import { StreamFanout } from '../media/stream-fanout.ts';
 import { FfmpegSupervisor, type SupervisorStatus } from '../media/supervisor.ts';
@@ -50,7 +51,11 @@ export class EncodedCamera implements VideoSource {
       if (raw?.feed && child.stdin) this.stopRaw = raw.feed(child.stdin);
     });
     this.supervisor.on('exit', () => { this.stopRaw?.(); this.stopRaw = null; });
-    this.supervisor.on('data', (chunk: Buffer) => (this.splitter ? this.splitter.push(chunk) : this.fanout.push(chunk)));
+    this.supervisor.on('data', (chunk: Buffer) => {
+      frameGarbage(chunk.length);
+      if (this.splitter) this.splitter.push(chunk);
+      else this.fanout.push(chunk);
+    });
   }
 
   /** How a reader's FFmpeg takes this stream: the camera's format on stdin, stamped on arrival. */

@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createLogger, type Logger } from '../../common/log.ts';
 import type { VideoSource } from '../hardware/types.ts';
 import { mjpegArgs, type MjpegOptions } from './ffmpeg-args.ts';
+import { frameGarbage } from './frame-garbage.ts';
 import { JpegSplitter } from './jpeg-splitter.ts';
 import { FfmpegSupervisor, type SupervisorOptions, type SupervisorStatus } from './supervisor.ts';
 
@@ -206,6 +207,7 @@ export class MjpegHub {
   }
 
   private onFrame(jpeg: Buffer): void {
+    frameGarbage(jpeg.length);
     const now = Date.now();
     this.frames++;
     this.bytes += jpeg.length;

@@ -60,8 +60,9 @@ export class SimulatedCamera implements VideoSource {
     this.frameBytes = width * height * 3 / 2;
     // Two full turns of wall texture wide enough that any heading maps to one contiguous window.
     this.panorama = makePanorama(Math.round((2 * Math.PI / FOV_RAD) * width));
-    // A small pool of frame buffers (see freeBuffer): never rewritten while a pipe still holds it.
-    this.buffers = [Buffer.alloc(this.frameBytes), Buffer.alloc(this.frameBytes), Buffer.alloc(this.frameBytes)];
+    // A pool of frame buffers (see freeBuffer), filled as frames are made and emptied when nobody
+    // is fed: an idle camera holds no frames (1.4 MB each at 1280x720).
+    this.buffers = [];
   }
 
   get stats(): SimulatedCameraStats { return { ...this.counters }; }
@@ -89,6 +90,9 @@ export class SimulatedCamera implements VideoSource {
   /** Number of stdins being fed now. */
   get consumerCount(): number { return this.consumers.size; }
 
+  /** Frame buffers held in the pool (none while nobody is fed). */
+  get pooledFrames(): number { return this.buffers.length; }
+
   /** Whether frames are being generated (a timer runs) — only while some stdin is fed. */
   get generating(): boolean { return this.stopTicker !== null; }
 
@@ -96,6 +100,8 @@ export class SimulatedCamera implements VideoSource {
     if (this.consumers.size || !this.stopTicker) return;
     this.stopTicker();
     this.stopTicker = null;
+    this.buffers.length = 0;
+    this.next = 0;
   }
 
   private startTicker(): () => void {
@@ -144,13 +150,18 @@ export class SimulatedCamera implements VideoSource {
   }
 
   /**
-   * A buffer no stdin may still be reading. A write does not copy: the last two frames written to
-   * each consumer may still sit in its pipe (a tail of one plus the next), so those are skipped and
-   * the pool grows when all are taken (at most 2 per consumer + 1).
+   * A buffer no stdin may still be reading. A write does not copy: the frames a consumer's pipe
+   * has not taken yet (writableLength of them, at most a tail of one plus the next, since a
+   * consumer holding a whole frame is skipped) are busy; the pool grows when all are taken. One
+   * consumer that keeps up needs two buffers: the one its pipe drains and the one being drawn.
    */
   private freeBuffer(): Buffer {
     const busy = new Set<Buffer>();
-    for (const c of this.consumers) for (const b of c.recent) busy.add(b);
+    for (const c of this.consumers) {
+      const waiting = c.stdin.writableLength;
+      const held = waiting === 0 ? 0 : waiting <= this.frameBytes ? 1 : 2;
+      for (const b of c.recent.slice(c.recent.length - held)) busy.add(b);
+    }
     for (let i = 0; i < this.buffers.length; i++) {
       const idx = (this.next + i) % this.buffers.length;
       const b = this.buffers[idx]!;

@@ -220,7 +220,7 @@ describe('havatar-bridge.service', () => {
     assert.match(unit, /^Restart=on-failure$/m);
     assert.match(unit, /^StandardOutput=journal$/m);
     assert.match(unit, /^WorkingDirectory=\/opt\/havatar\/current$/m);
-    assert.match(unit, /^ExecStart=\/usr\/bin\/node (--[a-z-]+=\S+ )*build\/bridge\.mjs .*--data-dir \/var\/lib\/havatar/m);
+    assert.match(unit, /^ExecStart=\/usr\/bin\/node (--[a-z-]+(=\S+)? )*build\/bridge\.mjs .*--data-dir \/var\/lib\/havatar/m);
     // Groups come from the user (video, audio, dialout); the unit must not widen them.
     assert.doesNotMatch(unit, /SupplementaryGroups|AmbientCapabilities/);
   });
