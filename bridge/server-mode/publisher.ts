@@ -71,7 +71,10 @@ export interface PublisherStats {
 }
 
 export class Publisher extends EventEmitter {
-  private readonly video: FfmpegSupervisor;
+  /** The video encoder whose frames are published; during a step, `retiring` is the one it replaces. */
+  private video: FfmpegSupervisor;
+  private retiring: FfmpegSupervisor | null = null;
+  private readonly makeVideo: () => FfmpegSupervisor;
   private readonly audio: FfmpegSupervisor | null;
   private push: RtspPush | null = null;
   private ports: RtpTarget[] = [];
@@ -81,7 +84,8 @@ export class Publisher extends EventEmitter {
   private restarts = 0;
   private encoder: H264Encoder | 'copy' = 'libx264';
   private vstats: VideoStats | null = null;
-  private stopFeed: (() => void) | null = null;
+  /** Each video encoder's camera feed (two while a step hands over). */
+  private readonly feeds = new Map<FfmpegSupervisor, () => void>();
   private micPipe: Writable | null = null;
   private ducked = false;
   private live = false;
@@ -104,22 +108,26 @@ export class Publisher extends EventEmitter {
     // for data on every input before it starts).
     const video = { info: opts.tap.info, ffmpegInput: () => [...lowDelayInput(), ...opts.tap.ffmpegInput()] };
     const encoder = { stdin: true, progress: true, stallMs: PUBLISH_STALL_MS, firstOutputMs: PUBLISH_FIRST_OUTPUT_MS, minBackoffMs: PUBLISH_MIN_BACKOFF_MS, maxBackoffMs: PUBLISH_MAX_BACKOFF_MS, healthyAfterMs: 5000 };
-    this.video = new FfmpegSupervisor({
-      name: 'publish-video', logger: opts.log, ...encoder,
-      args: () => publishVideoArgs({
-        video, to: this.ports[0]!, encoder: this.encoder, videoKbps: this.shape.kbps,
-        fit: { width: this.shape.width, height: this.shape.height }, fps: this.shape.fps,
-        ...(this.vstats ? { vstatsFile: this.vstats.path } : {}),
-      }),
-    });
-    this.video.on('spawn', (child: ChildProcess) => {
-      this.last = null;
-      this.advances = 0;
-      this.stopFeed?.();
-      this.stopFeed = child.stdin ? opts.tap.attach(child.stdin) : null;
-    });
-    this.video.on('progress', (p: Record<string, string>) => this.onProgress(p));
-    this.video.on('exit', () => this.onEncoderExit(this.video));
+    this.makeVideo = () => {
+      const sup: FfmpegSupervisor = new FfmpegSupervisor({
+        name: 'publish-video', logger: opts.log, ...encoder,
+        args: () => publishVideoArgs({
+          video, to: this.ports[0]!, encoder: this.encoder, videoKbps: this.shape.kbps,
+          fit: { width: this.shape.width, height: this.shape.height }, fps: this.shape.fps,
+          ...(this.vstats ? { vstatsFile: this.vstats.path } : {}),
+        }),
+      });
+      sup.on('spawn', (child: ChildProcess) => {
+        if (sup === this.video) { this.last = null; this.advances = 0; }
+        this.feeds.get(sup)?.();
+        if (child.stdin) this.feeds.set(sup, opts.tap.attach(child.stdin));
+        else this.feeds.delete(sup);
+      });
+      sup.on('progress', (p: Record<string, string>) => { if (sup === this.video) this.onProgress(p); });
+      sup.on('exit', () => this.onEncoderExit(sup));
+      return sup;
+    };
+    this.video = this.makeVideo();
     this.audio = opts.mic
       ? new FfmpegSupervisor({ name: 'publish-audio', logger: opts.log, ...encoder, args: () => publishAudioArgs({ to: this.ports[1]!, audioKbps: opts.audioKbps }) })
       : null;
@@ -188,17 +196,36 @@ export class Publisher extends EventEmitter {
 
   /**
    * The uplink policy chose another step: a new video encoder with its bitrate, frame rate and
-   * size, on the same RTSP session (its timeline continues the stream: rtp-timeline.ts), so
-   * viewers see a short freeze, never the stream going away. The camera's own H.264 is sent as
-   * it is: nothing to re-encode, so nothing to step (the policy's state still says the uplink's).
+   * size, on the same RTSP session, started BEFORE the old one stops (make before break): the
+   * old one's frames go on until the new one's first packet, which takes over the track
+   * (rtp-timeline.ts: a newer encoder's SSRC retires the older, its timestamps continue the
+   * stream), and only then is the old one stopped. Viewers see the stream go on, never a restart.
+   * The camera's own H.264 is sent as it is: nothing to re-encode, so nothing to step (the
+   * policy's state still says the uplink's).
    */
   private async applyStep(step: UplinkStep): Promise<void> {
     if (this.encoder === 'copy' || !this.wanted) return;
     this.shape = { kbps: step.kbps, fps: step.fps, width: step.width, height: step.height };
     this.opts.log.info('uplink step', { step: step.name, ...this.shape, reason: this.uplink?.state.reason });
-    if (!this.push || this.video.status.state === 'stopped') return;
-    await this.video.stop();
-    if (this.wanted && this.push) this.video.start();
+    if (!this.push || this.video.status.state === 'stopped' || this.retiring) return;
+    const old = this.video;
+    const next = this.makeVideo();
+    this.retiring = old;
+    this.video = next;
+    next.start();
+    // The new encoder has taken over once its first frames are out (-progress advancing); bounded,
+    // so a new encoder that does not start cannot keep two running.
+    await new Promise<void>((resolve) => {
+      const done = () => { clearTimeout(timer); next.off('progress', done); next.off('exit', done); resolve(); };
+      const timer = setTimeout(done, PUBLISH_FIRST_OUTPUT_MS);
+      next.on('progress', done);
+      next.on('exit', done);
+    });
+    await old.stop();
+    this.retiring = null;
+    // A step that came while this one was handing over: apply the latest now.
+    const latest = this.uplink?.state;
+    if (this.wanted && latest && latest.name !== step.name) await this.applyStep({ name: latest.name, ...latest.shape });
   }
 
   /** The session failed or was refused: encoders down, 'down' once, then a new run after a pause. */
@@ -221,10 +248,10 @@ export class Publisher extends EventEmitter {
   }
 
   private async stopEncoders(): Promise<void> {
-    this.stopFeed?.();
-    this.stopFeed = null;
+    for (const stopFeed of this.feeds.values()) stopFeed();
+    this.feeds.clear();
     this.micPipe = null;
-    await Promise.all([this.video.stop(), this.audio?.stop()]);
+    await Promise.all([this.video.stop(), this.retiring?.stop(), this.audio?.stop()]);
   }
 
   /** Talk audio is playing on the speaker: send silence instead of the microphone. */
@@ -285,7 +312,9 @@ export class Publisher extends EventEmitter {
 
   /** An encoder crashed or stalled: its supervisor restarts it; the stream is not live until frames flow again. */
   private onEncoderExit(which: FfmpegSupervisor): void {
-    if (which === this.video) { this.stopFeed?.(); this.stopFeed = null; }
+    if (which !== this.audio) { this.feeds.get(which)?.(); this.feeds.delete(which); }
+    // The encoder a step replaced: its end is the plan.
+    if (which !== this.video && which !== this.audio) return;
     if (!this.wanted || !this.push) return;
     const status = which.status;
     // Stopped on purpose (stop(), or a new step of the uplink ladder): not a failure.

@@ -74,6 +74,22 @@ describe('RtpTimeline', () => {
     assert.equal(s.tl.epochs, 2);
   });
 
+  it('a newer encoder takes over from one still running: from its first packet on, the older one\'s are dropped, never interleaved', () => {
+    const s = setup(90000);
+    // The old encoder and, from 1066 ms, a new one beside it (an uplink step: make before break).
+    for (let f = 0; f < 3; f++) { s.at(1000 + f * 33); s.push(rtp(100 + f, 1_000_000 + f * 3000, 0x1111, 'old')); }
+    s.at(1070); s.push(rtp(7, 5_000, 0x2222, 'new'));
+    s.at(1099); assert.equal(s.push(rtp(103, 1_000_000 + 3 * 3000, 0x1111, 'old')), null, 'the old one\'s frame after the takeover');
+    s.at(1103); s.push(rtp(8, 5_000 + 3000, 0x2222, 'new'));
+    s.at(1132); assert.equal(s.push(rtp(104, 1_000_000 + 4 * 3000, 0x1111, 'old')), null);
+    const h = s.out.map(head);
+    assert.deepEqual(h.map((x) => x.payload), ['old', 'old', 'old', 'new', 'new']);
+    assert.deepEqual(h.map((x) => x.seq), [100, 101, 102, 103, 104], 'one sequence, no gap, no repeat');
+    assert.ok(h.every((x) => x.ssrc === 0x1111));
+    assert.equal(s.tl.epochs, 2);
+    assert.equal(s.tl.superseded, 2);
+  });
+
   it('timestamps and sequence numbers wrap like RTP does', () => {
     const s = setup(48000);
     for (let i = 0; i < 4; i++) { s.at(1000 + i * 20); s.push(rtp(0xfffe + i, 0xfffffc40 + i * 960, 5)); }

@@ -16,7 +16,9 @@
 //
 // A restarted encoder (new SSRC) is an epoch: its packets keep the first encoder's SSRC, their
 // sequence numbers continue, and their timestamps continue from the wall clock, so MediaMTX sees
-// one stream with a gap instead of a jump. Left alone: a restarted VIDEO encoder's first frames are
+// one stream with a gap instead of a jump. A newer encoder takes over from an older one still
+// running (the uplink ladder starts the new before stopping the old): once a new SSRC is seen,
+// packets of the SSRCs before it are dropped, never interleaved. Left alone: a restarted VIDEO encoder's first frames are
 // late by its start (73-162 ms measured), and the continued timeline keeps that much video lead
 // over the audio until the publisher reconnects.
 
@@ -38,6 +40,9 @@ const PACE_TOLERANCE_MS = 5;
 const PACED_STEPS = 2;
 /** The first forwarded packet is at most this much older than the freshest seen in the epoch. */
 const FRESH_MS = 5;
+
+/** How many earlier encoders' SSRCs are remembered (one is ever running beside the current). */
+const MAX_RETIRED = 8;
 
 const int32 = (v: number): number => v | 0;
 
@@ -61,6 +66,10 @@ export class RtpTimeline {
   dropped = 0;
   /** Encoders seen (1 + restarts). */
   epochs = 0;
+  /** Packets of an encoder a newer one took over from, dropped. */
+  superseded = 0;
+  /** SSRCs of earlier encoders (the last few): their late packets are dropped. */
+  private readonly retired: number[] = [];
 
   constructor(opts: RtpTimelineOptions) {
     if (!(Number.isInteger(opts.clockRate) && opts.clockRate > 0)) throw new RangeError(`RTP clock rate must be a positive integer, got ${opts.clockRate}`);
@@ -79,7 +88,10 @@ export class RtpTimeline {
     const now = this.now();
     const ssrc = pkt.readUInt32BE(8);
     const ts = pkt.readUInt32BE(4);
-    if (ssrc !== this.epochSsrc) this.newEpoch(ssrc, now, ts);
+    if (ssrc !== this.epochSsrc) {
+      if (this.retired.includes(ssrc)) { this.superseded++; return null; }
+      this.newEpoch(ssrc, now, ts);
+    }
     if (!this.live) {
       if (this.dropBacklog && !this.looksLive(now, ts)) { this.dropped++; return null; }
       this.goLive(pkt, now);
@@ -88,6 +100,10 @@ export class RtpTimeline {
   }
 
   private newEpoch(ssrc: number, now: number, ts: number): void {
+    if (this.epochSsrc !== null) {
+      this.retired.push(this.epochSsrc);
+      if (this.retired.length > MAX_RETIRED) this.retired.shift();
+    }
     this.epochSsrc = ssrc;
     this.epochs++;
     this.epochRef = { at: now, ts };
