@@ -40,6 +40,7 @@ describe('driving through a stalled link', () => {
   async function driveFor(op: Operator, ms: number, ttl = 300): Promise<ReturnType<typeof drive>[]> {
     const sent: ReturnType<typeof drive>[] = [];
     const end = Date.now() + ms;
+    // The pace between commands is the stimulus (the app's drive timer).
     while (Date.now() < end) { const d = drive(0.5, 0.5, { ttl }); op.send(d); sent.push(d); await sleep(PACE_MS); }
     return sent;
   }
@@ -68,7 +69,8 @@ describe('driving through a stalled link', () => {
     await driveFor(op, 200);
     proxy!.stall(600);
     const stallFrom = op.mark();
-    // The driver keeps its stick held throughout: sending goes on until the robot drives again.
+    // The driver keeps its stick held throughout: sending at the app's pace (the stimulus) goes on
+    // until the robot drives again.
     let sending = true;
     const sender = (async () => { while (sending) { op.send(drive(0.5, 0.5)); await sleep(PACE_MS); } })();
     try {
