@@ -69,8 +69,8 @@ describe('driving through a stalled link', () => {
     await driveFor(op, 200);
     proxy!.stall(600);
     const stallFrom = op.mark();
-    // The driver keeps its stick held throughout: sending at the app's pace (the stimulus) goes on
-    // until the robot drives again.
+    // The driver keeps its stick held throughout: sending goes on until the robot drives again,
+    // at the app's pace (the stimulus).
     let sending = true;
     const sender = (async () => { while (sending) { op.send(drive(0.5, 0.5)); await sleep(PACE_MS); } })();
     try {
