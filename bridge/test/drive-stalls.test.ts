@@ -69,9 +69,9 @@ describe('driving through a stalled link', () => {
     await driveFor(op, 200);
     proxy!.stall(600);
     const stallFrom = op.mark();
-    // The driver keeps its stick held throughout: sending goes on until the robot drives again,
-    // at the app's pace (the stimulus).
+    // The driver keeps its stick held throughout: sending goes on until the robot drives again.
     let sending = true;
+    // At the app's pace: the stimulus.
     const sender = (async () => { while (sending) { op.send(drive(0.5, 0.5)); await sleep(PACE_MS); } })();
     try {
       const stopped = await op.next('stopped', 3000, mark);
