@@ -182,9 +182,14 @@ export function cameraEncoderArgs(source: VideoSource, format: 'mjpeg' | 'h264')
   return [...globalArgs(), ...source.ffmpegInput(), '-an', ...codec, '-flush_packets', '1', 'pipe:1'];
 }
 
-/** A camera's own compressed stream (V4L2 `-input_format h264`) on stdout, untouched. */
+/**
+ * A camera's own compressed stream (V4L2 `-input_format h264`) on stdout, not re-encoded. H.264:
+ * dump_extra puts the SPS/PPS FFmpeg read at the start before every keyframe, for cameras that
+ * send them once: a reader joins at an SPS (bridge/media/stream-fanout.ts).
+ */
 export function cameraCopyArgs(source: VideoSource, format: 'mjpeg' | 'h264'): string[] {
-  return [...globalArgs(), ...source.ffmpegInput(), '-an', '-c:v', 'copy', '-f', format === 'h264' ? 'h264' : 'image2pipe', '-flush_packets', '1', 'pipe:1'];
+  const out = format === 'h264' ? ['-bsf:v', 'dump_extra', '-f', 'h264'] : ['-f', 'image2pipe'];
+  return [...globalArgs(), ...source.ffmpegInput(), '-an', '-c:v', 'copy', ...out, '-flush_packets', '1', 'pipe:1'];
 }
 
 /** Lists a V4L2 device's formats on stderr (bridge/hardware/v4l2-formats.ts reads them). */
