@@ -1,9 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setLogLevel } from '../../common/log.ts';
 import { decodeStripFromLuma } from '../../protocol/timestamp-strip.ts';
@@ -14,8 +9,7 @@ import { micCaptureArgs, mjpegArgs, PUBLISH_SDP, publishAudioArgs, publishVideoA
 import { RtspPush } from '../server-mode/rtsp-push.ts';
 import { FfmpegSupervisor } from './supervisor.ts';
 import { waitFor } from '../../common/wait.ts';
-import { ffmpegOnce } from './test/helpers.ts';
-import { freePort } from '../../scripts/stack.ts';
+import { ffmpegOnce, startPlainMediamtx } from './test/helpers.ts';
 
 setLogLevel('error');
 after(() => FfmpegSupervisor.stopAll());
@@ -86,18 +80,8 @@ describe('FFmpeg arguments', () => {
 
 describe('RTSP publish through a real MediaMTX', () => {
   it('publishes H.264 + Opus that reads back with the capture-time strip intact', async (t) => {
-    const mediamtx = execFileSync('bash', ['scripts/build-mediamtx.sh'], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
-    const dir = mkdtempSync(join(tmpdir(), 'havatar-mtx-'));
-    const port = await freePort();
-    writeFileSync(join(dir, 'mediamtx.yml'), [
-      'logLevel: warn', 'rtsp: yes', `rtspAddress: 127.0.0.1:${port}`, 'rtspTransports: [tcp]',
-      'rtmp: no', 'hls: no', 'webrtc: no', 'srt: no', 'moq: no', 'api: no', 'metrics: no', 'pprof: no', 'playback: no',
-      'authInternalUsers:', '  - user: any', '    pass:', '    ips: []', '    permissions:', '      - action: publish', '      - action: read',
-      'paths:', '  all_others:', '',
-    ].join('\n'));
-    const server = spawn(mediamtx, [join(dir, 'mediamtx.yml')], { detached: true, stdio: 'ignore' });
+    const { port, stop: stopServer } = await startPlainMediamtx();
     const camera = new SimulatedCamera({ width: 640, height: 480, fps: 25 });
-    await waitFor(`MediaMTX listening on ${port}`, () => connects(port), undefined, { timeoutMs: 5000 });
     const push = new RtspPush({ url: `rtsp://127.0.0.1:${port}/robots/r1`, tracks: [{ sdp: PUBLISH_SDP.video }, { sdp: PUBLISH_SDP.audio }] });
     push.on('error', () => {});
     const [v, a] = await push.listen();
@@ -117,8 +101,7 @@ describe('RTSP publish through a real MediaMTX', () => {
       await Promise.all([publisher.stop(), audio.stop()]);
       push.close();
       stopFeed?.();
-      try { process.kill(-server.pid!, 'SIGKILL'); } catch { /* gone */ }
-      rmSync(dir, { recursive: true, force: true });
+      stopServer();
     });
     let progress: Record<string, string> | null = null;
     publisher.on('progress', (p: Record<string, string>) => { progress = p; });
@@ -136,11 +119,3 @@ describe('RTSP publish through a real MediaMTX', () => {
   });
 });
 
-/** Whether a TCP connection to 127.0.0.1:`port` is accepted (the error when not, for the timeout message). */
-function connects(port: number): Promise<true> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', reject);
-  });
-}

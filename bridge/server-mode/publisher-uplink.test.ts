@@ -6,17 +6,14 @@
 // frames keep coming after every step, the change of size included).
 // The policy's times are shortened here; its rules at their boundaries are uplink-policy.test.ts's.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createLogger, setLogLevel } from '../../common/log.ts';
 import { waitFor } from '../../common/wait.ts';
-import { freePort } from '../../scripts/stack.ts';
 import { SimulatedCamera } from '../sim/camera.ts';
 import { Publisher } from './publisher.ts';
+import { startPlainMediamtx } from '../media/test/helpers.ts';
 
 setLogLevel('error');
 
@@ -44,27 +41,11 @@ async function throttle(targetPort: number): Promise<{ port: number; set: (kbps:
   return { port: (server.address() as { port: number }).port, set: (k) => { kbps = k; } };
 }
 
+/** The plain test MediaMTX (RTSP only, anyone publishes), stopped after the file's tests. */
 async function mediamtx(): Promise<number> {
-  const binary = execFileSync('bash', ['scripts/build-mediamtx.sh'], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
-  const dir = mkdtempSync(join(tmpdir(), 'havatar-mtx-uplink-'));
-  const port = await freePort();
-  writeFileSync(join(dir, 'mediamtx.yml'), [
-    'logLevel: warn', 'rtsp: yes', `rtspAddress: 127.0.0.1:${port}`, 'rtspTransports: [tcp]',
-    'rtmp: no', 'hls: no', 'webrtc: no', 'srt: no', 'moq: no', 'api: no', 'metrics: no', 'pprof: no', 'playback: no',
-    'authInternalUsers:', '  - user: any', '    pass:', '    ips: []', '    permissions:', '      - action: publish', '      - action: read',
-    'paths:', '  all_others:', '',
-  ].join('\n'));
-  const server = spawn(binary, [join(dir, 'mediamtx.yml')], { detached: true, stdio: 'ignore' });
-  after(() => {
-    try { process.kill(-server.pid!, 'SIGKILL'); } catch { /* gone */ }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await waitFor(`MediaMTX listening on ${port}`, () => new Promise<boolean>((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  }), Boolean, { timeoutMs: 10_000 });
-  return port;
+  const server = await startPlainMediamtx();
+  after(server.stop);
+  return server.port;
 }
 
 /**
