@@ -4,7 +4,7 @@
 // robot, turned off. Prints one JSON line once everything is ready; stops everything it started
 // when its stdin closes (the plugin ends it, or dies).
 //   node --import tsx scripts/wtr-rig.ts <page origin>
-import { createServer } from 'node:net';
+import { freePort } from './stack.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRig, TOKEN, type Rig } from '../bridge/test/harness.ts';
@@ -12,14 +12,6 @@ import { registerRobot, sessionFor, startRelay, stopAll } from '../server/test/h
 
 const ROBOT = 'form-bot';
 
-/** A loopback port nothing listens on: the bridge's RTSP target (no MediaMTX in this rig). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function main(): Promise<void> {
   const origin = process.argv[2];
@@ -37,7 +29,8 @@ async function main(): Promise<void> {
   const relay = await startRelay({ env: { APP_ORIGINS: origin } });
   const password = await registerRobot(relay.url, ROBOT);
   const session = await sessionFor(relay.url, ROBOT, 'viewer');
-  const rtsp = `rtsp://127.0.0.1:${await closedPort()}`;
+  // The bridge's RTSP target: a port nothing listens on (no MediaMTX in this rig).
+  const rtsp = `rtsp://127.0.0.1:${await freePort()}`;
   rig = await startRig({
     prepare: (dir) => writeFileSync(join(dir, 'avatar_tank_config.json'), JSON.stringify({
       camera: { device: 'sim', width: 320, height: 240, fps: 10 },

@@ -4,23 +4,16 @@
 // every state change is checked) and does not retry by itself; POST /server/start tries again.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../scripts/stack.ts';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../../common/wait.ts';
 import { api, startRig, type Rig } from './harness.ts';
 
 let rig: Rig;
+/** A loopback port nothing listens on (freePort binds it once, then closes it). */
 let deadPort: number;
 
-/** A loopback port with nothing listening on it (bound once by the OS, then closed). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 interface Status { state: string; last_error: string | null; server_mode_enabled: boolean; fallback_to_local: boolean; relay_connected: boolean }
 const status = async () => ((await api(rig, 'GET', '/server/status')).body as { status: Status }).status;
@@ -28,7 +21,7 @@ const status = async () => ((await api(rig, 'GET', '/server/status')).body as { 
 const statesEntered = () => rig.bridgeLog.filter((l) => l.includes('"server mode state"')).map((l) => (JSON.parse(l.slice(l.indexOf('{'))) as { to: string }).to);
 
 before(async () => {
-  deadPort = await closedPort();
+  deadPort = await freePort();
   rig = await startRig({
     prepare: (dir) => writeFileSync(join(dir, 'avatar_tank_config.json'), JSON.stringify({
       camera: { device: 'sim', width: 320, height: 240, fps: 10 },
