@@ -2,6 +2,7 @@
 // bench/results/<date>.json and <date>.md, and rewrites the tables of docs/PERFORMANCE.md between
 // `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` (each with the command, date, machine and load,
 // and the goal beside each figure). --quick (default): 4 min 40-50 s on 2 cores as measured (goal: under 5).
+// `--field`: bench/field.ts alone, the product over each emulated network profile (root only; its table is `field`).
 // `--only a,b` runs a subset (names: video, audio, command, footprint, videopaths, mode, serial, relay, soak).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,13 +11,13 @@ import { ROOT } from '../scripts/stack.ts';
 import { describeBenchStack, SHARED_STACK_ENV, startBenchStack, type BenchStack } from './lib/stack.ts';
 import { machine, type Dist } from './lib/util.ts';
 
-const MODE = process.argv.includes('--soak') ? 'soak' : process.argv.includes('--full') ? 'full' : 'quick';
+const MODE = process.argv.includes('--field') ? 'field' : process.argv.includes('--soak') ? 'soak' : process.argv.includes('--full') ? 'full' : 'quick';
 const onlyArg = process.argv.indexOf('--only');
 const ONLY = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',')) : null;
 const COMMAND = `npm run bench -- --${MODE}${ONLY ? ` --only ${[...ONLY].join(',')}` : ''}`;
 
 /** `shared`: runs on one stack started here (bench/lib/stack.ts), with the other shared benches; the rest start their own. */
-interface Bench { name: string; script: string; args: Record<'quick' | 'full' | 'soak', string[] | null>; timeoutS: number; raw?: boolean; shared?: boolean }
+interface Bench { name: string; script: string; args: Partial<Record<'quick' | 'full' | 'soak' | 'field', string[] | null>>; timeoutS: number; raw?: boolean; shared?: boolean }
 const BENCHES: Bench[] = [
   { name: 'video', script: 'bench/video-latency.ts', args: { quick: ['--frames', '300'], full: ['--frames', '600', '--repeat', '3'], soak: null }, timeoutS: 400, shared: true },
   { name: 'audio', script: 'bench/audio-latency.ts', args: { quick: ['--seconds', '10'], full: ['--seconds', '60'], soak: null }, timeoutS: 300, shared: true },
@@ -26,6 +27,7 @@ const BENCHES: Bench[] = [
   { name: 'mode', script: 'bench/mode-switch.ts', args: { quick: ['--cycles', '1'], full: ['--cycles', '3'], soak: null }, timeoutS: 240 },
   { name: 'relay', script: 'bench/relay/capacity.ts', args: { quick: ['--quick'], full: ['--full'], soak: null }, timeoutS: 1800, raw: true },
   { name: 'videopaths', script: 'bench/video-paths.ts', args: { quick: ['--seconds', '4'], full: ['--seconds', '20'], soak: null }, timeoutS: 400 },
+  { name: 'field', script: 'bench/field.ts', args: { field: ['--seconds', '20'] }, timeoutS: 1500 },
   { name: 'soak', script: 'bench/soak.ts', args: { quick: null, full: null, soak: ['--minutes', '60'] }, timeoutS: 4200 },
 ];
 
@@ -183,6 +185,31 @@ function videoPathsTable(r: J): string {
   return lines.join('\n');
 }
 
+/** bench/field.ts: one row per network profile (field/profiles.ts), the issue's goal beside each figure. */
+function fieldTable(r: J): string {
+  const P = r.profiles as J[];
+  const by = (n: string) => P.find((x) => x.name === n);
+  const wired = by('wired');
+  const kb = (b: number) => `${Math.round(b / 1024)}`;
+  const goal = (x: J): string => {
+    if (x.name === 'good-wifi' && wired?.glass && x.glass) return `within 10 ms of wired: ${x.glass.p50 - wired.glass.p50 <= 10 ? '✅' : '❌'}`;
+    if (x.name === '4g' && wired?.glass && x.glass) {
+      const bound = Math.round(wired.glass.p50 + x.videoOneWayMs + 30);
+      const ok = x.glass.p50 <= bound && x.freezes.longestMs <= 500 && (x.driveShare ?? 0) >= 98 && x.falseDeadmanStops === 0;
+      return `p50 ≤ ${bound} ms, no freeze > 500 ms, drive ≥ 98 %, 0 false stops: ${ok ? '✅' : '❌'}`;
+    }
+    if (x.name === 'bad-4g') return `longest freeze ≤ 1 s, drive ≥ 90 %: ${x.freezes.longestMs <= 1000 && (x.driveShare ?? 0) >= 90 ? '✅' : '❌'}`;
+    if (x.name === 'outage-10s' && x.outage) return `back ≤ 2 s: ${(x.outage.videoBackMs ?? Infinity) <= 2000 && (x.outage.controlBackMs ?? Infinity) <= 2000 ? '✅' : '❌'}`;
+    return '—';
+  };
+  return [
+    '| profile | glass-to-glass WebRTC p50 / p95 | freezes > 200 ms (longest) | command p50 / p99 | drive smooth | false deadman stops | back after outage (video / control) | KiB robot up / down · phone up / down (lost pkts) | goal |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...P.map((x) => `| ${x.name} (${x.about}) | ${ms(x.glass, 'p50')} / ${ms(x.glass, 'p95')} | ${x.freezes.count} (${x.freezes.longestMs} ms) | ${ms(x.command, 'p50')} / ${ms(x.command, 'p99')} | ${x.driveShare ?? '—'} % | ${x.falseDeadmanStops} | ${x.outage ? `${x.outage.videoBackMs ?? 'never'} / ${x.outage.controlBackMs ?? 'never'} ms` : '—'} | ${kb(x.bytes.robotUp)} / ${kb(x.bytes.robotDown)} · ${kb(x.bytes.phoneUp)} / ${kb(x.bytes.phoneDown)} (${x.lost.robotUp + x.lost.robotDown + x.lost.phoneUp + x.lost.phoneDown}) | ${goal(x)} |`),
+    '', `Each profile ${r.seconds} s on a fresh field network (bench/field.ts): robot, server and phone in network namespaces joined by field/wire; WebRTC through the app's WhepPlayer; a driver at the app's 40 ms pace through the relay; wheels sampled every 50 ms; outages take the phone's link down ${r.outageAtS} s in and the run goes on 10 s after it returns; a deadman stop inside an outage (or 3 s after it) is the rule working, not counted. "Control back" is the bench page's driver, which reopens its socket only once TCP gives up on it (the app also watches its link's heartbeat), so after a long outage it is TCP's retransmission backoff more than the product's. Every process of the three namespaces shares this machine's cores: at the load in the header the wired row is the floor the others compare with. Not measured here yet: MJPEG (the phone's namespace reaches only the server), audio both ways.`,
+  ].join('\n');
+}
+
 function soakTable(r: J): string {
   return ['| process | RSS start → end | RSS slope (2nd half) | fds start → end | verdict |', '|---|---|---|---|---|',
     ...Object.entries(r.procs as J).map(([n, x]) => `| ${n} | ${x.rssStartMb} → ${x.rssEndMb} MB | ${x.slopeMbPerHour} MB/h | ${x.fdsStart} → ${x.fdsEnd} | ${x.flat ? 'flat ✅' : 'growing ❌'} |`),
@@ -258,6 +285,7 @@ for (const o of outcomes) {
     else if (o.name === 'mode') sections.mode = `${h}\n\n${modeTable(r)}`;
     else if (o.name === 'videopaths') sections.videopaths = `${h}\n\n${videoPathsTable(r)}`;
     else if (o.name === 'soak') sections.soak = `${h}\n\n${soakTable(r)}`;
+    else if (o.name === 'field') sections.field = `${h}\n\n${fieldTable(r)}`;
     else if (o.name === 'relay') sections.relay = `${h}\n\n${o.markdown ?? ''}`;
   } catch (err) {
     sections[o.name] = `${h}\n\nResult could not be tabulated: ${(err as Error).message}`;
