@@ -97,6 +97,8 @@ func run(list []*sender, driverHz, viewerHz, ms, drainMs float64) runResult {
 			nv++
 		}
 	}
+	running.Store(true)
+	defer running.Store(false)
 	t0 := nowMs()
 	runStartBits.Store(math.Float64bits(t0))
 	sent := make([]int64, workers)
@@ -238,6 +240,8 @@ func direct(rateHz float64, count int) (runResult, error) {
 }
 
 func main() {
+	runStartBits.Store(math.Float64bits(math.Inf(1)))
+	go keepalive()
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 256<<20)
 	out := json.NewEncoder(os.Stdout)
