@@ -9,6 +9,7 @@
 // the playlist and as `Authorization: Bearer` on every request hls.js makes (segments too).
 
 import { withToken } from './webrtc-sdp.ts';
+import { JUMP_COOLDOWN_MS, liveEdgeJump } from './live-edge.ts';
 import type { VideoSource, VideoState } from './video-source.ts';
 
 const RETRY_MS = 2000;
@@ -43,6 +44,7 @@ export class HlsPlayer implements VideoSource {
   private url = '';
   private gen = 0;
   private retry: ReturnType<typeof setTimeout> | undefined;
+  private lastJumpAt = -Infinity;
   private readonly listeners = new Set<() => void>();
 
   constructor(private readonly opts: HlsOptions) {
@@ -56,6 +58,8 @@ export class HlsPlayer implements VideoSource {
     v.addEventListener('playing', () => {
       if (this.state === 'loading') this.set('playing', null);
     });
+    // timeupdate comes ~4 times a second while playing, and once more when a paused tab resumes.
+    v.addEventListener('timeupdate', () => this.keepLive());
     v.addEventListener('error', () => {
       if (this.state === 'loading' || this.state === 'playing') this.failed('The HLS stream failed.');
     });
@@ -107,6 +111,12 @@ export class HlsPlayer implements VideoSource {
       // segments (1 s here). No back buffer kept: nobody seeks a robot camera.
       lowLatencyMode: true,
       backBufferLength: 0,
+      // Back to the target after falling behind: faster playback for a small lag (hls.js does it
+      // only within a segment of the target), keepLive() jumps for a large one. hls.js would also
+      // add 1 s to its target for good after each stall (up to a segment): a robot camera would
+      // rather rebuffer again than stay a second late.
+      maxLiveSyncPlaybackRate: 1.5,
+      liveSyncOnStallIncrease: 0,
       xhrSetup: (xhr) => {
         if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
       },
@@ -118,6 +128,17 @@ export class HlsPlayer implements VideoSource {
     });
     hls.loadSource(src);
     hls.attachMedia(this.element);
+  }
+
+  /** Jumps back to the live edge when the player is too far behind to catch up by playing faster. */
+  private keepLive(): void {
+    const hls = this.hls;
+    if (!hls || performance.now() - this.lastJumpAt < JUMP_COOLDOWN_MS) return;
+    const v = this.element;
+    const to = liveEdgeJump({ latency: hls.latency, targetLatency: hls.targetLatency, syncPosition: hls.liveSyncPosition, currentTime: v.currentTime, paused: v.paused });
+    if (to === null) return;
+    this.lastJumpAt = performance.now();
+    v.currentTime = to;
   }
 
   private failed(error: string): void {
