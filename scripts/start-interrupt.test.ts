@@ -62,7 +62,7 @@ const STAGES = [
 
 /** Ten ports below the ephemeral range (no outgoing connection takes them meanwhile), all free now. */
 async function fixedPorts(): Promise<Record<string, number>> {
-  const names = ['bridge', 'bridgeHttps', 'simControl', 'relay', 'rtsp', 'webrtc', 'webrtcUdp', 'hls', 'api', 'metrics'];
+  const names = ['bridge', 'bridgeHttps', 'simControl', 'relay', 'rtsp', 'webrtc', 'webrtcUdp', 'hls', 'api', 'metrics', 'playback'];
   for (;;) {
     const base = 20000 + Math.floor(Math.random() * 12000);
     const ports = Object.fromEntries(names.map((n, i) => [n, base + i]));

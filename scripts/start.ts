@@ -18,6 +18,7 @@ import { renderUnicodeCompact } from 'uqr';
 import { ROOT, STANDARD_SERVER_PORTS, freePort, type Ports, type ServerPorts, startStack, type Stack } from './stack.ts';
 import { stopAllChildren, trackedChildren } from './children.ts';
 import { describeConflicts, portConflicts, type PortNeed } from './ports.ts';
+import { MEDIAMTX_PORTS } from '../protocol/limits.ts';
 
 const dataDir = process.env.HAVATAR_DATA_DIR ?? join(ROOT, '.havatar');
 const host = process.env.HAVATAR_HOST ?? '0.0.0.0';
@@ -83,12 +84,12 @@ const parentAtStart = process.ppid;
 setInterval(() => { if (process.ppid !== parentAtStart) void shutdown(0, 'parent gone'); }, 500).unref();
 progress({ stage: 'begin' });
 
-const PORT_NAMES = ['bridge', 'bridgeHttps', 'simControl', 'relay', 'rtsp', 'webrtc', 'webrtcUdp', 'hls', 'api', 'metrics', 'serverHttps'] as const;
+const PORT_NAMES = ['bridge', 'bridgeHttps', 'simControl', 'relay', 'rtsp', 'webrtc', 'webrtcUdp', 'hls', 'api', 'metrics', 'playback', 'serverHttps'] as const;
 type PortName = (typeof PORT_NAMES)[number];
 
 /** HAVATAR_PORTS: unset (the standard ports), `auto`, or `name=port,…` over the standard ones. */
 async function choosePorts(spec: string | undefined): Promise<Record<PortName, number>> {
-  const standard: Record<PortName, number> = { bridge: 5000, bridgeHttps: 5443, simControl: 5010, ...STANDARD_SERVER_PORTS, serverHttps: 3443 };
+  const standard: Record<PortName, number> = { bridge: 5000, bridgeHttps: 5443, simControl: 5010, ...STANDARD_SERVER_PORTS, playback: MEDIAMTX_PORTS.playback, serverHttps: 3443 };
   if (spec === 'auto') {
     const out = { ...standard };
     for (const name of PORT_NAMES) out[name] = await freePort();
@@ -110,7 +111,7 @@ async function choosePorts(spec: string | undefined): Promise<Record<PortName, n
 async function main(): Promise<void> {
   const chosen = await choosePorts(process.env.HAVATAR_PORTS);
   const ports: Ports = { bridge: chosen.bridge, bridgeHttps: chosen.bridgeHttps, simControl: chosen.simControl };
-  const serverPorts: ServerPorts = { relay: chosen.relay, rtsp: chosen.rtsp, webrtc: chosen.webrtc, webrtcUdp: chosen.webrtcUdp, hls: chosen.hls, api: chosen.api, metrics: chosen.metrics };
+  const serverPorts: ServerPorts = { relay: chosen.relay, rtsp: chosen.rtsp, webrtc: chosen.webrtc, webrtcUdp: chosen.webrtcUdp, hls: chosen.hls, api: chosen.api, metrics: chosen.metrics, playback: chosen.playback };
   const appUrl = `http://127.0.0.1:${ports.bridge}/`;
   if (lan && !lanAddresses.length) {
     console.error('--lan: this machine has no network address besides loopback, so there is no LAN to open server mode to.');
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
     { what: 'MediaMTX HLS', port: serverPorts.hls, host: serverHost, proto: 'tcp' },
     { what: 'MediaMTX API', port: serverPorts.api, host: '127.0.0.1', proto: 'tcp' },
     { what: 'MediaMTX metrics', port: serverPorts.metrics, host: '127.0.0.1', proto: 'tcp' },
+    { what: 'MediaMTX playback (recordings)', port: chosen.playback, host: '127.0.0.1', proto: 'tcp' },
     ...(lan ? [{ what: 'HTTPS front (--lan)', port: chosen.serverHttps, host: '0.0.0.0', proto: 'tcp' as const }] : []),
   ];
   const conflicts = await portConflicts(needs);
@@ -180,7 +182,7 @@ ${lanAddresses.map((a) => `  Phone on this network, local mode:  https://${a}:${
 
   Relay:            ${stack.server!.relayUrl}/api/status   (counts; details with the admin key in ${join(dataDir, 'dev-relay-admin-key')})
   Server mode:      ${lan ? `open to this network (--lan): ${lanAddresses.map((a) => `https://${a}:${chosen.serverHttps}`).join(', ')} (relay, WHEP/WHIP, HLS; the robot's certificate), WebRTC media UDP :${serverPorts.webrtcUdp}` : 'this machine only (127.0.0.1); `npm start -- --lan` opens it to this network'}
-  MediaMTX:         rtsp://127.0.0.1:${serverPorts.rtsp}, WebRTC :${serverPorts.webrtc}, HLS :${serverPorts.hls}
+  MediaMTX:         rtsp://127.0.0.1:${serverPorts.rtsp}, WebRTC :${serverPorts.webrtc}, HLS :${serverPorts.hls}, recordings (playback) :${serverPorts.playback}
   Simulator state:  ${stack.simControlUrl}/state
   Data and config:  ${dataDir}
 Press Ctrl-C to stop.`);
