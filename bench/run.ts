@@ -65,13 +65,19 @@ function videoTable(r: J): string {
   const P = r.paths as J;
   const row = (label: string, x: J, goal: string, ok: boolean | null) => `| ${label} | ${ms(x.latency, 'p50')} | ${ms(x.latency, 'p95')} | ${ms(x.latency, 'max')} | ${x.frames} (${x.decodeFailures} unreadable) | ${goal}${verdict(ok)} |`;
   const rw = P.webrtc as J, rm = P.mjpeg as J, rh = P.hls as J;
+  // Issue 19: p95 ≤ 60 ms, or ≤ 1.1× the floor's p95 in the same run when the floor itself is above 60 ms here.
+  const p95 = (x: J): number | null => x?.latency?.p95 ?? null;
+  const p95Ratio = p95(rw.ours) !== null && p95(rw.floor) ? Math.round((p95(rw.ours)! / p95(rw.floor)!) * 100) / 100 : null;
+  const p95Goal = p95(rw.floor) !== null && p95(rw.floor)! > 60
+    ? { text: `p95 ≤ 60 ms or, the floor's p95 being ${p95(rw.floor)} ms, ≤ 1.1× it: **${p95Ratio}×**`, ok: p95Ratio !== null ? p95(rw.ours)! <= 60 || p95Ratio <= 1.1 : null }
+    : { text: `p95 ≤ 60 ms (floor's p95 ${p95(rw.floor) ?? '—'} ms; ${p95Ratio ?? '—'}×)`, ok: p95(rw.ours) !== null ? p95(rw.ours)! <= 60 : null };
   const lines = [
     '| path | p50 | p95 | max | frames | goal |', '|---|---|---|---|---|---|',
     row('ours · local MJPEG (bridge /video, app `<img>`)', rm.ours, `p50 ≤ 1.25× floor: **${rm.ratioP50}×**`, rm.ratioP50 !== null ? rm.ratioP50 <= 1.25 : null),
     row('floor · MJPEG (FFmpeg -threads 1 → minimal server)', rm.floor, '—', null),
-    row('ours · WebRTC (bridge → MediaMTX → app WhepPlayer)', rw.ours, `p50 ≤ 1.25× floor: **${rw.ratioP50}×**; p95 ≤ 60 ms`, rw.ratioP50 !== null && rw.ours.latency ? rw.ratioP50 <= 1.25 && rw.ours.latency.p95 <= 60 : null),
+    row('ours · WebRTC (bridge → MediaMTX → app WhepPlayer)', rw.ours, `p50 ≤ 1.25× floor: **${rw.ratioP50}×**; ${p95Goal.text}`, rw.ratioP50 !== null && p95Goal.ok !== null ? rw.ratioP50 <= 1.25 && p95Goal.ok : null),
     row('floor · WebRTC (FFmpeg → own MediaMTX → plain WHEP)', rw.floor, '—', null),
-    row('ours · LL-HLS (app HlsPlayer, hls.js)', rh.ours, `fallback only; ratio ${rh.ratioP50}×`, null),
+    row('ours · LL-HLS (app HlsPlayer, hls.js)', rh.ours, `fallback only; p50 ≤ 1.1× floor: **${rh.ratioP50}×**`, rh.ratioP50 !== null ? rh.ratioP50 <= 1.1 : null),
     row('floor · LL-HLS (MediaMTX defaults, plain hls.js)', rh.floor, '—', null),
   ];
   const st = (x: J) => x.stages ? `capture→received ${x.stages.captureToReceiveP50} ms · received→displayed ${x.stages.receiveToDisplayP50} ms (jitter buffer ${x.stages.jitterBufferMsPerFrame} ms/frame, decode ${x.stages.decodeMsPerFrame} ms/frame) · displayed→callback ${x.stages.displayToCallbackP50} ms` : '—';
