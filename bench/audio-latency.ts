@@ -31,13 +31,37 @@ let bs: BenchStack | null = null;
 let browser: Browser | null = null;
 let reader: ChildProcess | null = null;
 let ws: WebSocket | null = null;
+let leaseHolder: { close(): void } | null = null;
 async function cleanup() {
   if (reader) killGroup(reader, 'SIGKILL');
   ws?.terminate();
+  leaseHolder?.close();
   await browser?.close().catch(() => {});
   await bs?.stop().catch(() => {});
 }
 onInterrupt(cleanup);
+
+/** Takes the driver lease on a relay client socket and keeps it with the app's heartbeat (500 ms). */
+async function holdLease(url: string): Promise<{ close(): void }> {
+  const sock = new WebSocket(url);
+  let mine = false;
+  sock.on('message', (data: Buffer, binary: boolean) => {
+    if (binary) return;
+    const m = JSON.parse(data.toString()) as { type: string; you?: boolean };
+    if (m.type === 'lease') mine = m.you === true;
+  });
+  await new Promise<void>((res, rej) => { sock.once('open', () => res()); sock.once('error', rej); });
+  sock.send(JSON.stringify({ v: 1, type: 'hello', name: 'bench-talk', want: 'driver' }));
+  const beat = setInterval(() => sock.send(JSON.stringify({ v: 1, type: 'heartbeat', t: Date.now() })), 500);
+  const close = () => { clearInterval(beat); sock.terminate(); };
+  try {
+    await waitFor('the driver lease', () => mine, 5000, 50);
+  } catch (err) {
+    close();
+    throw err;
+  }
+  return { close };
+}
 
 try {
   const m = machine();
@@ -100,6 +124,9 @@ try {
   console.error(`mic → app (local /ws): ${JSON.stringify(dist(local.ms))}`);
 
   // 2. talk → robot speaker: WHIP from the page, read back with the robot's own talk arguments.
+  // Only the driver holding the lease may talk (server/relay/mediamtx-auth.ts), and the lease
+  // lapses without the app's heartbeat: hold it as the app does, on the relay's client socket.
+  leaseHolder = await holdLease(`${bs.stack.server!.relayUrl.replace('http', 'ws')}/ws/client/${sess.clientId}?token=${encodeURIComponent(sess.token)}`);
   await page.evaluate(([u, t]) => (globalThis as unknown as Bench).bench.talk!(u, t), [sess.whipUrl, sess.token]);
   const api = bs.stack.server!.mediamtxApiUrl;
   const headers = bs.stack.server!.mediamtxApiHeaders;
@@ -124,6 +151,8 @@ try {
   killGroup(reader, 'SIGKILL');
   reader = null;
   await page.evaluate(() => (globalThis as unknown as Bench).bench.stopTalk!());
+  leaseHolder.close();
+  leaseHolder = null;
   const talk = latencies(talkOnsets);
 
   if (process.env.BENCH_DEBUG) (await import('node:fs')).writeFileSync('/tmp/talk.s16', Buffer.concat(dbg));
