@@ -42,13 +42,14 @@ const FREEZE_BOUND_MS = 1500;
  */
 const DRIVE_SHARE_MIN = 0.8;
 /**
- * Marked todo (reported, not failing the suite) until issue 17 item 4 lands: on this profile the
+ * Marked todo (reported, not failing the suite) until drive commands ride through a lost TCP
+ * segment (docs/RELIABILITY.md, drive through jitter and stalls): on this profile the
  * bridge does stop a present driver now and then. Seen in 1 of 5 busy runs on 2026-12-06: four
  * deadman stops within one second (silentMs 250-260), a TCP segment of the drive socket lost and
- * waiting for its retransmission (Linux's minimum RTO 200 ms + the 50 ms round trip), as the issue
- * predicts. Remove `todo` when the drive path holds.
+ * waiting for its retransmission (Linux's minimum RTO 200 ms + the 50 ms round trip). Remove
+ * `todo` when the drive path holds.
  */
-const DEADMAN_TODO = 'issue 17 item 4: the drive path over TCP still trips the 250 ms deadman on a lost segment';
+const DEADMAN_TODO = 'the drive path over TCP still trips the 250 ms deadman on a lost segment';
 
 let net: FieldNet;
 let stack: FieldStack;
@@ -119,7 +120,7 @@ test(`${PROFILE}: the app plays WebRTC, takes control and drives for ${DRIVE_MS 
   while (Date.now() < heldUntil) {
     const s = await simState();
     samples.push(s.left > 0 && s.right > 0);
-    await sleep(50);
+    await sleep(50); // the sampling pace while the stimulus (the held stick) lasts
   }
   const frames = (await page.evaluate(FRAME_TIMES)) as number[];
   heldStops = [...deadmanStops];

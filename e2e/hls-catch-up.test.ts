@@ -42,6 +42,7 @@ async function latency(frames = 10): Promise<number> {
   // bench.measure() looks at its timeout only when a frame comes: a stalled player needs a race.
   const r = await page.evaluate((n) => Promise.race([
     (globalThis as unknown as { bench: Bench }).bench.measure({ frames: n, timeoutMs: 5000, warmupMs: 0 }),
+    // Not a wait: the window the stimulus (a stalled player) gets to show a frame before it counts as none.
     new Promise<{ samples: { lat: number }[] }>((res) => setTimeout(() => res({ samples: [] }), 5000)),
   ]), frames);
   const lat = r.samples.map((s) => s.lat).sort((a, b) => a - b);
@@ -66,7 +67,7 @@ test('a paused HLS player jumps back near the live edge when it plays again', as
   const before = await playing();
   const heldAt = Date.now();
   await page.evaluate('document.querySelector("video").pause()');
-  await sleep(HOLD_MS); // the stall itself, not a wait for something
+  await sleep(HOLD_MS); // the stimulus: the stall itself, not a wait for something
   await page.evaluate('document.querySelector("video").play()');
   await backNearEdge('paused', before, heldAt);
   await page.evaluate(() => (globalThis as unknown as { bench: Bench }).bench.stop());
@@ -84,7 +85,7 @@ test('an HLS player whose requests stall for seconds returns near the live edge 
   const heldAt = Date.now();
   // The stall is real: the player runs out of picture and says so ('waiting').
   await waitFor('the player waiting for data while its requests are held', () => page.evaluate('window.__waiting'), (n) => Number(n) > 0, HOLD_MS * 3);
-  await sleep(Math.max(0, HOLD_MS - (Date.now() - heldAt))); // the rest of the stall itself
+  await sleep(Math.max(0, HOLD_MS - (Date.now() - heldAt))); // the stimulus: the rest of the stall itself
   holding = false;
   for (const release of held.splice(0)) release();
   await backNearEdge('requests held', before, heldAt);

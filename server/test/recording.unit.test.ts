@@ -133,6 +133,7 @@ describe('the relay\'s view and MediaMTX\'s', () => {
     const { sw, rec } = rig(500);
     const slow = sw.set.bind(sw);
     let first = true;
+    // The stimulus: MediaMTX slower to answer the first call (the start) than the second.
     sw.set = async (robot, on) => { if (first) { first = false; await new Promise((r) => setTimeout(r, 20)); } return slow(robot, on); };
     await Promise.all([rec.start('sim', 'Ana'), rec.stop('sim')]);
     assert.deepEqual(sw.calls, ['sim:true', 'sim:false']);
