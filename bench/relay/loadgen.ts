@@ -105,7 +105,10 @@ export class Loadgen {
     });
   }
 
-  connect(target: Target, robots: RobotSpec[], clients: ClientSpec[]): Promise<Connected> { return this.ask({ op: 'connect', target, robots, clients }); }
+  /** A relay that times out every handshake (10 s each, 64 at a time) takes ~160 ms a socket: wait that long, at least 300 s. */
+  connect(target: Target, robots: RobotSpec[], clients: ClientSpec[]): Promise<Connected> {
+    return this.ask({ op: 'connect', target, robots, clients }, Math.max(300_000, (robots.length + clients.length) * 200));
+  }
   async run(driverHz: number, viewerHz: number, ms: number, drainMs: number): Promise<RunResult> {
     return (await this.ask<{ result: RunResult }>({ op: 'run', driverHz, viewerHz, ms, drainMs }, ms + drainMs + 60_000)).result;
   }
