@@ -91,10 +91,11 @@ function relayRoutes(): Route[] {
 }
 
 /** Message types of protocol/relay.ts per direction, from its `// ---- a → b ----` sections. */
-export function relayFrameTypes(src: string): Map<string, string[]> {
+export function relayFrameTypes(src: string, shared = ''): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  // A frame two directions share is declared once and named in each direction's union.
-  const typeOf = new Map([...src.matchAll(/interface (\w+) \{[^}]*?\bv: 1; type: '(\w+)'/g)].map((m) => [m[1]!, m[2]!]));
+  // A frame two directions share is declared once and named in each direction's union; one the
+  // robot sends too (`recording`) is declared in `shared` (protocol/messages.ts).
+  const typeOf = new Map([...(src + shared).matchAll(/interface (\w+) \{[^}]*?\bv: 1; type: '(\w+)'/g)].map((m) => [m[1]!, m[2]!]));
   const parts = src.split(/^\/\/ ---- (.+?) -{3,}\s*$/m);
   for (let i = 1; i < parts.length; i += 2) {
     const direction = parts[i]!.replace(/\s*\(.*\)\s*$/, '').trim();
@@ -156,7 +157,7 @@ test('the relay frame parser reads the same types the protocol exports', () => {
 });
 
 test('every WebSocket message type is documented in its direction, and every documented one exists', () => {
-  const relay = relayFrameTypes(read('protocol/relay.ts'));
+  const relay = relayFrameTypes(read('protocol/relay.ts'), read('protocol/messages.ts'));
   for (const d of ['relay → robot', 'robot → relay', 'relay → app', 'app → relay']) {
     assert.ok(relay.has(d), `protocol/relay.ts has no "// ---- ${d} ----" section with frame interfaces (found: ${[...relay.keys()].join(', ')})`);
   }

@@ -40,6 +40,10 @@ const robot: Record<RobotMessage['type'], RobotMessage[]> = {
     { v: 1, type: 'error', code: 'bad_message', message: 'left must be between -1 and 1', field: 'left', ref: '12' },
     { v: 1, type: 'error', code: 'internal', message: 'oops' },
   ],
+  recording: [
+    { v: 1, type: 'recording', robot: 'sim', available: true, active: true, since: 1_765_000_000_000, by: 'Ana' },
+    { v: 1, type: 'recording', robot: 'sim', available: false, active: false, since: null, by: null, stopped: 'lost' },
+  ],
 };
 
 /** One wrong value per field (and a few per type) that the validator must refuse. */

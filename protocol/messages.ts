@@ -12,6 +12,9 @@ import {
 } from './limits.ts';
 import { fail, ok, type Result } from './result.ts';
 
+/** A robot id: also a MediaMTX path segment (`robots/<id>`, `robots/<id>/talk`). */
+export const ROBOT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
 export const DIRECTIONS = ['forward', 'backward', 'left', 'right', 'stop'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
 export type Role = 'driver' | 'viewer';
@@ -107,9 +110,33 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface ErrorMsg { v: 1; type: 'error'; code: ErrorCode; message: string; field?: string; ref?: string }
 
+/** Why a recording ended: someone asked, the server's disk fell below its floor, or MediaMTX lost it (a restart). */
+export const RECORDING_STOP_REASONS = ['request', 'disk_low', 'lost'] as const;
+export type RecordingStopReason = (typeof RECORDING_STOP_REASONS)[number];
+
+/**
+ * Is the robot's camera being recorded on the server (MediaMTX), since when and on whose word.
+ * The relay says it (protocol/relay.ts: to its apps and to the robot, on join and on every change);
+ * the bridge passes the relay's word on to its local operators in the same frame, so whoever
+ * watches, by either path, can see they are being recorded. Declared here because it is also a
+ * robot → app frame; only the relay may send it to apps through the relay.
+ */
+export interface RecordingMsg {
+  v: 1; type: 'recording'; robot: string;
+  /** This server can record at all (MediaMTX's API and a recordings disk are configured). */
+  available: boolean;
+  active: boolean;
+  /** When recording began (relay clock, ms), null when not recording. */
+  since: number | null;
+  /** Who started it: the driver's name or client id, `admin`; null when not known (or not recording). */
+  by: string | null;
+  /** Set on the frame that tells of a stop. */
+  stopped?: RecordingStopReason;
+}
+
 export type RobotMessage =
   | WelcomeMsg | AckMsg | HeartbeatAckMsg | TelemetryMsg | LeaseStateMsg | StoppedMsg | TtsResultMsg
-  | TalkStateMsg | ErrorMsg;
+  | TalkStateMsg | ErrorMsg | RecordingMsg;
 
 // ---- validators ----------------------------------------------------------------------------
 
@@ -166,6 +193,12 @@ const welcomeLimits: Checker = (l) => {
   return p ? `${p.field} ${p.error}` : null;
 };
 
+/** The recording frame's fields (protocol/relay.ts validates the relay's with the same). */
+export const RECORDING_SPEC: Spec = {
+  v: V, type: oneOf('recording'), robot: str(1, 64, ROBOT_ID_PATTERN), available: bool, active: bool,
+  since: nullable(num(0, 2 ** 53)), by: nullable(NAME), stopped: optional(oneOf(...RECORDING_STOP_REASONS)),
+};
+
 const robotSpecs: Record<RobotMessage['type'], Spec> = {
   welcome: {
     v: V, type: oneOf('welcome'), session: ID, robot: NAME, driver: nullable(ID), audio: audioFormat,
@@ -179,6 +212,7 @@ const robotSpecs: Record<RobotMessage['type'], Spec> = {
   tts_result: { v: V, type: oneOf('tts_result'), id: ID, ok: bool, error: optional(str(1, 200)) },
   talk_state: { v: V, type: oneOf('talk_state'), speaker: oneOf('idle', 'playing'), by: nullable(ID) },
   error: { v: V, type: oneOf('error'), code: oneOf(...ERROR_CODES), message: str(1, 500), field: optional(str(1, 100)), ref: optional(str(1, 100)) },
+  recording: RECORDING_SPEC,
 };
 
 /**

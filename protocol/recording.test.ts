@@ -2,7 +2,8 @@
 // and robot) pass the validators every edge uses, and malformed ones are refused naming the field.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseClientToRelay, parseRelayToClient, parseRelayToRobot } from './relay.ts';
+import { parseRobotMessage } from './messages.ts';
+import { parseClientToRelay, parseRelayToClient, parseRelayToRobot, parseRobotToRelay } from './relay.ts';
 
 const ON = { v: 1, type: 'recording', robot: 'sim', available: true, active: true, since: 1_765_000_000_000, by: 'Ana' };
 
@@ -26,5 +27,14 @@ test('the recording state passes to apps and robots; stops name a known reason',
       assert.equal(r.ok, false, `${field}: ${String(value)}`);
       assert.equal(!r.ok && r.field, field);
     }
+  }
+});
+
+test('the bridge passes the same frame to its local apps; the relay refuses it from a robot', () => {
+  assert.deepEqual(parseRobotMessage(JSON.stringify(ON)), { ok: true, value: ON });
+  for (const frame of [ON, { v: 1, type: 'to', client: 'c-1', msg: ON }]) {
+    const r = parseRobotToRelay(JSON.stringify(frame));
+    assert.equal(r.ok, false, `the relay alone says whether it records: ${frame.type}`);
+    assert.equal(!r.ok && r.field, frame.type === 'to' ? 'msg' : 'type');
   }
 });

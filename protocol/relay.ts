@@ -10,13 +10,12 @@
 // driver (stop from anyone). When a client's socket drops the robot gets `client` leave; when it was
 // the driver the relay first forwards a `stop` on its behalf.
 
-import { bool, nullable, num, oneOf, optional, str, type Checker } from './check.ts';
+import { nullable, num, oneOf, str, type Checker } from './check.ts';
 import { MAX_ID_CHARS, PROTOCOL_VERSION } from './limits.ts';
-import { checkTyped, decodeFrame, parseClientMessage, parseRobotMessage, type ClientMessage, type Role, type RobotMessage, type Spec } from './messages.ts';
-import type { Result } from './result.ts';
+import { checkTyped, decodeFrame, parseClientMessage, parseRobotMessage, RECORDING_SPEC, ROBOT_ID_PATTERN, type ClientMessage, type RecordingMsg, type Role, type RobotMessage, type Spec } from './messages.ts';
+import { fail, type Result } from './result.ts';
 
-/** A robot id: also a MediaMTX path segment (`robots/<id>`, `robots/<id>/talk`). */
-export const ROBOT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export { ROBOT_ID_PATTERN } from './messages.ts';
 /** A client id chosen by the app for one tab/connection (`/ws/client/:clientId`). */
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/;
 
@@ -50,27 +49,9 @@ export type RelayToRobotMessage = ForwardMsg | ClientPresenceMsg | DriverMsg | P
 
 // ---- recording (relay → app and robot) -------------------------------------------------------
 
-/** Why a recording ended: someone asked, the server's disk fell below its floor, or MediaMTX lost it (a restart). */
-export const RECORDING_STOP_REASONS = ['request', 'disk_low', 'lost'] as const;
-export type RecordingStopReason = (typeof RECORDING_STOP_REASONS)[number];
-
-/**
- * Is the robot's camera being recorded on the server (MediaMTX), since when and on whose word.
- * The relay sends it to every client on join and to everyone (and the robot) on every change, so
- * whoever watches can see they are being recorded.
- */
-export interface RecordingMsg {
-  v: 1; type: 'recording'; robot: string;
-  /** This server can record at all (MediaMTX's API and a recordings disk are configured). */
-  available: boolean;
-  active: boolean;
-  /** When recording began (relay clock, ms), null when not recording. */
-  since: number | null;
-  /** Who started it: the driver's name or client id, `admin`; null when not known (or not recording). */
-  by: string | null;
-  /** Set on the frame that tells of a stop. */
-  stopped?: RecordingStopReason;
-}
+// The relay sends it to every client on join and to everyone (and the robot) on every change.
+// Declared once in protocol/messages.ts: the bridge passes it on to its local operators too.
+export { RECORDING_STOP_REASONS, type RecordingMsg, type RecordingStopReason } from './messages.ts';
 
 // ---- robot → relay --------------------------------------------------------------------------
 
@@ -104,10 +85,7 @@ const ROBOT: Checker = str(1, 64, ROBOT_ID_PATTERN);
 /** What the relay issues (server/relay/publish-credential.ts): a prefix, hex expiry and nonce, a base64url MAC. */
 export const PUBLISH_CREDENTIAL_PATTERN = /^hp_[A-Za-z0-9_-]{20,160}$/;
 
-const recordingSpec: Spec = {
-  v: V, type: oneOf('recording'), robot: ROBOT, available: bool, active: bool,
-  since: nullable(num(0, 2 ** 53)), by: nullable(NAME), stopped: optional(oneOf(...RECORDING_STOP_REASONS)),
-};
+const recordingSpec: Spec = RECORDING_SPEC;
 
 const nested = (parse: (x: unknown) => Result<unknown>): Checker => (m) => {
   const r = parse(m);
@@ -133,8 +111,14 @@ export function parseRelayToRobot(input: unknown): Result<RelayToRobotMessage> {
 export function parseRobotToRelay(input: unknown): Result<RobotToRelayMessage> {
   const d = decodeFrame(input);
   if (!d.ok) return d;
-  if (d.value.type !== 'to') return parseRobotMessage(d.value);
-  return checkTyped<ToClientMsg>({ to: { v: V, type: oneOf('to'), client: CLIENT, msg: nested(parseRobotMessage) } }, d.value);
+  if (d.value.type !== 'to') return robotMessageForRelay(d.value);
+  return checkTyped<ToClientMsg>({ to: { v: V, type: oneOf('to'), client: CLIENT, msg: nested(robotMessageForRelay) } }, d.value);
+}
+
+/** A RobotMessage the relay passes on: not `recording`, which the relay alone says (the robot's is its word to its local operators). */
+function robotMessageForRelay(value: unknown): Result<RobotMessage> {
+  const r = parseRobotMessage(value);
+  return r.ok && r.value.type === 'recording' ? fail('recording is the relay\'s to say, not the robot\'s', 'type') : r;
 }
 
 const clientToRelaySpecs: Record<(RefreshMsg | RecordMsg)['type'], Spec> = {

@@ -63,7 +63,7 @@ export class ServerRun {
     this.talk = new ServerTalk(player, this.publisher, deps.gateway, cfg.stream_key);
     this.clients = new RelayClients({ link: this.link, lease: deps.lease, gateway: deps.gateway, talk: this.talk });
     this.link.on('up', () => this.linkUp());
-    this.link.on('down', (reason: string, wasUp: boolean) => { this.stopWaiting(); this.recording = null; on.linkDown(reason, wasUp); });
+    this.link.on('down', (reason: string, wasUp: boolean) => { this.stopWaiting(); this.clearRecording(); on.linkDown(reason, wasUp); });
     this.link.on('frame', (f: RelayToRobotMessage, at: number) => {
       if (f.type === 'publish_credential') this.credentialArrived(f);
       else if (f.type === 'recording') this.recordingChanged(f);
@@ -78,6 +78,21 @@ export class ServerRun {
       this.deps.log.info(f.active ? 'the server records this robot\'s camera' : 'the server stopped recording this robot\'s camera', { by: f.by, stopped: f.stopped });
     }
     this.recording = f;
+    this.deps.gateway.setRecording(f);
+  }
+
+  /**
+   * The relay link dropped (or server mode stops, which drops it): local operators are told "not
+   * recorded", not left with a stale REC. That is what is known: the publisher runs only while the
+   * link is up, so nothing more of this robot reaches the server to be recorded; if the relay still
+   * holds a recording, its frame says so again once the link is back.
+   */
+  private clearRecording(): void {
+    const last = this.recording;
+    if (!last) return; // nothing was said on this link, so nothing to take back
+    this.recording = null;
+    this.deps.gateway.setRecording({ v: 1, type: 'recording', robot: last.robot, available: false, active: false, since: null, by: null });
+    this.deps.gateway.setRecording(null);
   }
 
   /** The relay link up and the stream really sending. */

@@ -10,7 +10,7 @@ import type { Logger } from '../../common/log.ts';
 import { CloseCode, MAX_BINARY_FRAME_BYTES, MAX_TEXT_FRAME_BYTES } from '../../protocol/limits.ts';
 import {
   errorCodeFor, msg, parseClientMessage, type ClientMessage, type LeaseStateMsg, type RobotMessage,
-  type StoppedMsg, type TalkStateMsg, type TelemetryMsg, type WelcomeMsg,
+  type RecordingMsg, type StoppedMsg, type TalkStateMsg, type TelemetryMsg, type WelcomeMsg,
 } from '../../protocol/messages.ts';
 import { refuseHandshake } from '../../common/handshake.ts';
 import { Timers } from '../../common/state-machine.ts';
@@ -53,6 +53,8 @@ export class WsGateway {
   private sessions = new Map<string, Session>();
   private readonly timers = new Timers();
   private talker: Peer | null = null;
+  /** Server mode's last word on recording, for operators who join (null: none to tell). */
+  private recording: RecordingMsg | null = null;
   private broadcastSinks = new Set<(m: RobotMessage) => void>();
   private readonly mic: MicFeed;
   private ctx: HandlerContext;
@@ -111,6 +113,7 @@ export class WsGateway {
     session.send(this.welcome(session.id));
     session.send(this.leaseStateFor(session));
     session.send(this.talkState());
+    if (this.recording) session.send(this.recording);
     this.mic.update(this.closing);
   }
 
@@ -191,6 +194,17 @@ export class WsGateway {
   broadcast(m: RobotMessage): void {
     for (const s of this.sessions.values()) s.send(m);
     for (const sink of this.broadcastSinks) sink(m);
+  }
+
+  /**
+   * Whether the server records this robot (server mode, the relay's frame): told to the local
+   * operators now and to each that joins, so they see it as the relay's own clients do. Not a
+   * broadcast: the relay's clients hear it from the relay, which alone may say it. null: stop
+   * telling joiners (the caller has said what is known now).
+   */
+  setRecording(m: RecordingMsg | null): void {
+    this.recording = m;
+    if (m) for (const s of this.sessions.values()) s.send(m);
   }
 
   /** Also sends every broadcast (stopped, talk_state, …) to `sink` (the relay link); returns the unsubscribe. */

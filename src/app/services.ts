@@ -57,11 +57,12 @@ export function createServices(dbName?: string, localLink?: Link, pathDeps?: Par
   const link = new SwitchLink(local);
   const robot = new RobotState(link);
   const log = new ConnectionLog();
-  let relay: RelayLink | null = null;
-  // A switch to the relay path looks like a drop to the robot state (it forgets the recording
-  // state) and replays only the relay's welcome: the recording state is read back from the link.
+  // A switch of path looks like a drop to the robot state (it forgets the recording state) and
+  // replays only the new link's welcome: the recording state is read back from the link (the
+  // relay's, or the one the bridge passed on).
   link.on('status', () => {
-    if (relay && link.active === relay && relay.recording && robot.recording !== relay.recording) robot.recordingChanged(relay.recording);
+    const kept = link.active.recording;
+    if (kept && robot.recording !== kept) robot.recordingChanged(kept);
   });
   link.on('log', (text) => log.add(text));
   const mode = new PathSelector({
@@ -71,7 +72,6 @@ export function createServices(dbName?: string, localLink?: Link, pathDeps?: Par
     makeRelayLink: () => {
       const r = new RelayLink({ target: () => ({ serverUrl: settings.value.serverUrl, token: settings.value.sessionToken }), hello });
       r.on('log', (text) => log.add(`relay: ${text}`));
-      relay = r;
       // A relay link built beside the local one (a probe) is not the robot's state until it is used.
       r.onRelay('recording', (m) => { if (link.active === r) robot.recordingChanged(m); });
       return r;

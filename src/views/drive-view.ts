@@ -6,8 +6,7 @@
 import { LitElement, html, nothing } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
 import { MAX_TTS_CHARS } from '../../protocol/limits.ts';
-import { msg, type ErrorMsg, type LeaseMsg } from '../../protocol/messages.ts';
-import type { RecordingStopReason } from '../../protocol/relay.ts';
+import { msg, type ErrorMsg, type LeaseMsg, type RecordingStopReason } from '../../protocol/messages.ts';
 import { appServices, type AppServices } from '../app/services.ts';
 import '../components/drive-joystick.ts';
 import '../components/recordings-list.ts';
@@ -160,23 +159,26 @@ export class DriveView extends LitElement {
   }
 
   /**
-   * Whoever watches sees that the robot is being recorded; the driver holding control starts and
-   * stops it; drivers open the list (the relay refuses recordings to viewers).
+   * Whoever watches, by either path, sees that the robot is being recorded (on the local path the
+   * bridge passes the relay's word on); on the server path the driver holding control starts and
+   * stops it and drivers open the list (the relay refuses recordings to viewers).
    */
   private renderRecordingState() {
     const robot = this.conn.robot;
     const rec = robot.recording;
-    if (this.conn.mode.path !== 'server' || !rec) return nothing;
+    if (!rec) return nothing;
+    // Record and Recordings talk to the relay: only on its path.
+    const controls = rec.available && this.conn.mode.path === 'server';
     const live = this.conn.status.state === 'live';
     const driverSession = this.settings.value.sessionRole === 'driver';
     const error = robot.lastError?.ref === 'record' && robot.lastError !== this.errorBeforeRecord ? robot.lastError : null;
     return [
       html`<div class="recording" data-recording=${rec.active ? 'active' : 'off'}>
         ${rec.active ? html`<span class="rec" role="status">● REC — this robot is being recorded${rec.by ? ` (started by ${rec.by})` : ''}</span>` : nothing}
-        ${rec.available && robot.isDriver
+        ${controls && robot.isDriver
           ? html`<button class="record" aria-pressed=${rec.active} ?disabled=${!live} @click=${() => this.record(rec.active ? 'stop' : 'start')}>${rec.active ? 'Stop recording' : 'Record'}</button>`
           : nothing}
-        ${rec.available && driverSession
+        ${controls && driverSession
           ? html`<button class="recordings-toggle" aria-pressed=${this.recordingsOpen} @click=${() => (this.recordingsOpen = !this.recordingsOpen)}>Recordings</button>`
           : nothing}
       </div>`,

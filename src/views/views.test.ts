@@ -2,7 +2,7 @@
 // buttons to the right messages. The real bridge is exercised by the end-to-end tests.
 
 import { expect, fixture, html } from '@open-wc/testing';
-import { msg, type LeaseStateMsg, type TelemetryMsg } from '../../protocol/messages.ts';
+import { msg, type LeaseStateMsg, type RecordingMsg, type TelemetryMsg } from '../../protocol/messages.ts';
 import { createServices, setAppServices, type AppServices } from '../app/services.ts';
 import { FakeLink, uniqueDbName } from '../test/fake-link.ts';
 import { sleep, waitFor } from '../../common/wait.ts';
@@ -61,6 +61,31 @@ describe('drive view', () => {
     const hud = shadow(el).querySelector('hv-hud')!;
     await hud.updateComplete;
     expect(shadow(hud).textContent).to.contain('you drive').and.contain('64 %');
+  });
+
+  it('shows the server\'s recording indicator from the local link (the bridge passes it on), without the relay\'s controls', async () => {
+    const { s, link } = services();
+    link.setState('live');
+    const el = await fixture<HTMLElement & { updateComplete: Promise<unknown> }>(html`<hv-drive-view></hv-drive-view>`);
+    expect(s.mode.path).not.to.equal('server');
+    const rec = () => shadow(el).querySelector('.recording .rec');
+    const on = msg<RecordingMsg>({ type: 'recording', robot: 'sim', available: true, active: true, since: 1_765_000_000_000, by: 'Ana' });
+    link.receive(msg<LeaseStateMsg>({ type: 'lease', driver: 's1', driverName: 'tester', you: true }));
+    link.receive(on);
+    await el.updateComplete;
+    expect(rec()?.textContent).to.equal('● REC — this robot is being recorded (started by Ana)');
+    expect(button(el, /Record|Stop recording|Recordings/), 'Record and Recordings talk to the relay').to.equal(undefined);
+    // The bridge lost the relay: "not recorded", no stale REC.
+    link.receive(msg<RecordingMsg>({ type: 'recording', robot: 'sim', available: false, active: false, since: null, by: null }));
+    await el.updateComplete;
+    expect(rec()).to.equal(null);
+    link.receive(on);
+    await el.updateComplete;
+    expect(rec()).to.exist;
+    // The local socket dropped: the state is forgotten with it.
+    link.setState('lost', 'Connection closed (1006).');
+    await el.updateComplete;
+    expect(rec()).to.equal(null);
   });
 
   it('stops the robot and says why when the tab goes to the background while driving', async () => {

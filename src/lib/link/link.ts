@@ -3,7 +3,7 @@
 // and the command queue never know which one they talk through.
 
 import type { AudioFrame } from '../../../protocol/audio.ts';
-import type { ClientMessage, RobotMessage, WelcomeMsg } from '../../../protocol/messages.ts';
+import type { ClientMessage, RecordingMsg, RobotMessage, WelcomeMsg } from '../../../protocol/messages.ts';
 import type { ClockOffset } from './clock.ts';
 
 /**
@@ -33,6 +33,11 @@ export interface Link {
   readonly kind: 'local' | 'relay';
   readonly status: LinkStatus;
   readonly welcome: WelcomeMsg | null;
+  /**
+   * The last word on the server recording the robot heard on this socket (null until said, and once
+   * it drops): a switch onto a link that is already live replays only its welcome, so this is read back.
+   */
+  readonly recording?: RecordingMsg | null;
   /** Heartbeat round trip, ms (null until measured). */
   readonly heartbeatRttMs: number | null;
   readonly clock: ClockOffset;

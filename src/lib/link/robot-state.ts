@@ -1,8 +1,7 @@
 // What the robot last told us, kept in one place for every view: telemetry, who drives, the
 // speaker, the last stop and the last error. Fed by the link's messages; reset when it drops.
 
-import type { ErrorMsg, LeaseStateMsg, StoppedMsg, TalkStateMsg, TelemetryMsg } from '../../../protocol/messages.ts';
-import type { RecordingMsg } from '../../../protocol/relay.ts';
+import type { ErrorMsg, LeaseStateMsg, RecordingMsg, StoppedMsg, TalkStateMsg, TelemetryMsg } from '../../../protocol/messages.ts';
 import { Emitter } from './emitter.ts';
 import type { Link } from './link.ts';
 
@@ -17,7 +16,7 @@ export class RobotState {
   talk: TalkStateMsg | null = null;
   lastStopped: StoppedMsg | null = null;
   lastError: ErrorMsg | null = null;
-  /** The server's last word on recording the robot (server mode only; null: not known). */
+  /** The server's last word on recording the robot (server mode: from the relay, or passed on by the bridge; null: not known). */
   recording: RecordingMsg | null = null;
   private readonly unsubs: (() => void)[];
 
@@ -45,6 +44,9 @@ export class RobotState {
           case 'error':
             this.lastError = m;
             break;
+          case 'recording': // the bridge passing the relay's word on to local operators
+            this.recording = m;
+            break;
           default:
             return;
         }
@@ -63,7 +65,7 @@ export class RobotState {
     ];
   }
 
-  /** The relay said whether it records (RelayLink's `recording` event). */
+  /** The relay said whether it records (RelayLink's `recording` event; on the local link it is a message). */
   recordingChanged(m: RecordingMsg): void {
     this.recording = m;
     this.events.emit('change', undefined);

@@ -3,7 +3,7 @@
 
 import { expect } from '@open-wc/testing';
 import { CloseCode } from '../../../protocol/limits.ts';
-import { msg, type HeartbeatAckMsg, type WelcomeMsg } from '../../../protocol/messages.ts';
+import { msg, type HeartbeatAckMsg, type RecordingMsg, type WelcomeMsg } from '../../../protocol/messages.ts';
 import { waitFor } from '../../../common/wait.ts';
 import { withFakeClock } from '../../test/fake-clock.ts';
 import type { LinkState } from './link.ts';
@@ -141,6 +141,22 @@ describe('WebSocket link state machine', () => {
     await waitFor('reconnect', () => FakeSocket.all.length === 2, undefined, 1000);
     first.push(welcome()); // stale socket: must not flip the state
     expect(link.status.state).to.equal('connecting');
+    link.stop();
+  });
+
+  it('keeps the bridge\'s last recording frame for a switch to replay, and forgets it with the socket', () => {
+    const { link, sock } = makeLink();
+    link.start();
+    sock().open();
+    sock().push(welcome());
+    const on = msg<RecordingMsg>({ type: 'recording', robot: 'sim', available: true, active: true, since: 1_765_000_000_000, by: 'Ana' });
+    const seen: string[] = [];
+    link.on('message', (m) => seen.push(m.type));
+    sock().push(on);
+    expect(seen).to.deep.equal(['recording']);
+    expect(link.recording).to.deep.equal(on);
+    sock().drop(1006);
+    expect(link.recording).to.equal(null);
     link.stop();
   });
 

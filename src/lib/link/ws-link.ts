@@ -5,7 +5,7 @@
 
 import { decodeAudioFrame } from '../../../protocol/audio.ts';
 import { CloseCode } from '../../../protocol/limits.ts';
-import { msg, parseRobotMessage, type ClientMessage, type HeartbeatMsg, type HelloMsg, type WelcomeMsg } from '../../../protocol/messages.ts';
+import { msg, parseRobotMessage, type ClientMessage, type HeartbeatMsg, type HelloMsg, type RecordingMsg, type WelcomeMsg } from '../../../protocol/messages.ts';
 import { backoffDelay, type BackoffOptions } from '../../../common/backoff.ts';
 import { ClockOffset } from './clock.ts';
 import { Emitter } from './emitter.ts';
@@ -70,6 +70,8 @@ export class WsLink implements Link {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private beatTimer: ReturnType<typeof setInterval> | undefined;
   welcome: WelcomeMsg | null = null;
+  /** The bridge's last `recording` frame on this socket (the relay's word, passed on in server mode). */
+  recording: RecordingMsg | null = null;
   heartbeatRttMs: number | null = null;
 
   constructor(private readonly opts: WsLinkOptions) {
@@ -203,6 +205,9 @@ export class WsLink implements Link {
       case 'telemetry':
         this.clock.sample(m.ts, at);
         break;
+      case 'recording':
+        this.recording = m;
+        break;
       default:
         break; // the others only pass through to the listeners below
     }
@@ -267,6 +272,7 @@ export class WsLink implements Link {
     const prev = this.current;
     if (prev.state === state && prev.reason === reason) return;
     this.current = { state, reason, retryAt };
+    if (state === 'lost' || state === 'closed') this.recording = null;
     this.log(`${state}${reason ? ` — ${reason}` : ''}`);
     this.events.emit('status', this.current);
   }
