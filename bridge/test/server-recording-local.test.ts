@@ -1,4 +1,4 @@
-// The server's recording indicator reaches the bridge's LOCAL operators too (issue 18 item 1):
+// The server's recording indicator reaches the bridge's LOCAL operators too:
 // the real bridge in server mode against a relay on loopback (bridge/server-mode/test/fake-relay.ts:
 // real sockets, the relay's own frames sent by the test; the real relay's recording frames are
 // tested in server/test/recording.test.ts). A local operator gets the relay's `recording` frame on
