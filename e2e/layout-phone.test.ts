@@ -7,21 +7,15 @@
 // (src/views/layout.test.ts) covers every state and screen size with fake links; this one is the
 // same check with everything real.
 // HAVATAR_SCREENSHOTS=1 also saves the screen to docs/screenshots (the README's picture).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { ROOT, type Stack } from '../scripts/stack.ts';
-import { launchChromium } from './browser.ts';
-import { startServerStack } from './server-stack.ts';
+import type { Locator, Page } from 'playwright-core';
+import { ROOT } from '../scripts/stack.ts';
+import { serverStackFixture } from './server-stack.ts';
 import { waitFor } from '../common/wait.ts';
 import { StackLog } from './stack-log.ts';
 
-let stack: Stack;
-let browser: Browser;
-let dataDir: string;
 const stackLog = new StackLog();
 const PHONE = { width: 390, height: 844 };
 
@@ -40,25 +34,15 @@ async function box(name: string, locator: Locator): Promise<[string, Box]> {
   return [name, b];
 }
 
-before(stackLog.dumpOnFailure(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-layout-'));
-  stack = await startServerStack(stackLog.log, dataDir);
-  browser = await launchChromium({ nice: 10 });
-}));
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+const fx = serverStackFixture('havatar-e2e-layout-', stackLog);
 
 test('on a 390×844 phone in Auto mode on the server, every control is on screen and apart', stackLog.dumpOnFailure(async () => {
-  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const context = await fx.browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
   try {
     const page = await context.newPage();
-    const { invite } = await stack.server!.invite('driver');
-    await page.goto(`${stack.bridgeUrl}/?invite=${invite}&server=${encodeURIComponent(stack.server!.relayUrl)}#token=${stack.token}`);
-    await page.getByRole('button', { name: `Connect to ${new URL(stack.server!.relayUrl).host}` }).tap({ timeout: 10_000 });
+    const { invite } = await fx.stack.server!.invite('driver');
+    await page.goto(`${fx.stack.bridgeUrl}/?invite=${invite}&server=${encodeURIComponent(fx.stack.server!.relayUrl)}#token=${fx.stack.token}`);
+    await page.getByRole('button', { name: `Connect to ${new URL(fx.stack.server!.relayUrl).host}` }).tap({ timeout: 10_000 });
     await waitFor('server video playing', () => driveState(page), (s) => s.mode === 'server' && s.video === 'webrtc' && s.videoState === 'playing', 20_000);
     await page.getByRole('button', { name: 'Take control' }).tap({ timeout: 10_000 });
     await page.getByText('you drive').waitFor({ timeout: 5000 });

@@ -4,47 +4,29 @@
 // opens the recordings list, plays the recording back from MediaMTX's playback server, and the
 // frames Chromium plays carry capture times (the simulator's strip, read with the app's decoder)
 // inside the interval that was recorded.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { Stack } from '../scripts/stack.ts';
+import type { BrowserContext, Page } from 'playwright-core';
 import { decodeStripFromRgba, stripHeight } from '../protocol/timestamp-strip.ts';
 import { waitFor } from '../common/wait.ts';
-import { launchChromium } from './browser.ts';
 import { confirmRelay, FIND_IN_SHADOW, onServerVideo } from './app-page.ts';
-import { startServerStack } from './server-stack.ts';
+import { serverStackFixture } from './server-stack.ts';
 import { StackLog } from './stack-log.ts';
 
-let stack: Stack;
-let browser: Browser;
-let dataDir: string;
 const stackLog = new StackLog();
 
-before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-rec-'));
-  stack = await startServerStack(stackLog.log, dataDir);
-  browser = await launchChromium({ nice: 10 });
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+const fx = serverStackFixture('havatar-e2e-rec-', stackLog);
 
 async function openApp(context: BrowserContext, role: 'driver' | 'viewer'): Promise<Page> {
-  const { invite } = await stack.server!.invite(role);
+  const { invite } = await fx.stack.server!.invite(role);
   const page = await context.newPage();
-  await page.goto(`${stack.bridgeUrl}/?invite=${invite}&server=${encodeURIComponent(stack.server!.relayUrl)}#token=${stack.token}`);
-  await confirmRelay(page, stack.server!.relayUrl);
+  await page.goto(`${fx.stack.bridgeUrl}/?invite=${invite}&server=${encodeURIComponent(fx.stack.server!.relayUrl)}#token=${fx.stack.token}`);
+  await confirmRelay(page, fx.stack.server!.relayUrl);
   return page;
 }
 
 const systemRecording = async (): Promise<{ active: boolean; by: string | null }> => {
-  const r = await fetch(`${stack.bridgeUrl}/system_status`, { headers: { authorization: `Bearer ${stack.token}` } });
+  const r = await fetch(`${fx.stack.bridgeUrl}/system_status`, { headers: { authorization: `Bearer ${fx.stack.token}` } });
   return ((await r.json()) as { server: { recording: { active: boolean; by: string | null } } }).server.recording;
 };
 
@@ -79,8 +61,8 @@ async function playedStrip(page: Page): Promise<{ at: number; image: { data: Uin
 
 test('the driver records the robot, everyone sees it, and the recording plays back frames captured while it recorded', stackLog.dumpOnFailure(async () => {
   assert.ok(stripHeight(READ_WIDTH) > 0);
-  const driverContext = await browser.newContext();
-  const viewerContext = await browser.newContext();
+  const driverContext = await fx.browser.newContext();
+  const viewerContext = await fx.browser.newContext();
   try {
     const driver = await openApp(driverContext, 'driver');
     // On a starved machine (load 30 on 2 cores seen here) the app may first fall back to local
@@ -104,8 +86,8 @@ test('the driver records the robot, everyone sees it, and the recording plays ba
     assert.equal(await viewer.getByRole('button', { name: 'Recordings', exact: true }).count(), 0, 'nor the recordings list');
     await viewerContext.close();
     assert.equal((await systemRecording()).active, true);
-    const status = await (await fetch(`${stack.server!.relayUrl}/api/status`, { headers: { authorization: `Bearer ${stack.server!.adminKey}` } })).json() as { status: { recording: Record<string, unknown> } };
-    assert.deepEqual(Object.keys(status.status.recording), [stack.server!.robotId]);
+    const status = await (await fetch(`${fx.stack.server!.relayUrl}/api/status`, { headers: { authorization: `Bearer ${fx.stack.server!.adminKey}` } })).json() as { status: { recording: Record<string, unknown> } };
+    assert.deepEqual(Object.keys(status.status.recording), [fx.stack.server!.robotId]);
 
     // A few seconds of the simulated camera, then stop.
     await waitFor('4 s recorded', async () => Date.now() - startedAt, (ms) => ms >= 4000, { timeoutMs: 10_000, everyMs: 200 });

@@ -1,7 +1,14 @@
 // The server-mode stack the end-to-end tests drive: the bridge and simulator plus the real relay and
 // MediaMTX, all on loopback with free ports, the app's origin being the bridge; ready once the
 // robot publishes its stream to MediaMTX.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import type { Browser } from 'playwright-core';
 import { freePort, freePorts, startStack, type Stack, type StackOptions } from '../scripts/stack.ts';
+import { launchChromium } from './browser.ts';
+import type { StackLog } from './stack-log.ts';
 import { waitFor } from '../common/wait.ts';
 
 export async function startServerStack(log: NonNullable<StackOptions['log']>, dataDir: string): Promise<Stack> {
@@ -22,4 +29,24 @@ export async function startServerStack(log: NonNullable<StackOptions['log']>, da
     return r?.ok ? ((await r.json()) as { ready: boolean }).ready : false;
   }, (ready) => ready, 20_000);
   return stack;
+}
+
+/**
+ * One test file's server-mode stack and Chromium: started before its tests (the stack's log
+ * dumped if that fails), stopped after, its data folder removed.
+ */
+export function serverStackFixture(prefix: string, stackLog: StackLog): { stack: Stack; browser: Browser } {
+  const fx = {} as { stack: Stack; browser: Browser };
+  let dataDir = '';
+  before(stackLog.dumpOnFailure(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), prefix));
+    fx.stack = await startServerStack(stackLog.log, dataDir);
+    fx.browser = await launchChromium({ nice: 10 });
+  }));
+  after(async () => {
+    await fx.browser?.close();
+    await fx.stack?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+  return fx;
 }
