@@ -5,45 +5,16 @@
 // fake-clock tests' (uplink-policy.test.ts).
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { waitFor } from '../../common/wait.ts';
 import { RtspPush } from './rtsp-push.ts';
+import { fakeServer } from './test/fake-rtsp-server.ts';
 import { UplinkMonitor } from './uplink-monitor.ts';
 import { uplinkLadder, type UplinkStep } from './uplink-policy.ts';
 import { txQueueOf } from './uplink-queue.ts';
 
-/** A minimal RTSP server: answers every request 200 with a session, and swallows interleaved RTP while reading. */
-async function rtspServer(): Promise<{ port: number; conns: Socket[] }> {
-  const conns: Socket[] = [];
-  const server = createServer((sock) => {
-    conns.push(sock);
-    let buf = Buffer.alloc(0);
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      for (;;) {
-        if (buf.length && buf[0] === 0x24) {
-          if (buf.length < 4 || buf.length < 4 + buf.readUInt16BE(2)) return;
-          buf = buf.subarray(4 + buf.readUInt16BE(2));
-          continue;
-        }
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const head = buf.subarray(0, end).toString();
-        const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-        if (buf.length < end + 4 + len) return;
-        buf = buf.subarray(end + 4 + len);
-        const cseq = /cseq:\s*(\d+)/i.exec(head)?.[1];
-        sock.write(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nSession: s1\r\n\r\n`);
-      }
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  after(() => { for (const c of conns) c.destroy(); server.close(); });
-  return { port: (server.address() as { port: number }).port, conns };
-}
+/** An RTSP server that answers every request 200 with a session (the reads it records are not used). */
+const rtspServer = () => fakeServer(() => ({ status: 200, headers: { Session: 's1' } }));
 
 describe('txQueueOf (/proc/net/tcp)', () => {
   const text = [
