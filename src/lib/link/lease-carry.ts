@@ -1,6 +1,7 @@
-// The lease carried across a path switch. The robot's driver on one path is nobody on the other:
-// an operator who was driving asks for the lease again once the new path is live (driving itself
-// stays halted until the stick is released).
+// The lease carried across a path switch, and across a lost link. The robot's driver on one path
+// is nobody on the other, and the relay (or the bridge) frees the lease of a socket that died: an
+// operator who was driving asks for the lease again once the link is live, unless someone else
+// took it meanwhile (driving itself stays halted until the stick is released).
 
 import type { RobotMessage } from '../../../protocol/messages.ts';
 import type { SwitchLink } from './switch-link.ts';
@@ -17,6 +18,7 @@ export class LeaseCarry {
       else if (m.type === 'welcome') this.driving = m.driver !== null && m.driver === m.session;
     });
     link.on('status', (s) => {
+      if (s.state === 'lost' && this.driving) this.retake = true;
       if (s.state === 'live' && this.retake) this.take();
     });
   }
@@ -28,6 +30,8 @@ export class LeaseCarry {
 
   private take(): void {
     this.retake = false;
+    const w = this.link.welcome;
+    if (w && w.driver !== null && w.driver !== w.session) return; // someone else drives now
     this.link.send({ v: 1, type: 'lease', action: 'take' });
   }
 }
