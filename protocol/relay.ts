@@ -13,7 +13,7 @@
 import { nullable, num, oneOf, str, type Checker } from './check.ts';
 import { MAX_ID_CHARS, PROTOCOL_VERSION } from './limits.ts';
 import { checkTyped, decodeFrame, parseClientMessage, parseRobotMessage, RECORDING_SPEC, ROBOT_ID_PATTERN, type ClientMessage, type RecordingMsg, type Role, type RobotMessage, type Spec } from './messages.ts';
-import { fail, type Result } from './result.ts';
+import { fail, ok, type Result } from './result.ts';
 
 export { ROBOT_ID_PATTERN } from './messages.ts';
 /** A client id chosen by the app for one tab/connection (`/ws/client/:clientId`). */
@@ -45,7 +45,30 @@ export interface DriverMsg { v: 1; type: 'driver'; client: string | null; name: 
  */
 export interface PublishCredentialMsg { v: 1; type: 'publish_credential'; user: string; password: string; expiresAt: number }
 
-export type RelayToRobotMessage = ForwardMsg | ClientPresenceMsg | DriverMsg | PublishCredentialMsg | RecordingMsg;
+export type RelayToRobotMessage = ForwardMsg | ClientPresenceMsg | DriverMsg | PublishCredentialMsg | RecordingMsg | RtcAnswerMsg;
+
+// ---- the drive datagram channel (app → relay, robot → relay; answered by the relay) -----------
+//
+// Drive commands also travel over a WebRTC data channel that is unordered and never retransmits,
+// so a command lost on the way is simply replaced by the next one instead of holding every later
+// one behind a TCP retransmission (docs/RELIABILITY.md). The WebSocket stays and still carries
+// every message, drive included: the channel is a second copy that may arrive first. Signalling
+// rides the already-authenticated socket, so a channel is its socket's: same identity, same role,
+// closed with it. Non-trickle: the offer and the answer carry their ICE candidates.
+
+/** Both sides create the channel themselves with these settings (negotiated: no in-band open). */
+export const DRIVE_CHANNEL = { label: 'drive', id: 0, negotiated: true, ordered: false, maxRetransmits: 0 } as const;
+/** The only messages a drive channel carries (app → relay: the ClientMessage; relay → robot: its `forward`). */
+export const DRIVE_CHANNEL_TYPES = ['drive', 'motor', 'stop', 'heartbeat'] as const;
+export type DriveChannelType = (typeof DRIVE_CHANNEL_TYPES)[number];
+export const isDriveChannelType = (t: string): t is DriveChannelType => (DRIVE_CHANNEL_TYPES as readonly string[]).includes(t);
+/** Largest SDP accepted in either direction (a data-only session description with a few candidates is < 1.5 kB). */
+export const MAX_SDP_CHARS = 3500;
+
+/** Offer a drive channel (the app or the robot is the offerer); answered by `rtc_answer` or an `error`. */
+export interface RtcOfferMsg { v: 1; type: 'rtc_offer'; sdp: string }
+/** The relay's answer to `rtc_offer`. */
+export interface RtcAnswerMsg { v: 1; type: 'rtc_answer'; sdp: string }
 
 // ---- recording (relay → app and robot) -------------------------------------------------------
 
@@ -58,7 +81,7 @@ export { RECORDING_STOP_REASONS, type RecordingMsg, type RecordingStopReason } f
 /** A robot message for one client only (acks, heartbeat_ack, per-session errors). */
 export interface ToClientMsg { v: 1; type: 'to'; client: string; msg: RobotMessage }
 /** Anything else the robot sends is a plain RobotMessage, broadcast to all its clients. */
-export type RobotToRelayMessage = ToClientMsg | RobotMessage;
+export type RobotToRelayMessage = ToClientMsg | RtcOfferMsg | RobotMessage;
 
 // ---- relay → app (besides forwarded RobotMessages) -------------------------------------------
 
@@ -67,7 +90,7 @@ export interface RobotPresenceMsg { v: 1; type: 'robot'; robot: string; online: 
 /** A fresh session token (answer to `refresh`): replace the old one, which stops working. */
 export interface SessionMsg { v: 1; type: 'session'; token: string; expiresAt: number }
 
-export type RelayToClientMessage = RobotPresenceMsg | SessionMsg | RecordingMsg;
+export type RelayToClientMessage = RobotPresenceMsg | SessionMsg | RecordingMsg | RtcAnswerMsg;
 
 // ---- app → relay (besides ClientMessages) ----------------------------------------------------
 
@@ -75,6 +98,8 @@ export type RelayToClientMessage = RobotPresenceMsg | SessionMsg | RecordingMsg;
 export interface RefreshMsg { v: 1; type: 'refresh' }
 /** Start or stop recording this robot (only the driver holding the lease; answered by `recording` or an error). */
 export interface RecordMsg { v: 1; type: 'record'; action: 'start' | 'stop' }
+
+export type ClientToRelayMessage = RefreshMsg | RecordMsg | RtcOfferMsg;
 
 // ---- validators ----------------------------------------------------------------------------
 
@@ -86,6 +111,9 @@ const ROBOT: Checker = str(1, 64, ROBOT_ID_PATTERN);
 export const PUBLISH_CREDENTIAL_PATTERN = /^hp_[A-Za-z0-9_-]{20,160}$/;
 
 const recordingSpec: Spec = RECORDING_SPEC;
+const SDP: Checker = str(1, MAX_SDP_CHARS);
+const rtcOfferSpec: Spec = { v: V, type: oneOf('rtc_offer'), sdp: SDP };
+const rtcAnswerSpec: Spec = { v: V, type: oneOf('rtc_answer'), sdp: SDP };
 
 const nested = (parse: (x: unknown) => Result<unknown>): Checker => (m) => {
   const r = parse(m);
@@ -98,6 +126,7 @@ const relayToRobotSpecs: Record<RelayToRobotMessage['type'], Spec> = {
   driver: { v: V, type: oneOf('driver'), client: nullable(CLIENT), name: nullable(NAME) },
   publish_credential: { v: V, type: oneOf('publish_credential'), user: ROBOT, password: str(23, 163, PUBLISH_CREDENTIAL_PATTERN), expiresAt: num(0, 2 ** 53) },
   recording: recordingSpec,
+  rtc_answer: rtcAnswerSpec,
 };
 
 /** Validates a frame the relay sent to the robot (the bridge's server client uses this). */
@@ -111,9 +140,13 @@ export function parseRelayToRobot(input: unknown): Result<RelayToRobotMessage> {
 export function parseRobotToRelay(input: unknown): Result<RobotToRelayMessage> {
   const d = decodeFrame(input);
   if (!d.ok) return d;
+  if (d.value.type === 'rtc_offer') return checkTyped<RtcOfferMsg>({ rtc_offer: rtcOfferSpec }, d.value);
   if (d.value.type !== 'to') return robotMessageForRelay(d.value);
-  return checkTyped<ToClientMsg>({ to: { v: V, type: oneOf('to'), client: CLIENT, msg: nested(robotMessageForRelay) } }, d.value);
+  return checkTyped<ToClientMsg>(toClientSpecs, d.value);
 }
+
+/** Built once: every ack and heartbeat_ack a robot sends comes through here. */
+const toClientSpecs: Record<ToClientMsg['type'], Spec> = { to: { v: V, type: oneOf('to'), client: CLIENT, msg: nested(robotMessageForRelay) } };
 
 /** A RobotMessage the relay passes on: not `recording`, which the relay alone says (the robot's is its word to its local operators). */
 function robotMessageForRelay(value: unknown): Result<RobotMessage> {
@@ -121,23 +154,44 @@ function robotMessageForRelay(value: unknown): Result<RobotMessage> {
   return r.ok && r.value.type === 'recording' ? fail('recording is the relay\'s to say, not the robot\'s', 'type') : r;
 }
 
-const clientToRelaySpecs: Record<(RefreshMsg | RecordMsg)['type'], Spec> = {
+const clientToRelaySpecs: Record<ClientToRelayMessage['type'], Spec> = {
   refresh: { v: V, type: oneOf('refresh') },
   record: { v: V, type: oneOf('record'), action: oneOf('start', 'stop') },
+  rtc_offer: rtcOfferSpec,
 };
 
-/** Validates a frame an app sent to the relay: `refresh`, `record`, or any ClientMessage. */
-export function parseClientToRelay(input: unknown): Result<ClientMessage | RefreshMsg | RecordMsg> {
+/** Validates a frame an app sent to the relay: `refresh`, `record`, `rtc_offer`, or any ClientMessage. */
+export function parseClientToRelay(input: unknown): Result<ClientMessage | ClientToRelayMessage> {
   const d = decodeFrame(input);
   if (!d.ok) return d;
   if (typeof d.value.type !== 'string' || !Object.hasOwn(clientToRelaySpecs, d.value.type)) return parseClientMessage(d.value);
-  return checkTyped<RefreshMsg | RecordMsg>(clientToRelaySpecs, d.value);
+  return checkTyped<ClientToRelayMessage>(clientToRelaySpecs, d.value);
+}
+
+/**
+ * Validates a frame that came over an app's drive channel: a ClientMessage of DRIVE_CHANNEL_TYPES
+ * only (the same parser as the socket's, then the type), so nothing else can enter by that door.
+ */
+export function parseDriveChannelFromClient(input: unknown): Result<ClientMessage> {
+  const r = parseClientMessage(input);
+  if (!r.ok || isDriveChannelType(r.value.type)) return r;
+  return fail(`only ${DRIVE_CHANNEL_TYPES.join(', ')} travel on the drive channel`, 'type');
+}
+
+/** Validates a frame that came over the robot's drive channel: a `forward` of DRIVE_CHANNEL_TYPES only. */
+export function parseDriveChannelToRobot(input: unknown): Result<ForwardMsg> {
+  const r = parseRelayToRobot(input);
+  if (!r.ok) return r;
+  if (r.value.type !== 'forward') return fail('only forward travels on the drive channel', 'type');
+  if (!isDriveChannelType(r.value.msg.type)) return fail(`only ${DRIVE_CHANNEL_TYPES.join(', ')} travel on the drive channel`, 'msg.type');
+  return ok(r.value);
 }
 
 const relayToClientSpecs: Record<RelayToClientMessage['type'], Spec> = {
   robot: { v: V, type: oneOf('robot'), robot: ROBOT, online: (x: unknown) => (typeof x === 'boolean' ? null : 'must be true or false') },
   session: { v: V, type: oneOf('session'), token: str(16, 200), expiresAt: num(0, 2 ** 53) },
   recording: recordingSpec,
+  rtc_answer: rtcAnswerSpec,
 };
 
 /** Validates a relay notice the app received (the app's link uses this beside parseRobotMessage). */

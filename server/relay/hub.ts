@@ -20,6 +20,7 @@ import { welcomeMsg } from '../../common/welcome.ts';
 import type { Access } from './access.ts';
 import type { Bus } from './bus.ts';
 import { BusHookup } from './bus-hookup.ts';
+import type { Datagrams } from './datagram.ts';
 import { Connections, joinFrame, REAL_CLOCK, type ClientConn, type HubClock, type RobotConn } from './connection.ts';
 import { Delivery } from './delivery.ts';
 import { Heartbeat } from './heartbeat.ts';
@@ -53,6 +54,8 @@ export class Hub {
   private credentials: PublishCredentials | null = null;
   /** Recording on demand (recording.ts); null: this relay cannot record. */
   private recordings: Recordings | null = null;
+  /** The drive datagram channels (datagram.ts); null: switched off. */
+  private datagrams: Datagrams | null = null;
 
   constructor(
     private readonly access: Access,
@@ -81,6 +84,7 @@ export class Hub {
     this.routing = new Routing({
       access, conns, delivery, hookup, lease, rate: new RateLimiter(limits, clock), traffic, limits, metrics, clock, log,
       recordings: () => this.recordings,
+      datagrams: () => this.datagrams,
     });
     // The heartbeat's interval before the tick's: at the same instant the sockets are judged first.
     this.heartbeat = new Heartbeat(conns, delivery, limits, clock, metrics, log);
@@ -101,6 +105,7 @@ export class Hub {
     const stopCredentials = this.credentials?.attach(robot, (m) => this.hookup.sendRobot(conn, m), (err) => this.log.warn('publish credential not issued', { robot, error: err }));
     ws.on('close', () => {
       stopCredentials?.();
+      this.datagrams?.close(conn);
       if (!this.conns.dropRobot(conn)) return;
       this.metrics.robots.set(this.conns.robots.size);
       this.metrics.robotConnected.set({ robot }, 0);
@@ -119,6 +124,9 @@ export class Hub {
 
   /** From now on, every robot that connects gets publish credentials, renewed while it stays. */
   issuePublishCredentials(c: PublishCredentials): void { this.credentials = c; }
+
+  /** Drive datagram channels: answered on `rtc_offer`, closed with their sockets. */
+  useDatagrams(d: Datagrams): void { this.datagrams = d; }
 
   /** Recording on demand: its state goes to every client on join and to the robot on connect. */
   useRecordings(r: Recordings): void { this.recordings = r; }
@@ -177,6 +185,7 @@ export class Hub {
   }
 
   private async clientGone(conn: ClientConn): Promise<void> {
+    this.datagrams?.close(conn);
     if (!this.conns.dropClient(conn)) return;
     this.updateClientGauge();
     this.log.info('client disconnected', { robot: conn.robot, client: conn.id });
@@ -235,6 +244,7 @@ export class Hub {
   close(): void {
     this.heartbeat.stop();
     clearInterval(this.ticker);
+    this.datagrams?.closeAll();
     this.conns.closeAll();
   }
 }

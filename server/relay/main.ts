@@ -17,7 +17,9 @@
 // the auth hook refuses every call), RECORDINGS_DIR (where MediaMTX records, as the relay sees it:
 // without it recording is off), RECORDING_MIN_FREE_MB (the disk guard's floor, default 1024),
 // MEDIAMTX_PLAYBACK_URL (MediaMTX's playback server for the admin's listing, default
-// http://127.0.0.1:9996), PLAYBACK_PUBLIC_URL (the same as browsers reach it), RELAY_LIMITS (JSON overrides of server/relay/limits.ts, e.g. '{"leaseIdleMs":5000}').
+// http://127.0.0.1:9996), PLAYBACK_PUBLIC_URL (the same as browsers reach it), RELAY_LIMITS (JSON overrides of server/relay/limits.ts, e.g. '{"leaseIdleMs":5000}'),
+// HAVATAR_RELAY_DATAGRAM=off, HAVATAR_RELAY_ICE_ADDRESSES, HAVATAR_RELAY_UDP_PORTS=min-max,
+// HAVATAR_RELAY_PUBLIC_HOST (the drive datagram channel, server/relay/datagram.ts).
 // `serve` prints one JSON line {"event":"listening","port":N} on stdout when ready; logs go to stderr.
 import { join } from 'node:path';
 import { createLogger } from '../../common/log.ts';
@@ -25,6 +27,7 @@ import { watchParent } from '../../common/parent-watch.ts';
 import type { Role } from '../../protocol/messages.ts';
 import { Access, parseDuration } from './access.ts';
 import { BadBackup, readBackup, writeBackup } from './backup.ts';
+import { datagramConfigFromEnv } from './datagram.ts';
 import { MAX_USES, parseUses } from './invites.ts';
 import { parseLimitOverrides, RelayLimits } from './limits.ts';
 import { MediaKick } from './media-kick.ts';
@@ -76,6 +79,8 @@ if (cmd === 'serve') {
   const mtx = flags.get('mediamtx-api-url') ?? env.MEDIAMTX_API_URL ?? `http://127.0.0.1:${MEDIAMTX_PORTS.api}`;
   const origins = (flags.get('app-origin') ?? env.APP_ORIGINS ?? new URL(appUrl).origin).split(',').map((s) => s.trim()).filter(Boolean);
   const limits = (() => { try { return parseLimitOverrides(env.RELAY_LIMITS); } catch (e) { die((e as Error).message); } })();
+  const host = flags.get('host') ?? env.HOST ?? '0.0.0.0';
+  const datagram = (() => { try { return datagramConfigFromEnv(env, host); } catch (e) { die((e as Error).message); } })();
   const hookSecret = env.MEDIAMTX_AUTH_SECRET || undefined;
   if (hookSecret && hookSecret.length < MIN_HOOK_SECRET_LENGTH) die(`MEDIAMTX_AUTH_SECRET must have at least ${MIN_HOOK_SECRET_LENGTH} characters`);
   const apiSecret = env.MEDIAMTX_API_SECRET || undefined;
@@ -87,7 +92,7 @@ if (cmd === 'serve') {
   const playback = env.MEDIAMTX_PLAYBACK_URL ?? `http://127.0.0.1:${MEDIAMTX_PORTS.playback}`;
   if (!env.ADMIN_API_KEY) log.warn('ADMIN_API_KEY not set: the admin API is off (the CLI still works)');
   const relay = await createRelay({
-    port, host: flags.get('host') ?? env.HOST ?? '0.0.0.0', dataDir,
+    port, host, dataDir, datagram,
     adminApiKey: env.ADMIN_API_KEY || undefined, redisUrl,
     mediamtxApiUrl: mtxUrl, mediamtxApiSecret: apiSecret, appOrigins: origins, appUrl, publicUrl,
     mediaPublicUrl: env.MEDIA_PUBLIC_URL || undefined, hlsPublicUrl: env.HLS_PUBLIC_URL || undefined,

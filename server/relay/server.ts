@@ -10,6 +10,8 @@ import { CLIENT_ID_PATTERN, ROBOT_ID_PATTERN } from '../../protocol/relay.ts';
 import { Access, bearer } from './access.ts';
 import { LocalBus, RedisBus, type Bus } from './bus.ts';
 import { checkHealth } from './health.ts';
+import { REAL_CLOCK } from './connection.ts';
+import { Datagrams, type DatagramConfig } from './datagram.ts';
 import { clientIp } from './http.ts';
 import { createRequestHandler } from './http-routes.ts';
 import { Hub } from './hub.ts';
@@ -56,6 +58,8 @@ export interface RelayOptions {
   playbackPublicUrl?: string;
   limits?: Partial<RelayLimits>;
   log?: Logger;
+  /** The drive datagram channel (datagram.ts); absent or null: off, drive goes over the socket only. */
+  datagram?: DatagramConfig | null;
 }
 
 export interface Relay {
@@ -114,6 +118,7 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
     log: log.child('recording'),
   });
   hub.useRecordings(recordings);
+  if (opts.datagram) hub.useDatagrams(new Datagrams(opts.datagram, limits, REAL_CLOCK, log.child('datagram')));
   const recordingCheck = setInterval(() => void recordings.check(), limits.recordingCheckMs);
   recordingCheck.unref();
   const appOrigins = opts.appOrigins ?? [];
