@@ -58,6 +58,14 @@ export interface PathTiming {
   probeBaseMs: number;
   /** Probing backoff ceiling: the server is back in use at most this long after it returns. */
   probeCapMs: number;
+  /**
+   * A probe whose /health got no answer for this long met a network that carries nothing (the
+   * phone's outage), not a server that refuses: the next probe follows after a pause of at most
+   * probeRecoverMs rather than the backoff, for probeRecoverForMs after falling back.
+   */
+  probeUnansweredMs: number;
+  probeRecoverMs: number;
+  probeRecoverForMs: number;
   /** How often the server path's health is looked at besides events. */
   checkEveryMs: number;
 }
@@ -67,6 +75,11 @@ export const DEFAULT_PATH_TIMING: PathTiming = {
   videoDeadlineMs: 8000,
   probeBaseMs: 500,
   probeCapMs: 3000,
+  // Half the health check's 1.5 s timeout: a refusal comes far sooner. A probe cycle in an outage is
+  // then ≤ 1.5 s + 250 ms, and the server is back in use ≤ ~2 s after the network.
+  probeUnansweredMs: 750,
+  probeRecoverMs: 250,
+  probeRecoverForMs: 30_000,
   checkEveryMs: 250,
 };
 

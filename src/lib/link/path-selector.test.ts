@@ -264,6 +264,35 @@ describe('path selector', () => {
     }
   });
 
+  it('Auto: probes that get no answer at all (the phone is offline) follow each other closely; a server that refuses gets the backoff', async () => {
+    const clock = FakeClock.install();
+    try {
+      const timing = { connectDeadlineMs: 300, videoDeadlineMs: 400, probeBaseMs: 1000, probeCapMs: 4000, checkEveryMs: 20, probeUnansweredMs: 500, probeRecoverMs: 100, probeRecoverForMs: 30_000 };
+      const gaps = async (answerMs: number): Promise<number[]> => {
+        const calls: number[] = [];
+        const health = async () => {
+          calls.push(Date.now());
+          // The stimulus: a health check that takes answerMs to fail (on the fake clock).
+          await new Promise((done) => setTimeout(done, answerMs));
+          return false;
+        };
+        r = rig({ mode: 'auto', ...SESSION }, { health, timing });
+        r.mode.start();
+        r.relay().setState('lost');
+        await clock.advance(20_000);
+        r.mode.stop();
+        return calls.slice(1).map((t, i) => t - calls[i]!);
+      };
+      const unanswered = await gaps(1000); // no answer: the health check's own timeout
+      expect(unanswered.length).to.be.above(10);
+      expect(unanswered.every((g) => g >= 1000 && g <= 1100), `gaps ${unanswered.join(', ')} ms`).to.equal(true);
+      const refused = await gaps(5);
+      expect(refused.slice(2).every((g) => g >= 2000), `gaps ${refused.join(', ')} ms: the 1-4 s backoff`).to.equal(true);
+    } finally {
+      clock.uninstall();
+    }
+  });
+
   it('an illegal phase change throws and changes nothing', () => {
     r = rig({ mode: 'local' });
     r.mode.start();

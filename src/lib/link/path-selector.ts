@@ -44,6 +44,8 @@ export class PathSelector {
   private gen = 0;
   private attempt = 0;
   private enteredServerAt = 0;
+  /** When Auto last fell back to local (performance.now()). */
+  private fellBackAt = 0;
   /** Every timer the selector starts: 'check', 'probe', 'refresh' and the probe's polls (stop() ends those). */
   private readonly timers = new Timers();
   private readonly refresh: SessionRefresh;
@@ -236,12 +238,22 @@ export class PathSelector {
     dropServerPath(this.server);
     this.server = null;
     this.enterLocal(`Server unavailable — local mode (fallback). ${why}`, 'fallback');
+    this.fellBackAt = performance.now();
     this.scheduleProbe();
   }
 
-  private scheduleProbe(): void {
+  /**
+   * The pause before the next probe: the backoff, or, when the last probe got no answer at all
+   * soon after falling back (the phone's own network is out), a short one, so the server is back
+   * in use soon after the network. A server that answers and refuses (restarting) gets the backoff,
+   * so its clients do not all come back within the same half second.
+   */
+  private scheduleProbe(unanswered = false): void {
     this.attempt++;
-    const delay = backoffDelay(this.attempt, { baseMs: this.t.probeBaseMs, maxMs: this.t.probeCapMs, jitter: true });
+    const recovering = unanswered && performance.now() - this.fellBackAt < this.t.probeRecoverForMs;
+    const delay = recovering
+      ? backoffDelay(1, { baseMs: this.t.probeRecoverMs, maxMs: this.t.probeRecoverMs, jitter: true })
+      : backoffDelay(this.attempt, { baseMs: this.t.probeBaseMs, maxMs: this.t.probeCapMs, jitter: true });
     this.nextProbeAt = Date.now() + delay;
     const gen = this.gen;
     this.timers.after(delay, () => {
@@ -267,7 +279,7 @@ export class PathSelector {
       dropServerPath(this.probe);
       this.probe = null;
       this.to('fallback', `Server unavailable — local mode (fallback). ${result.why}`);
-      return this.scheduleProbe();
+      return this.scheduleProbe(result.unanswered === true);
     }
     const path = result.path; // swap: server path in, local path out
     this.probe = null;

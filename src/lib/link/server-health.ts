@@ -34,17 +34,21 @@ export interface ProbeContext {
   waitFor: (cond: () => boolean, timeoutMs: number) => Promise<boolean>;
 }
 
-/** The whole server path, or why not; null when the run ended in the meantime. */
-export async function probeServer(c: ProbeContext): Promise<{ path: ServerPath } | { why: string } | null> {
+/**
+ * The whole server path, or why not (`unanswered`: /health got no answer for
+ * timing.probeUnansweredMs or more); null when the run ended in the meantime.
+ */
+export async function probeServer(c: ProbeContext): Promise<{ path: ServerPath } | { why: string; unanswered?: boolean } | null> {
   const s = c.deps.settings();
   let healthy = false;
+  const asked = performance.now();
   try {
     healthy = await c.deps.health(s.serverUrl);
   } catch {
     healthy = false;
   }
   if (!c.current()) return null;
-  if (!healthy) return { why: 'The server does not answer.' };
+  if (!healthy) return { why: 'The server does not answer.', unanswered: performance.now() - asked >= c.timing.probeUnansweredMs };
 
   const path = c.newPath();
   path.link.start();

@@ -3,7 +3,7 @@
 // Every socket callback checks it still belongs to the current socket; every timer is cleared on
 // each transition; nothing is queued here.
 //
-// Recovery after a network loss (issue 17: back ≤ 2 s after a 10 s outage ends). A link that was
+// Recovery after a network loss (the goal: back ≤ 2 s after a 10 s outage ends). A link that was
 // up and went silent or dropped (a tunnel, a dead cell, a Wi-Fi handover) reconnects in a tighter
 // loop for recovery.forMs: an attempt that is still opening after recovery.openMs (no SYN-ACK:
 // nothing reaches the far side) is abandoned for a fresh socket, whose SYN goes out at once rather
