@@ -1,12 +1,15 @@
 // A field network leaves nothing behind: after SIGINT or SIGTERM to the process that made it, its
 // namespaces, wires, portals and the commands it ran inside them are gone; after SIGKILL (which no
-// handler sees) its wires exit with it and the next run removes its namespaces.
+// handler sees) its wires exit with it and the next run removes its namespaces. And the server
+// forwards between the two links only when the run asks for it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { launch, type Proc } from '../scripts/stack.ts';
 import { waitFor } from '../common/wait.ts';
-import { fieldNamespaces, fieldNetMissing, sweepStaleNamespaces } from './netns.ts';
+import { createFieldNet, fieldNamespaces, fieldNetMissing, sweepStaleNamespaces } from './netns.ts';
+import { profileByName, wireProfiles } from './profiles.ts';
 
 const missing = fieldNetMissing();
 const skip = missing ? `field network: ${missing}` : false;
@@ -55,4 +58,32 @@ test('SIGKILL: the wires exit with their parent, and the next run removes the na
   assert.ok(swept.filter((n) => n.startsWith(run.runId)).length === 3, `swept ${swept.join(', ')}`);
   assert.deepEqual(fieldNamespaces().filter((n) => n.startsWith(run.runId)), []);
   await waitFor('the command inside killed with its namespace', () => alive(run.pid), (a) => !a, 3000);
+});
+
+/** Whether a TCP connect from the phone's namespace reaches a listener on the robot's address. */
+async function phoneReachesRobot(forward: boolean): Promise<boolean> {
+  const net = await createFieldNet({ ...wireProfiles(profileByName('wired')), forward });
+  try {
+    const [cmd, args] = net.wrap('robot', process.execPath, ['-e',
+      `const s = require('node:net').createServer((c) => c.end('hi')).listen(0, '${net.addresses.robot}', () => console.log(s.address().port))`]);
+    const server = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        server.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
+        server.once('exit', (code) => reject(new Error(`listener exited ${code}`)));
+      });
+      const [c, a] = net.wrap('phone', process.execPath, ['-e',
+        `const c = require('node:net').connect(${port}, '${net.addresses.robot}'); c.setTimeout(1500, () => process.exit(2)); c.on('data', () => process.exit(0)); c.on('error', () => process.exit(1))`]);
+      return await new Promise<boolean>((resolve) => execFile(c, a, (err) => resolve(err === null)));
+    } finally {
+      server.kill('SIGKILL');
+    }
+  } finally {
+    await net.close();
+  }
+}
+
+test('the server forwards between the links only when asked (forward: true), through both wires', { skip }, async () => {
+  assert.equal(await phoneReachesRobot(false), false, 'no forwarding by default: the phone reaches only the server');
+  assert.equal(await phoneReachesRobot(true), true, 'with forward the phone reaches the robot');
 });

@@ -1,8 +1,9 @@
 // A field network for one run: three network namespaces — robot (bridge, simulator, FFmpeg),
 // server (MediaMTX, relay), phone (Chromium) — and two emulated links, robot↔server and
 // phone↔server, each a havatar-wire joining a TUN in the edge namespace to a TUN in the server
-// namespace. The server does not forward between them: the phone reaches the robot only through
-// the server, as on the Internet. The test process reaches a loopback port inside a namespace
+// namespace. By default the server does not forward between them: the phone reaches the robot only
+// through the server, as on the Internet. With `forward` it does (a VPN whose hub is the server:
+// local mode from afar), and a packet between the edges crosses both wires. The test process reaches a loopback port inside a namespace
 // through a portal (the wire binary's `portal` mode), which adds no route around the links.
 //
 // Everything is named with a run id (hvf<pid>-<hex>-<place>) and removed by close(), on
@@ -38,6 +39,12 @@ export interface FieldNetOptions {
   phoneLink: WireProfile;
   /** Output of the wires and portals. */
   log?: StackOptions['log'];
+  /**
+   * The server namespace routes between the two links (IPv4 forwarding on; each edge's default
+   * route already points at the server), so the phone reaches the robot's addresses through both
+   * wires, as through a VPN whose hub is the server. Off by default.
+   */
+  forward?: boolean;
 }
 
 export interface FieldNet {
@@ -164,6 +171,8 @@ export async function createFieldNet(opts: FieldNetOptions): Promise<FieldNet> {
       configureEnd(ns[edge], EDGE_DEV, edgeAddr, serverAddr, true);
       configureEnd(ns.server, SERVER_DEV[edge], serverAddr, edgeAddr, false);
     }
+    // Only inside this run's server namespace: the machine's own forwarding is not touched.
+    if (opts.forward) execFileSync('ip', ['netns', 'exec', ns.server, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], { stdio: 'ignore' });
   } catch (err) {
     clean();
     throw err;

@@ -20,6 +20,10 @@ export interface FieldStackOptions {
   dataDir: string;
   log?: StackOptions['log'];
   robotId?: string;
+  /** The bridge listens on the robot's link address too (local mode from afar, over a forwarding field network). */
+  bridgeOnLink?: boolean;
+  /** More environment for the bridge (e.g. HAVATAR_SIM_MIC_MARKER=1 for the audio bench). */
+  bridgeEnv?: Record<string, string>;
 }
 
 export interface FieldStack {
@@ -29,6 +33,10 @@ export interface FieldStack {
   appUrl: string;
   /** The relay as the phone reaches it. */
   relayUrlForPhone: string;
+  /** The bridge as the phone reaches it through a forwarding network (bridgeOnLink), else null. */
+  bridgeUrlForPhone: string | null;
+  /** The talk path over RTSPS as the robot reads it (its own credentials), for a reader in the robot's namespace. */
+  talkUrlForRobot: string;
   /** Chromium flags the phone needs: the app's plain-http origin treated as secure, as https would be. */
   phoneChromiumArgs: string[];
   /** Through portals, for the test: the bridge, the simulator's control, the relay, MediaMTX's API. */
@@ -117,7 +125,8 @@ export async function startFieldStack(net: FieldNet, opts: FieldStackOptions): P
         fallback_to_local: true, rtsp_url: `rtsps://${A.serverForRobot}:${p.rtsps}`, rtsp_ca_file: certs.ca },
     }, null, 2), { mode: 0o600 });
     await start('robot', 'bridge', process.execPath, [...BRIDGE_NODE_FLAGS, BRIDGE_BUNDLE, '--port', String(p.bridge), '--https-port', String(p.bridgeHttps),
-      '--data-dir', opts.dataDir, '--serial', String(sim.ready.serialPort), '--host', '127.0.0.1'], jsonEvent('listening'), { ...BRIDGE_ENV, HAVATAR_OPERATOR_TOKEN: token });
+      '--data-dir', opts.dataDir, '--serial', String(sim.ready.serialPort), '--host', opts.bridgeOnLink ? '0.0.0.0' : '127.0.0.1'], jsonEvent('listening'),
+      { ...BRIDGE_ENV, ...opts.bridgeEnv, HAVATAR_OPERATOR_TOKEN: token });
   } catch (err) {
     await stop();
     throw err;
@@ -129,6 +138,8 @@ export async function startFieldStack(net: FieldNet, opts: FieldStackOptions): P
     token, robotId,
     appUrl: `${appOrigin}/`,
     relayUrlForPhone,
+    bridgeUrlForPhone: opts.bridgeOnLink ? `http://${A.robot}:${p.bridge}` : null,
+    talkUrlForRobot: `rtsps://${encodeURIComponent(robotId)}:${encodeURIComponent(robotPassword)}@${A.serverForRobot}:${p.rtsps}/robots/${robotId}/talk`,
     phoneChromiumArgs: [`--unsafely-treat-insecure-origin-as-secure=${appOrigin}`],
     bridgeUrl: await url('robot', p.bridge),
     simControlUrl: await url('robot', p.sim),
