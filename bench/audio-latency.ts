@@ -12,13 +12,10 @@
 //   arrival in Node (a speaker with no buffer of its own).
 // Each latency = onset time − the whole second before it. Excluded: the sound card's buffers at
 // both ends (a real mic's period is modelled by the simulator; a real speaker adds its buffer).
-import { spawn, type ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import type { Browser } from 'playwright-core';
-import { FFMPEG_BIN, rtspTalkArgs } from '../bridge/media/ffmpeg-args.ts';
-import { killGroup } from '../scripts/stack.ts';
 import { benchBrowser, openBenchPage } from './lib/page.ts';
-import { markerLatencies as latencies, pcmOnsets as pcmDetector, probeAudio, type Probe } from './lib/rtsp-probe.ts';
+import { markerLatencies as latencies, pcmOnsets as pcmDetector, probeAudio, talkReader, type Probe } from './lib/rtsp-probe.ts';
 import { startBenchStack, type BenchStack } from './lib/stack.ts';
 import { arg, dist, emitResult, machine, onInterrupt, sleep, waitFor } from './lib/util.ts';
 
@@ -29,11 +26,11 @@ type Bench = { bench: Record<string, (...a: unknown[]) => Promise<unknown>> };
 const dbg: Buffer[] = [];
 let bs: BenchStack | null = null;
 let browser: Browser | null = null;
-let reader: ChildProcess | null = null;
+let stopReader: (() => void) | null = null;
 let ws: WebSocket | null = null;
 let leaseHolder: { close(): void } | null = null;
 async function cleanup() {
-  if (reader) killGroup(reader, 'SIGKILL');
+  stopReader?.();
   ws?.terminate();
   leaseHolder?.close();
   await browser?.close().catch(() => {});
@@ -132,24 +129,11 @@ try {
   const headers = bs.stack.server!.mediamtxApiHeaders;
   await waitFor('talk path ready', async () => ((await (await fetch(`${api}/v3/paths/get/robots/sim/talk`, { headers })).json()) as { ready?: boolean }).ready === true, 10000, 100);
   const url = `${bs.rtspBase.replace('rtsp://', `rtsp://sim:${encodeURIComponent(bs.stack.server!.robotPassword)}@`)}/robots/sim/talk`;
-  const args = rtspTalkArgs(url, { info: { kind: 'sim', device: 'pipe' }, ffmpegOutput: () => ['-c:a', 'pcm_s16le', '-ar', '16000', '-ac', '1', '-f', 's16le', '-flush_packets', '1', 'pipe:3'] });
-  // PCM on fd 3: the talk arguments write -progress to stdout (the robot's supervisor reads it).
-  const pcmOut = (r: ChildProcess) => r.stdio[3] as NodeJS.ReadableStream;
-  reader = spawn(FFMPEG_BIN, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-  const talkOnsets: number[] = [];
-  const tdetect = pcmDetector((t) => talkOnsets.push(t));
-  let talkStart = 0;
-  let talkErr = '';
-  reader.stderr!.on('data', (d: Buffer) => { talkErr = (talkErr + d.toString()).slice(-2000); });
-  pcmOut(reader).on('data', (d: Buffer) => {
-    const now = Date.now();
-    if (!talkStart) talkStart = now;
-    if (now - talkStart > 1200) tdetect(d, now);
-    if (process.env.BENCH_DEBUG) dbg.push(d);
-  });
+  const reader = talkReader(url, { onPcm: (d) => { if (process.env.BENCH_DEBUG) dbg.push(d); } });
+  stopReader = reader.stop;
   await sleep(SECONDS * 1000 + 1500);
-  killGroup(reader, 'SIGKILL');
-  reader = null;
+  const talkOnsets = reader.stop();
+  stopReader = null;
   await page.evaluate(() => (globalThis as unknown as Bench).bench.stopTalk!());
   leaseHolder.close();
   leaseHolder = null;
@@ -157,7 +141,7 @@ try {
 
   if (process.env.BENCH_DEBUG) (await import('node:fs')).writeFileSync('/tmp/talk.s16', Buffer.concat(dbg));
   if (process.env.BENCH_DEBUG) console.error('talk onsets', talkOnsets.map((t) => Math.round(t % 100000)).join(' '));
-  console.error(`talk → speaker: ${JSON.stringify(dist(talk.ms))}${talkOnsets.length ? '' : ` (reader said: ${talkErr.trim().slice(-300)})`}`);
+  console.error(`talk → speaker: ${JSON.stringify(dist(talk.ms))}${talkOnsets.length ? '' : ` (reader said: ${reader.stderrTail()})`}`);
 
   emitResult({
     bench: 'audio-latency', seconds: SECONDS, machine: m, loadAfter: machine().load, audioContext: ctxInfo,

@@ -8,16 +8,13 @@
 // Date.now on one machine) is the stop time, `--stops` times on each path.
 import WebSocket from 'ws';
 import { DEFAULT_DEADMAN_MS } from '../protocol/limits.ts';
-import { SERIAL_BAUD, encodeSerial } from '../protocol/serial.ts';
 import { startBenchStack, type BenchStack } from './lib/stack.ts';
-import { arg, dist, emitResult, machine, onInterrupt, round1, sleep } from './lib/util.ts';
+import { arg, dist, emitResult, machine, onInterrupt, round1, sleep, STOP_FRAME_MS } from './lib/util.ts';
 
 const COUNT = Math.min(20000, Math.max(100, Number(arg('count', '300'))));
 const STOPS = Math.min(1000, Math.max(5, Number(arg('stops', '40'))));
 /** The app's drive interval (src/lib/link/drive-sender.ts). */
 const APP_INTERVAL_MS = 40;
-/** One $S frame on the UART (10 bits a byte): the "+ one serial frame" of the stop goal. */
-const STOP_FRAME_MS = round1((encodeSerial({ type: 'S', seq: 65535 }).length * 10 * 1000) / SERIAL_BAUD);
 
 interface Msg { type: string; seq?: number; result?: string; you?: boolean; serialRttMs?: number }
 

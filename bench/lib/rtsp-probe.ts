@@ -3,7 +3,7 @@
 //   video: the capture-time strip decoded from each frame (only the strip's rows are converted);
 //   audio: the simulated microphone's marker onsets (bursts at every wall-clock second).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { FFMPEG_BIN } from '../../bridge/media/ffmpeg-args.ts';
+import { FFMPEG_BIN, rtspTalkArgs } from '../../bridge/media/ffmpeg-args.ts';
 import { decodeStripFromLuma, stripHeight } from '../../protocol/timestamp-strip.ts';
 import { killGroup } from '../../scripts/stack.ts';
 
@@ -57,6 +57,30 @@ export function probeAudio(url: string, opts: { skipMs?: number } = {}): Probe {
   const start = Date.now();
   child.stdout!.on('data', (d: Buffer) => { const now = Date.now(); if (now - start > (opts.skipMs ?? 1200)) detect(d, now); });
   return { child, stop: () => { killGroup(child, 'SIGKILL'); return onsets; } };
+}
+
+/**
+ * The robot's own talk reader (bridge/media/ffmpeg-args.ts rtspTalkArgs) with a speaker sink that
+ * writes PCM to a pipe, timed on arrival (a speaker with no buffer of its own): onsets of the app's
+ * talk marker at the robot. `wrap` runs it elsewhere (e.g. inside the robot's network namespace).
+ * PCM comes on fd 3: the talk arguments write -progress to stdout (the robot's supervisor reads it).
+ */
+export function talkReader(url: string, opts: { skipMs?: number; wrap?: (cmd: string, args: string[]) => [string, string[]]; onPcm?: (d: Buffer) => void } = {}): Probe & { stderrTail(): string } {
+  const args = rtspTalkArgs(url, { info: { kind: 'sim', device: 'pipe' }, ffmpegOutput: () => ['-c:a', 'pcm_s16le', '-ar', '16000', '-ac', '1', '-f', 's16le', '-flush_packets', '1', 'pipe:3'] });
+  const [cmd, argv] = opts.wrap ? opts.wrap(FFMPEG_BIN, args) : [FFMPEG_BIN, args];
+  const child = spawn(cmd, argv, { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const onsets: number[] = [];
+  const detect = pcmOnsets((t) => onsets.push(t));
+  let first = 0;
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
+  (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
+    const now = Date.now();
+    if (!first) first = now;
+    if (now - first > (opts.skipMs ?? 1200)) detect(d, now);
+    opts.onPcm?.(d);
+  });
+  return { child, stop: () => { killGroup(child, 'SIGKILL'); return onsets; }, stderrTail: () => err.trim().slice(-300) };
 }
 
 /** Latency of each onset relative to the whole second before it; onsets ≥ 900 ms late are dropped as unassignable. */

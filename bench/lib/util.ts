@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { sleep, waitFor as waitForOutcome } from '../../common/wait.ts';
+import { SERIAL_BAUD, encodeSerial } from '../../protocol/serial.ts';
 
 export { sleep };
 
@@ -18,6 +19,9 @@ export function dist(xs: readonly number[]): Dist | null {
 }
 
 export const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/** One $S frame on the UART (10 bits a byte): the "+ one serial frame" of the deadman stop goal. */
+export const STOP_FRAME_MS = round1((encodeSerial({ type: 'S', seq: 65535 }).length * 10 * 1000) / SERIAL_BAUD);
 
 /** common/wait's waitFor with the benchmarks' defaults: until `fn` returns a truthy value, 15 s, every 50 ms. */
 export const waitFor = <T>(what: string, fn: () => T | Promise<T>, timeoutMs = 15000, everyMs = 50): Promise<T> =>
