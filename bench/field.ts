@@ -1,29 +1,42 @@
 // The product over emulated real networks (field/profiles.ts), one profile after another, each on
 // a fresh field network (field/netns.ts) and stack (field/stack.ts): the robot, the server and the
-// phone in their own namespaces, the links impaired by field/wire.
+// phone in their own namespaces, the links impaired by field/wire. The server forwards between the
+// links (a VPN whose hub is the server), so the phone also reaches the robot's bridge: local mode
+// from afar, through both wires.
 //   node --import tsx bench/field.ts [--profiles wired,4g,…] [--seconds 20]
 // Per profile, with the phone's Chromium in its namespace:
 // - glass-to-glass over WebRTC: the app's WhepPlayer on the bench page (bench/page/measure.js),
 //   the simulated camera's strip decoded on every presented frame;
 // - freezes: gaps of more than 200 ms between presented frames, counted, and the longest;
-// - drive: a driver in the page at the app's pace (one command every 40 ms, not waiting for acks)
-//   through the relay's WebSocket: ack round trips p50/p99, and the share of the stick-held time
-//   the simulated wheels turn (sampled every 50 ms);
+// - audio both ways, as bench/audio-latency.ts measures it: the simulated mic's marker (a burst at
+//   every wall-clock second) heard on the WhepPlayer's audio track; the page's marker talked over
+//   WHIP and read by the robot's own talk arguments inside the robot's namespace (through its link);
+// - drive: the app's own link and drive code in the page (bench/page/field-driver.js: RelayLink,
+//   CommandQueue, DriveController at the app's 40 ms pace) with a hand holding the stick: ack round
+//   trips p50/p99, and the share of the stick-held time the simulated wheels turn (every 50 ms);
 // - deadman stops the bridge took while that driver was there (its own log line), outside an outage;
-// - outage profiles: the phone's link goes down mid-run; the time from its return to the next
-//   presented frame and the next drive ack (the page driver reconnects as the app does);
-// - bytes each link carried each way (the wires' own counters).
+// - outage profiles: the phone's link goes down mid-run; the robot's stop after the last command it
+//   obeyed, and the time from the link's return to the next presented frame and the next drive ack;
+// - departures (the other profiles, after the measured window): the driver's phone drops off its
+//   network for 1 s while driving; the time from the last command the robot obeyed (its send) to
+//   the simulator's stop;
+// - MJPEG glass-to-glass, last: the robot's server mode stopped (local mode), the app's MjpegSource
+//   reading the bridge's /video from the phone through the server;
+// - bytes each link carried each way in the measured window (the wires' own counters).
 // Prints `BENCH_RESULT {...}` (bench/run.ts --field reads it). Root only.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { createFieldNet, fieldNetMissing, type FieldNet } from '../field/netns.ts';
+import { DEFAULT_DEADMAN_MS } from '../protocol/limits.ts';
+import type { FieldFigures } from '../field/goals.ts';
+import { createFieldNet, fieldNetMissing } from '../field/netns.ts';
 import { PROFILES, profileByName, wireProfiles, type FieldProfile } from '../field/profiles.ts';
 import { startFieldStack, type FieldStack } from '../field/stack.ts';
 import type { WireStats } from '../field/wire.ts';
 import { benchBrowser, openBenchPage } from './lib/page.ts';
-import { arg, dist, emitResult, machine, sleep, type Dist } from './lib/util.ts';
+import { markerLatencies, talkReader, type Probe } from './lib/rtsp-probe.ts';
+import { arg, dist, emitResult, machine, sleep, STOP_FRAME_MS, waitFor, type Dist } from './lib/util.ts';
 
 const SECONDS = Math.max(10, Number(arg('seconds', '20')));
 const NAMES = arg('profiles', PROFILES.map((p) => p.name).join(',')).split(',');
@@ -31,53 +44,40 @@ const NAMES = arg('profiles', PROFILES.map((p) => p.name).join(',')).split(',');
 const OUTAGE_AT_S = 6;
 /** A gap between presented frames longer than this is a freeze (the issue's definition). */
 const FREEZE_MS = 200;
+/** After an outage, stops and wheels are the rule working for this long, not the product failing. */
+const AFTER_OUTAGE_MS = 3000;
+/** Chromium's audio buffer starts high after joining and drains (bench/audio-latency.ts): markers before this are left out. */
+const AUDIO_SETTLE_MS = 8000;
+const DEPARTURES = 5;
+const DEPARTURE_MS = 1000;
+const MJPEG_SECONDS = 8;
 
-/** Runs in the page: records presented frames of the bench player and drives through the relay. */
-const PAGE_PROBE = `(() => {
-  const probe = window.fieldProbe = { frames: [], acks: [], sentAt: new Map(), stops: [], reconnects: 0, closed: false };
-  const el = document.querySelector('video');
-  const onFrame = (now) => { probe.frames.push(now); el.requestVideoFrameCallback(onFrame); };
-  el.requestVideoFrameCallback(onFrame);
-  probe.drive = (url, intervalMs) => {
-    let seq = 0; let ws = null; let timer = 0;
-    const connect = () => {
-      if (probe.closed) return;
-      ws = new WebSocket(url);
-      ws.onopen = () => ws.send(JSON.stringify({ v: 1, type: 'hello', name: 'bench', want: 'driver' }));
-      ws.onmessage = (e) => {
-        if (typeof e.data !== 'string') return;
-        const m = JSON.parse(e.data);
-        if (m.type === 'ack' && probe.sentAt.has(m.seq)) { probe.acks.push([performance.now(), performance.now() - probe.sentAt.get(m.seq)]); probe.sentAt.delete(m.seq); }
-        if (m.type === 'stopped') probe.stops.push([performance.now(), m.reason]);
-      };
-      // As the app does: a lost socket is reopened after a short pause.
-      ws.onclose = () => { if (!probe.closed) { probe.reconnects++; setTimeout(connect, 500); } };
-    };
-    connect();
-    timer = setInterval(() => {
-      if (ws?.readyState !== 1) return;
-      seq++; probe.sentAt.set(seq, performance.now());
-      ws.send(JSON.stringify({ v: 1, type: 'drive', seq, left: 0.5, right: 0.5, ttl: 500, t: Date.now() }));
-    }, intervalMs);
-    probe.stopDriving = () => { probe.closed = true; clearInterval(timer); ws?.send(JSON.stringify({ v: 1, type: 'stop' })); ws?.close(); };
-  };
-})()`;
+type Bench = { bench: Record<string, (...a: unknown[]) => Promise<unknown>> & { fieldDriver: { start(o: object): unknown } } };
+type Win = typeof globalThis & Bench & { fieldRun: { snapshot(): DriverRecord; isDriver(): boolean; stop(): void } };
+/** What the page's driver recorded (bench/page/field-driver.js); times are Date.now(). */
+interface DriverRecord {
+  frames: number[];
+  /** [t, seq, left track PWM] of each drive command sent. */
+  sends: [number, number, number][];
+  /** [arrival, round trip, seq, result]. */
+  acks: [number, number, number, string][];
+  stops: [number, string][];
+  statuses: [number, string][];
+  driverAt: number[];
+  takes: number;
+}
+interface MotorFrame { at: number; left: number; right: number }
+interface SimState { left: number; right: number; lastStopAt: number | null; lastMotorFrames: MotorFrame[] }
+/** The phone's link taken down: the outage, or a departure of the driver. */
+interface Down { at: number; forMs: number }
 
-interface PageProbe { frames: number[]; acks: [number, number][]; stops: [number, string][]; reconnects: number; now: number }
-
-interface ProfileResult {
-  name: string;
+interface ProfileResult extends FieldFigures {
   about: string;
-  /** The profile's one-way delays on the video's way: the robot's uplink and the phone's downlink. */
-  videoOneWayMs: number;
-  glass: Dist | null;
-  frames: number;
-  freezes: { count: number; longestMs: number };
-  command: Dist | null;
   commandsUnanswered: number;
-  driveShare: number | null;
-  falseDeadmanStops: number;
-  outage: { link: string; forMs: number; videoBackMs: number | null; controlBackMs: number | null } | null;
+  outage: (FieldFigures['outage'] & { link: string; forMs: number; linkBackMs: number | null; deadman: boolean }) | null;
+  /** Each departure's stop, and whether the bridge's deadman took it. */
+  departures: { stopMs: number | null; deadman: boolean }[];
+  takes: number;
   bytes: Record<'robotUp' | 'robotDown' | 'phoneUp' | 'phoneDown', number>;
   lost: Record<'robotUp' | 'robotDown' | 'phoneUp' | 'phoneDown', number>;
 }
@@ -85,86 +85,194 @@ interface ProfileResult {
 const bytesOf = (a: WireStats, b: WireStats, dir: 'aToB' | 'bToA') => b[dir].outBytes - a[dir].outBytes;
 const lostOf = (a: WireStats, b: WireStats, dir: 'aToB' | 'bToA') => (b[dir].dropLoss + b[dir].dropQueue) - (a[dir].dropLoss + a[dir].dropQueue);
 
-async function session(stack: FieldStack): Promise<{ token: string; whepUrl: string }> {
+async function session(stack: FieldStack): Promise<{ token: string; whepUrl: string; whipUrl: string }> {
   const { invite } = await stack.invite('driver');
   const res = await fetch(`${stack.relayUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ invite }) });
-  const body = (await res.json()) as { token: string; whepUrl: string };
+  const body = (await res.json()) as { token: string; whepUrl: string; whipUrl: string };
   if (!res.ok) throw new Error(`session: ${res.status} ${JSON.stringify(body)}`);
   return body;
 }
 
-async function runProfile(p: FieldProfile, browserFor: (net: FieldNet, stack: FieldStack) => Promise<Browser>): Promise<ProfileResult> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'havatar-bench-field-'));
-  const net = await createFieldNet(wireProfiles(p, { withOutage: false }));
-  let stack: FieldStack | null = null;
-  let browser: Browser | null = null;
-  const deadmanAt: number[] = [];
-  try {
-    stack = await startFieldStack(net, { dataDir, log: (name, line) => { if (name === 'bridge' && /deadman/i.test(line)) deadmanAt.push(Date.now()); } });
-    browser = await browserFor(net, stack);
-    const page: Page = await openBenchPage(browser, new URL(stack.appUrl).origin);
-    const sess = await session(stack);
-    await page.evaluate(([u, t]) => (globalThis as unknown as { bench: { start(k: string, u: string, t: string): Promise<void> } }).bench.start('ours-webrtc', u!, t!), [sess.whepUrl, sess.token] as const);
-    await page.waitForFunction('document.querySelector("video")?.videoWidth > 0', undefined, { timeout: 30_000 });
-    await page.evaluate(PAGE_PROBE);
-    const before = { robot: await net.links.robot.stats(), phone: await net.links.phone.stats() };
-    const driveUrl = `${stack.relayUrlForPhone.replace('http', 'ws')}/ws/client/bench-field?token=${encodeURIComponent(sess.token)}`;
-    await page.evaluate(([u]) => (globalThis as unknown as { fieldProbe: { drive(u: string, i: number): void } }).fieldProbe.drive(u!, 40), [driveUrl] as const);
-    const t0 = Date.now();
-    const outage = p.outage ?? null;
-    // An outage run lasts until 10 s after the link is back, to see video and control return.
-    const seconds = outage ? Math.max(SECONDS, OUTAGE_AT_S + outage.forMs / 1000 + 10) : SECONDS;
-    let downAt = 0;
-    // Glass-to-glass during the run, in the page, while Node samples the wheels and takes the link down.
-    const measuring = page.evaluate((o) => (globalThis as unknown as { bench: { measure(o: object): Promise<{ samples: { lat: number }[] }> } }).bench.measure(o),
-      { frames: 100_000, timeoutMs: seconds * 1000, warmupMs: 1000 });
-    const wheels: boolean[] = [];
-    while (Date.now() - t0 < seconds * 1000) {
-      if (outage && !downAt && Date.now() - t0 >= OUTAGE_AT_S * 1000) {
-        downAt = Date.now();
-        await net.links[outage.link].down(outage.forMs);
+/**
+ * Samples the simulator every 50 ms until stopped: whether the wheels turn, and every stop it
+ * records with the motor frames it had received by then (which say the last command obeyed).
+ */
+function simSampler(simControlUrl: string) {
+  const wheels: [number, boolean][] = [];
+  const stops: { at: number; frames: MotorFrame[] }[] = [];
+  let running = true;
+  let lastStop: number | null = null;
+  const done = (async () => {
+    while (running) {
+      const s = (await (await fetch(`${simControlUrl}/state`)).json()) as SimState;
+      wheels.push([Date.now(), s.left > 0 && s.right > 0]);
+      if (s.lastStopAt !== null && s.lastStopAt !== lastStop) {
+        lastStop = s.lastStopAt;
+        stops.push({ at: s.lastStopAt, frames: s.lastMotorFrames });
       }
-      const inOutage = downAt && Date.now() < downAt + outage!.forMs + 3000;
-      const s = (await (await fetch(`${stack.simControlUrl}/state`)).json()) as { left: number; right: number };
-      if (!inOutage && Date.now() - t0 > 2000) wheels.push(s.left > 0 && s.right > 0);
       await sleep(50);
     }
-    const glassSamples = (await measuring).samples.map((s) => s.lat);
-    const probe = (await page.evaluate('(() => { const p = window.fieldProbe; p.stopDriving(); return { frames: p.frames, acks: p.acks, stops: p.stops, reconnects: p.reconnects, now: performance.now() }; })()')) as PageProbe;
-    const after = { robot: await net.links.robot.stats(), phone: await net.links.phone.stats() };
-    const pageNowToWall = Date.now() - probe.now;
-    const upAtPage = downAt ? downAt + outage!.forMs - pageNowToWall : 0;
-    const gaps = probe.frames.slice(1).map((t, i) => t - probe.frames[i]!);
-    const outsideOutage = (wall: number) => !downAt || wall < downAt || wall > downAt + outage!.forMs + 3000;
-    return {
-      name: p.name, about: p.about, videoOneWayMs: (p.robot.up.delayMs ?? 0) + (p.phone.down.delayMs ?? 0),
-      glass: dist(glassSamples),
-      frames: probe.frames.length,
-      freezes: { count: gaps.filter((g) => g > FREEZE_MS).length, longestMs: Math.round(Math.max(0, ...gaps)) },
-      command: dist(probe.acks.map((a) => a[1])),
-      commandsUnanswered: Math.max(0, Math.round((seconds * 1000) / 40) - probe.acks.length),
-      driveShare: wheels.length ? Math.round((wheels.filter(Boolean).length / wheels.length) * 1000) / 10 : null,
-      falseDeadmanStops: deadmanAt.filter((t) => t >= t0 && outsideOutage(t)).length,
-      outage: outage && {
-        link: outage.link, forMs: outage.forMs,
-        videoBackMs: firstAfter(probe.frames, upAtPage),
-        controlBackMs: firstAfter(probe.acks.map((a) => a[0]), upAtPage),
-      },
-      bytes: { robotUp: bytesOf(before.robot, after.robot, 'aToB'), robotDown: bytesOf(before.robot, after.robot, 'bToA'), phoneUp: bytesOf(before.phone, after.phone, 'aToB'), phoneDown: bytesOf(before.phone, after.phone, 'bToA') },
-      lost: { robotUp: lostOf(before.robot, after.robot, 'aToB'), robotDown: lostOf(before.robot, after.robot, 'bToA'), phoneUp: lostOf(before.phone, after.phone, 'aToB'), phoneDown: lostOf(before.phone, after.phone, 'bToA') },
-    };
-  } finally {
-    await browser?.close().catch(() => {});
-    await stack?.stop();
-    await net.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  })();
+  return { wheels, stops, stop: async () => { running = false; await done; } };
+}
+
+/**
+ * ms from the send of the last command the robot obeyed before the link went down to the
+ * simulator's stop: the first stop after `down.at`, the last moving motor frame it had received
+ * (its left PWM names the command), and that command's send.
+ */
+function stopAfterDown(down: Down, stops: { at: number; frames: MotorFrame[] }[], sends: DriverRecord['sends'], deadmanAt: number[]): { stopMs: number | null; deadman: boolean } {
+  const stop = stops.find((s) => s.at > down.at && s.at < down.at + down.forMs + AFTER_OUTAGE_MS);
+  if (!stop) return { stopMs: null, deadman: false };
+  // The bridge's deadman line comes within a few ms of the stop; anything else stopped it otherwise
+  // (an app's stop sent just before the link went).
+  const deadman = deadmanAt.some((t) => Math.abs(t - stop.at) < 100);
+  const moving = stop.frames.filter((f) => f.at <= stop.at && f.left !== 0);
+  const last = moving[moving.length - 1];
+  if (!last) return { stopMs: null, deadman };
+  const sent = sends.filter(([t, , pwm]) => pwm === last.left && t <= last.at).pop();
+  return { stopMs: sent ? Math.round(stop.at - sent[0]) : null, deadman };
 }
 
 /** ms from `t` to the first time in `times` after it (null: never within the run). */
 function firstAfter(times: number[], t: number): number | null {
   const hit = times.find((x) => x > t);
   return hit === undefined ? null : Math.round(hit - t);
+}
+
+async function talkPathReady(stack: FieldStack): Promise<void> {
+  await waitFor('the talk path ready at MediaMTX', async () => {
+    const r = await fetch(`${stack.mediamtxApiUrl}/v3/paths/get/robots/${stack.robotId}/talk`, { headers: stack.mediamtxApiHeaders });
+    return r.ok && ((await r.json()) as { ready?: boolean }).ready === true;
+  }, 20_000, 200);
+}
+
+/** Local mode from afar: server mode off, the app's MjpegSource on the bridge's /video, from the phone. */
+async function measureMjpeg(browser: Browser, stack: FieldStack): Promise<Dist | null> {
+  const r = await fetch(`${stack.bridgeUrl}/server/stop`, { method: 'POST', headers: { authorization: `Bearer ${stack.token}` } });
+  if (!r.ok) throw new Error(`/server/stop: ${r.status} ${await r.text()}`);
+  const page = await openBenchPage(browser, stack.bridgeUrlForPhone!);
+  try {
+    await page.evaluate(([u]) => (globalThis as unknown as Bench).bench.start!('ours-mjpeg', u), [`/video?token=${encodeURIComponent(stack.token)}`] as const);
+    const out = (await page.evaluate((o) => (globalThis as unknown as Bench).bench.measure!(o), { frames: 100_000, timeoutMs: (MJPEG_SECONDS + 5) * 1000, warmupMs: 1000 })) as { samples: { lat: number }[] };
+    return dist(out.samples.map((s) => s.lat));
+  } finally {
+    await page.close();
+  }
+}
+
+async function runProfile(p: FieldProfile): Promise<ProfileResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'havatar-bench-field-'));
+  const net = await createFieldNet({ ...wireProfiles(p, { withOutage: false }), forward: true });
+  let stack: FieldStack | null = null;
+  let browser: Browser | null = null;
+  let talk: Probe | null = null;
+  const deadmanAt: number[] = [];
+  try {
+    stack = await startFieldStack(net, {
+      dataDir, bridgeOnLink: true, bridgeEnv: { HAVATAR_SIM_MIC_MARKER: '1' },
+      log: (name, line) => { if (name === 'bridge' && /deadman/i.test(line)) deadmanAt.push(Date.now()); },
+    });
+    const st = stack;
+    browser = await benchBrowser({ netns: net.ns.phone, extraArgs: st.phoneChromiumArgs });
+    const page: Page = await openBenchPage(browser, new URL(st.appUrl).origin);
+    const sess = await session(st);
+    await page.evaluate(([u, t]) => (globalThis as unknown as Bench).bench.start!('ours-webrtc', u, t), [sess.whepUrl, sess.token] as const);
+    await page.waitForFunction('document.querySelector("video")?.videoWidth > 0', undefined, { timeout: 30_000 });
+    const joinedAt = Date.now();
+    await page.evaluate(() => (globalThis as unknown as Bench).bench.listenAudio!());
+    await page.evaluate(([u, t]) => { const w = globalThis as unknown as Win; w.fieldRun = w.bench.fieldDriver.start({ serverUrl: u, token: t }) as Win['fieldRun']; }, [st.relayUrlForPhone, sess.token] as const);
+    await waitFor('the page driver holding the lease', () => page.evaluate(() => (globalThis as unknown as Win).fieldRun.isDriver()), 30_000, 200);
+    // Only the lease holder may talk; the robot reads the talk path through its own link.
+    await page.evaluate(([u, t]) => (globalThis as unknown as Bench).bench.talk!(u, t), [sess.whipUrl, sess.token] as const);
+    await talkPathReady(st);
+    talk = talkReader(st.talkUrlForRobot, { wrap: (c, a) => net.wrap('robot', c, a) });
+
+    const before = { robot: await net.links.robot.stats(), phone: await net.links.phone.stats() };
+    const sim = simSampler(st.simControlUrl);
+    const t0 = Date.now();
+    const outage = p.outage ?? null;
+    // An outage run lasts until 10 s after the link is back, to see video and control return.
+    const seconds = outage ? Math.max(SECONDS, OUTAGE_AT_S + outage.forMs / 1000 + 10) : SECONDS;
+    const downs: Down[] = [];
+    const measuring = page.evaluate((o) => (globalThis as unknown as Bench).bench.measure!(o), { frames: 100_000, timeoutMs: seconds * 1000, warmupMs: 1000 }) as Promise<{ samples: { lat: number }[] }>;
+    if (outage) {
+      await sleep(OUTAGE_AT_S * 1000);
+      downs.push({ at: Date.now(), forMs: outage.forMs });
+      await net.links[outage.link].down(outage.forMs);
+      // The WhepPlayer reconnects with a new connection: its audio is listened to afresh.
+      await sleep(outage.forMs);
+      await waitFor('the audio of the player back after the outage', () => page.evaluate(() => (globalThis as unknown as Bench).bench.listenAudio!()).catch(() => null), 10_000, 500).catch(() => null);
+    }
+    const glassSamples = (await measuring).samples.map((s) => s.lat);
+    await sleep(Math.max(0, t0 + seconds * 1000 - Date.now()));
+    const t1 = Date.now();
+    const after = { robot: await net.links.robot.stats(), phone: await net.links.phone.stats() };
+    const audioIn = markerLatencies(((await page.evaluate(() => (globalThis as unknown as Bench).bench.takeOnsets!())) as number[]).filter((t) => t > joinedAt + AUDIO_SETTLE_MS));
+    const audioOut = markerLatencies(talk.stop());
+    talk = null;
+    await page.evaluate(() => (globalThis as unknown as Bench).bench.stopTalk!());
+
+    // Departures: the driver's phone drops off its network while driving, 1 s each.
+    const departureDowns: Down[] = [];
+    if (!outage) {
+      for (let i = 0; i < DEPARTURES; i++) {
+        const ackedSince = Date.now();
+        await waitFor('driving again before a departure', async () => {
+          const r = await page.evaluate(() => (globalThis as unknown as Win).fieldRun.snapshot());
+          return r.acks.filter((a) => a[0] > ackedSince && a[3] === 'applied').length >= 5;
+        }, 20_000, 100);
+        departureDowns.push({ at: Date.now(), forMs: DEPARTURE_MS });
+        await net.links.phone.down(DEPARTURE_MS);
+        await sleep(DEPARTURE_MS + 500);
+      }
+      await sleep(1000);
+    }
+    await sim.stop();
+    const rec = await page.evaluate(() => { const r = (globalThis as unknown as Win).fieldRun; const s = r.snapshot(); r.stop(); return s; });
+    const mjpeg = await measureMjpeg(browser, st);
+
+    const inWindow = (t: number) => t >= t0 && t <= t1;
+    const excused = (t: number) => downs.some((d) => t >= d.at && t <= d.at + d.forMs + AFTER_OUTAGE_MS);
+    const frames = rec.frames.filter(inWindow);
+    const gaps = frames.slice(1).map((t, i) => t - frames[i]!);
+    const acks = rec.acks.filter((a) => inWindow(a[0]));
+    const wheels = sim.wheels.filter(([t]) => inWindow(t) && t - t0 > 2000 && !excused(t));
+    const down = downs[0];
+    const departures = departureDowns.map((d) => stopAfterDown(d, sim.stops, rec.sends, deadmanAt));
+    const upAt = down ? down.at + down.forMs : 0;
+    return {
+      name: p.name, about: p.about, videoOneWayMs: (p.robot.up.delayMs ?? 0) + (p.phone.down.delayMs ?? 0),
+      glass: dist(glassSamples),
+      mjpeg,
+      audioIn: dist(audioIn.ms),
+      audioOut: dist(audioOut.ms),
+      frames: frames.length,
+      freezes: { count: gaps.filter((g) => g > FREEZE_MS).length, longestMs: Math.round(Math.max(0, ...gaps)) },
+      command: dist(acks.map((a) => a[1])),
+      commandsUnanswered: Math.max(0, rec.sends.filter(([t]) => inWindow(t)).length - acks.length),
+      driveShare: wheels.length ? Math.round((wheels.filter(([, on]) => on).length / wheels.length) * 1000) / 10 : null,
+      falseDeadmanStops: deadmanAt.filter((t) => inWindow(t) && !excused(t)).length,
+      departureStop: dist(departures.map((d) => d.stopMs).filter((x): x is number => x !== null)),
+      departures,
+      takes: rec.takes,
+      outage: outage && down ? {
+        link: outage.link, forMs: outage.forMs,
+        ...stopAfterDown(down, sim.stops, rec.sends, deadmanAt),
+        videoBackMs: firstAfter(rec.frames, upAt),
+        controlBackMs: firstAfter(rec.acks.filter((a) => a[3] === 'applied').map((a) => a[0]), upAt),
+        linkBackMs: firstAfter(rec.statuses.filter((s) => s[1] === 'live').map((s) => s[0]), upAt),
+      } : null,
+      bytes: { robotUp: bytesOf(before.robot, after.robot, 'aToB'), robotDown: bytesOf(before.robot, after.robot, 'bToA'), phoneUp: bytesOf(before.phone, after.phone, 'aToB'), phoneDown: bytesOf(before.phone, after.phone, 'bToA') },
+      lost: { robotUp: lostOf(before.robot, after.robot, 'aToB'), robotDown: lostOf(before.robot, after.robot, 'bToA'), phoneUp: lostOf(before.phone, after.phone, 'aToB'), phoneDown: lostOf(before.phone, after.phone, 'bToA') },
+    };
+  } finally {
+    talk?.stop();
+    await browser?.close().catch(() => {});
+    await stack?.stop();
+    await net.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 const missing = fieldNetMissing();
@@ -174,11 +282,15 @@ if (missing) {
 }
 const m = machine();
 const results: ProfileResult[] = [];
+const fmt = (d: Dist | null) => (d ? `${d.p50} / ${d.p95}` : '—');
 for (const name of NAMES) {
   const p = profileByName(name);
   const t = Date.now();
-  const r = await runProfile(p, (net, stack) => benchBrowser({ netns: net.ns.phone, extraArgs: stack.phoneChromiumArgs }));
-  console.error(`${p.name}: glass p50 ${r.glass?.p50} p95 ${r.glass?.p95} ms; freezes ${r.freezes.count} (longest ${r.freezes.longestMs} ms); command p50 ${r.command?.p50} p99 ${r.command?.p99} ms; drive ${r.driveShare} %; false deadman stops ${r.falseDeadmanStops}${r.outage ? `; after the outage video ${r.outage.videoBackMs} ms, control ${r.outage.controlBackMs} ms` : ''} (${Math.round((Date.now() - t) / 1000)} s)`);
+  const r = await runProfile(p);
+  console.error(`${p.name}: glass ${fmt(r.glass)} ms; MJPEG ${fmt(r.mjpeg)} ms; audio in ${fmt(r.audioIn)}, out ${fmt(r.audioOut)} ms; freezes ${r.freezes.count} (longest ${r.freezes.longestMs} ms); `
+    + `command p50 ${r.command?.p50} p99 ${r.command?.p99} ms; drive ${r.driveShare} %; false deadman stops ${r.falseDeadmanStops}; departures ${r.departures.map((d) => `${d.stopMs ?? '?'}${d.deadman ? '' : ' (not the deadman)'}`).join(', ')} ms`
+    + `${r.outage ? `; outage stop ${r.outage.stopMs} ms, back: link ${r.outage.linkBackMs} video ${r.outage.videoBackMs} control ${r.outage.controlBackMs} ms` : ''} (${Math.round((Date.now() - t) / 1000)} s)`);
   results.push(r);
 }
-emitResult({ bench: 'field', seconds: SECONDS, outageAtS: OUTAGE_AT_S, machine: m, loadAfter: machine().load, profiles: results });
+emitResult({ bench: 'field', seconds: SECONDS, outageAtS: OUTAGE_AT_S, departureMs: DEPARTURE_MS, departureCount: DEPARTURES, mjpegSeconds: MJPEG_SECONDS, audioSettleMs: AUDIO_SETTLE_MS,
+  stopRule: { deadmanMs: DEFAULT_DEADMAN_MS, stopFrameMs: STOP_FRAME_MS }, machine: m, loadAfter: machine().load, profiles: results });

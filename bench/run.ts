@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../scripts/stack.ts';
+import { fieldTable } from './lib/field-table.ts';
 import { describeBenchStack, SHARED_STACK_ENV, startBenchStack, type BenchStack } from './lib/stack.ts';
 import { machine, type Dist } from './lib/util.ts';
 
@@ -189,31 +190,6 @@ function videoPathsTable(r: J): string {
     ...(f ? ['', `On paper: \`sysbench cpu --threads=1\` does ${r.sysbench.thisMachinePerCpuSecond} events per CPU-second on this machine against ${r.sysbench.pi4} on a Pi 4 and ${r.sysbench.pi5} on a Pi 5 (published, ${r.sysbench.source}): a Pi 4 core needs ×${f.pi4} the CPU time, a Pi 5 core ×${f.pi5}. A lower bound: sysbench is scalar integer work, and the encoders' hot loops are SIMD (AVX2/AVX-512 here, 128-bit NEON on the Pi).`] : []),
   ];
   return lines.join('\n');
-}
-
-/** bench/field.ts: one row per network profile (field/profiles.ts), the issue's goal beside each figure. */
-function fieldTable(r: J): string {
-  const P = r.profiles as J[];
-  const by = (n: string) => P.find((x) => x.name === n);
-  const wired = by('wired');
-  const kb = (b: number) => `${Math.round(b / 1024)}`;
-  const goal = (x: J): string => {
-    if (x.name === 'good-wifi' && wired?.glass && x.glass) return `within 10 ms of wired: ${x.glass.p50 - wired.glass.p50 <= 10 ? '✅' : '❌'}`;
-    if (x.name === '4g' && wired?.glass && x.glass) {
-      const bound = Math.round(wired.glass.p50 + x.videoOneWayMs + 30);
-      const ok = x.glass.p50 <= bound && x.freezes.longestMs <= 500 && (x.driveShare ?? 0) >= 98 && x.falseDeadmanStops === 0;
-      return `p50 ≤ ${bound} ms, no freeze > 500 ms, drive ≥ 98 %, 0 false stops: ${ok ? '✅' : '❌'}`;
-    }
-    if (x.name === 'bad-4g') return `longest freeze ≤ 1 s, drive ≥ 90 %: ${x.freezes.longestMs <= 1000 && (x.driveShare ?? 0) >= 90 ? '✅' : '❌'}`;
-    if (x.name === 'outage-10s' && x.outage) return `back ≤ 2 s: ${(x.outage.videoBackMs ?? Infinity) <= 2000 && (x.outage.controlBackMs ?? Infinity) <= 2000 ? '✅' : '❌'}`;
-    return '—';
-  };
-  return [
-    '| profile | glass-to-glass WebRTC p50 / p95 | freezes > 200 ms (longest) | command p50 / p99 | drive smooth | false deadman stops | back after outage (video / control) | KiB robot up / down · phone up / down (lost pkts) | goal |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...P.map((x) => `| ${x.name} (${x.about}) | ${ms(x.glass, 'p50')} / ${ms(x.glass, 'p95')} | ${x.freezes.count} (${x.freezes.longestMs} ms) | ${ms(x.command, 'p50')} / ${ms(x.command, 'p99')} | ${x.driveShare ?? '—'} % | ${x.falseDeadmanStops} | ${x.outage ? `${x.outage.videoBackMs ?? 'never'} / ${x.outage.controlBackMs ?? 'never'} ms` : '—'} | ${kb(x.bytes.robotUp)} / ${kb(x.bytes.robotDown)} · ${kb(x.bytes.phoneUp)} / ${kb(x.bytes.phoneDown)} (${x.lost.robotUp + x.lost.robotDown + x.lost.phoneUp + x.lost.phoneDown}) | ${goal(x)} |`),
-    '', `Each profile ${r.seconds} s on a fresh field network (bench/field.ts): robot, server and phone in network namespaces joined by field/wire; WebRTC through the app's WhepPlayer; a driver at the app's 40 ms pace through the relay; wheels sampled every 50 ms; outages take the phone's link down ${r.outageAtS} s in and the run goes on 10 s after it returns; a deadman stop inside an outage (or 3 s after it) is the rule working, not counted. "Control back" is the bench page's driver, which reopens its socket only once TCP gives up on it (the app also watches its link's heartbeat), so after a long outage it is TCP's retransmission backoff more than the product's. Every process of the three namespaces shares this machine's cores: at the load in the header the wired row is the floor the others compare with. Not measured here yet: MJPEG (the phone's namespace reaches only the server), audio both ways.`,
-  ].join('\n');
 }
 
 function soakTable(r: J): string {

@@ -4,11 +4,13 @@
 //   - floor: the bare minimum (an <img>, a plain WHEP RTCPeerConnection, plain hls.js)
 //   - glass-to-glass: the capture-time strip decoded on every presented frame
 //   - audio markers: detect 1 kHz bursts on a received track; generate them for WHIP talk
+//   - fieldDriver: the app's link and drive code with a simulated hand (field-driver.js, bench/field.ts)
 import Hls from 'hls.js';
 import { decodeStripFromRgba, stripHeight } from '../../protocol/timestamp-strip.ts';
 import { MjpegSource } from '../../src/lib/video/mjpeg-source.ts';
 import { WhepPlayer } from '../../src/lib/video/whep-player.ts';
 import { HlsPlayer } from '../../src/lib/video/hls-player.ts';
+import { fieldDriver } from './field-driver.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let current = null; // { el, stop(), pc() }
@@ -219,10 +221,15 @@ const blobUrl = (code) => URL.createObjectURL(new Blob([code], { type: 'applicat
 const onsets = [];
 let audioCtx = null;
 
-/** Listens to the audio track of whatever WebRTC player is current; onsets land in `onsets`. */
+let listenedPc = null;
+/**
+ * Listens to the audio track of whatever WebRTC player is current; onsets land in `onsets`. Null
+ * when it already listens to that player's connection (called again after a player reconnected).
+ */
 async function listenAudio() {
   const pc = current?.pc();
   if (!pc) throw new Error('no peer connection');
+  if (pc === listenedPc) return null;
   const track = pc.getReceivers().map((r) => r.track).find((t) => t && t.kind === 'audio');
   if (!track) throw new Error('no audio track');
   // Chromium only pulls a remote WebRTC track into Web Audio when a media element plays it too.
@@ -239,6 +246,7 @@ async function listenAudio() {
   mute.gain.value = 0;
   src.connect(node).connect(mute).connect(audioCtx.destination);
   await audioCtx.resume();
+  listenedPc = pc;
   return { sampleRate: audioCtx.sampleRate, baseLatency: audioCtx.baseLatency, outputLatency: audioCtx.outputLatency };
 }
 
@@ -288,4 +296,4 @@ async function talk(url, token) {
 }
 function stopTalk() { clearTimeout(talkTimer); talkPc?.close(); talkPc = null; }
 
-window.bench = { start, stop, measure, inboundStats: () => inboundStats(current?.pc()), listenAudio, takeOnsets, talk, stopTalk, state: () => current?.player?.state ?? null };
+window.bench = { start, stop, measure, inboundStats: () => inboundStats(current?.pc()), listenAudio, takeOnsets, talk, stopTalk, state: () => current?.player?.state ?? null, fieldDriver };
