@@ -222,8 +222,9 @@ const robotSpecs: Record<RobotMessage['type'], Spec> = {
 export function decodeFrame(input: unknown): Result<Record<string, unknown>> {
   let value = input;
   if (typeof input === 'string') {
-    // Byte length, not string length: a frame of multi-byte characters is measured as sent.
-    if (utf8Length(input) > MAX_TEXT_FRAME_BYTES) return fail(`message larger than ${MAX_TEXT_FRAME_BYTES} bytes`);
+    // Byte length, not string length: a frame of multi-byte characters is measured as sent. No
+    // UTF-16 unit takes more than 3 bytes, so a string of at most a third of the limit is not counted.
+    if (input.length * 3 > MAX_TEXT_FRAME_BYTES && utf8Length(input) > MAX_TEXT_FRAME_BYTES) return fail(`message larger than ${MAX_TEXT_FRAME_BYTES} bytes`);
     try {
       value = JSON.parse(input);
     } catch {
