@@ -7,9 +7,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics(opts: { dataDir?: string } = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'havatar_relay_process_' });
+  /** Counts the hot path keeps in plain numbers (traffic.ts), handed over when a scrape reads them. */
+  const beforeScrape: (() => void)[] = [];
   const messages = new Counter({
     name: 'havatar_relay_messages_total', help: 'Messages relayed, by direction and type',
     labelNames: ['direction', 'type'] as const, registers: [registry],
+    collect() { for (const f of beforeScrape) f(); },
   });
   const refused = new Counter({
     name: 'havatar_relay_refused_total', help: 'Messages or connections refused, by error code',
@@ -36,7 +39,7 @@ export function createMetrics(opts: { dataDir?: string } = {}) {
     help: 'Per robot: operator sockets (drivers and viewers) open on its page on this relay, whether or not the robot is here',
   });
   if (opts.dataDir) registerDiskGauges(registry, opts.dataDir);
-  return { registry, messages, refused, authFailures, latency, robots, clients, robotConnected, robotClients };
+  return { registry, beforeScrape, messages, refused, authFailures, latency, robots, clients, robotConnected, robotClients };
 }
 
 /**
