@@ -20,7 +20,10 @@ export class AlsaMicrophone implements AudioSource {
   ffmpegInput(): string[] {
     return [
       '-f', 'alsa', '-sample_rate', String(AUDIO_SAMPLE_RATE), '-channels', '1',
-      // Small capture queue: stale audio is worse than a dropped period.
+      // Small capture queue: stale audio is worse than a dropped period. No period argument: FFmpeg's
+      // ALSA input asks for the device's smallest period and hands over each one as it is read
+      // (libavdevice/alsa.c); the server-mode Opus encoder packs the periods into 10 ms frames as
+      // they come. A device whose smallest period is above 10 ms sends its packets in bursts.
       '-thread_queue_size', '16', '-i', this.info.device,
     ];
   }

@@ -31,11 +31,19 @@ describe('MicCapture', () => {
   it('emits 640-byte frames of the simulated tone while started, and stops FFmpeg on stop()', async () => {
     const mic = new MicCapture({ source: new SimulatedMicrophone({ frequency: 440 }) });
     const frames: Buffer[] = [];
+    const periods: Buffer[] = [];
     mic.on('frame', (f: Buffer) => frames.push(f));
+    mic.on('pcm', (p: Buffer) => periods.push(Buffer.from(p)));
     mic.start();
     try {
       await waitFor('10 mic frames', () => frames.length, (n) => n >= 10, { timeoutMs: 4000 });
       assert.ok(frames.every((f) => f.length === 640));
+      // 'pcm' passes the capture's periods on as they come (10 ms = 320 bytes from the simulator;
+      // reads may join periods on a busy machine, never split a sample), the same bytes as 'frame'.
+      assert.ok(periods.some((p) => p.length === 320), `a 10 ms period among ${periods.map((p) => p.length).join(',')}`);
+      assert.ok(periods.every((p) => p.length % 2 === 0));
+      const all = Buffer.concat(periods);
+      assert.ok(all.subarray(0, 640 * 10).equals(Buffer.concat(frames.slice(0, 10))));
       let sum = 0;
       for (let i = 0; i < 320; i++) sum += (frames[5]!.readInt16LE(i * 2) / 32768) ** 2;
       assert.ok(Math.sqrt(sum / 320) > 0.05, 'the tone is audible');

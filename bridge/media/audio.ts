@@ -2,7 +2,9 @@
 // 20 ms = 640-byte frames).
 //
 // MicCapture: the microphone, running only while someone listens; stdout is cut into exact
-//   640-byte frames emitted as 'frame'.
+//   640-byte frames emitted as 'frame' (the WebSocket's format), and also passed on as it comes as
+//   'pcm' (the capture's own periods, 10 ms in the simulator: the server-mode Opus encoder sends
+//   each period as it arrives, where 20 ms frames would leave its 10 ms packets in pairs).
 // SpeakerPlayer: push-to-talk playback. Frames from the network arrive in bursts; the player
 //   queues them and writes one frame every 20 ms on a drift-free clock, so the OS pipe and the
 //   sound card never hold more than a frame or two. The queue is the jitter buffer: it starts
@@ -32,11 +34,15 @@ type SupervisorTuning = Partial<Omit<SupervisorOptions, 'args' | 'name' | 'stdin
 
 export interface MicCaptureOptions { source: AudioSource; logger?: Logger; supervisor?: SupervisorTuning }
 
-/** The robot's microphone. Emits 'frame' (Buffer, 640 bytes) while started. start/stop are idempotent. */
+/**
+ * The robot's microphone. Emits 'frame' (Buffer, 640 bytes) and 'pcm' (Buffer, whatever the capture
+ * handed over: whole samples, in order) while started. start/stop are idempotent.
+ */
 export class MicCapture extends EventEmitter {
   private readonly supervisor: FfmpegSupervisor;
   private readonly source: AudioSource;
   private remainder: Buffer = Buffer.alloc(0);
+  private oddByte: Buffer | null = null;
   private frames = 0;
   private running = false;
 
@@ -45,7 +51,7 @@ export class MicCapture extends EventEmitter {
     this.source = options.source;
     const log = (options.logger ?? createLogger('media')).child('mic');
     this.supervisor = new FfmpegSupervisor({ ...options.supervisor, logger: log, name: 'mic', args: () => micCaptureArgs(this.source) });
-    this.supervisor.on('spawn', () => { this.remainder = Buffer.alloc(0); });
+    this.supervisor.on('spawn', () => { this.remainder = Buffer.alloc(0); this.oddByte = null; });
     this.supervisor.on('data', (chunk: Buffer) => this.onData(chunk));
   }
 
@@ -66,6 +72,10 @@ export class MicCapture extends EventEmitter {
   }
 
   private onData(chunk: Buffer): void {
+    // A pipe read may end mid-sample: 'pcm' carries whole samples and keeps the odd byte for the next.
+    const whole = this.oddByte ? Buffer.concat([this.oddByte, chunk]) : chunk;
+    this.oddByte = whole.length % 2 ? Buffer.from(whole.subarray(whole.length - 1)) : null;
+    if (whole.length > 1) this.emit('pcm', whole.length % 2 ? whole.subarray(0, whole.length - 1) : whole);
     let buf = this.remainder.length ? Buffer.concat([this.remainder, chunk]) : chunk;
     while (buf.length >= PCM_FRAME_BYTES) {
       this.frames++;

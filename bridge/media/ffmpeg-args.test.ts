@@ -63,7 +63,10 @@ describe('FFmpeg arguments', () => {
     assert.equal(args.at(-1), 'rtp://127.0.0.1:40000?rtcpport=40001&pkt_size=1400');
     assert.ok(!args.includes('-c:a') && !args.some((a) => a.includes('pw')), 'video only, no credentials');
     const audio = publishAudioArgs({ to });
-    for (const [flag, value] of Object.entries({ '-c:a': 'libopus', '-b:a': '32k', '-frame_duration': '20', '-payload_type': '97', '-i': 'pipe:0', '-ar': '8000', '-af': 'asetrate=16000,asetpts=N/SR/TB' })) assert.equal(after1(audio, flag), value, flag);
+    // 10 ms frames read 10 ms at a time (declared at a quarter of the rate), and no resampler:
+    // it held each frame until the next period came.
+    for (const [flag, value] of Object.entries({ '-c:a': 'libopus', '-b:a': '32k', '-frame_duration': '10', '-payload_type': '97', '-i': 'pipe:0', '-ar': '4000', '-af': 'asetrate=16000,asetpts=N/SR/TB' })) assert.equal(after1(audio, flag), value, flag);
+    assert.equal(audio.filter((a) => a === '-ar').length, 1, 'libopus encodes the 16 kHz as it is');
     assert.ok(!audio.includes('-c:v'));
     assert.throws(() => publishVideoArgs({ to, video: cam, videoKbps: 1e9 }), RangeError);
     assert.throws(() => publishVideoArgs({ to: { rtp: 0, rtcp: 1 }, video: cam }), RangeError);

@@ -197,21 +197,29 @@ export function listV4l2FormatsArgs(device: string): string[] {
   return ['-hide_banner', '-nostdin', '-f', 'v4l2', '-list_formats', 'all', '-i', device];
 }
 
+/** Opus frame length of the published audio: one capture period (bridge/sim/audio.ts MIC_PERIOD_MS). */
+export const PUBLISH_OPUS_FRAME_MS = 10;
+
 /**
- * Server mode, audio: the microphone's PCM (s16le 16 kHz mono on stdin, MicCapture's 20 ms frames)
- * as Opus mono in RTP to the bridge's loopback port. FFmpeg 5.1's raw PCM demuxer reads 40 ms per
- * packet, so the Opus packets left in pairs every 40 ms and the viewers' jitter buffers grew to
- * match. Declared at half the rate it reads 20 ms; asetrate puts the true rate back (the samples are
- * untouched) and asetpts stamps them by count. Measured: packets every 20 ms instead of 0/40 ms,
- * 45.6 ms instead of 66.6 ms at MediaMTX's egress (docs/PERFORMANCE.md).
+ * Server mode, audio: the microphone's PCM (s16le 16 kHz mono on stdin, written as each capture
+ * period arrives) as 10 ms Opus frames in RTP to the bridge's loopback port, each packet sent as
+ * soon as its period is in, so they arrive evenly and the viewers' jitter buffers can stay low.
+ * - FFmpeg 5.1's raw PCM demuxer reads 40 ms per packet at 16 kHz: declared at a quarter of the rate
+ *   it reads 10 ms; asetrate puts the true rate back (the samples are untouched) and asetpts
+ *   stamps them by count.
+ * - No `-ar 48000`: libopus takes 16 kHz itself (RTP still counts in 48 kHz), and the resampler
+ *   held each frame until the next period came (measured: a packet 20.9 ms after the write
+ *   completing its frame, 0.2 ms without it).
+ * Measured with 10 ms periods: packets every 10 ms; robot mic → MediaMTX in docs/PERFORMANCE.md.
  */
 export function publishAudioArgs(opts: { to: RtpTarget; audioKbps?: number }): string[] {
   const akbps = opts.audioKbps ?? DEFAULT_PUBLISH_AUDIO_KBPS;
   if (!(akbps >= 6 && akbps <= 256)) throw new RangeError(`audio bitrate must be 6..256 kbps, got ${akbps}`);
+  const declaredRate = (AUDIO_SAMPLE_RATE * PUBLISH_OPUS_FRAME_MS) / 40;
   return [
-    ...globalArgs(), ...lowDelayInput(), '-f', 's16le', '-ar', String(AUDIO_SAMPLE_RATE / 2), '-ac', '1', '-i', 'pipe:0', '-map', '0:a:0',
+    ...globalArgs(), ...lowDelayInput(), '-f', 's16le', '-ar', String(declaredRate), '-ac', '1', '-i', 'pipe:0', '-map', '0:a:0',
     '-af', `asetrate=${AUDIO_SAMPLE_RATE},asetpts=N/SR/TB`,
-    '-c:a', 'libopus', '-b:a', `${akbps}k`, '-ac', '1', '-ar', '48000', '-application', 'lowdelay', '-frame_duration', '20',
+    '-c:a', 'libopus', '-b:a', `${akbps}k`, '-ac', '1', '-application', 'lowdelay', '-frame_duration', String(PUBLISH_OPUS_FRAME_MS),
     ...progressArgs(), '-f', 'rtp', '-payload_type', String(RTP_AUDIO_PT), rtpUrl(opts.to),
   ];
 }

@@ -4,10 +4,11 @@
 // (arguments: media/ffmpeg-args.ts publishVideoArgs / publishAudioArgs). Two encoders, not one
 // FFmpeg with both inputs: that one holds each stream back for the other (docs/PERFORMANCE.md).
 //
-// The microphone is not opened a second time either: MicCapture's PCM frames are written to the
-// audio encoder's stdin. While the speaker plays the driver's talk audio the mic is DUCKED TO
-// SILENCE (zeros written in its place) rather than paused: the Opus track keeps its timing (no gaps
-// for the viewers' jitter buffers to stall on) and the driver never hears their own voice come back.
+// The microphone is not opened a second time either: MicCapture's PCM is written to the audio
+// encoder's stdin as each capture period arrives ('pcm', not the WebSocket's 20 ms 'frame'). While
+// the speaker plays the driver's talk audio the mic is DUCKED TO SILENCE (zeros written in its
+// place) rather than paused: the Opus track keeps its timing (no gaps for the viewers' jitter
+// buffers to stall on) and the driver never hears their own voice come back.
 //
 // Events: 'live' () once a run is really sending (RECORD accepted, frames advancing in -progress);
 // 'down' (reason) when a run ends unasked (MediaMTX gone or refusing, an encoder crashed or
@@ -35,7 +36,7 @@ export const PUBLISH_STALL_MS = 2000;
 export const PUBLISH_FIRST_OUTPUT_MS = 5000;
 export const PUBLISH_MIN_BACKOFF_MS = 300;
 export const PUBLISH_MAX_BACKOFF_MS = 2000;
-/** PCM waiting in the mic pipe beyond this is dropped (8 frames = 160 ms). */
+/** PCM waiting in the mic pipe beyond this is dropped (160 ms of 16 kHz s16le). */
 const MAX_MIC_QUEUED = 8 * 640;
 /** The RTSP handshake (connect, authenticate, ANNOUNCE, SETUP, RECORD) may take this long. */
 const HANDSHAKE_MS = 5000;
@@ -144,7 +145,7 @@ export class Publisher extends EventEmitter {
     this.lastErrorText = null;
     this.backoff.reset();
     this.vstats ??= VideoStats.open(this.opts.log);
-    this.opts.mic?.on('frame', this.onMic);
+    this.opts.mic?.on('pcm', this.onMic);
     this.shape = { ...this.opts.video };
     this.uplink = new UplinkMonitor(uplinkLadder(this.opts.video), this.opts.uplink);
     this.uplink.on('step', (step: UplinkStep) => void this.applyStep(step));
@@ -154,7 +155,7 @@ export class Publisher extends EventEmitter {
   async stop(): Promise<void> {
     if (!this.wanted) return;
     this.wanted = false;
-    this.opts.mic?.off('frame', this.onMic);
+    this.opts.mic?.off('pcm', this.onMic);
     this.timers.clearAll();
     this.uplink?.close();
     this.uplink = null;

@@ -1,5 +1,6 @@
 // The simulator's microphone and speaker. The microphone is an FFmpeg tone, paced in real time,
-// in 20 ms periods like a real capture. The speaker records: each playback session (one FFmpeg
+// in 10 ms periods like a real capture (MIC_PERIOD_MS: the server-mode Opus encoder sends each
+// 10 ms as it comes, so a longer period would leave its packets in bursts). The speaker records: each playback session (one FFmpeg
 // run: a push-to-talk, a TTS utterance) becomes `<dir>/speaker-<n>.wav`, and recordings() reports
 // each file's duration and level so tests (and the curious) can check that sound arrived.
 
@@ -8,13 +9,17 @@ import { join } from 'node:path';
 import { AUDIO_SAMPLE_RATE } from '../../protocol/limits.ts';
 import type { AudioInputInfo, AudioSource, SpeakerInfo, SpeakerSink } from '../hardware/types.ts';
 
+/** The simulated capture period. */
+export const MIC_PERIOD_MS = 10;
+const PERIOD_SAMPLES = (AUDIO_SAMPLE_RATE * MIC_PERIOD_MS) / 1000;
+
 export interface SimulatedMicrophoneOptions {
   /** Tone frequency in Hz. */
   frequency?: number;
   /**
    * Latency marker instead of the tone (benchmarks): silence, and a 100 ms 1 kHz burst starting
-   * exactly at every wall-clock second. Like a real microphone handing over a 20 ms period when its
-   * last sample is captured, a period generated at wall time g holds the samples of [g - 20 ms, g),
+   * exactly at every wall-clock second. Like a real microphone handing over a period when its last
+   * sample is captured, a period generated at wall time g holds the samples of [g - MIC_PERIOD_MS, g),
    * so a listener knows when any onset was captured: at the whole second before it. HAVATAR_SIM_MIC_MARKER=1 turns it on in the bridge.
    */
   marker?: boolean;
@@ -33,13 +38,13 @@ export class SimulatedMicrophone implements AudioSource {
   ffmpegInput(): string[] {
     if (this.marker) {
       // W = wall-clock seconds of this sample: time(0) when its period is generated, minus the
-      // period (20 ms), plus its offset in the period.
-      const w = `(time(0)-0.02+mod(n\\,320)/${AUDIO_SAMPLE_RATE})`;
+      // period, plus its offset in the period.
+      const w = `(time(0)-${MIC_PERIOD_MS / 1000}+mod(n\\,${PERIOD_SAMPLES})/${AUDIO_SAMPLE_RATE})`;
       const expr = `if(lt(mod(${w}\\,1)\\,0.1)\\,0.5*sin(2*PI*1000*${w})\\,0)`;
-      return ['-re', '-f', 'lavfi', '-i', `aevalsrc=exprs=${expr}:sample_rate=${AUDIO_SAMPLE_RATE}:nb_samples=320`];
+      return ['-re', '-f', 'lavfi', '-i', `aevalsrc=exprs=${expr}:sample_rate=${AUDIO_SAMPLE_RATE}:nb_samples=${PERIOD_SAMPLES}`];
     }
-    // 320 samples a period = 20 ms at 16 kHz; -re paces it like a real microphone.
-    return ['-re', '-f', 'lavfi', '-i', `sine=frequency=${this.frequency}:sample_rate=${AUDIO_SAMPLE_RATE}:samples_per_frame=320`];
+    // -re paces the periods like a real microphone.
+    return ['-re', '-f', 'lavfi', '-i', `sine=frequency=${this.frequency}:sample_rate=${AUDIO_SAMPLE_RATE}:samples_per_frame=${PERIOD_SAMPLES}`];
   }
 }
 
