@@ -1,7 +1,7 @@
 // Prometheus metrics (GET /metrics), one registry per relay instance so tests can run several.
 // server/prometheus/alerts.yml and the Grafana dashboard query these names (a test checks them).
 import { statfs } from 'node:fs/promises';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 
 /** `dataDir`: the filesystem whose free space is exported (the relay's state; in compose, Docker's volume disk). */
 export function createMetrics(opts: { dataDir?: string } = {}) {
@@ -22,10 +22,10 @@ export function createMetrics(opts: { dataDir?: string } = {}) {
     name: 'havatar_relay_auth_failures_total', help: 'Failed logins, by kind',
     labelNames: ['kind'] as const, registers: [registry],
   });
-  const latency = new Histogram({
-    name: 'havatar_relay_forward_seconds', help: 'Time from receiving a frame to handing it to the next socket',
-    labelNames: ['direction'] as const, buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registers: [registry],
-  });
+  const latency = new LatencyHistogram(
+    'havatar_relay_forward_seconds', 'Time from receiving a frame to handing it to the next socket',
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registry,
+  );
   const robots = new Gauge({ name: 'havatar_relay_robots_online', help: 'Robots connected to this relay', registers: [registry] });
   const clients = new Gauge({ name: 'havatar_relay_clients', help: 'Operator sockets connected to this relay', labelNames: ['role'] as const, registers: [registry] });
   // Per robot, so an alert can name the robot. Robot ids are registered ones only (a socket logs in
@@ -40,6 +40,54 @@ export function createMetrics(opts: { dataDir?: string } = {}) {
   });
   if (opts.dataDir) registerDiskGauges(registry, opts.dataDir);
   return { registry, beforeScrape, messages, refused, authFailures, latency, robots, clients, robotConnected, robotClients };
+}
+
+/**
+ * A Prometheus histogram by `direction`, observed twice per relayed message: a bucket search and
+ * three additions. prom-client's Histogram hashes and checks its labels on every observe() (0.7 us
+ * on this machine, 2-3 % of the relay's busy time at 28,000 msg/s); this one is registered in the
+ * same registry and exported in the same text (the registry reads it through get()).
+ */
+class LatencyHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+
+  constructor(readonly name: string, readonly help: string, private readonly bounds: readonly number[], registry: Registry) {
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  /** The series of one direction, bound once by the hot path (traffic.ts). */
+  labels(l: { direction: string }): { observe(seconds: number): void } {
+    let s = this.series.get(l.direction);
+    if (!s) { s = { counts: this.bounds.map(() => 0), sum: 0, count: 0 }; this.series.set(l.direction, s); }
+    const series = s, bounds = this.bounds;
+    return {
+      observe(seconds: number) {
+        let i = 0;
+        while (i < bounds.length && seconds > bounds[i]!) i++;
+        if (i < bounds.length) series.counts[i]!++;
+        series.sum += seconds;
+        series.count++;
+      },
+    };
+  }
+
+  observe(l: { direction: string }, seconds: number): void { this.labels(l).observe(seconds); }
+
+  get() {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const [direction, s] of this.series) {
+      let acc = 0;
+      this.bounds.forEach((le, i) => { acc += s.counts[i]!; values.push({ labels: { le, direction }, value: acc, metricName: `${this.name}_bucket` }); });
+      values.push({ labels: { le: '+Inf', direction }, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: { direction }, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { direction }, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset(): void { this.series.clear(); }
 }
 
 /**
