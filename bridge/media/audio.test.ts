@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { setLogLevel } from '../../common/log.ts';
 import { MAX_TTS_CHARS } from '../../protocol/limits.ts';
 import { EspeakTts, TtsBusyError } from '../hardware/tts.ts';
-import { RecordingSpeaker, SimulatedMicrophone } from '../sim/audio.ts';
+import { MIC_PERIOD_MS, RecordingSpeaker, SimulatedMicrophone } from '../sim/audio.ts';
 import { MicCapture, PCM_FRAME_BYTES, SpeakerPlayer } from './audio.ts';
 import { FfmpegSupervisor } from './supervisor.ts';
 import { sleep, waitFor } from '../../common/wait.ts';
@@ -38,9 +38,8 @@ describe('MicCapture', () => {
     try {
       await waitFor('10 mic frames', () => frames.length, (n) => n >= 10, { timeoutMs: 4000 });
       assert.ok(frames.every((f) => f.length === 640));
-      // 'pcm' passes the capture's periods on as they come (10 ms = 320 bytes from the simulator;
-      // reads may join periods on a busy machine, never split a sample), the same bytes as 'frame'.
-      assert.ok(periods.some((p) => p.length === 320), `a 10 ms period among ${periods.map((p) => p.length).join(',')}`);
+      // 'pcm' passes on what the capture handed over as it comes (reads may join periods on a busy
+      // machine, never split a sample), the same bytes as 'frame'.
       assert.ok(periods.every((p) => p.length % 2 === 0));
       const all = Buffer.concat(periods);
       assert.ok(all.subarray(0, 640 * 10).equals(Buffer.concat(frames.slice(0, 10))));
@@ -56,6 +55,17 @@ describe('MicCapture', () => {
     const count = frames.length;
     await new Promise((r) => setImmediate(r));
     assert.equal(frames.length, count, 'no frames after stop');
+  });
+});
+
+describe('SimulatedMicrophone', () => {
+  it('hands over 10 ms periods, tone and marker alike (the Opus encoder sends each as it comes)', () => {
+    assert.equal(MIC_PERIOD_MS, 10);
+    assert.match(new SimulatedMicrophone().ffmpegInput().join(' '), /samples_per_frame=160\b/);
+    const marker = new SimulatedMicrophone({ marker: true }).ffmpegInput().join(' ');
+    // Each sample's capture time is its period's generation time minus one period.
+    assert.match(marker, /nb_samples=160\b/);
+    assert.match(marker, /time\(0\)-0\.01\+mod\(n\\,160\)/);
   });
 });
 
