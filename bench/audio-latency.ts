@@ -38,6 +38,25 @@ async function cleanup() {
 }
 onInterrupt(cleanup);
 
+/** A marker within this much of the steady state's p50 counts as settled. */
+const SETTLED_WITHIN_MS = 20;
+
+/**
+ * The first seconds after joining, marker by marker (when it was captured, in s after the WHEP
+ * start, and its latency), and when the latency settled: the capture time of the first marker from
+ * which every later one is within SETTLED_WITHIN_MS of the steady p50 (null: not within the window).
+ */
+function settling(onsets: number[], joinedAt: number, steadyP50: number | null): { series: { atS: number; ms: number }[]; settledAfterS: number | null } {
+  const series = onsets
+    .map((t) => ({ second: Math.floor(t / 1000) * 1000, ms: Math.round((t % 1000) * 10) / 10 }))
+    .filter((m) => m.ms < 900)
+    .map((m) => ({ atS: Math.round((m.second - joinedAt) / 100) / 10, ms: m.ms }));
+  if (steadyP50 === null || series.length === 0) return { series, settledAfterS: null };
+  let first = series.length;
+  while (first > 0 && series[first - 1]!.ms <= steadyP50 + SETTLED_WITHIN_MS) first--;
+  return { series, settledAfterS: first < series.length ? series[first]!.atS : null };
+}
+
 /** Takes the driver lease on a relay client socket and keeps it with the app's heartbeat (500 ms). */
 async function holdLease(url: string): Promise<{ close(): void }> {
   const sock = new WebSocket(url);
@@ -69,6 +88,7 @@ try {
   const page = await openBenchPage(browser, bs.bridgeUrl);
 
   // 1. robot mic → app over WebRTC (and locally over /ws, below).
+  const joinedAt = Date.now();
   await page.evaluate(([u, t, k]) => (globalThis as unknown as Bench).bench.start!(k, u, t), [sess.whepUrl, sess.token, process.env.BENCH_AUDIO_KIND ?? 'ours-webrtc']);
   await waitFor('WHEP playing', () => page.evaluate(() => (globalThis as unknown as Bench).bench.state!() as unknown as Promise<string>).then((s) => s === 'playing'), 15000, 200);
   const ctxInfo = await page.evaluate(() => (globalThis as unknown as Bench).bench.listenAudio!());
@@ -113,6 +133,8 @@ try {
   console.error(`mic → app (WebRTC), first ${START_SECONDS} s after joining: ${JSON.stringify(dist(start.ms))}`);
   console.error(`audio jitter buffer: ${audioJitterBufferMs} ms (target ${audioJitterTargetMs} ms)`);
   const mic = latencies(micOnsets);
+  const settle = settling(startOnsets, joinedAt, dist(mic.ms)?.p50 ?? null);
+  console.error(`first ${START_SECONDS} s, each marker (s after joining: ms): ${settle.series.map((m) => `${m.atS}: ${m.ms}`).join(', ')}; settled after ${settle.settledAfterS ?? '—'} s`);
   if (process.env.BENCH_DEBUG) console.error('mic onsets', micOnsets.map((t) => Math.round(t % 1000)).join(' '));
   await page.evaluate(() => (globalThis as unknown as Bench).bench.stop!());
   console.error(`mic → app (WebRTC): ${JSON.stringify(dist(mic.ms))}`);
@@ -145,7 +167,7 @@ try {
 
   emitResult({
     bench: 'audio-latency', seconds: SECONDS, machine: m, loadAfter: machine().load, audioContext: ctxInfo,
-    micToAppWebrtc: { latency: dist(mic.ms), unassigned: mic.dropped, audioJitterBufferMs, audioJitterTargetMs, startSeconds: START_SECONDS, start: dist(start.ms) },
+    micToAppWebrtc: { latency: dist(mic.ms), unassigned: mic.dropped, audioJitterBufferMs, audioJitterTargetMs, startSeconds: START_SECONDS, start: dist(start.ms), startSeries: settle.series, settledAfterS: settle.settledAfterS },
     micToRtspReader: { latency: dist(viaRtsp.ms), unassigned: viaRtsp.dropped },
     micToAppLocal: { latency: dist(local.ms), unassigned: local.dropped },
     talkToSpeaker: { latency: dist(talk.ms), unassigned: talk.dropped },
