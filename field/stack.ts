@@ -56,14 +56,29 @@ async function buildIfStale(log: FieldStackOptions['log']): Promise<void> {
   if (bridgeBundleIsStale()) execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/build-bridge.ts')], { stdio: 'ignore' });
 }
 
+/**
+ * A free port for each name, no two alike: a port freePort() just released can be handed out again
+ * (seen once in ~12 runs: MediaMTX's API drew its RTSPS port and MediaMTX exited on the bind).
+ */
+async function distinctFreePorts<K extends string>(names: readonly K[]): Promise<Record<K, number>> {
+  const taken = new Set<number>();
+  const out = {} as Record<K, number>;
+  for (const name of names) {
+    let port = await freePort();
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    out[name] = port;
+  }
+  return out;
+}
+
 export async function startFieldStack(net: FieldNet, opts: FieldStackOptions): Promise<FieldStack> {
   await buildIfStale(opts.log);
   const A = net.addresses;
   const robotId = opts.robotId ?? 'sim';
   const token = randomBytes(24).toString('base64url');
   const [adminKey, robotPassword, hookSecret, apiSecret] = [0, 1, 2, 3].map(() => randomBytes(24).toString('base64url')) as [string, string, string, string];
-  const p = { bridge: await freePort(), bridgeHttps: await freePort(), sim: await freePort(), relay: await freePort(), rtsp: await freePort(), rtsps: await freePort(),
-    webrtc: await freePort(), webrtcUdp: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort(), app: await freePort() };
+  const p = await distinctFreePorts(['bridge', 'bridgeHttps', 'sim', 'relay', 'rtsp', 'rtsps', 'webrtc', 'webrtcUdp', 'hls', 'api', 'metrics', 'app'] as const);
   const appOrigin = `http://${A.serverForPhone}:${p.app}`;
   const relayUrlForPhone = `http://${A.serverForPhone}:${p.relay}`;
   const env = { HAVATAR_DATA_DIR: opts.dataDir };
