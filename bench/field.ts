@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { DEFAULT_DEADMAN_MS } from '../protocol/limits.ts';
 import type { FieldFigures } from '../field/goals.ts';
-import { createFieldNet, fieldNetMissing } from '../field/netns.ts';
+import { createFieldNet, fieldNetMissing, type FieldNet } from '../field/netns.ts';
 import { PROFILES, profileByName, wireProfiles, type FieldProfile } from '../field/profiles.ts';
 import { startFieldStack, type FieldStack } from '../field/stack.ts';
 import type { WireStats } from '../field/wire.ts';
@@ -73,10 +73,13 @@ interface Down { at: number; forMs: number }
 
 interface ProfileResult extends FieldFigures {
   about: string;
+  glassStages: ReturnType<typeof stagesOf>;
+  /** The robot's uplink during the MJPEG measurement. */
+  mjpegRobotUpKbps: number;
   commandsUnanswered: number;
-  outage: (FieldFigures['outage'] & { link: string; forMs: number; linkBackMs: number | null; deadman: boolean }) | null;
+  outage: (FieldFigures['outage'] & { link: string; forMs: number; linkBackMs: number | null; deadman: boolean; deadmanSilentMs: number | null }) | null;
   /** Each departure's stop, and whether the bridge's deadman took it. */
-  departures: { stopMs: number | null; deadman: boolean }[];
+  departures: { stopMs: number | null; deadman: boolean; deadmanSilentMs: number | null }[];
   takes: number;
   bytes: Record<'robotUp' | 'robotDown' | 'phoneUp' | 'phoneDown', number>;
   lost: Record<'robotUp' | 'robotDown' | 'phoneUp' | 'phoneDown', number>;
@@ -121,17 +124,27 @@ function simSampler(simControlUrl: string) {
  * simulator's stop: the first stop after `down.at`, the last moving motor frame it had received
  * (its left PWM names the command), and that command's send.
  */
-function stopAfterDown(down: Down, stops: { at: number; frames: MotorFrame[] }[], sends: DriverRecord['sends'], deadmanAt: number[]): { stopMs: number | null; deadman: boolean } {
+function stopAfterDown(down: Down, stops: { at: number; frames: MotorFrame[] }[], sends: DriverRecord['sends'], deadman: { at: number[]; silentMs: number[] }): { stopMs: number | null; deadman: boolean; deadmanSilentMs: number | null } {
   const stop = stops.find((s) => s.at > down.at && s.at < down.at + down.forMs + AFTER_OUTAGE_MS);
-  if (!stop) return { stopMs: null, deadman: false };
-  // The bridge's deadman line comes within a few ms of the stop; anything else stopped it otherwise
-  // (an app's stop sent just before the link went).
-  const deadman = deadmanAt.some((t) => Math.abs(t - stop.at) < 100);
+  if (!stop) return { stopMs: null, deadman: false, deadmanSilentMs: null };
+  // The bridge's deadman line is stamped a few ms before the stop reaches the simulator (more on
+  // a loaded machine); without one, something else stopped it (an app's stop sent just before the link went).
+  const i = deadman.at.findIndex((t) => Math.abs(t - stop.at) < 300);
+  const took = { deadman: i >= 0, deadmanSilentMs: i >= 0 ? deadman.silentMs[i] ?? null : null };
   const moving = stop.frames.filter((f) => f.at <= stop.at && f.left !== 0);
   const last = moving[moving.length - 1];
-  if (!last) return { stopMs: null, deadman };
+  if (!last) return { stopMs: null, ...took };
   const sent = sends.filter(([t, , pwm]) => pwm === last.left && t <= last.at).pop();
-  return { stopMs: sent ? Math.round(stop.at - sent[0]) : null, deadman };
+  return { stopMs: sent ? Math.round(stop.at - sent[0]) : null, ...took };
+}
+
+/** A presented frame: glass-to-glass, and (requestVideoFrameCallback) capture → received and → expected display. */
+interface GlassSample { lat: number; recv?: number; disp?: number }
+
+/** Where the WebRTC time goes, p50 per frame: capture → received by the browser, received → displayed (jitter buffer, decode). */
+function stagesOf(samples: GlassSample[]): { captureToReceiveP50: number | null; receiveToDisplayP50: number | null } {
+  const both = samples.filter((s) => s.recv !== undefined && s.disp !== undefined);
+  return { captureToReceiveP50: dist(both.map((s) => s.recv!))?.p50 ?? null, receiveToDisplayP50: dist(both.map((s) => s.disp! - s.recv!))?.p50 ?? null };
 }
 
 /** ms from `t` to the first time in `times` after it (null: never within the run). */
@@ -148,14 +161,17 @@ async function talkPathReady(stack: FieldStack): Promise<void> {
 }
 
 /** Local mode from afar: server mode off, the app's MjpegSource on the bridge's /video, from the phone. */
-async function measureMjpeg(browser: Browser, stack: FieldStack): Promise<Dist | null> {
+async function measureMjpeg(browser: Browser, stack: FieldStack, net: FieldNet): Promise<{ latency: Dist | null; robotUpKbps: number }> {
   const r = await fetch(`${stack.bridgeUrl}/server/stop`, { method: 'POST', headers: { authorization: `Bearer ${stack.token}` } });
   if (!r.ok) throw new Error(`/server/stop: ${r.status} ${await r.text()}`);
   const page = await openBenchPage(browser, stack.bridgeUrlForPhone!);
   try {
     await page.evaluate(([u]) => (globalThis as unknown as Bench).bench.start!('ours-mjpeg', u), [`/video?token=${encodeURIComponent(stack.token)}`] as const);
+    const before = { at: Date.now(), stats: await net.links.robot.stats() };
     const out = (await page.evaluate((o) => (globalThis as unknown as Bench).bench.measure!(o), { frames: 100_000, timeoutMs: (MJPEG_SECONDS + 5) * 1000, warmupMs: 1000 })) as { samples: { lat: number }[] };
-    return dist(out.samples.map((s) => s.lat));
+    // What the robot's uplink carried meanwhile (MJPEG at 720p is ~22 Mbit/s on loopback: PERFORMANCE bandwidth).
+    const sent = bytesOf(before.stats, await net.links.robot.stats(), 'aToB');
+    return { latency: dist(out.samples.map((s) => s.lat)), robotUpKbps: Math.round((sent * 8) / (Date.now() - before.at)) };
   } finally {
     await page.close();
   }
@@ -168,10 +184,19 @@ async function runProfile(p: FieldProfile): Promise<ProfileResult> {
   let browser: Browser | null = null;
   let talk: Probe | null = null;
   const deadmanAt: number[] = [];
+  /** The bridge's own count of each deadman's silence (its timer runs late on a busy event loop). */
+  const deadmanSilentMs: number[] = [];
   try {
     stack = await startFieldStack(net, {
       dataDir, bridgeOnLink: true, bridgeEnv: { HAVATAR_SIM_MIC_MARKER: '1' },
-      log: (name, line) => { if (name === 'bridge' && /deadman/i.test(line)) deadmanAt.push(Date.now()); },
+      log: (name, line) => {
+        if (name !== 'bridge' || !/deadman/i.test(line)) return;
+        // The bridge's JSON log line carries its own time (t): no pipe delay in it.
+        let entry: { t?: string; silentMs?: number } = {};
+        try { entry = JSON.parse(line) as typeof entry; } catch { /* not JSON: timed on arrival */ }
+        deadmanAt.push(entry.t ? Date.parse(entry.t) : Date.now());
+        deadmanSilentMs.push(Number(entry.silentMs));
+      },
     });
     const st = stack;
     browser = await benchBrowser({ netns: net.ns.phone, extraArgs: st.phoneChromiumArgs });
@@ -195,7 +220,7 @@ async function runProfile(p: FieldProfile): Promise<ProfileResult> {
     // An outage run lasts until 10 s after the link is back, to see video and control return.
     const seconds = outage ? Math.max(SECONDS, OUTAGE_AT_S + outage.forMs / 1000 + 10) : SECONDS;
     const downs: Down[] = [];
-    const measuring = page.evaluate((o) => (globalThis as unknown as Bench).bench.measure!(o), { frames: 100_000, timeoutMs: seconds * 1000, warmupMs: 1000 }) as Promise<{ samples: { lat: number }[] }>;
+    const measuring = page.evaluate((o) => (globalThis as unknown as Bench).bench.measure!(o), { frames: 100_000, timeoutMs: seconds * 1000, warmupMs: 1000 }) as Promise<{ samples: GlassSample[] }>;
     if (outage) {
       await sleep(OUTAGE_AT_S * 1000);
       downs.push({ at: Date.now(), forMs: outage.forMs });
@@ -204,7 +229,7 @@ async function runProfile(p: FieldProfile): Promise<ProfileResult> {
       await sleep(outage.forMs);
       await waitFor('the audio of the player back after the outage', () => page.evaluate(() => (globalThis as unknown as Bench).bench.listenAudio!()).catch(() => null), 10_000, 500).catch(() => null);
     }
-    const glassSamples = (await measuring).samples.map((s) => s.lat);
+    const glassSamples = (await measuring).samples;
     await sleep(Math.max(0, t0 + seconds * 1000 - Date.now()));
     const t1 = Date.now();
     const after = { robot: await net.links.robot.stats(), phone: await net.links.phone.stats() };
@@ -230,7 +255,7 @@ async function runProfile(p: FieldProfile): Promise<ProfileResult> {
     }
     await sim.stop();
     const rec = await page.evaluate(() => { const r = (globalThis as unknown as Win).fieldRun; const s = r.snapshot(); r.stop(); return s; });
-    const mjpeg = await measureMjpeg(browser, st);
+    const mjpeg = await measureMjpeg(browser, st, net);
 
     const inWindow = (t: number) => t >= t0 && t <= t1;
     const excused = (t: number) => downs.some((d) => t >= d.at && t <= d.at + d.forMs + AFTER_OUTAGE_MS);
@@ -239,12 +264,15 @@ async function runProfile(p: FieldProfile): Promise<ProfileResult> {
     const acks = rec.acks.filter((a) => inWindow(a[0]));
     const wheels = sim.wheels.filter(([t]) => inWindow(t) && t - t0 > 2000 && !excused(t));
     const down = downs[0];
-    const departures = departureDowns.map((d) => stopAfterDown(d, sim.stops, rec.sends, deadmanAt));
+    const deadman = { at: deadmanAt, silentMs: deadmanSilentMs };
+    const departures = departureDowns.map((d) => stopAfterDown(d, sim.stops, rec.sends, deadman));
     const upAt = down ? down.at + down.forMs : 0;
     return {
       name: p.name, about: p.about, videoOneWayMs: (p.robot.up.delayMs ?? 0) + (p.phone.down.delayMs ?? 0),
-      glass: dist(glassSamples),
-      mjpeg,
+      glass: dist(glassSamples.map((g) => g.lat)),
+      glassStages: stagesOf(glassSamples),
+      mjpeg: mjpeg.latency,
+      mjpegRobotUpKbps: mjpeg.robotUpKbps,
       audioIn: dist(audioIn.ms),
       audioOut: dist(audioOut.ms),
       frames: frames.length,
@@ -258,7 +286,7 @@ async function runProfile(p: FieldProfile): Promise<ProfileResult> {
       takes: rec.takes,
       outage: outage && down ? {
         link: outage.link, forMs: outage.forMs,
-        ...stopAfterDown(down, sim.stops, rec.sends, deadmanAt),
+        ...stopAfterDown(down, sim.stops, rec.sends, deadman),
         videoBackMs: firstAfter(rec.frames, upAt),
         controlBackMs: firstAfter(rec.acks.filter((a) => a[3] === 'applied').map((a) => a[0]), upAt),
         linkBackMs: firstAfter(rec.statuses.filter((s) => s[1] === 'live').map((s) => s[0]), upAt),
@@ -288,8 +316,8 @@ for (const name of NAMES) {
   const t = Date.now();
   const r = await runProfile(p);
   console.error(`${p.name}: glass ${fmt(r.glass)} ms; MJPEG ${fmt(r.mjpeg)} ms; audio in ${fmt(r.audioIn)}, out ${fmt(r.audioOut)} ms; freezes ${r.freezes.count} (longest ${r.freezes.longestMs} ms); `
-    + `command p50 ${r.command?.p50} p99 ${r.command?.p99} ms; drive ${r.driveShare} %; false deadman stops ${r.falseDeadmanStops}; departures ${r.departures.map((d) => `${d.stopMs ?? '?'}${d.deadman ? '' : ' (not the deadman)'}`).join(', ')} ms`
-    + `${r.outage ? `; outage stop ${r.outage.stopMs} ms, back: link ${r.outage.linkBackMs} video ${r.outage.videoBackMs} control ${r.outage.controlBackMs} ms` : ''} (${Math.round((Date.now() - t) / 1000)} s)`);
+    + `command p50 ${r.command?.p50} p99 ${r.command?.p99} ms; drive ${r.driveShare} %; false deadman stops ${r.falseDeadmanStops}; departures ${r.departures.map((d) => `${d.stopMs ?? '?'}${d.deadman ? ` (deadman silent ${d.deadmanSilentMs})` : ' (not the deadman)'}`).join(', ')} ms`
+    + `${r.outage ? `; outage stop ${r.outage.stopMs} ms (deadman silent ${r.outage.deadmanSilentMs}), back: link ${r.outage.linkBackMs} video ${r.outage.videoBackMs} control ${r.outage.controlBackMs} ms` : ''} (${Math.round((Date.now() - t) / 1000)} s)`);
   results.push(r);
 }
 emitResult({ bench: 'field', seconds: SECONDS, outageAtS: OUTAGE_AT_S, departureMs: DEPARTURE_MS, departureCount: DEPARTURES, mjpegSeconds: MJPEG_SECONDS, audioSettleMs: AUDIO_SETTLE_MS,

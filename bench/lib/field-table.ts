@@ -37,6 +37,9 @@ export function fieldTable(r: J): string {
     '|---|---|---|---|---|---|---|---|',
     ...P.map((x) => `| ${x.name} | ${two(x.command, 'p99')}${g(x, 'command')} | ${x.driveShare ?? '—'} %${g(x, 'drive')} | ${x.falseDeadmanStops}${g(x, 'falseStops')} | ${departure(x)} | ${outage(x)} | ${kb(x.bytes.robotUp)} / ${kb(x.bytes.robotDown)} · ${kb(x.bytes.phoneUp)} / ${kb(x.bytes.phoneDown)} (${x.lost.robotUp + x.lost.robotDown + x.lost.phoneUp + x.lost.phoneDown}) | ${verdicts(x)} |`),
     '',
+    `WebRTC stages, p50 per frame (requestVideoFrameCallback receiveTime / expectedDisplayTime): ${P.filter((x) => x.glassStages).map((x) => `${x.name} capture → received ${x.glassStages.captureToReceiveP50 ?? '—'} ms, → displayed +${x.glassStages.receiveToDisplayP50 ?? '—'} ms`).join('; ')}. `
+    + `The robot's uplink during MJPEG: ${P.filter((x) => x.mjpegRobotUpKbps !== undefined).map((x) => `${x.name} ${x.mjpegRobotUpKbps} kbit/s`).join(', ')}.`,
+    '',
     `Each profile ${r.seconds} s on a fresh field network (bench/field.ts): robot, server and phone in network namespaces joined by field/wire, the server forwarding between the two links (a VPN whose hub is the server). `
     + 'WebRTC through the app\'s WhepPlayer; MJPEG last, with the robot\'s server mode stopped, the app\'s MjpegSource reading the bridge\'s /video from the phone through both wires '
     + `(${r.mjpegSeconds} s). Audio as bench/audio-latency.ts measures it: the simulated mic\'s marker heard on the WhepPlayer\'s track (markers in the first ${r.audioSettleMs / 1000} s after joining left out: Chromium\'s buffer starts high), and the page\'s marker talked over WHIP, read inside the robot\'s namespace with the robot\'s own talk arguments. `
