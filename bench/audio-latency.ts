@@ -38,13 +38,13 @@ async function cleanup() {
 }
 onInterrupt(cleanup);
 
-/** A marker within this much of the steady state's p50 counts as settled. */
+/** A marker at most this much above the steady state's p50 counts as settled. */
 const SETTLED_WITHIN_MS = 20;
 
 /**
  * The first seconds after joining, marker by marker (when it was captured, in s after the WHEP
  * start, and its latency), and when the latency settled: the capture time of the first marker from
- * which every later one is within SETTLED_WITHIN_MS of the steady p50 (null: not within the window).
+ * which every later one is at most SETTLED_WITHIN_MS above the steady p50 (null: not within the window).
  */
 function settling(onsets: number[], joinedAt: number, steadyP50: number | null): { series: { atS: number; ms: number }[]; settledAfterS: number | null } {
   const series = onsets
