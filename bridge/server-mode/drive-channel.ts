@@ -6,11 +6,12 @@
 // timeout. What arrives is validated (parseDriveChannelToRobot) and handed to the same handler as
 // the socket's frames; the second copy of a command is dropped there (common/command-copies.ts).
 //
-// Loaded with import() only when server mode runs (server-run.ts): WebRTC (werift) costs memory the
-// bridge does not spend in local mode. The peer gathers on one address only: the one this machine
+// Loaded with import() only when server mode runs (server-run.ts), and werift with import() here
+// too (the bridge's bundle keeps npm packages external, and a static import would be hoisted to
+// the bundle's top): WebRTC costs memory the bridge does not spend in local mode. The peer gathers on one address only: the one this machine
 // uses to reach the relay, so it never probes its other interfaces.
 import { createSocket } from 'node:dgram';
-import { RTCPeerConnection, type RTCDataChannel } from 'werift';
+import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import type { Logger } from '../../common/log.ts';
 import { DRIVE_CHANNEL } from '../../protocol/relay.ts';
 
@@ -40,6 +41,20 @@ export function localAddressToward(host: string): Promise<string> {
   });
 }
 
+/**
+ * Sets one peer up and down. The first peer of a process blocks its event loop (werift's modules,
+ * the first DTLS key: 1.8 s to import and a 0.96 s block for the first offer at load 22 on 2
+ * cores, then 15 ms an offer), long enough for the relay to call a link silent (1.5 s): server
+ * mode pays it before it connects.
+ */
+export async function warmWebRtc(): Promise<void> {
+  const { RTCPeerConnection: PeerConnection } = await import('werift');
+  const pc = new PeerConnection({ iceServers: [], iceUseIpv6: false, iceUseTcp: false, iceAdditionalHostAddresses: ['127.0.0.1'] });
+  pc.createDataChannel(DRIVE_CHANNEL.label, { ...DRIVE_CHANNEL });
+  await pc.setLocalDescription(await pc.createOffer());
+  await pc.close();
+}
+
 export class DriveChannel {
   private readonly pc: RTCPeerConnection;
   private readonly channel: RTCDataChannel;
@@ -47,8 +62,8 @@ export class DriveChannel {
   private closed = false;
   private readonly timeout: NodeJS.Timeout;
 
-  private constructor(private readonly opts: DriveChannelOptions, local: string) {
-    this.pc = new RTCPeerConnection({
+  private constructor(private readonly opts: DriveChannelOptions, local: string, PeerConnection: typeof RTCPeerConnection) {
+    this.pc = new PeerConnection({
       iceServers: [], iceUseIpv6: false, iceUseTcp: false, iceAdditionalHostAddresses: [local],
       iceFilterCandidatePair: (pair) => pair.localCandidate.host === local,
     });
@@ -75,7 +90,8 @@ export class DriveChannel {
   /** Makes the peer and sends its offer over the relay link; the relay's `rtc_answer` goes to answer(). */
   static async offer(opts: DriveChannelOptions): Promise<DriveChannel> {
     const local = await localAddressToward(opts.relayHost);
-    const dc = new DriveChannel(opts, local);
+    const { RTCPeerConnection: PeerConnection } = await import('werift');
+    const dc = new DriveChannel(opts, local, PeerConnection);
     await dc.pc.setLocalDescription(await dc.pc.createOffer());
     const sdp = onlyCandidatesOf(dc.pc.localDescription?.sdp ?? '', local);
     if (!dc.closed && !opts.sendOffer(sdp)) dc.close();

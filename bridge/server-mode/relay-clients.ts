@@ -40,7 +40,8 @@ export class RelayClients {
         return this.driverMoved(f);
       case 'publish_credential':
       case 'recording':
-        return; // the run keeps these (server-run.ts: the media path, /system_status), before frames reach here
+      case 'rtc_answer':
+        return; // the run keeps these (server-run.ts: the media path, /system_status, the drive channel), before frames reach here
       case 'forward': {
         const m = f.msg;
         // hello and lease belong to the relay (it owns the remote lease); never act on them here.

@@ -9,7 +9,9 @@
 // this machine only (endpoints.ts mediaCredentials).
 
 import { readFileSync } from 'node:fs';
-import type { PublishCredentialMsg, RecordingMsg, RelayToRobotMessage } from '../../protocol/relay.ts';
+import { CopyFilter } from '../../common/command-copies.ts';
+import { isDriveChannelType, parseDriveChannelToRobot, type PublishCredentialMsg, type RecordingMsg, type RelayToRobotMessage } from '../../protocol/relay.ts';
+import type { DriveChannel } from './drive-channel.ts';
 import type { VideoTap } from '../hardware/parts.ts';
 import { basicAuth, isLoopbackHost, mediaCredentials, publishUrl, relayWsUrl, rtspBase, rtspHostPort, talkUrl, type ServerModeConfig } from './endpoints.ts';
 import { Publisher } from './publisher.ts';
@@ -45,6 +47,16 @@ export class ServerRun {
   private waitingUp: NodeJS.Timeout | null = null;
   /** FFmpeg's talk reader goes through it when MediaMTX is reached over TLS (tls-tunnel.ts). */
   private readonly tunnel: TlsTunnel | null;
+  /**
+   * The drive datagram channel to the relay (drive-channel.ts, imported only once a link is up),
+   * offered on every link; null while there is none. Drive commands then come twice, by the
+   * socket and by the channel: `copies` lets the first through and drops the second.
+   */
+  private channel: DriveChannel | null = null;
+  private readonly copies = new CopyFilter();
+  private badChannelFrames = 0;
+  /** close() was called: a link start still waiting for WebRTC's warm-up must not happen. */
+  private closed = false;
 
   constructor(readonly cfg: ServerModeConfig, tap: VideoTap, private readonly deps: ServerModeDeps, private readonly on: RunEvents) {
     const log = deps.log;
@@ -62,15 +74,52 @@ export class ServerRun {
     const player = sink ? new TalkPlayer({ sink, url: () => this.talkUrl(cred()), log: log.child('talk') }) : null;
     this.talk = new ServerTalk(player, this.publisher, deps.gateway, cfg.stream_key);
     this.clients = new RelayClients({ link: this.link, lease: deps.lease, gateway: deps.gateway, talk: this.talk });
-    this.link.on('up', () => this.linkUp());
-    this.link.on('down', (reason: string, wasUp: boolean) => { this.stopWaiting(); this.clearRecording(); on.linkDown(reason, wasUp); });
+    this.link.on('up', () => { this.linkUp(); void this.openChannel(); });
+    this.link.on('down', (reason: string, wasUp: boolean) => { this.stopWaiting(); this.closeChannel(); this.clearRecording(); on.linkDown(reason, wasUp); });
     this.link.on('frame', (f: RelayToRobotMessage, at: number) => {
       if (f.type === 'publish_credential') this.credentialArrived(f);
       else if (f.type === 'recording') this.recordingChanged(f);
-      else void this.clients.onFrame(f, at);
+      else if (f.type === 'rtc_answer') void this.channel?.answer(f.sdp);
+      else this.command(f, at);
     });
     this.publisher.on('live', () => on.publishing());
     this.publisher.on('down', (reason: string) => on.publishFailed(reason));
+  }
+
+  /** A frame for the relay's clients, by the socket or the channel; the second copy of a command stops here. */
+  private command(f: RelayToRobotMessage, at: number): void {
+    if (f.type === 'forward' && isDriveChannelType(f.msg.type) && !this.copies.first(f.client, f.msg)) return;
+    if (f.type === 'client' && f.event === 'leave') this.copies.forget(f.client);
+    void this.clients.onFrame(f, at);
+  }
+
+  private async openChannel(): Promise<void> {
+    this.closeChannel();
+    const log = this.deps.log.child('drive-channel');
+    try {
+      const { DriveChannel } = await import('./drive-channel.ts');
+      if (!this.link.isUp || this.channel) return; // the link went (or came again) while it loaded
+      // The offer is sent as offer() returns, so the answer always finds this.channel set.
+      const dc = await DriveChannel.offer({
+        relayHost: new URL(this.link.url).hostname, log,
+        sendOffer: (sdp) => this.link.send({ v: 1, type: 'rtc_offer', sdp }),
+        onMessage: (text) => {
+          const at = Date.now();
+          const f = parseDriveChannelToRobot(text);
+          if (f.ok) return this.command(f.value, at);
+          if (++this.badChannelFrames <= 5) log.warn('invalid frame on the drive channel', { error: f.error, field: f.field });
+        },
+      });
+      if (!this.link.isUp || this.channel) dc.close();
+      else this.channel = dc;
+    } catch (err) {
+      log.warn('no drive channel: drive goes over the relay socket alone', { error: (err as Error).message });
+    }
+  }
+
+  private closeChannel(): void {
+    this.channel?.close();
+    this.channel = null;
   }
 
   private recordingChanged(f: RecordingMsg): void {
@@ -108,12 +157,18 @@ export class ServerRun {
       this.deps.log.warn('the relay link is not encrypted: the robot\'s password crosses the network in clear; use an https:// server_url', { relay: relayHost });
     }
     void this.tunnel?.listen().catch((err: Error) => this.deps.log.warn('talk tunnel did not start', { error: err.message }));
-    this.link.start();
+    // WebRTC's first set-up blocks the event loop (drive-channel.ts warmWebRtc): paid before the
+    // link is up, so the relay never sees a silent robot; without WebRTC the link starts anyway.
+    void import('./drive-channel.ts').then((m) => m.warmWebRtc())
+      .catch((err: Error) => this.deps.log.warn('WebRTC did not start: drive goes over the relay socket alone', { error: err.message }))
+      .finally(() => { if (!this.closed) this.link.start(); });
   }
 
   /** Everything of this run stopped: the link, every relay client (a remote driver leaves a stopped robot), the stream, talk. */
   async close(): Promise<void> {
+    this.closed = true;
     this.stopWaiting();
+    this.closeChannel();
     this.link.stop();
     await this.clients.dropAll();
     this.talk.forget();

@@ -118,7 +118,15 @@ export async function createRelay(opts: RelayOptions): Promise<Relay> {
     log: log.child('recording'),
   });
   hub.useRecordings(recordings);
-  if (opts.datagram) hub.useDatagrams(new Datagrams(opts.datagram, limits, REAL_CLOCK, log.child('datagram')));
+  if (opts.datagram) {
+    const datagrams = new Datagrams(opts.datagram, limits, REAL_CLOCK, log.child('datagram'));
+    try {
+      await datagrams.warm();
+      hub.useDatagrams(datagrams);
+    } catch (err) {
+      log.warn('drive channel off: WebRTC did not start; drive goes over the socket only', { error: err as Error });
+    }
+  }
   const recordingCheck = setInterval(() => void recordings.check(), limits.recordingCheckMs);
   recordingCheck.unref();
   const appOrigins = opts.appOrigins ?? [];

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../common/log.ts';
 import { waitFor } from '../../common/wait.ts';
-import { DriveChannel } from '../../bridge/server-mode/drive-channel.ts';
+import { DriveChannel, warmWebRtc } from '../../bridge/server-mode/drive-channel.ts';
 import { datagramConfigFromEnv } from '../relay/datagram.ts';
 import { Peer, registerRobot, robotAuth, sessionFor, startRelay, stopAll, type RelayProc } from './helpers.ts';
 
@@ -38,10 +38,12 @@ describe('drive datagram channel at the relay', () => {
   const opened: DriveChannel[] = [];
 
   before(async () => {
-    relay = await startRelay();
+    // This process's first WebRTC peer blocks its event loop; paid before any socket must answer pings.
+    await warmWebRtc();
+    relay = await startRelay({ env: { HAVATAR_LOG_LEVEL: 'debug' } });
     const pw = await registerRobot(relay.url, 'dg');
     robot = await Peer.open(`${relay.ws}/ws/robot/dg`, robotAuth('dg', pw));
-    robotChannel = await channelOver(robot);
+    robotChannel = await channelOver(robot).catch((err: Error) => { throw new Error(`${err.message}\nrelay: ${relay.lines.slice(-15).join('\n')}`); });
     opened.push(robotChannel.dc);
   });
   after(async () => {
