@@ -5,13 +5,16 @@
 // fake-clock tests' (uplink-policy.test.ts).
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { waitFor } from '../../common/wait.ts';
 import { RtspPush } from './rtsp-push.ts';
 import { fakeServer } from './test/fake-rtsp-server.ts';
 import { UplinkMonitor } from './uplink-monitor.ts';
 import { uplinkLadder, type UplinkStep } from './uplink-policy.ts';
-import { txQueueOf } from './uplink-queue.ts';
+import { txQueueInFile, txQueueOf } from './uplink-queue.ts';
 
 /** An RTSP server that answers every request 200 with a session (the reads it records are not used). */
 const rtspServer = () => fakeServer(() => ({ status: 200, headers: { Session: 's1' } }));
@@ -27,6 +30,42 @@ describe('txQueueOf (/proc/net/tcp)', () => {
     assert.equal(txQueueOf(text, 0xa379, 0x2166), 128_000);
     assert.equal(txQueueOf(text, 0xa37a, 0x2166), null, 'TIME_WAIT is not the publish socket');
     assert.equal(txQueueOf(text, 0x1f90, 0), null, 'a listener is not it either');
+  });
+});
+
+describe('txQueueInFile (/proc/net/tcp read in chunks)', () => {
+  // A busy host's table: thousands of sockets, 150-byte lines, the one wanted far down. The peer's
+  // socket (our local port as its remote port) comes first: a hit on the port that is not it.
+  const line = (sl: number, local: string, remote: string, st: string, tx: string) =>
+    `${String(sl).padStart(4)}: ${local} ${remote} ${st} ${tx}:00000000 00:00000000 00000000     0        0 ${sl} 1`.padEnd(149) + '\n';
+  const rows = ['  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode'.padEnd(149) + '\n'];
+  for (let i = 0; i < 3000; i++) rows.push(line(i, `0100007F:${(0x8000 + i).toString(16).toUpperCase()}`, '0100007F:2166', '01', '00000000'));
+  rows.push(line(3000, '0100007F:2166', '0100007F:A379', '01', '00000200'));
+  rows.push(line(3001, '0100007F:A379', '0100007F:2166', '01', '0001F400'));
+  const dir = mkdtempSync(join(tmpdir(), 'havatar-txq-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'tcp');
+  writeFileSync(file, rows.join(''));
+
+  it('finds the socket whichever chunk boundary cuts its line, as txQueueOf does on the whole text', async () => {
+    const text = rows.join('');
+    assert.equal(txQueueOf(text, 0xa379, 0x2166), 128_000);
+    // Chunk sizes whose plain consecutive reads would cut the wanted line (its bytes
+    // [start, start + 150)), where only the carried-over tail finds it; the default; and 64 kB.
+    const start = text.length - 150;
+    const cutting = [];
+    for (let c = 600; cutting.length < 3; c++) if (Math.floor(start / c) !== Math.floor((start + 149) / c)) cutting.push(c);
+    for (const chunk of [...cutting, 16384, 65536]) {
+      assert.equal(await txQueueInFile(file, 0xa379, 0x2166, chunk), 128_000, `chunk ${chunk}`);
+      assert.equal(await txQueueInFile(file, 0x2166, 0xa379, chunk), 0x200, `the peer's socket, chunk ${chunk}`);
+      assert.equal(await txQueueInFile(file, 0xa37a, 0x2166, chunk), null, `absent, chunk ${chunk}`);
+    }
+  });
+
+  it('a file without line breaks in a chunk is not a proc table: null, not a loop', async () => {
+    const junk = join(dir, 'junk');
+    writeFileSync(junk, 'x'.repeat(5000));
+    assert.equal(await txQueueInFile(junk, 0xa379, 0x2166, 1000), null);
   });
 });
 
