@@ -57,8 +57,8 @@ after(async () => {
 interface SimState { left: number; right: number }
 const simState = async (): Promise<SimState> => (await fetch(`${stack.simControlUrl}/state`)).json() as Promise<SimState>;
 
-/** The drive view as the operator sees it: link state, quality bars, who drives, the notices. */
-interface Seen { link: string | null; mode: string | null; fallback: string | null; video: string | null; quality: string; you: boolean; notices: string[] }
+/** The drive view as the operator sees it: link state, quality bars, who drives, the notices, the picture's message. */
+interface Seen { link: string | null; mode: string | null; fallback: string | null; video: string | null; quality: string; you: boolean; notices: string[]; videoMsg: string | null }
 const SEEN = `(() => {
   ${FIND_IN_SHADOW}
   const view = document.querySelector('havatar-app')?.shadowRoot?.querySelector('hv-drive-view');
@@ -67,7 +67,8 @@ const SEEN = `(() => {
   return { link: view?.getAttribute('data-link') ?? null, mode: view?.getAttribute('data-mode') ?? null,
     fallback: view?.getAttribute('data-fallback') ?? null, video: view?.getAttribute('data-video-state') ?? null,
     quality: state?.getAttribute('title') ?? '', you: hud?.youDrive === true,
-    notices: view ? [...view.shadowRoot.querySelectorAll('.notice')].map((n) => n.textContent.trim()) : [] };
+    notices: view ? [...view.shadowRoot.querySelectorAll('.notice')].map((n) => n.textContent.trim()) : [],
+    videoMsg: view?.shadowRoot?.querySelector('hv-robot-video')?.shadowRoot?.querySelector('.msg')?.textContent.trim() ?? null };
 })()`;
 const seen = (page: Page) => page.evaluate(SEEN) as Promise<Seen>;
 
@@ -137,7 +138,7 @@ async function outageRun(mode: 'auto' | 'server'): Promise<Outage> {
       // The operator lets go of the stick while nothing answers (the drive loop wants that before
       // it drives again); nothing is clicked.
       if (!released && now > downAt + OUTAGE_MS / 2) { await page.mouse.up(); released = true; }
-      const line = `${s.mode}${s.fallback === 'true' ? ' (fallback)' : ''} link ${s.link} ${s.quality}${s.you ? ' you drive' : ''} video ${s.video} | ${s.notices.join(' | ')}`;
+      const line = `${s.mode}${s.fallback === 'true' ? ' (fallback)' : ''} link ${s.link} ${s.quality}${s.you ? ' you drive' : ''} video ${s.video}${s.videoMsg ? ` (${s.videoMsg})` : ''} | ${s.notices.join(' | ')}`;
       if (line !== last) { timeline.push(`${String(now - upAt).padStart(6)} ms  ${line}`); last = line; }
       if (now >= upAt && inControl(s)) { controlAt = now; break; }
       await sleep(50); // sampled every 50 ms while the stimulus (the outage, then the recovery) lasts
@@ -182,7 +183,7 @@ for (const mode of ['server', 'auto'] as const) {
     assert.ok(stoppedAfterMs !== null && stoppedAfterMs <= STOP_BOUND_MS, `wheels stopped ${stoppedAfterMs} ms after the link went down (bound ${STOP_BOUND_MS} ms)`);
   });
 
-  test(`${mode}: the app says what is happening during the outage: the link state, no quality bars, a reason`, { skip }, () => {
+  test(`${mode}: the app says what is happening during the outage: the link state, no quality bars, a reason, a word on the picture`, { skip }, () => {
     const { during } = measured();
     const late = during.slice(Math.floor(during.length / 2)); // past the detection, before the return
     assert.ok(late.length > 0);
@@ -190,6 +191,7 @@ for (const mode of ['server', 'auto'] as const) {
       assert.notEqual(s.link, 'live', 'the link shown live while nothing answers');
       assert.ok(!s.quality.endsWith('good') && !s.quality.endsWith('fair'), `link quality shown as "${s.quality}"`);
       assert.ok(s.notices.some((n) => /robot|relay|server|connect|answer/i.test(n)), `no reason shown: ${JSON.stringify(s.notices)}`);
+      assert.ok(s.videoMsg, `the picture shown as if live (video ${s.video}, no message)`);
     }
   });
 
