@@ -13,6 +13,23 @@ import type { Metrics } from './metrics.ts';
 
 export type Frame = RobotMessage | RelayToClientMessage | RelayToRobotMessage;
 
+/**
+ * A server's text frame (RFC 6455 5.2: FIN, opcode 1, no mask) in one Buffer: what ws.send writes
+ * as a header and a payload apart, after two option objects, per frame. Measured with the
+ * closed-loop relay harness (docs/PERFORMANCE.md, "What limits the relay").
+ */
+export function textFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const head = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const buf = Buffer.allocUnsafe(head + length);
+  buf[0] = 0x81;
+  if (head === 2) buf[1] = length;
+  else if (head === 4) { buf[1] = 126; buf.writeUInt16BE(length, 2); }
+  else { buf[1] = 127; buf.writeUInt32BE(0, 2); buf.writeUInt32BE(length, 6); }
+  buf.write(text, head, 'utf8');
+  return buf;
+}
+
 export class Delivery {
   /** Sockets written to in this turn of the event loop; uncorked by flush() in the check phase. */
   private readonly corked = new Set<Duplex>();
@@ -36,7 +53,11 @@ export class Delivery {
       return false;
     }
     this.cork(conn.raw);
-    conn.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    const text = typeof frame === 'string' ? frame : JSON.stringify(frame);
+    // Without permessage-deflate (the relay's server does not offer it) ws writes every frame at
+    // once, so a frame written here keeps its place among ws's own (pings, close).
+    if (conn.ws.extensions) conn.ws.send(text);
+    else conn.raw.write(textFrame(text));
     return true;
   }
 

@@ -37,6 +37,8 @@ class FakeWs extends EventEmitter {
   readonly CLOSED = 3;
   readyState = 1;
   bufferedAmount = 0;
+  /** Not empty, so the hub's frames come through send(): delivery.ts writes frames itself only for a socket without extensions. */
+  readonly extensions = 'fake';
   readonly sent: Frame[] = [];
   pings = 0;
   private closedWith: { code: number; at: number; terminated: boolean } | null = null;
