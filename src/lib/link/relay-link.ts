@@ -5,10 +5,13 @@
 // the relay at all), `session {token, expiresAt}` (the answer to `refresh`) and `recording` (is the
 // server recording the robot's camera; `record()` asks it to start or stop). Binary frames are
 // never sent here: the relay does not carry audio (talk goes over WHIP, robot sound over WHEP).
+// Once the socket is live it also offers a drive datagram channel (drive-channel.ts): every drive,
+// motor and stop then goes by both; the relay and the robot act on whichever copy comes first.
 
-import { parseRelayToClient, type RecordingMsg, type RecordMsg, type RefreshMsg, type SessionMsg } from '../../../protocol/relay.ts';
+import { isDriveChannelType, parseRelayToClient, type RecordingMsg, type RecordMsg, type RefreshMsg, type RtcOfferMsg, type SessionMsg } from '../../../protocol/relay.ts';
 import type { ClientMessage, HelloMsg } from '../../../protocol/messages.ts';
 import type { ClockOffset } from './clock.ts';
+import { DriveChannel } from './drive-channel.ts';
 import { Emitter } from './emitter.ts';
 import type { Link, LinkEvents, LinkStatus } from './link.ts';
 import { WsLink, type LinkTiming } from './ws-link.ts';
@@ -37,6 +40,8 @@ export interface RelayLinkOptions {
   timing?: Partial<LinkTiming>;
   WebSocketImpl?: new (url: string) => WebSocket;
   now?: () => number;
+  /** The drive channel's RTCPeerConnection (default the browser's; null: no channel). */
+  PeerConnection?: typeof RTCPeerConnection | null;
 }
 
 /** The relay's WebSocket URL for one client; the token goes in the query (no headers on WS). */
@@ -59,6 +64,9 @@ export class RelayLink implements Link {
   readonly clientId: string;
   private readonly inner: WsLink;
   private readonly relayEvents = new Emitter<RelayEvents>();
+  /** The drive datagram channel, offered once per live socket. */
+  readonly driveChannel: DriveChannel;
+  private channelOffered = false;
   /** null until the relay said; false while the robot is not connected to the relay. */
   robotOnline: boolean | null = null;
   /** The relay's last `recording` frame on this socket (null until it said, and once the socket drops). */
@@ -75,10 +83,19 @@ export class RelayLink implements Link {
       ...(opts.now ? { now: opts.now } : {}),
       intercept: (frame) => this.relayFrame(frame),
     });
+    this.driveChannel = new DriveChannel({
+      sendOffer: (sdp) => this.inner.sendFrame({ ...({ v: 1, type: 'rtc_offer', sdp } satisfies RtcOfferMsg) }),
+      ...(opts.PeerConnection !== undefined ? { PeerConnection: opts.PeerConnection } : {}),
+    });
     this.inner.on('status', (s) => {
       if (s.state === 'lost' || s.state === 'closed') {
         this.setOnline(null);
         this.recording = null;
+        this.driveChannel.close();
+        this.channelOffered = false;
+      } else if (s.state === 'live' && !this.channelOffered) {
+        this.channelOffered = true;
+        void this.driveChannel.open();
       }
     });
   }
@@ -101,9 +118,13 @@ export class RelayLink implements Link {
   }
   stop(reason?: string): void {
     this.inner.stop(reason);
+    this.driveChannel.close();
   }
+  /** On the socket; drive, motor, stop and heartbeat also on the drive channel when it is open. */
   send(message: ClientMessage): boolean {
-    return this.inner.send(message);
+    const sent = this.inner.send(message);
+    if (sent && isDriveChannelType(message.type)) this.driveChannel.send(JSON.stringify(message));
+    return sent;
   }
   /** The relay does not carry binary audio: always false. */
   sendBinary(): boolean {
@@ -129,11 +150,14 @@ export class RelayLink implements Link {
   }
 
   private relayFrame(frame: Record<string, unknown>): boolean {
-    if (frame.type !== 'robot' && frame.type !== 'session' && frame.type !== 'recording') return false;
+    // A relay without the channel says so; the socket carries drive alone, nothing for the operator to see.
+    if (frame.type === 'error' && frame.ref === 'rtc_offer') return true;
+    if (frame.type !== 'robot' && frame.type !== 'session' && frame.type !== 'recording' && frame.type !== 'rtc_answer') return false;
     const parsed = parseRelayToClient(frame);
     if (!parsed.ok) return true; // ours, but malformed: nothing to act on
     const m = parsed.value;
     if (m.type === 'robot') this.setOnline(m.online);
+    else if (m.type === 'rtc_answer') void this.driveChannel.answer(m.sdp);
     else if (m.type === 'recording') {
       this.recording = m;
       this.relayEvents.emit('recording', m);
