@@ -38,8 +38,12 @@ export interface MotorMsg {
 }
 /** Stop now. Accepted from any operator: the stop button must always work. */
 export interface StopMsg { v: 1; type: 'stop'; seq?: number; t?: number }
-/** Keeps the driver's deadman fed while the stick is held still; echoed as heartbeat_ack. */
-export interface HeartbeatMsg { v: 1; type: 'heartbeat'; t: number }
+/**
+ * Keeps the driver's deadman fed while the stick is held still; echoed as heartbeat_ack. `rtt`:
+ * the sender's latest heartbeat round trip to the robot (ms), half of which the robot counts as
+ * the one-way transit of the sender's messages, so its deadman runs from when they were sent.
+ */
+export interface HeartbeatMsg { v: 1; type: 'heartbeat'; t: number; rtt?: number }
 /** take: become the driver if nobody is; release: stop driving; request: ask the driver to hand over. */
 export interface LeaseMsg { v: 1; type: 'lease'; action: 'take' | 'release' | 'request' }
 export interface TtsMsg { v: 1; type: 'tts'; id: string; text: string }
@@ -154,7 +158,7 @@ const clientSpecs: Record<ClientMessage['type'], Spec> = {
   drive: { v: V, type: oneOf('drive'), seq: SEQ, left: UNIT, right: UNIT, ttl: TTL, t: CLOCK },
   motor: { v: V, type: oneOf('motor'), seq: SEQ, direction: oneOf(...DIRECTIONS), speed: int(0, 255), ttl: TTL, t: CLOCK },
   stop: { v: V, type: oneOf('stop'), seq: optional(SEQ), t: optional(CLOCK) },
-  heartbeat: { v: V, type: oneOf('heartbeat'), t: CLOCK },
+  heartbeat: { v: V, type: oneOf('heartbeat'), t: CLOCK, rtt: optional(num(0, 60000)) },
   lease: { v: V, type: oneOf('lease'), action: oneOf('take', 'release', 'request') },
   tts: { v: V, type: oneOf('tts'), id: ID, text: str(1, MAX_TTS_CHARS) },
   talk: { v: V, type: oneOf('talk'), action: oneOf('start', 'stop') },

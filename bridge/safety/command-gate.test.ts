@@ -3,7 +3,7 @@
 // bridge/test/safety.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CommandGate } from './command-gate.ts';
+import { CommandGate, MAX_TRANSIT_MS } from './command-gate.ts';
 
 function gate() {
   let ms = 1_000_000;
@@ -82,5 +82,35 @@ describe('CommandGate (injected clock)', () => {
     assert.equal(g.ageOf('a', 1500, 1520), 0, 'ahead of the pace: the new pace (20)');
     assert.equal(g.admit('a', 2, 1600, 300, 1650), 'ok');
     assert.equal(g.ageOf('a', 1600, 1650), 30, 'judged by the new pace');
+  });
+
+  it('a reported round trip adds half of it to every age: the pace alone is one transit short', () => {
+    const { g } = gate();
+    // Sent at 1000, arrived at 1040: 40 ms of transit the pace cannot see (it becomes the pace).
+    assert.equal(g.admit('a', 1, 1000, 300, 1040), 'ok');
+    assert.equal(g.ageOf('a', 1000, 1040), 0, 'without a round trip: counted as sent on arrival');
+    g.noteRoundTrip('a', 80);
+    assert.equal(g.ageOf('a', 1000, 1040), 40, 'half the 80 ms round trip: sent 40 ms ago');
+    g.noteRoundTrip('a', 120);
+    assert.equal(g.ageOf('a', 1000, 1040), 40, 'the smallest round trip reported is kept');
+    g.noteRoundTrip('a', 60);
+    assert.equal(g.ageOf('a', 1000, 1040), 30);
+    assert.equal(g.ageOf('b', 1000, 1040), 0, 'per session');
+  });
+
+  it('the transit counts against the ttl, and is capped so a wrong round trip leaves the robot drivable', () => {
+    const { g } = gate();
+    g.noteRoundTrip('a', 60);
+    assert.equal(g.ageOf('a', 1000, 1030), 30, 'no pace yet: the transit alone');
+    assert.equal(g.admit('a', 1, 1000, 100, 1030), 'ok', 'pace set');
+    assert.equal(g.admit('a', 2, 1100, 100, 1200), 'ok', '70 behind the pace + 30 transit = 100');
+    assert.equal(g.admit('a', 3, 1200, 100, 1301), 'expired', '101');
+    g.noteRoundTrip('b', 10_000);
+    assert.equal(g.admit('b', 1, 1000, 300, 1000), 'ok');
+    assert.equal(g.ageOf('b', 1000, 1000), MAX_TRANSIT_MS);
+    g.noteRoundTrip('b', -5);
+    assert.equal(g.ageOf('b', 1000, 1000), 0, 'a negative round trip counts as none');
+    g.forget('b');
+    assert.equal(g.ageOf('b', 1000, 1000), 0, 'forget() drops the transit too');
   });
 });

@@ -3,13 +3,26 @@
 // applied. Lateness is measured without trusting the sender's clock: the smallest (arrival - t)
 // seen on a session is its clock offset plus the best transit time, and anything arriving more
 // than ttl behind that pace was held up somewhere (a stalled socket, a queue) and is stale.
+// That pace still includes the best transit, so a message's age alone would leave the robot one
+// one-way trip behind its driver; the driver's own round trip to us (heartbeat rtt) says how long
+// that trip is, and half of it is added back. A sender can only make its own deadline earlier
+// with it: an rtt overstated stops the robot sooner, one left out counts as no transit at all.
 
 export type GateVerdict = 'ok' | 'superseded' | 'expired';
 
 interface SessionPace { lastSeq: number; minDelta: number }
 
+/**
+ * The most transit a round trip may add: half the default deadman. A driver whose one-way trip
+ * is longer cannot be stopped 250 ms after it sends anyway (the app halts on a round trip over
+ * 600 ms), and a wrong report must leave the robot drivable.
+ */
+export const MAX_TRANSIT_MS = 125;
+
 export class CommandGate {
   private sessions = new Map<string, SessionPace>();
+  /** Half the smallest round trip each session reported: its one-way transit to us. */
+  private transit = new Map<string, number>();
 
   constructor(private now: () => number = Date.now) {}
 
@@ -23,21 +36,35 @@ export class CommandGate {
     else this.sessions.set(session, { lastSeq: -1, minDelta });
     // The seq counts as seen even when expired: an older command must not slip in after it.
     this.sessions.get(session)!.lastSeq = seq;
-    return delta - minDelta > ttl ? 'expired' : 'ok';
+    return delta - minDelta + this.transitOf(session) > ttl ? 'expired' : 'ok';
+  }
+
+  /**
+   * The sender's round trip to us (its heartbeat's `rtt`): the smallest one a session reports
+   * is the best estimate of its path, as the smallest delta is of its clock.
+   */
+  noteRoundTrip(session: string, rttMs: number): void {
+    const half = Math.min(MAX_TRANSIT_MS, Math.max(0, rttMs / 2));
+    this.transit.set(session, Math.min(this.transit.get(session) ?? Infinity, half));
+  }
+
+  private transitOf(session: string): number {
+    return this.transit.get(session) ?? 0;
   }
 
   /**
    * How long ago the session sent a message stamped `t`, in our clock: how far it arrived behind
-   * the session's best pace (0 when on pace or unknown). `t + minDelta` is the earliest the
-   * message could have reached us, so the age is never overstated. A heartbeat is a pace sample
-   * too (same sender clock), so it can set the pace as a command does.
+   * the session's best pace, plus the session's one-way transit (0 while unknown). `t + minDelta`
+   * is the earliest the message could have reached us and the transit the least any message
+   * spends on the way, so the age is never overstated beyond what the sender itself reported. A
+   * heartbeat is a pace sample too (same sender clock), so it can set the pace as a command does.
    */
   ageOf(session: string, t: number, arrivedAt = this.now()): number {
     const pace = this.sessions.get(session);
     const delta = arrivedAt - t;
-    if (!pace) return 0;
+    if (!pace) return this.transitOf(session);
     if (delta < pace.minDelta) pace.minDelta = delta;
-    return delta - pace.minDelta;
+    return delta - pace.minDelta + this.transitOf(session);
   }
 
   /** True while an admitted command is still within its ttl (checked again right before applying). */
@@ -52,5 +79,6 @@ export class CommandGate {
 
   forget(session: string): void {
     this.sessions.delete(session);
+    this.transit.delete(session);
   }
 }

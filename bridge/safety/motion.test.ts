@@ -140,6 +140,20 @@ describe('Motion (fake clock)', () => {
     assert.deepEqual(r.stops.map((s) => [s.reason, s.at - 1_000_000]), [['deadman', 300]]);
   });
 
+  it('with the driver\'s round trip known, stopped 250 ms after it sent its last command, though it arrived one transit later', async (t) => {
+    const r = rig(t);
+    // Every command takes 30 ms to arrive; the pace (arrival - t) cannot tell that from a clock offset.
+    const sentAt = r.now();
+    const c = r.cmd(0.5, 0.5, 300);
+    r.advance(30);
+    r.motion.noteRoundTrip('a', 60);
+    assert.equal((await r.motion.command('a', c)).result, 'applied');
+    r.advance(219);
+    assert.equal(r.stops.length, 0);
+    r.advance(1);
+    assert.deepEqual(r.stops.map((s) => [s.reason, s.at - sentAt]), [['deadman', 250]], 'not 280');
+  });
+
   it('the stop frame goes to the motors before anyone is told', async (t) => {
     const r = rig(t);
     await r.motion.command('a', r.cmd(0.5, 0.5));

@@ -95,6 +95,11 @@ export class Motion extends EventEmitter {
     this.deadman.feed(agoMs);
   }
 
+  /** The session's round trip to us as it measured it (heartbeat `rtt`): see CommandGate.noteRoundTrip. */
+  noteRoundTrip(session: string, rttMs: number): void {
+    this.gate.noteRoundTrip(session, rttMs);
+  }
+
   /** Stops now and tells everyone why. Never throws: a failed stop is logged (the ESP32 watchdog is the backstop). */
   async stop(reason: StopReason, by?: string): Promise<void> {
     this.deadman.disarm();

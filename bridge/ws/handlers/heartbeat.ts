@@ -3,7 +3,8 @@ import { msg, type HeartbeatAckMsg, type HeartbeatMsg } from '../../../protocol/
 import type { Handler } from '../context.ts';
 
 export const handleHeartbeat: Handler<HeartbeatMsg> = (ctx, session, m, arrivedAt) => {
-  // Fed as of when it was sent (m.t against the session's pace), like a drive command.
+  if (m.rtt !== undefined) ctx.motion.noteRoundTrip(session.id, m.rtt);
+  // Fed as of when it was sent (m.t against the session's pace and transit), like a drive command.
   if (ctx.lease.isDriver(session.id)) ctx.motion.feed(session.id, m.t, arrivedAt);
   session.send(msg<HeartbeatAckMsg>({ type: 'heartbeat_ack', t: m.t }));
 };

@@ -3,7 +3,7 @@
 
 import { expect } from '@open-wc/testing';
 import { CloseCode } from '../../../protocol/limits.ts';
-import { msg, type HeartbeatAckMsg, type RecordingMsg, type WelcomeMsg } from '../../../protocol/messages.ts';
+import { msg, parseClientMessage, type HeartbeatAckMsg, type RecordingMsg, type WelcomeMsg } from '../../../protocol/messages.ts';
 import { waitFor } from '../../../common/wait.ts';
 import { withFakeClock, type FakeClock } from '../../test/fake-clock.ts';
 import type { LinkState } from './link.ts';
@@ -148,8 +148,15 @@ describe('WebSocket link state machine', () => {
     sock().push(welcome());
     await waitFor('heartbeat', () => sock().sentTypes().includes('heartbeat'), undefined, 500);
     const beat = JSON.parse(sock().sent.find((d) => typeof d === 'string' && d.includes('heartbeat')) as string);
-    sock().push(msg<HeartbeatAckMsg>({ type: 'heartbeat_ack', t: beat.t }));
-    expect(link.heartbeatRttMs).to.be.a('number').and.at.least(0);
+    expect(beat.rtt, 'no round trip known yet: none sent').to.equal(undefined);
+    sock().push(msg<HeartbeatAckMsg>({ type: 'heartbeat_ack', t: beat.t - 40 }));
+    expect(link.heartbeatRttMs).to.be.a('number').and.at.least(40);
+    // The next heartbeat tells the robot the round trip (its deadman counts half of it as transit).
+    const sentBefore = sock().sent.length;
+    await waitFor('the next heartbeat', () => sock().sent.slice(sentBefore).some((d) => typeof d === 'string' && d.includes('"heartbeat"')), undefined, 500);
+    const next = JSON.parse(sock().sent.slice(sentBefore).find((d) => typeof d === 'string' && d.includes('"heartbeat"')) as string);
+    expect(next.rtt).to.equal(Math.round(link.heartbeatRttMs!));
+    expect(parseClientMessage(JSON.stringify(next)).ok, 'the protocol accepts it').to.equal(true);
     link.stop();
   });
 

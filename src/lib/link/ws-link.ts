@@ -316,7 +316,10 @@ export class WsLink implements Link {
       this.fail(`No answer from the robot for ${Math.round(silence / 100) / 10} s.`, 'network');
       return;
     }
-    ws.send(JSON.stringify(msg<HeartbeatMsg>({ type: 'heartbeat', t: at })));
+    // The round trip goes with it: the robot counts half of it as the transit of what we send, so
+    // its deadman runs from when we sent, not from when our messages arrived.
+    const rtt = this.heartbeatRttMs === null ? {} : { rtt: Math.round(this.heartbeatRttMs) };
+    ws.send(JSON.stringify(msg<HeartbeatMsg>({ type: 'heartbeat', t: at, ...rtt })));
     if (this.current.state === 'live' && !this.healthy(at)) {
       this.setState('degraded', silence > this.timing.degradedAfterMs
         ? `No answer from the robot for ${Math.round(silence / 100) / 10} s.`
