@@ -68,6 +68,8 @@ async function publish(hw: Hardware, path: string): Promise<{ args: string[]; ca
     const strip = decodeStripFromLuma((x, y) => gray[y * W + x]!, W, H);
     // The h264 muxer takes nothing but H.264: bytes out (with an SPS) say what MediaMTX serves.
     const copied = await ffmpegOnce(['-rtsp_transport', 'tcp', '-i', mtx.url(path), '-map', '0:v:0', '-frames:v', '1', '-c', 'copy', '-f', 'h264', 'pipe:1'], undefined, 20_000);
+    // /server/status's bitrate: what was published, whether an encoder reports it or not (copy).
+    await waitFor(`${path} bitrate reported`, () => publisher.stats().bitrate_kbps, (k) => k > 0, { timeoutMs: 10_000 });
     return { args, captureMs: strip ? strip.captureMs - started : null, codec: hasSps(copied) ? 'h264' : `not H.264 (${copied.length} bytes)` };
   } finally { await publisher.stop(); }
 }

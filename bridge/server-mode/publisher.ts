@@ -267,7 +267,9 @@ export class Publisher extends EventEmitter {
     return {
       publishing: this.live,
       audio: this.live && this.audio?.status.state === 'running',
-      bitrate_kbps: this.live ? Math.round(this.vstats?.kbps() ?? this.kbps) : 0,
+      // The camera's own H.264 is copied: no encoder writes -vstats, so the rate is that of the
+      // video RTP actually forwarded to MediaMTX.
+      bitrate_kbps: this.live ? Math.round(this.encoder === 'copy' ? (this.push?.kbps(0) ?? 0) : (this.vstats?.kbps() ?? this.kbps)) : 0,
       fps: this.live ? Math.round(this.fpsNow * 10) / 10 : 0,
       frames: this.frames,
       restarts: this.restarts + this.video.status.restarts + (this.audio?.status.restarts ?? 0),

@@ -87,6 +87,32 @@ describe('RtspPush', () => {
     push.close();
   });
 
+  it('kbps(track): the rate of what was forwarded to the server, per track, over the last 2 s (fake clock)', async () => {
+    let ms = 2000;
+    const srv = await fakeServer(() => ({ status: 200, headers: { Session: 's5' } }));
+    const push = new RtspPush({ url: `rtsp://127.0.0.1:${srv.port}/robots/r1`, tracks, now: () => ms });
+    const [v] = await push.listen();
+    await push.start();
+    const udp = createSocket('udp4');
+    after(() => udp.close());
+    // 1400-byte video packets every 100 ms for 2 s, each awaited at the server.
+    for (let i = 0; i < 20; i++) {
+      ms = 2000 + i * 100;
+      const b = Buffer.alloc(1400, 9);
+      b[0] = 0x80; b.writeUInt16BE(i, 2); b.writeUInt32BE(i * 9000, 4); b.writeUInt32BE(0x51, 8);
+      await new Promise<void>((r) => udp.send(b, v!.rtp, '127.0.0.1', () => r()));
+      await waitFor(`packet ${i} at the server`, () => srv.frames.length, (n) => n > i, { everyMs: 2 });
+    }
+    ms = 3999;
+    const sent = srv.frames.filter((f) => f.ch === 0).reduce((n, f) => n + f.data.length, 0);
+    assert.equal(sent, 20 * 1400);
+    assert.ok(Math.abs(push.kbps(0) - (sent * 8) / 2000) < 0.1, `${push.kbps(0)} kbps for ${sent} bytes in 2 s`);
+    assert.equal(push.kbps(1), 0, 'no audio was sent');
+    ms = 6000;
+    assert.equal(push.kbps(0), 0, 'nothing in the last 2 s');
+    push.close();
+  });
+
   it('a refused ANNOUNCE rejects with the status (publishError words it), and nothing is forwarded', async () => {
     const srv = await fakeServer((r) => ({ status: r.method === 'ANNOUNCE' ? 401 : 200 }));
     const push = new RtspPush({ url: `rtsp://robot:wrong@127.0.0.1:${srv.port}/robots/r1`, tracks });

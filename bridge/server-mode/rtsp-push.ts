@@ -17,6 +17,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { ByteRate } from './byte-rate.ts';
 import { RtpTimeline } from './rtp-timeline.ts';
 import { kernelSendQueue } from './uplink-queue.ts';
 
@@ -69,6 +70,8 @@ export class RtspPush extends EventEmitter {
   private dropped = 0;
   private droppingSince: number | null = null;
   private sent = 0;
+  /** Bytes forwarded per track: the published bitrate (kbps). */
+  private readonly rates: ByteRate[];
   private readonly timelines: RtpTimeline[];
   /** Tracks stamped on capture (video): they lead, and a backlog track starts only after them. */
   private readonly leaders: RtpTimeline[];
@@ -77,6 +80,7 @@ export class RtspPush extends EventEmitter {
   constructor(private readonly opts: RtspPushOptions) {
     super();
     this.timelines = opts.tracks.map((t) => new RtpTimeline({ clockRate: clockRate(t.sdp), dropBacklog: t.dropBacklog ?? false, now: opts.now }));
+    this.rates = opts.tracks.map(() => new ByteRate());
     this.leaders = this.timelines.filter((_, i) => !opts.tracks[i]!.dropBacklog);
     this.target = new URL(opts.url);
     if (this.target.protocol !== 'rtsp:' && this.target.protocol !== 'rtsps:') throw new TypeError('publish URL must be rtsp:// or rtsps://');
@@ -96,6 +100,13 @@ export class RtspPush extends EventEmitter {
     if (!sock || sock.destroyed) return 0;
     return sock.writableLength + await kernelSendQueue(sock.localPort, sock.remotePort);
   }
+
+  /** kbit/s of a track's RTP forwarded to the server over the last 2 s (byte-rate.ts). */
+  kbps(track: number): number {
+    return this.rates[track]?.kbps(this.rateNow()) ?? 0;
+  }
+
+  private rateNow(): number { return (this.opts.now ?? (() => performance.now()))(); }
 
   /** Packets forwarded; dropped on a full socket; dropped as an encoder's startup backlog (or not RTP); encoder restarts seen. */
   get stats(): { packets: number; dropped: number; backlog: number; restarts: number } {
@@ -218,6 +229,7 @@ export class RtspPush extends EventEmitter {
     sock.write(pkt);
     sock.uncork();
     this.sent++;
+    this.rates[channel >> 1]?.add(pkt.length, this.rateNow());
   }
 
   private format(method: string, url: string, headers: Record<string, string>, body = ''): string {
