@@ -15,11 +15,11 @@
 //   CommandQueue, DriveController at the app's 40 ms pace) with a hand holding the stick: ack round
 //   trips p50/p99, and the share of the stick-held time the simulated wheels turn (every 50 ms);
 // - deadman stops the bridge took while that driver was there (its own log line), outside an outage;
-// - outage profiles: the phone's link goes down mid-run; the robot's stop after the last command it
-//   obeyed, and the time from the link's return to the next presented frame and the next drive ack;
+// - outage profiles: the phone's link goes down mid-run; the robot's stop after the driver's last
+//   message, and the time from the link's return to the next presented frame and the next drive ack;
 // - departures (the other profiles, after the measured window): the driver's phone drops off its
-//   network for 1 s while driving; the time from the last command the robot obeyed (its send) to
-//   the simulator's stop;
+//   network for 1 s while driving; the time from the driver's last message sent before that (drive
+//   or heartbeat: what the deadman counts from) to the simulator's stop;
 // - MJPEG glass-to-glass, last: the robot's server mode stopped (local mode), the app's MjpegSource
 //   reading the bridge's /video from the phone through the server;
 // - bytes each link carried each way in the measured window (the wires' own counters).
@@ -59,6 +59,8 @@ interface DriverRecord {
   frames: number[];
   /** [t, seq, left track PWM] of each drive command sent. */
   sends: [number, number, number][];
+  /** When each drive, motor or heartbeat left the page. */
+  out: number[];
   /** [arrival, round trip, seq, result]. */
   acks: [number, number, number, string][];
   stops: [number, string][];
@@ -120,22 +122,20 @@ function simSampler(simControlUrl: string) {
 }
 
 /**
- * ms from the send of the last command the robot obeyed before the link went down to the
- * simulator's stop: the first stop after `down.at`, the last moving motor frame it had received
- * (its left PWM names the command), and that command's send.
+ * ms from the driver's last sign of life sent before the link went down to the simulator's first
+ * stop after it, and whether the bridge's deadman took that stop.
  */
-function stopAfterDown(down: Down, stops: { at: number; frames: MotorFrame[] }[], sends: DriverRecord['sends'], deadman: { at: number[]; silentMs: number[] }): { stopMs: number | null; deadman: boolean; deadmanSilentMs: number | null } {
+function stopAfterDown(down: Down, stops: { at: number; frames: MotorFrame[] }[], out: number[], deadman: { at: number[]; silentMs: number[] }): { stopMs: number | null; deadman: boolean; deadmanSilentMs: number | null } {
   const stop = stops.find((s) => s.at > down.at && s.at < down.at + down.forMs + AFTER_OUTAGE_MS);
   if (!stop) return { stopMs: null, deadman: false, deadmanSilentMs: null };
   // The bridge's deadman line is stamped a few ms before the stop reaches the simulator (more on
   // a loaded machine); without one, something else stopped it (an app's stop sent just before the link went).
   const i = deadman.at.findIndex((t) => Math.abs(t - stop.at) < 300);
   const took = { deadman: i >= 0, deadmanSilentMs: i >= 0 ? deadman.silentMs[i] ?? null : null };
-  const moving = stop.frames.filter((f) => f.at <= stop.at && f.left !== 0);
-  const last = moving[moving.length - 1];
-  if (!last) return { stopMs: null, ...took };
-  const sent = sends.filter(([t, , pwm]) => pwm === last.left && t <= last.at).pop();
-  return { stopMs: sent ? Math.round(stop.at - sent[0]) : null, ...took };
+  // The driver's last sign of life (command or heartbeat) that left before its link went: what
+  // the deadman rule counts from. One sent a moment before and lost with the link only makes the stop earlier.
+  const last = out.filter((t) => t <= down.at).pop();
+  return { stopMs: last === undefined ? null : Math.round(stop.at - last), ...took };
 }
 
 /** A presented frame: glass-to-glass, and (requestVideoFrameCallback) capture → received and → expected display. */
@@ -265,7 +265,7 @@ async function runProfile(p: FieldProfile): Promise<ProfileResult> {
     const wheels = sim.wheels.filter(([t]) => inWindow(t) && t - t0 > 2000 && !excused(t));
     const down = downs[0];
     const deadman = { at: deadmanAt, silentMs: deadmanSilentMs };
-    const departures = departureDowns.map((d) => stopAfterDown(d, sim.stops, rec.sends, deadman));
+    const departures = departureDowns.map((d) => stopAfterDown(d, sim.stops, rec.out, deadman));
     const upAt = down ? down.at + down.forMs : 0;
     return {
       name: p.name, about: p.about, videoOneWayMs: (p.robot.up.delayMs ?? 0) + (p.phone.down.delayMs ?? 0),
@@ -286,7 +286,7 @@ async function runProfile(p: FieldProfile): Promise<ProfileResult> {
       takes: rec.takes,
       outage: outage && down ? {
         link: outage.link, forMs: outage.forMs,
-        ...stopAfterDown(down, sim.stops, rec.sends, deadman),
+        ...stopAfterDown(down, sim.stops, rec.out, deadman),
         videoBackMs: firstAfter(rec.frames, upAt),
         controlBackMs: firstAfter(rec.acks.filter((a) => a[3] === 'applied').map((a) => a[0]), upAt),
         linkBackMs: firstAfter(rec.statuses.filter((s) => s[1] === 'live').map((s) => s[0]), upAt),

@@ -33,7 +33,7 @@ export function fieldTable(r: J): string {
     '|---|---|---|---|---|---|',
     ...P.map((x) => `| ${label(x)} | ${two(x.glass)}${g(x, 'glass')} | ${two(x.mjpeg)}${g(x, 'mjpeg')} | ${x.freezes.count} (${x.freezes.longestMs} ms)${g(x, 'freezes')} | ${two(x.audioIn)}${g(x, 'audioIn')} | ${two(x.audioOut)}${g(x, 'audioOut')} |`),
     '',
-    '| profile | command p50 / p99 | drive smooth | false deadman stops | driver leaves: stop after its last command p50 / max | outage: stop after the last command · back after the link returns | KiB robot up / down · phone up / down (lost pkts) | goals |',
+    '| profile | command p50 / p99 | drive smooth | false deadman stops | driver leaves: stop after its last message p50 / max | outage: stop after the last message · back after the link returns | KiB robot up / down · phone up / down (lost pkts) | goals |',
     '|---|---|---|---|---|---|---|---|',
     ...P.map((x) => `| ${x.name} | ${two(x.command, 'p99')}${g(x, 'command')} | ${x.driveShare ?? '—'} %${g(x, 'drive')} | ${x.falseDeadmanStops}${g(x, 'falseStops')} | ${departure(x)} | ${outage(x)} | ${kb(x.bytes.robotUp)} / ${kb(x.bytes.robotDown)} · ${kb(x.bytes.phoneUp)} / ${kb(x.bytes.phoneDown)} (${x.lost.robotUp + x.lost.robotDown + x.lost.phoneUp + x.lost.phoneDown}) | ${verdicts(x)} |`),
     '',
@@ -45,7 +45,7 @@ export function fieldTable(r: J): string {
     + `(${r.mjpegSeconds} s). Audio as bench/audio-latency.ts measures it: the simulated mic\'s marker heard on the WhepPlayer\'s track (markers in the first ${r.audioSettleMs / 1000} s after joining left out: Chromium\'s buffer starts high), and the page\'s marker talked over WHIP, read inside the robot\'s namespace with the robot\'s own talk arguments. `
     + 'Driving is the app\'s own code in the page (RelayLink, CommandQueue, DriveController at its 40 ms pace); its simulated hand presses Take control when the lease is free and, after a halt, lets go of the stick and presses again, as the app asks of an operator. '
     + `Wheels sampled every 50 ms; outages take the phone\'s link down ${r.outageAtS} s in and the run goes on 10 s after it returns; a deadman stop inside an outage (or 3 s after it) is the rule working, not counted. `
-    + `"Driver leaves": after the measured window, the driving phone drops off its network for ${r.departureMs} ms, ${r.departureCount} times (profiles without an outage); the stop is counted from the send of the last command the robot obeyed (the simulator\'s motor frames name it) to the simulator\'s stop, as is the outage\'s. `
+    + `"Driver leaves": after the measured window, the driving phone drops off its network for ${r.departureMs} ms, ${r.departureCount} times (profiles without an outage); the stop is counted from the send of the driver\'s last message before its link went (drive, motor or heartbeat: what the deadman counts from) to the simulator\'s stop, as is the outage\'s. `
     + `"Within the deadman" is ${rule.deadmanMs} ms + one $S frame (${rule.stopFrameMs} ms). Every process of the three namespaces shares this machine\'s cores: at the load in the header the wired row is the floor the others compare with.`,
   ].join('\n');
 }

@@ -6,7 +6,7 @@
 // the lease is free, and after a halt (link degraded or lost, not the driver) it lets go of the
 // stick and presses it again, as the app requires before it drives again.
 // Each drive command's left track is 100-149/255, stepped per command: the simulator's motor
-// frames then say which command the robot obeyed last (the stop time is counted from its send).
+// frames then say which command the robot obeyed last.
 import { DriveController } from '../../src/lib/control/drive-controller.ts';
 import { CommandQueue } from '../../src/lib/link/command-queue.ts';
 import { RelayLink } from '../../src/lib/link/relay-link.ts';
@@ -30,7 +30,17 @@ function recordFrames(el, into) {
  * bench and the simulator share this machine's clock).
  */
 function start({ serverUrl, token }) {
-  const rec = { frames: [], sends: [], acks: [], stops: [], statuses: [], driverAt: [], takes: 0 };
+  const rec = { frames: [], sends: [], out: [], acks: [], stops: [], statuses: [], driverAt: [], takes: 0 };
+  // When each sign of life left the page (drive, motor, heartbeat; over the socket or a data
+  // channel): the deadman counts from the last one sent, and so does the bench's departure stop.
+  const feeds = /"type":"(drive|motor|heartbeat)"/;
+  for (const Ctor of [WebSocket, globalThis.RTCDataChannel].filter(Boolean)) {
+    const send = Ctor.prototype.send;
+    Ctor.prototype.send = function (data) {
+      if (typeof data === 'string' && feeds.test(data)) rec.out.push(Date.now());
+      return send.call(this, data);
+    };
+  }
   const video = document.querySelector('video');
   if (video) recordFrames(video, rec.frames);
   const link = new RelayLink({ target: () => ({ serverUrl, token }), hello: () => ({ name: 'bench-field' }) });
@@ -78,7 +88,7 @@ function start({ serverUrl, token }) {
   controller.hostConnected();
   return {
     /** Everything recorded so far (copies: the page keeps recording). */
-    snapshot: () => ({ ...rec, frames: rec.frames.slice(), sends: rec.sends.slice(), acks: rec.acks.slice(), stops: rec.stops.slice(), statuses: rec.statuses.slice(), driverAt: rec.driverAt.slice(), now: Date.now() }),
+    snapshot: () => ({ ...rec, frames: rec.frames.slice(), sends: rec.sends.slice(), out: rec.out.slice(), acks: rec.acks.slice(), stops: rec.stops.slice(), statuses: rec.statuses.slice(), driverAt: rec.driverAt.slice(), now: Date.now() }),
     isDriver: () => robot.isDriver,
     /** Lets go of the stick (one stop goes out) and closes the link. */
     stop() {
