@@ -10,7 +10,9 @@
 // the kernel's work in write(2), so frames written in one turn of the event loop are corked per
 // socket and flushed together (delivery.ts); a socket heard from within half a ping interval is
 // not pinged (heartbeat.ts); a validated client message is forwarded as the text it came in
-// (routing.ts); metric children are bound once (traffic.ts).
+// (routing.ts); messages are counted in plain numbers, handed to prom-client when /metrics is read
+// (traffic.ts); each frame leaves as one Buffer (delivery.ts); validation allocates nothing per
+// field (protocol/check.ts).
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../common/log.ts';
