@@ -66,7 +66,9 @@ function compile(spec: Record<string, FieldSpec | Checker>): CompiledSpec {
  * valid when present, and no unknown fields (an unknown field is a typo or a probe, not data).
  * Every frame on every edge comes through here, so it allocates nothing on the way (the relay's
  * CPU per message, docs/PERFORMANCE.md): a spec's entries are read once (compile), and the
- * frame's keys are walked with for…in rather than copied out with Object.keys.
+ * frame's keys are walked with for…in rather than copied out with Object.keys. So build a spec
+ * once (a module constant), never inside a function that runs per frame: a spec object made on
+ * every call is compiled on every call (measured: a telemetry frame's parse 2 -> 10-18 µs).
  */
 export function checkFields(
   obj: Record<string, unknown>,

@@ -165,37 +165,25 @@ const clientSpecs: Record<ClientMessage['type'], Spec> = {
   hello: { v: V, type: oneOf('hello'), name: optional(NAME), want: optional(oneOf('driver', 'viewer')) },
 };
 
-const battery: Checker = (b) => {
-  if (!isRecord(b)) return 'must be an object';
-  const p = checkFields(b, { voltage: num(0, 100), percentage: num(0, 100) });
-  return p ? `${p.field} ${p.error}` : null;
-};
-const motorsState: Checker = (m) => {
-  if (!isRecord(m)) return 'must be an object';
-  const p = checkFields(m, { left: UNIT, right: UNIT });
-  return p ? `${p.field} ${p.error}` : null;
-};
-const pose: Checker = (m) => {
-  if (!isRecord(m)) return 'must be an object';
-  const p = checkFields(m, { x: num(-1e6, 1e6), y: num(-1e6, 1e6), heading: num(-10, 10) });
-  return p ? `${p.field} ${p.error}` : null;
-};
-const videoNote: Checker = (n) => {
-  if (!isRecord(n)) return 'must be an object';
-  const p = checkFields(n, { step: int(1, 20), of: int(2, 21), name: str(1, MAX_ID_CHARS), reason: str(1, 200) });
+/**
+ * A nested object checked against its own spec, built once here (not per frame: a robot's
+ * telemetry crosses the relay to every client, and checkFields reads each spec object once).
+ */
+const object = (spec: Spec, then?: (o: Record<string, unknown>) => string | null): Checker => (v) => {
+  if (!isRecord(v)) return 'must be an object';
+  const p = checkFields(v, spec);
   if (p) return `${p.field} ${p.error}`;
-  return (n.step as number) < (n.of as number) ? null : 'step must be below of';
+  return then ? then(v) : null;
 };
-const audioFormat: Checker = (a) => {
-  if (!isRecord(a)) return 'must be an object';
-  const p = checkFields(a, { format: oneOf('pcm_s16le'), rate: int(8000, 48000), channels: int(1, 1), frameMs: int(5, 100) });
-  return p ? `${p.field} ${p.error}` : null;
-};
-const welcomeLimits: Checker = (l) => {
-  if (!isRecord(l)) return 'must be an object';
-  const p = checkFields(l, { deadmanMs: int(1, 60000), maxTtlMs: int(1, 60000), sendIntervalMs: int(1, 60000) });
-  return p ? `${p.field} ${p.error}` : null;
-};
+const battery = object({ voltage: num(0, 100), percentage: num(0, 100) });
+const motorsState = object({ left: UNIT, right: UNIT });
+const pose = object({ x: num(-1e6, 1e6), y: num(-1e6, 1e6), heading: num(-10, 10) });
+const videoNote = object(
+  { step: int(1, 20), of: int(2, 21), name: str(1, MAX_ID_CHARS), reason: str(1, 200) },
+  (n) => ((n.step as number) < (n.of as number) ? null : 'step must be below of'),
+);
+const audioFormat = object({ format: oneOf('pcm_s16le'), rate: int(8000, 48000), channels: int(1, 1), frameMs: int(5, 100) });
+const welcomeLimits = object({ deadmanMs: int(1, 60000), maxTtlMs: int(1, 60000), sendIntervalMs: int(1, 60000) });
 
 /** The recording frame's fields (protocol/relay.ts validates the relay's with the same). */
 export const RECORDING_SPEC: Spec = {

@@ -126,6 +126,10 @@ export function getSystemStatus(d: RouteDeps, { res }: RouteRequest): void {
   });
 }
 
+/** The v1 bodies' specs, built once (protocol/check.ts reads each spec object once). */
+const MOVE_BODY = { speed: int(0, 255) };
+const TTS_BODY = { text: str(1, MAX_TTS_CHARS) };
+
 export async function postMotor(d: RouteDeps, { req, res }: RouteRequest, direction: string): Promise<void> {
   if (!(DIRECTIONS as readonly string[]).includes(direction)) {
     return fail(res, 404, `unknown direction: use one of ${DIRECTIONS.join(', ')}`, { field: 'direction' });
@@ -138,7 +142,7 @@ export async function postMotor(d: RouteDeps, { req, res }: RouteRequest, direct
   const body = await readJsonBody(req);
   if (!body.ok) return fail(res, body.status, body.msg);
   if (!isRecord(body.value)) return fail(res, 400, 'body must be a JSON object', { field: '(root)' });
-  const problem = checkFields(body.value, { speed: int(0, 255) });
+  const problem = checkFields(body.value, MOVE_BODY);
   if (problem) return fail(res, 400, `${problem.field} ${problem.error}`, { field: problem.field });
   const driver = d.lease.driver;
   if (driver) return fail(res, 409, `session ${driver.session} (${driver.name}) is driving over the WebSocket`, { driver: driver.session });
@@ -154,7 +158,7 @@ export async function postTts(d: RouteDeps, { req, res }: RouteRequest): Promise
   const body = await readJsonBody(req);
   if (!body.ok) return fail(res, body.status, body.msg);
   if (!isRecord(body.value)) return fail(res, 400, 'body must be a JSON object', { field: '(root)' });
-  const problem = checkFields(body.value, { text: str(1, MAX_TTS_CHARS) });
+  const problem = checkFields(body.value, TTS_BODY);
   if (problem) return fail(res, 400, `${problem.field} ${problem.error}`, { field: problem.field });
   const tts = d.hardware.tts;
   if (!tts || !tts.info.available) return fail(res, 503, 'text-to-speech is not available on this robot');
