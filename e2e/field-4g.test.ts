@@ -42,14 +42,16 @@ const FREEZE_BOUND_MS = 1500;
  */
 const DRIVE_SHARE_MIN = 0.8;
 /**
- * Marked todo (reported, not failing the suite) until drive commands ride through a lost TCP
- * segment (docs/RELIABILITY.md, drive through jitter and stalls): on this profile the
- * bridge does stop a present driver now and then. Seen in 1 of 5 busy runs on 2026-12-06: four
- * deadman stops within one second (silentMs 250-260), a TCP segment of the drive socket lost and
- * waiting for its retransmission (Linux's minimum RTO 200 ms + the 50 ms round trip). Remove
- * `todo` when the drive path holds.
+ * Marked todo (reported, not failing the suite): drive commands now also travel over the drive
+ * datagram channels (app → relay → robot, unordered, never retransmitted; docs/RELIABILITY.md),
+ * and a lost TCP segment waiting for its retransmission (Linux's minimum RTO 200 ms + the 50 ms
+ * round trip) no longer stops the robot by itself. Measured 2026-12-06 (load 10-14), one run each,
+ * alternating: channel off 1 and 14 deadman stops, on 0 and 0 (and 0 in two more runs). But in a
+ * `test:repeat --times 5` at a busier moment every run still had 1-5 stops (silentMs 251-335), two
+ * of them with the page starved (3.5 s freezes, the wheels idle for 10 s after a halt): not yet a
+ * rule CI can hold. Remove `todo` when it holds in repeated busy runs.
  */
-const DEADMAN_TODO = 'the drive path over TCP still trips the 250 ms deadman on a lost segment';
+const DEADMAN_TODO = 'a busy machine still shows deadman stops now and then, with the drive channels open';
 
 let net: FieldNet;
 let stack: FieldStack;
@@ -57,6 +59,8 @@ let browser: Browser;
 let dataDir: string;
 const stackLog = new StackLog();
 const deadmanStops: string[] = [];
+/** The drive datagram channels that opened (the relay's log): the robot's and the app's. */
+let channelsOpen = 0;
 
 before(async () => {
   if (missing) return;
@@ -68,6 +72,7 @@ before(async () => {
       stackLog.log(name, line);
       // The bridge's deadman log line (bridge/safety/motion.ts): the robot stopped a silent driver.
       if (name === 'bridge' && /deadman/i.test(line)) deadmanStops.push(line);
+      if (name === 'relay' && line.includes('"drive channel open"')) channelsOpen++;
     },
   });
   browser = await launchChromium({ netns: net.ns.phone, nice: 10, extraArgs: stack.phoneChromiumArgs });
@@ -134,7 +139,7 @@ test(`${PROFILE}: the app plays WebRTC, takes control and drives for ${DRIVE_MS 
   };
   const gaps = frames.slice(1).map((t, i) => t - frames[i]!);
   console.log(`# ${PROFILE}: ${frames.length} frames in ${DRIVE_MS / 1000} s, longest gap ${Math.max(...gaps).toFixed(0)} ms; ` +
-    `wheels turning ${(samples.filter(Boolean).length / samples.length * 100).toFixed(1)} % of ${samples.length} samples; deadman stops ${heldStops.length}; ` +
+    `wheels turning ${(samples.filter(Boolean).length / samples.length * 100).toFixed(1)} % of ${samples.length} samples; deadman stops ${heldStops.length}; drive channels open ${channelsOpen}; ` +
     `robot uplink ${(drive.robotUp.bytes / 1e6).toFixed(1)} MB, ${drive.robotUp.lost} packets lost; phone downlink ${(drive.phoneDown.bytes / 1e6).toFixed(1)} MB, ${drive.phoneDown.lost} lost`);
   assert.ok(drive.robotUp.bytes > 1e6 && drive.phoneDown.bytes > 1e6, 'the video crossed both links');
   await context.close();
@@ -158,6 +163,11 @@ test(`${PROFILE}: the drive reaches the wheels at least ${DRIVE_SHARE_MIN * 100}
   const runs: string[] = [];
   samples.forEach((x, i) => { if (i === 0 || x !== samples[i - 1]) runs.push(`${x ? '+' : '-'}1`); else runs[runs.length - 1] = `${x ? '+' : '-'}${Number(runs.at(-1)!.slice(1)) + 1}`; });
   assert.ok(share >= DRIVE_SHARE_MIN, `wheels turned ${(share * 100).toFixed(1)} % of the held time; samples ${runs.join(' ')}; deadman stops ${heldStops.length}`);
+});
+
+test(`${PROFILE}: the drive datagram channels open through the impaired links (the robot's and the app's)`, { skip }, () => {
+  driven();
+  assert.ok(channelsOpen >= 2, `drive channels open: ${channelsOpen}, by the relay's log`);
 });
 
 test(`${PROFILE}: no deadman stop while the driver holds the stick`, { skip, todo: DEADMAN_TODO }, () => {

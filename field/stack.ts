@@ -115,6 +115,8 @@ export async function startFieldStack(net: FieldNet, opts: FieldStackOptions): P
       ADMIN_API_KEY: adminKey, MEDIAMTX_AUTH_SECRET: hookSecret, MEDIAMTX_API_SECRET: apiSecret, MEDIAMTX_API_URL: `http://127.0.0.1:${p.api}`,
       APP_URL: `${appOrigin}/`, APP_ORIGINS: appOrigin, PUBLIC_URL: relayUrlForPhone,
       MEDIA_PUBLIC_URL: `http://${A.serverForPhone}:${p.webrtc}`, HLS_PUBLIC_URL: `http://${A.serverForPhone}:${p.hls}`,
+      // The drive datagram channel's ICE: the addresses the phone and the robot reach the relay at.
+      HAVATAR_RELAY_ICE_ADDRESSES: `${A.serverForPhone},${A.serverForRobot}`,
     };
     const relayData = join(opts.dataDir, 'relay');
     const appCopy = join(opts.dataDir, 'app');

@@ -143,7 +143,7 @@ export class Datagrams {
     }, OPEN_TIMEOUT_MS);
     timeout.unref();
     peer.channel.stateChange.subscribe((state) => {
-      if (state === 'open') { peer.open = true; clearTimeout(timeout); this.log.debug('drive channel open'); }
+      if (state === 'open') { peer.open = true; clearTimeout(timeout); this.log.info('drive channel open', { channels: this.peers.size }); }
       if (state === 'closed' && this.peers.get(owner) === peer) this.close(owner);
     });
     peer.channel.onMessage.subscribe((data) => {
