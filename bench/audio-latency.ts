@@ -2,7 +2,8 @@
 //   node --import tsx bench/audio-latency.ts [--seconds 12]
 // robot mic → app: the simulated microphone's marker (HAVATAR_SIM_MIC_MARKER=1: a 1 kHz burst
 //   starting at every wall-clock second, bridge/sim/audio.ts) → bridge mic capture → publisher
-//   (Opus) → MediaMTX → the app's WhepPlayer → an AudioWorklet on the received track; the onset
+//   (Opus) → MediaMTX → the app's WhepPlayer → an AudioWorklet after the app's low-latency playout
+//   (what the operator hears; on the received track when NetEq plays it: BENCH_AUDIO_KIND=ours-webrtc-neteq); the onset
 //   time is the worklet's Date.now() + the sample's offset in its render quantum. Local mode too,
 //   in the same window:
 //   the bridge's /ws?audio=1 PCM frames in a Node WebSocket client, timed on arrival.
@@ -17,6 +18,7 @@ import type { Browser } from 'playwright-core';
 import { benchBrowser, openBenchPage } from './lib/page.ts';
 import { markerLatencies as latencies, pcmOnsets as pcmDetector, probeAudio, talkReader, type Probe } from './lib/rtsp-probe.ts';
 import { startBenchStack, type BenchStack } from './lib/stack.ts';
+import type { PlayoutStats } from '../src/lib/audio/playout-buffer.js';
 import { arg, dist, emitResult, machine, onInterrupt, sleep, waitFor } from './lib/util.ts';
 
 const SECONDS = Math.min(600, Math.max(5, Number(arg('seconds', '12'))));
@@ -55,6 +57,23 @@ function settling(onsets: number[], joinedAt: number, steadyP50: number | null):
   let first = series.length;
   while (first > 0 && series[first - 1]!.ms <= steadyP50 + SETTLED_WITHIN_MS) first--;
   return { series, settledAfterS: first < series.length ? series[first]!.atS : null };
+}
+
+/**
+ * What the app's low-latency playout did over the measured window (its counters are cumulative):
+ * frames in, and the share of the audio it dropped (late frames, cut back) or filled with silence.
+ */
+function playoutWindow(b: PlayoutStats | null, a: (PlayoutStats & { error?: string | null }) | null) {
+  if (!a) return null;
+  if (a.error) throw new Error(`low-latency playout: ${a.error}`);
+  const d = (k: 'frames' | 'late' | 'trimmedSamples' | 'concealedSamples' | 'underruns') => a[k] - (b?.[k] ?? 0);
+  const frameSamples = 480;
+  const pct = (n: number) => (d('frames') > 0 ? Math.round((n / (d('frames') * frameSamples)) * 1000) / 10 : null);
+  return {
+    frames: d('frames'), lateFrames: d('late'), underruns: d('underruns'),
+    latePercent: pct(d('late') * frameSamples), trimmedPercent: pct(d('trimmedSamples')), concealedPercent: pct(d('concealedSamples')),
+    depthMs: a.depthSamples / 48, targetMs: a.targetSamples / 48,
+  };
 }
 
 /** Takes the driver lease on a relay client socket and keeps it with the app's heartbeat (500 ms). */
@@ -119,12 +138,16 @@ try {
   await sleep(1500);
   const startOnsets = (await page.evaluate(() => (globalThis as unknown as Bench).bench.takeOnsets!())) as number[];
   const before = await inbound();
+  const playoutStats = () => page.evaluate(() => (globalThis as unknown as Bench).bench.playoutStats!()) as Promise<PlayoutStats | null>;
+  const playoutBefore = await playoutStats();
   await sleep(SECONDS * 1000);
   const rtspOnsets = rtspProbe.stop();
   const viaRtsp = latencies(rtspOnsets);
   console.error(`mic → MediaMTX RTSP reader: ${JSON.stringify(dist(viaRtsp.ms))}`);
   const micOnsets = (await page.evaluate(() => (globalThis as unknown as Bench).bench.takeOnsets!())) as number[];
   const a = await inbound();
+  const playout = playoutWindow(playoutBefore, await playoutStats());
+  if (playout) console.error(`low-latency playout over the window: ${JSON.stringify(playout)}`);
   // Over the measured window only (getStats counters are cumulative).
   const emitted = a && before ? a.jitterBufferEmittedCount! - before.jitterBufferEmittedCount! : 0;
   const audioJitterBufferMs = a && before && emitted > 0 ? Math.round(((a.jitterBufferDelay! - before.jitterBufferDelay!) / emitted) * 1000) : null;
@@ -167,7 +190,7 @@ try {
 
   emitResult({
     bench: 'audio-latency', seconds: SECONDS, machine: m, loadAfter: machine().load, audioContext: ctxInfo,
-    micToAppWebrtc: { latency: dist(mic.ms), unassigned: mic.dropped, audioJitterBufferMs, audioJitterTargetMs, startSeconds: START_SECONDS, start: dist(start.ms), startSeries: settle.series, settledAfterS: settle.settledAfterS },
+    micToAppWebrtc: { latency: dist(mic.ms), unassigned: mic.dropped, playout, audioJitterBufferMs, audioJitterTargetMs, startSeconds: START_SECONDS, start: dist(start.ms), startSeries: settle.series, settledAfterS: settle.settledAfterS },
     micToRtspReader: { latency: dist(viaRtsp.ms), unassigned: viaRtsp.dropped },
     micToAppLocal: { latency: dist(local.ms), unassigned: local.dropped },
     talkToSpeaker: { latency: dist(talk.ms), unassigned: talk.dropped },

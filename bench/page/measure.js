@@ -46,7 +46,16 @@ async function plainWhep(url, token, withAudio, withVideo = true) {
   return { pc, stream };
 }
 
-/** Starts a player. kind: ours-mjpeg | ours-webrtc | ours-hls | floor-mjpeg | floor-webrtc | floor-hls */
+/** The app's low-latency audio files, handed to this page by bench/lib/page.ts. */
+function benchPlayoutAssets() {
+  const src = window.benchPlayoutSources;
+  return {
+    worker: () => new Worker(blobUrl(src.worker)),
+    workletUrl: blobUrl(src.worklet),
+  };
+}
+
+/** Starts a player. kind: ours-mjpeg | ours-webrtc | ours-webrtc-neteq | ours-hls | floor-mjpeg | floor-webrtc | floor-hls */
 async function start(kind, url, token) {
   stop();
   if (kind === 'ours-mjpeg') {
@@ -55,8 +64,9 @@ async function start(kind, url, token) {
     mount(s.element);
     s.start(new URL(url, location.href).href);
     current = { el: s.element, stop: () => s.stop(), pc: () => null };
-  } else if (kind === 'ours-webrtc') {
-    const p = new WhepPlayer({ token: () => token });
+  } else if (kind === 'ours-webrtc' || kind === 'ours-webrtc-neteq') {
+    // The app's robot voice playout (low-latency where the browser can), or NetEq for comparison.
+    const p = new WhepPlayer({ token: () => token, lowLatencyAudio: kind === 'ours-webrtc-neteq' ? false : benchPlayoutAssets(), log: (l) => console.warn(`[whep] ${l}`) });
     mount(p.element);
     p.start(url);
     current = { el: p.element, stop: () => p.stop(), pc: () => p.pc, player: p };
@@ -230,6 +240,14 @@ async function listenAudio() {
   const pc = current?.pc();
   if (!pc) throw new Error('no peer connection');
   if (pc === listenedPc) return null;
+  // The app's own playout when it took the audio off NetEq: listen after its buffer, to what the
+  // operator hears (NetEq gets no audio then, so the track itself is silent).
+  const player = current?.player;
+  if (player && 'audioPlayout' in player) {
+    const t0 = Date.now();
+    while (player.audioPlayout === null && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+    if (player.lowLatency) return listenPlayout(player.lowLatency, pc);
+  }
   const track = pc.getReceivers().map((r) => r.track).find((t) => t && t.kind === 'audio');
   if (!track) throw new Error('no audio track');
   // Chromium only pulls a remote WebRTC track into Web Audio when a media element plays it too.
@@ -247,7 +265,26 @@ async function listenAudio() {
   src.connect(node).connect(mute).connect(audioCtx.destination);
   await audioCtx.resume();
   listenedPc = pc;
-  return { sampleRate: audioCtx.sampleRate, baseLatency: audioCtx.baseLatency, outputLatency: audioCtx.outputLatency };
+  return { playout: 'neteq', sampleRate: audioCtx.sampleRate, baseLatency: audioCtx.baseLatency, outputLatency: audioCtx.outputLatency };
+}
+
+async function listenPlayout(ll, pc) {
+  await ll.ready;
+  await ll.ctx.audioWorklet.addModule(blobUrl(DETECT));
+  const node = new AudioWorkletNode(ll.ctx, 'detect');
+  node.port.onmessage = (e) => onsets.push(e.data.wall);
+  const mute = ll.ctx.createGain();
+  mute.gain.value = 0;
+  ll.node.connect(node).connect(mute).connect(ll.ctx.destination);
+  await ll.ctx.resume();
+  listenedPc = pc;
+  return { playout: 'low-latency', sampleRate: ll.ctx.sampleRate, baseLatency: ll.ctx.baseLatency, outputLatency: ll.ctx.outputLatency };
+}
+
+/** The low-latency playout's counts (null on NetEq). */
+function playoutStats() {
+  const ll = current?.player?.lowLatency;
+  return ll ? { frames: 0, late: 0, trimmedSamples: 0, concealedSamples: 0, underruns: 0, depthSamples: 0, targetSamples: 0, ...ll.stats, error: ll.error } : null;
 }
 
 function takeOnsets() { return onsets.splice(0); }
@@ -296,4 +333,4 @@ async function talk(url, token) {
 }
 function stopTalk() { clearTimeout(talkTimer); talkPc?.close(); talkPc = null; }
 
-window.bench = { start, stop, measure, inboundStats: () => inboundStats(current?.pc()), listenAudio, takeOnsets, talk, stopTalk, state: () => current?.player?.state ?? null, fieldDriver };
+window.bench = { start, stop, measure, inboundStats: () => inboundStats(current?.pc()), listenAudio, takeOnsets, playoutStats, talk, stopTalk, state: () => current?.player?.state ?? null, fieldDriver };

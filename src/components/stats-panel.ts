@@ -6,8 +6,15 @@ import { LitElement, css, html } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { EMPTY_SUMMARY, statRows, summarize, type InboundLike, type StatsSample, type StatsSummary } from '../lib/video/stats.ts';
 import { frameSize, type VideoSource } from '../lib/video/video-source.ts';
+import { describePlayout, type AudioPlayout, type LowLatencyAudio } from '../lib/audio/low-latency-audio.ts';
 
 const POLL_MS = 1000;
+
+/** The robot voice's playout of a server-mode source (whose WHEP player says which is in use). */
+function audioPlayoutOf(source: VideoSource | null): string | null {
+  const p = (source as { audioPlayout?: AudioPlayout | null; lowLatency?: LowLatencyAudio | null } | null) ?? null;
+  return describePlayout(p?.audioPlayout ?? null, p?.lowLatency?.stats ?? null);
+}
 
 @customElement('hv-stats-panel')
 export class StatsPanel extends LitElement {
@@ -67,6 +74,7 @@ export class StatsPanel extends LitElement {
       glassMs: this.glassMs, commandRttMs: this.commandRttMs, linkRttMs: this.linkRttMs,
       width: size.width || null, height: size.height || null,
       videoKind: k === 'whep' ? 'webrtc' : k === 'hls' ? 'hls' : 'mjpeg',
+      audioPlayout: audioPlayoutOf(this.source),
     });
     return html`<dl aria-label="Connection statistics">${rows.map((r) => html`<dt>${r.label}</dt><dd data-stat=${r.key}>${r.value}</dd>`)}</dl>`;
   }

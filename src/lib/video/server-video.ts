@@ -8,6 +8,7 @@ import { HlsPlayer } from './hls-player.ts';
 import type { RtcFailure } from './webrtc-session.ts';
 import { WhepPlayer, type WhepOptions } from './whep-player.ts';
 import type { VideoKind, VideoSource, VideoState } from './video-source.ts';
+import type { AudioPlayout, LowLatencyAudio } from '../audio/low-latency-audio.ts';
 
 export interface ServerVideoOptions extends WhepOptions {
   hlsUrl: string;
@@ -43,6 +44,13 @@ export class ServerVideo implements VideoSource {
   /** The WebRTC peer connection while on WHEP (for the stats panel). */
   get pc(): RTCPeerConnection | null {
     return this.hls ? null : (this.whep?.pc ?? null);
+  }
+  /** The robot voice's playout while on WHEP (for the stats panel; HLS plays it from the element). */
+  get audioPlayout(): AudioPlayout | null {
+    return this.hls ? null : (this.whep?.audioPlayout ?? null);
+  }
+  get lowLatency(): LowLatencyAudio | null {
+    return this.hls ? null : (this.whep?.lowLatency ?? null);
   }
   /** A failure Auto mode should leave the server for (never `ice`: that one goes to HLS here). */
   get failure(): RtcFailure | 'hls' | null {

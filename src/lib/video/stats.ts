@@ -98,6 +98,8 @@ export interface AppMeasures {
   width: number | null;
   height: number | null;
   videoKind: 'mjpeg' | 'webrtc' | 'hls';
+  /** How the robot's voice is played (server mode), in the panel's words. */
+  audioPlayout?: string | null;
 }
 
 export interface StatRow { key: string; label: string; value: string }
@@ -119,5 +121,6 @@ export function statRows(s: StatsSummary, app: AppMeasures): StatRow[] {
   add('loss', 'packet loss', s.packetLossPct, (n) => `${n.toFixed(1)} %`);
   add('jitter', 'jitter buffer', s.jitterBufferMs, (n) => `${n} ms`);
   add('audio', 'audio level', s.audioLevel, (n) => `${Math.round(n * 100)} %`);
+  if (app.audioPlayout) rows.push({ key: 'playout', label: 'audio playout', value: app.audioPlayout });
   return rows;
 }

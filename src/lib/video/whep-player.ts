@@ -3,11 +3,14 @@
 // lowest jitter buffer the browser allows on the video and audio receivers alike (the operator
 // talks with the robot, so sound is as live as the picture), and a stall watch: when no new frame is decoded for STALL_MS the session counts as
 // dropped (a SIGKILLed server is noticed in about a second, long before ICE consent gives up).
+// The robot's voice skips NetEq where the browser can (../audio/low-latency-audio.ts): NetEq's
+// target followed the machine's load to 65-160 ms, a fixed 30 ms buffer does not.
 
 import { RtcSession, type RtcFailure, type RtcSessionOptions } from './webrtc-session.ts';
 import { separateAudioStream } from './webrtc-sdp.ts';
 import { preferBaselineH264 } from './h264-baseline.ts';
 import type { VideoSource, VideoState } from './video-source.ts';
+import { appPlayoutAssets, LowLatencyAudio, playoutSupport, playoutSupported, type AudioPlayout, type LowLatencyAssets } from '../audio/low-latency-audio.ts';
 
 export const STALL_MS = 1000;
 /** Connected but no first frame by then: as good as stalled. */
@@ -23,6 +26,8 @@ export interface WhepOptions {
   fetch?: typeof fetch;
   PeerConnection?: typeof RTCPeerConnection;
   log?: (line: string) => void;
+  /** The robot's voice through a fixed small buffer instead of NetEq where the browser can (the app's own files unless given); false: NetEq. */
+  lowLatencyAudio?: LowLatencyAssets | false;
 }
 
 /** Lowest playout delay on a receiver (video and audio alike: the operator talks with the robot); older Chromium knows only playoutDelayHint (seconds). */
@@ -42,14 +47,22 @@ export class WhepPlayer implements VideoSource {
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private lastFrames = -1;
   private lastProgressAt = 0;
+  /** The robot's voice off NetEq (null: not attached, or NetEq plays it). */
+  lowLatency: LowLatencyAudio | null = null;
+  /** Which playout the robot's voice has (null before the first offer). */
+  audioPlayout: AudioPlayout | null = null;
 
   constructor(private readonly opts: WhepOptions) {
+    // Known before the first offer, where the audio receiver is set up.
+    if (opts.lowLatencyAudio !== false) void playoutSupport();
     const v = document.createElement('video');
     v.autoplay = true;
     v.playsInline = true;
     // Muted until the operator asks for sound: autoplay with sound is refused without a gesture.
     v.muted = true;
     v.setAttribute('aria-label', 'Robot camera');
+    // The operator's sound switch mutes the element; the low-latency playout follows it.
+    v.addEventListener('volumechange', () => this.lowLatency?.setMuted(v.muted));
     v.addEventListener('playing', () => {
       if (this.session?.state === 'connected') this.set('playing', null);
     });
@@ -81,7 +94,7 @@ export class WhepPlayer implements VideoSource {
       token: o.token,
       setup: (pc) => {
         preferBaselineH264(pc.addTransceiver('video', { direction: 'recvonly' }));
-        pc.addTransceiver('audio', { direction: 'recvonly' });
+        this.takeAudio(pc.addTransceiver('audio', { direction: 'recvonly' }).receiver);
         pc.ontrack = (ev) => {
           lowLatencyReceiver(ev.receiver);
           for (const t of stream.getTracks()) if (t.kind === ev.track.kind) stream.removeTrack(t);
@@ -108,8 +121,36 @@ export class WhepPlayer implements VideoSource {
     this.session = null;
     this.stopWatch();
     s?.close();
+    this.dropAudio();
     this.element.srcObject = null;
     if (this.state !== 'idle') this.set('stopped', null);
+  }
+
+  /**
+   * Moves the robot's voice off NetEq when the browser has what it takes (checked when the player
+   * is made); NetEq keeps it otherwise. Called before the offer: Chromium 156 passes no frame to a
+   * transform set on a receiver in `ontrack` when MediaMTX sends (NetEq then gets none either).
+   */
+  private takeAudio(receiver: RTCRtpReceiver): void {
+    this.dropAudio();
+    const assets = this.opts.lowLatencyAudio ?? null;
+    if (assets === false || playoutSupported() !== true) {
+      this.audioPlayout = 'neteq';
+      return;
+    }
+    try {
+      this.lowLatency = new LowLatencyAudio(receiver, assets ?? appPlayoutAssets(), this.element.muted);
+      this.audioPlayout = 'low-latency';
+    } catch (err) {
+      this.opts.log?.(`low-latency audio unavailable, NetEq plays it: ${String(err)}`);
+      this.audioPlayout = 'neteq';
+    }
+  }
+
+  private dropAudio(): void {
+    this.lowLatency?.close();
+    this.lowLatency = null;
+    this.audioPlayout = null;
   }
 
   onChange(fn: () => void): () => void {
