@@ -22,6 +22,13 @@ import { ServerTalk } from './server-talk.ts';
 import { TalkPlayer } from './talk-player.ts';
 import { TlsTunnel } from './tls-tunnel.ts';
 
+/**
+ * HAVATAR_DRIVE_CHANNEL=off: no drive datagram channel, drive over the relay socket alone. WebRTC
+ * (werift) adds ~27 MB RSS in server mode (require + one peer, measured); a robot short of memory
+ * can keep it out.
+ */
+const DRIVE_CHANNEL_ON = process.env.HAVATAR_DRIVE_CHANNEL !== 'off';
+
 /** How long a new link waits for the relay's publish credential before publishing without one. */
 export const CREDENTIAL_WAIT_MS = 2000;
 
@@ -74,7 +81,7 @@ export class ServerRun {
     const player = sink ? new TalkPlayer({ sink, url: () => this.talkUrl(cred()), log: log.child('talk') }) : null;
     this.talk = new ServerTalk(player, this.publisher, deps.gateway, cfg.stream_key);
     this.clients = new RelayClients({ link: this.link, lease: deps.lease, gateway: deps.gateway, talk: this.talk });
-    this.link.on('up', () => { this.linkUp(); void this.openChannel(); });
+    this.link.on('up', () => { this.linkUp(); if (DRIVE_CHANNEL_ON) void this.openChannel(); });
     this.link.on('down', (reason: string, wasUp: boolean) => { this.stopWaiting(); this.closeChannel(); this.clearRecording(); on.linkDown(reason, wasUp); });
     this.link.on('frame', (f: RelayToRobotMessage, at: number) => {
       if (f.type === 'publish_credential') this.credentialArrived(f);
@@ -159,6 +166,7 @@ export class ServerRun {
     void this.tunnel?.listen().catch((err: Error) => this.deps.log.warn('talk tunnel did not start', { error: err.message }));
     // WebRTC's first set-up blocks the event loop (drive-channel.ts warmWebRtc): paid before the
     // link is up, so the relay never sees a silent robot; without WebRTC the link starts anyway.
+    if (!DRIVE_CHANNEL_ON) { this.link.start(); return; }
     void import('./drive-channel.ts').then((m) => m.warmWebRtc())
       .catch((err: Error) => this.deps.log.warn('WebRTC did not start: drive goes over the relay socket alone', { error: err.message }))
       .finally(() => { if (!this.closed) this.link.start(); });
