@@ -82,6 +82,9 @@ test('the app plays the robot over WebRTC at 1280x720 with its audio, and measur
   const audio = page.locator('hv-stats-panel dd[data-stat="audio"]');
   await waitFor('audio level reported', () => audio.innerText(), (t) => t.trim() !== '' && t.trim() !== '—', 8000);
   assert.equal((await screen(page)).muted, false, 'sound on: the robot is audible');
+  // The robot's voice plays through the app's fixed-buffer playout (NetEq gets none): its frames are counted.
+  const playout = page.locator('hv-stats-panel dd[data-stat="playout"]');
+  await waitFor('the low-latency playout playing', () => playout.innerText(), (t) => /^fixed 30 ms · \d/.test(t.trim()), 8000);
   await context.close();
 }));
 

@@ -3,7 +3,7 @@
 export interface PlayoutCounts {
   /** Frames pushed. */
   frames: number;
-  /** Frames that arrived after their time had been played (dropped). */
+  /** Frames that arrived after their time had been played (dropped), or partly (their head cut). */
   late: number;
   /** Samples dropped to bring a grown buffer back to the target. */
   trimmedSamples: number;
@@ -21,7 +21,7 @@ export interface PlayoutStats extends PlayoutCounts {
 }
 
 export class PlayoutBuffer {
-  constructor(o?: { targetSamples?: number; maxExtraSamples?: number });
+  constructor(o?: { targetSamples?: number; maxExtraSamples?: number; driftSlackSamples?: number });
   readonly counts: PlayoutCounts;
   depth(): number;
   push(rtpTs: number, pcm: Float32Array): void;

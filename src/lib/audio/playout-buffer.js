@@ -10,9 +10,11 @@
 
 /** Sustained lateness (the sender restarted, or its clock runs slow): start again from this frame. */
 const LATE_IN_A_ROW_TO_REANCHOR = 5;
+/** Frames per check that the buffer has not drained below its target (the output clock running fast). */
+const DRIFT_WINDOW_FRAMES = 100;
 
 export class PlayoutBuffer {
-  /** @param {{ targetSamples?: number, maxExtraSamples?: number }} [o] */
+  /** @param {{ targetSamples?: number, maxExtraSamples?: number, driftSlackSamples?: number }} [o] */
   constructor(o = {}) {
     this.target = o.targetSamples ?? 1440;
     this.maxExtra = o.maxExtraSamples ?? 1440;
@@ -23,6 +25,11 @@ export class PlayoutBuffer {
     this.lastRaw = 0;
     this.lastExt = null;
     this.lateInARow = 0;
+    this.windowFrames = 0;
+    this.windowMaxDepth = 0;
+    this.driftSlack = o.driftSlackSamples ?? 240;
+    /** Silence still to play before the queue resumes (the drift's pause). */
+    this.pendingSilence = 0;
     this.concealing = false;
     this.started = false;
     this.counts = { frames: 0, late: 0, trimmedSamples: 0, concealedSamples: 0, underruns: 0, reanchors: 0 };
@@ -60,12 +67,28 @@ export class PlayoutBuffer {
       this.playPos = ts - this.target;
     } else if (ts < this.playPos) {
       // Partly late: its tail is still in time.
+      this.counts.late++;
       data = pcm.subarray(this.playPos - ts);
       start = this.playPos;
     }
     this.lateInARow = 0;
     this.insert(start, data);
     this.catchUp();
+    this.followDrift(this.depth() - data.length);
+  }
+
+  /**
+   * The output's clock is not the sender's: when it runs faster, the buffer drains slowly. If
+   * even the best-timed frame of a window found less than the target (minus a slack) queued ahead
+   * of it, the playout pauses (silence, the play position held) until the target is queued again:
+   * a short gap now instead of late frames later. @param {number} ahead samples queued before the frame just pushed
+   */
+  followDrift(ahead) {
+    this.windowMaxDepth = Math.max(this.windowMaxDepth, ahead);
+    if (++this.windowFrames < DRIFT_WINDOW_FRAMES) return;
+    if (this.windowMaxDepth < this.target - this.driftSlack) this.pendingSilence += this.target - this.windowMaxDepth;
+    this.windowFrames = 0;
+    this.windowMaxDepth = 0;
   }
 
   insert(ts, pcm) {
@@ -96,6 +119,12 @@ export class PlayoutBuffer {
       return;
     }
     let i = 0;
+    if (this.pendingSilence > 0) {
+      i = Math.min(out.length, this.pendingSilence);
+      out.fill(0, 0, i);
+      this.pendingSilence -= i;
+      this.counts.concealedSamples += i;
+    }
     while (i < out.length) {
       this.dropPlayed();
       const head = this.queue[0];

@@ -11,12 +11,12 @@ const EXTRA = 1440;
 
 interface Run { buffer: PlayoutBuffer; out: Float32Array }
 
-function simulate(frames: number, delay: (k: number) => number, opts: { base?: number; pullWhile?: (t: number) => boolean } = {}): Run {
+function simulate(frames: number, delay: (k: number) => number, opts: { base?: number; pullWhile?: (t: number) => boolean; end?: number } = {}): Run {
   const buffer = new PlayoutBuffer({ targetSamples: TARGET, maxExtraSamples: EXTRA });
   const base = opts.base ?? 90_000;
   const arrivals = Array.from({ length: frames }, (_, k) => ({ k, at: k * FRAME + delay(k) })).sort((a, b) => a.at - b.at);
   // Pull until the last frame's end has played, not into the silence after the stream.
-  const end = frames * FRAME + TARGET - QUANTUM + 1;
+  const end = opts.end ?? frames * FRAME + TARGET - QUANTUM + 1;
   const out = new Float32Array(end + QUANTUM);
   let next = 0;
   for (let t = 0; t < end; t += QUANTUM) {
@@ -34,8 +34,20 @@ function simulate(frames: number, delay: (k: number) => number, opts: { base?: n
 
 /** Output time of frame k's first sample minus its RTP time (relative to frame 0's), or null if never played. */
 function delayOf(out: Float32Array, k: number): number | null {
-  const i = out.indexOf(k + 1);
-  return i < 0 ? null : i - k * FRAME;
+  const i = firstIndex(out).get(k + 1);
+  return i === undefined ? null : i - k * FRAME;
+}
+
+const firsts = new WeakMap<Float32Array, Map<number, number>>();
+/** Where each value first shows in `out` (one pass, kept per output). */
+function firstIndex(out: Float32Array): Map<number, number> {
+  let m = firsts.get(out);
+  if (!m) {
+    m = new Map();
+    for (let i = 0; i < out.length; i++) if (!m.has(out[i]!)) m.set(out[i]!, i);
+    firsts.set(out, m);
+  }
+  return m;
 }
 
 describe('PlayoutBuffer: a fixed small buffer for the robot voice', () => {
@@ -63,7 +75,7 @@ describe('PlayoutBuffer: a fixed small buffer for the robot voice', () => {
     const { buffer, out } = simulate(60, (k) => (k === 30 ? TARGET + 160 + 64 : 0));
     const played = out.filter((v) => v === 31).length;
     expect(played).to.be.within(FRAME - 160 - QUANTUM, FRAME - 160);
-    expect(buffer.counts.late).to.equal(0);
+    expect(buffer.counts.late).to.equal(1);
   });
 
   it('catches up by dropping the oldest audio when the output stalls (a busy audio thread, a suspended context)', () => {
@@ -84,6 +96,18 @@ describe('PlayoutBuffer: a fixed small buffer for the robot voice', () => {
       expect(buffer.depth()).to.be.at.most(TARGET + EXTRA);
     }
     expect(buffer.counts.trimmedSamples).to.be.greaterThan(0);
+  });
+
+  it('pauses back to its target when the output clock runs faster than the sender (0.1 %) instead of playing late', () => {
+    // 60 s of frames arriving 0.1 % slower than the output consumes them.
+    const lag = (k: number) => Math.floor(k * FRAME * 0.001);
+    const { buffer, out } = simulate(6000, lag, { end: 6000 * FRAME + lag(6000) + TARGET - QUANTUM + 1 });
+    expect(buffer.counts.late).to.equal(0);
+    const delays = Array.from({ length: 6000 }, (_, k) => delayOf(out, k));
+    expect(delays.includes(null)).to.equal(false);
+    // Every frame waited most of the target after arriving (the drift made up by pauses), not 0.
+    for (let k = 0; k < 6000; k++) expect(delays[k]! - lag(k)).to.be.at.least(TARGET - 240 - QUANTUM);
+    expect(buffer.counts.concealedSamples).to.be.within(0.0008 * 6000 * FRAME, 0.0012 * 6000 * FRAME);
   });
 
   it('follows RTP timestamps across the 32-bit wrap', () => {
