@@ -125,9 +125,13 @@ function simSampler(simControlUrl: string) {
  * ms from the driver's last sign of life sent before the link went down to the simulator's first
  * stop after it, and whether the bridge's deadman took that stop.
  */
-function stopAfterDown(down: Down, stops: { at: number; frames: MotorFrame[] }[], out: number[], deadman: { at: number[]; silentMs: number[] }): { stopMs: number | null; deadman: boolean; deadmanSilentMs: number | null } {
+function stopAfterDown(down: Down, stops: { at: number; frames: MotorFrame[] }[], wheels: [number, boolean][], out: number[], deadman: { at: number[]; silentMs: number[] }): { stopMs: number | null; deadman: boolean; deadmanSilentMs: number | null } {
   const stop = stops.find((s) => s.at > down.at && s.at < down.at + down.forMs + AFTER_OUTAGE_MS);
   if (!stop) return { stopMs: null, deadman: false, deadmanSilentMs: null };
+  // A robot already stopped when its driver left (a stop just before) has no departure stop to
+  // time: the first stop found after would be one from driving again later.
+  const lastSample = wheels.filter(([t]) => t <= down.at).pop();
+  if (!lastSample?.[1] || stops.some((s) => s.at > lastSample[0] && s.at <= down.at)) return { stopMs: null, deadman: false, deadmanSilentMs: null };
   // The bridge's deadman line is stamped a few ms before the stop reaches the simulator (more on
   // a loaded machine); without one, something else stopped it (an app's stop sent just before the link went).
   const i = deadman.at.findIndex((t) => Math.abs(t - stop.at) < 300);
@@ -265,7 +269,7 @@ async function runProfile(p: FieldProfile): Promise<ProfileResult> {
     const wheels = sim.wheels.filter(([t]) => inWindow(t) && t - t0 > 2000 && !excused(t));
     const down = downs[0];
     const deadman = { at: deadmanAt, silentMs: deadmanSilentMs };
-    const departures = departureDowns.map((d) => stopAfterDown(d, sim.stops, rec.out, deadman));
+    const departures = departureDowns.map((d) => stopAfterDown(d, sim.stops, sim.wheels, rec.out, deadman));
     const upAt = down ? down.at + down.forMs : 0;
     return {
       name: p.name, about: p.about, videoOneWayMs: (p.robot.up.delayMs ?? 0) + (p.phone.down.delayMs ?? 0),
@@ -286,7 +290,7 @@ async function runProfile(p: FieldProfile): Promise<ProfileResult> {
       takes: rec.takes,
       outage: outage && down ? {
         link: outage.link, forMs: outage.forMs,
-        ...stopAfterDown(down, sim.stops, rec.out, deadman),
+        ...stopAfterDown(down, sim.stops, sim.wheels, rec.out, deadman),
         videoBackMs: firstAfter(rec.frames, upAt),
         controlBackMs: firstAfter(rec.acks.filter((a) => a[3] === 'applied').map((a) => a[0]), upAt),
         linkBackMs: firstAfter(rec.statuses.filter((s) => s[1] === 'live').map((s) => s[0]), upAt),
