@@ -70,7 +70,9 @@ export class StatsPanel extends LitElement {
     const el = this.source?.element;
     const size = el ? frameSize(el) : { width: 0, height: 0 };
     const k = this.source?.kind;
-    const rows = statRows(this.summary, {
+    // Off NetEq, WebRTC's audio level stays 0: the app's playout reports the level it plays.
+    const level = (this.source as { lowLatency?: LowLatencyAudio | null } | null)?.lowLatency?.stats?.level;
+    const rows = statRows(level === undefined ? this.summary : { ...this.summary, audioLevel: level }, {
       glassMs: this.glassMs, commandRttMs: this.commandRttMs, linkRttMs: this.linkRttMs,
       width: size.width || null, height: size.height || null,
       videoKind: k === 'whep' ? 'webrtc' : k === 'hls' ? 'hls' : 'mjpeg',

@@ -18,6 +18,8 @@ export interface PlayoutCounts {
 export interface PlayoutStats extends PlayoutCounts {
   depthSamples: number;
   targetSamples: number;
+  /** In the worklet's reports only: the sound's peak over the last half second (0..1). */
+  level?: number;
 }
 
 export class PlayoutBuffer {

@@ -167,6 +167,7 @@ if (typeof registerProcessor === 'function') {
         super();
         this.buffer = new PlayoutBuffer(options.processorOptions ?? {});
         this.quanta = 0;
+        this.peak = 0;
         this.port.onmessage = (e) => {
           const input = e.data && e.data.frames;
           if (input) input.onmessage = (m) => m.data.pcm && this.buffer.push(m.data.ts, m.data.pcm);
@@ -178,7 +179,12 @@ if (typeof registerProcessor === 'function') {
         if (!out || !out[0]) return true;
         this.buffer.pull(out[0]);
         for (let c = 1; c < out.length; c++) out[c].set(out[0]);
-        if (++this.quanta % 188 === 0) this.port.postMessage(this.buffer.stats());
+        // The sound's peak for the stats panel's level (NetEq, which used to give it, gets nothing).
+        for (let i = 0; i < out[0].length; i++) this.peak = Math.max(this.peak, Math.abs(out[0][i]));
+        if (++this.quanta % 188 === 0) {
+          this.port.postMessage({ ...this.buffer.stats(), level: this.peak });
+          this.peak = 0;
+        }
         return true;
       }
     },
