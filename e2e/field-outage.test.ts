@@ -5,23 +5,16 @@
 // namespace, then the phone's link goes down for 10 s (WireControl.down: every packet dropped both
 // ways, the interface stays up, as in a tunnel or a dead cell: the browser sees no `offline`).
 // What the app does is read from its own drive view, every 50 ms. Root only (namespaces, TUN).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { fieldFixture, fieldSkip, wheels } from './field-fixture.ts';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './browser.ts';
+import type { Page } from 'playwright-core';
 import { pushStick } from './operator.ts';
 import { StackLog } from './stack-log.ts';
 import { confirmRelay, FIND_IN_SHADOW, onServerVideo } from './app-page.ts';
 import { sleep, waitFor } from '../common/wait.ts';
-import { createFieldNet, fieldNetMissing, type FieldNet } from '../field/netns.ts';
-import { profileByName, wireProfiles } from '../field/profiles.ts';
-import { startFieldStack, type FieldStack } from '../field/stack.ts';
 
-const missing = fieldNetMissing();
-const skip = missing ? `field network: ${missing}` : false;
+const skip = fieldSkip();
 
 const OUTAGE_MS = 10_000;
 /**
@@ -33,29 +26,11 @@ const BACK_BOUND_MS = 3500;
 /** The bridge stops a silent driver after 250 ms; read through a portal, 50 ms apart, on a busy machine. */
 const STOP_BOUND_MS = 1500;
 
-let net: FieldNet;
-let stack: FieldStack;
-let browser: Browser;
-let dataDir: string;
 const stackLog = new StackLog();
 
-before(async () => {
-  if (missing) return;
-  dataDir = mkdtempSync(join(tmpdir(), 'havatar-e2e-outage-'));
-  net = await createFieldNet(wireProfiles(profileByName('wired'), { withOutage: false }));
-  stack = await startFieldStack(net, { dataDir, log: (name, line) => stackLog.log(name, line) });
-  browser = await launchChromium({ netns: net.ns.phone, nice: 10, extraArgs: stack.phoneChromiumArgs });
-});
+const fx = fieldFixture({ prefix: 'havatar-e2e-outage-', profile: 'wired', withOutage: false, log: (name, line) => stackLog.log(name, line) });
 
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await net?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
-
-interface SimState { left: number; right: number }
-const simState = async (): Promise<SimState> => (await fetch(`${stack.simControlUrl}/state`)).json() as Promise<SimState>;
+const simState = () => wheels(fx.stack);
 
 /** The drive view as the operator sees it: link state, quality bars, who drives, the notices, the picture's message. */
 interface Seen { link: string | null; mode: string | null; fallback: string | null; video: string | null; quality: string; you: boolean; notices: string[]; videoMsg: string | null }
@@ -106,12 +81,12 @@ async function chooseMode(page: Page, mode: 'server' | 'auto'): Promise<void> {
  * every 50 ms until control is back (or BACK_BOUND_MS + 5 s after the link returned).
  */
 async function outageRun(mode: 'auto' | 'server'): Promise<Outage> {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const context = await fx.browser.newContext({ viewport: { width: 390, height: 844 } });
   try {
     const page = await context.newPage();
-    const { invite } = await stack.invite('driver');
-    await page.goto(`${stack.appUrl}?invite=${invite}&server=${encodeURIComponent(stack.relayUrlForPhone)}`);
-    await confirmRelay(page, stack.relayUrlForPhone);
+    const { invite } = await fx.stack.invite('driver');
+    await page.goto(`${fx.stack.appUrl}?invite=${invite}&server=${encodeURIComponent(fx.stack.relayUrlForPhone)}`);
+    await confirmRelay(page, fx.stack.relayUrlForPhone);
     if (mode !== 'auto') await chooseMode(page, mode); // an invite sets Auto
     await onServerVideo(page, 'webrtc', 30_000);
     await page.getByRole('button', { name: 'Take control' }).click({ timeout: 30_000 });
@@ -120,7 +95,7 @@ async function outageRun(mode: 'auto' | 'server'): Promise<Outage> {
     await waitFor('the wheels turning through the relay', simState, (s) => s.left > 0 && s.right > 0, 5000);
     await page.evaluate(RECORD_FRAMES);
 
-    await net.links.phone.down(OUTAGE_MS);
+    await fx.net.links.phone.down(OUTAGE_MS);
     const downAt = Date.now();
     const upAt = downAt + OUTAGE_MS;
     const timeline: string[] = [];

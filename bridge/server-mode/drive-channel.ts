@@ -25,6 +25,8 @@ export interface DriveChannelOptions {
   sendOffer(sdp: string): boolean;
   /** A text frame from the relay, not yet validated. */
   onMessage(text: string): void;
+  /** The channel did not open in time, or closed by itself (not by close()). */
+  onLapse?(): void;
   log: Logger;
 }
 
@@ -74,15 +76,15 @@ export class DriveChannel {
         clearTimeout(this.timeout);
         opts.log.info('drive channel open', { local });
       }
-      if (state === 'closed') this.close();
+      if (state === 'closed') this.lapse();
     });
     this.channel.onMessage.subscribe((data) => {
       if (!this.closed) opts.onMessage(typeof data === 'string' ? data : data.toString('utf8'));
     });
     this.timeout = setTimeout(() => {
       if (this.opened || this.closed) return;
-      opts.log.info('drive channel did not open (UDP blocked?); drive goes over the socket alone', { afterMs: CHANNEL_OPEN_TIMEOUT_MS });
-      this.close();
+      opts.log.info('drive channel did not open (UDP blocked?); drive goes over the socket alone for now', { afterMs: CHANNEL_OPEN_TIMEOUT_MS });
+      this.lapse();
     }, CHANNEL_OPEN_TIMEOUT_MS);
     this.timeout.unref();
   }
@@ -115,6 +117,12 @@ export class DriveChannel {
   send(text: string): boolean {
     if (!this.isOpen) return false;
     try { this.channel.send(text); return true; } catch { return false; }
+  }
+
+  private lapse(): void {
+    if (this.closed) return;
+    this.close();
+    this.opts.onLapse?.();
   }
 
   close(): void {

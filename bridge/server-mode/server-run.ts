@@ -60,6 +60,9 @@ export class ServerRun {
    * socket and by the channel: `copies` lets the first through and drops the second.
    */
   private channel: DriveChannel | null = null;
+  private channelRetry: NodeJS.Timeout | undefined;
+  /** Channel offers in a row that did not open (the retry pause doubles with each). */
+  private channelFailures = 0;
   private readonly copies = new CopyFilter();
   private badChannelFrames = 0;
   /** close() was called: a link start still waiting for WebRTC's warm-up must not happen. */
@@ -100,8 +103,9 @@ export class ServerRun {
     void this.clients.onFrame(f, at);
   }
 
-  private async openChannel(): Promise<void> {
+  private async openChannel(retry = false): Promise<void> {
     this.closeChannel();
+    if (!retry) this.channelFailures = 0;
     const log = this.deps.log.child('drive-channel');
     try {
       const { DriveChannel } = await import('./drive-channel.ts');
@@ -110,6 +114,7 @@ export class ServerRun {
       const dc = await DriveChannel.offer({
         relayHost: new URL(this.link.url).hostname, log,
         sendOffer: (sdp) => this.link.send({ v: 1, type: 'rtc_offer', sdp }),
+        onLapse: () => this.channelLapsed(dc),
         onMessage: (text) => {
           const at = Date.now();
           const f = parseDriveChannelToRobot(text);
@@ -125,8 +130,24 @@ export class ServerRun {
   }
 
   private closeChannel(): void {
+    clearTimeout(this.channelRetry);
+    this.channelRetry = undefined;
     this.channel?.close();
     this.channel = null;
+  }
+
+  /**
+   * The channel did not open or closed by itself while the link lives: offered again after a
+   * pause (2 s doubling), a few times, so one handshake lost on a lossy uplink does not cost the
+   * whole connection its channel. The relay takes 5 offers per socket.
+   */
+  private channelLapsed(dc: DriveChannel): void {
+    if (this.channel !== dc) return;
+    this.channel = null;
+    if (!this.link.isUp || this.channelFailures >= 4) return;
+    const pause = 2000 * 2 ** this.channelFailures++;
+    this.channelRetry = setTimeout(() => { this.channelRetry = undefined; if (this.link.isUp) void this.openChannel(true); }, pause);
+    this.channelRetry.unref();
   }
 
   private recordingChanged(f: RecordingMsg): void {

@@ -117,6 +117,24 @@ describe('drive channel (app)', () => {
     expect(link.driveChannel.isOpen).to.equal(false);
   });
 
+  it('a channel that does not open is offered again after a pause, a few times, and not after close()', async () => {
+    const offers: string[] = [];
+    const dc = new DriveChannel({ sendOffer: (sdp) => { offers.push(sdp); return true; }, openTimeoutMs: 50, retryMs: 20 });
+    closers.push(() => dc.close());
+    await dc.open();
+    // Nobody answers: timeout 50 ms, then offers again after 20, 40, 80, 160 ms; then it gives up.
+    await waitFor('the second offer', () => offers.length >= 2, undefined, 2000);
+    await waitFor('the fifth offer', () => offers.length >= 5, undefined, 4000);
+    await new Promise((r) => { setTimeout(r, 600); }); // stimulus: longer than the last pause and timeout
+    expect(offers.length, 'given up after 4 retries').to.equal(5);
+    // A new connection starts again; close() stops the retries.
+    await dc.open();
+    expect(offers.length).to.equal(6);
+    dc.close();
+    await new Promise((r) => { setTimeout(r, 200); }); // stimulus: longer than the timeout and the first pause
+    expect(offers.length).to.equal(6);
+  });
+
   it('without WebRTC: no offer, drive goes over the socket', async () => {
     const { link, sock } = relayLink(null);
     closers.push(() => link.stop());

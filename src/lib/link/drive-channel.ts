@@ -12,6 +12,9 @@
 
 import { DRIVE_CHANNEL } from '../../../protocol/relay.ts';
 
+/** Offers again after a failure, at most (then the socket alone until the next connection). */
+const MAX_RETRIES = 4;
+
 export type DriveChannelState = 'idle' | 'offering' | 'open' | 'closed';
 
 export interface DriveChannelOptions {
@@ -23,12 +26,20 @@ export interface DriveChannelOptions {
   PeerConnection?: typeof RTCPeerConnection | null;
   /** Give up on a channel not open by then (ms). */
   openTimeoutMs?: number;
+  /**
+   * A channel that did not open or closed by itself is offered again after this pause, doubling
+   * up to 16 times it (ms): one lost handshake on a lossy link must not cost the whole session.
+   */
+  retryMs?: number;
 }
 
 export class DriveChannel {
   private pc: RTCPeerConnection | null = null;
   private channel: RTCDataChannel | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Failed offers in a row (the retry pause doubles with each). */
+  private failures = 0;
   state: DriveChannelState = 'idle';
 
   constructor(private readonly opts: DriveChannelOptions) {}
@@ -40,6 +51,12 @@ export class DriveChannel {
   /** Makes a peer and sends its offer (a previous one is closed first). */
   async open(): Promise<void> {
     this.close();
+    this.failures = 0;
+    await this.offer();
+  }
+
+  private async offer(): Promise<void> {
+    this.drop();
     const PC = this.opts.PeerConnection === undefined ? globalThis.RTCPeerConnection : this.opts.PeerConnection;
     if (!PC) return;
     const pc = new PC({ iceServers: [] });
@@ -52,14 +69,15 @@ export class DriveChannel {
     channel.onopen = () => {
       if (this.channel !== channel) return;
       clearTimeout(this.timer);
+      this.failures = 0;
       this.state = 'open';
       this.opts.log?.('drive channel open (drive commands also go by UDP)');
     };
-    channel.onclose = () => { if (this.channel === channel) this.close(); };
+    channel.onclose = () => { if (this.channel === channel) this.lapse(); };
     this.timer = setTimeout(() => {
       if (this.channel !== channel || this.state === 'open') return;
-      this.opts.log?.('drive channel did not open: drive goes over the socket alone');
-      this.close();
+      this.opts.log?.('drive channel did not open: drive goes over the socket alone for now');
+      this.lapse();
     }, this.opts.openTimeoutMs ?? 10_000);
     try {
       await pc.setLocalDescription(await pc.createOffer());
@@ -67,7 +85,7 @@ export class DriveChannel {
       if (!this.opts.sendOffer(pc.localDescription?.sdp ?? '')) this.close();
     } catch (err) {
       this.opts.log?.(`drive channel: no offer (${(err as Error).message})`);
-      if (this.pc === pc) this.close();
+      if (this.pc === pc) this.lapse();
     }
   }
 
@@ -94,7 +112,31 @@ export class DriveChannel {
     }
   }
 
+  /** Closes for good (the socket went): no retry. */
   close(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.drop();
+  }
+
+  /** The channel failed on its own: dropped, and offered again after a pause while the socket lives. */
+  private lapse(): void {
+    this.drop();
+    // The relay takes a handful of offers per socket (server/relay/datagram.ts MAX_OFFERS_PER_SOCKET).
+    if (this.failures >= MAX_RETRIES) {
+      this.opts.log?.('drive channel given up for this connection: drive goes over the socket alone');
+      return;
+    }
+    const base = this.opts.retryMs ?? 2000;
+    const pause = base * 2 ** Math.min(this.failures++, 4);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.offer();
+    }, pause);
+  }
+
+  private drop(): void {
     clearTimeout(this.timer);
     const pc = this.pc;
     this.pc = null;

@@ -151,7 +151,10 @@ export class RelayLink implements Link {
 
   private relayFrame(frame: Record<string, unknown>): boolean {
     // A relay without the channel says so; the socket carries drive alone, nothing for the operator to see.
-    if (frame.type === 'error' && frame.ref === 'rtc_offer') return true;
+    if (frame.type === 'error' && frame.ref === 'rtc_offer') {
+      this.driveChannel.close(); // refused, not lost: offering again would be refused again
+      return true;
+    }
     if (frame.type !== 'robot' && frame.type !== 'session' && frame.type !== 'recording' && frame.type !== 'rtc_answer') return false;
     const parsed = parseRelayToClient(frame);
     if (!parsed.ok) return true; // ours, but malformed: nothing to act on
