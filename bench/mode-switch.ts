@@ -4,6 +4,7 @@
 // MediaMTX restarted → time (from MediaMTX ready) until server + webrtc + playing again.
 //   node --import tsx bench/mode-switch.ts [--cycles 1]
 import type { Browser, Page } from 'playwright-core';
+import { confirmRelay } from '../e2e/app-page.ts';
 import { benchBrowser } from './lib/page.ts';
 import { startBenchStack, type BenchStack } from './lib/stack.ts';
 import { arg, dist, emitResult, machine, onInterrupt, waitFor } from './lib/util.ts';
@@ -29,6 +30,8 @@ try {
   const { invite } = await bs.stack.server!.invite('viewer');
   const page = await browser.newPage();
   await page.goto(`${bs.bridgeUrl}/?invite=${invite}&server=${encodeURIComponent(bs.stack.server!.relayUrl)}#token=${bs.stack.token}`);
+  // The app asks before it trusts a relay an invite names, as it asks an operator.
+  await confirmRelay(page, bs.stack.server!.relayUrl);
   const onServer = (v: View) => v.mode === 'server' && v.video === 'webrtc' && v.videoState === 'playing';
   await waitFor('server WebRTC video in the app', async () => onServer(await view(page)), 30000, 50);
   const toLocal: number[] = [];
