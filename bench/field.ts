@@ -249,7 +249,10 @@ async function runProfile(p: FieldProfile): Promise<ProfileResult> {
         const ackedSince = Date.now();
         await waitFor('driving again before a departure', async () => {
           const r = await page.evaluate(() => (globalThis as unknown as Win).fieldRun.snapshot());
-          return r.acks.filter((a) => a[0] > ackedSince && a[3] === 'applied').length >= 5;
+          // Applied acks alone may be the zero commands of a hand that let go after a halt: the
+          // wheels must be seen turning too, or the robot was already stopped when its driver left.
+          const turning = sim.wheels.slice(-3);
+          return r.acks.filter((a) => a[0] > ackedSince && a[3] === 'applied').length >= 5 && turning.length === 3 && turning.every(([, on]) => on);
         }, 20_000, 100);
         departureDowns.push({ at: Date.now(), forMs: DEPARTURE_MS });
         await net.links.phone.down(DEPARTURE_MS);
