@@ -18,6 +18,11 @@ import { Publisher } from './publisher.ts';
 import { LINK_MAX_BACKOFF_MS, LINK_MIN_BACKOFF_MS } from './relay-link.ts';
 import { fakeTime, relay, relayOnFakeClock, robotSideClosed } from './test/fake-relay.ts';
 
+// These tests walk the lifecycle on mocked timers; WebRTC's warm-up before the link starts
+// (server-run.ts) runs werift's own timers, which a mocked clock holds for ever now and then (one
+// 20 s timeout in a full run). The drive channel has its own tests (bridge/test/drive-channel.test.ts).
+process.env.HAVATAR_DRIVE_CHANNEL = 'off';
+
 setLogLevel('error');
 /** The fake relay gives the robot its publish credential on connect, as the real one does. */
 const AS_A_RELAY = { issueCredential: true };

@@ -24,10 +24,15 @@ import { TlsTunnel } from './tls-tunnel.ts';
 
 /**
  * HAVATAR_DRIVE_CHANNEL=off: no drive datagram channel, drive over the relay socket alone. WebRTC
- * (werift) adds ~27 MB RSS in server mode (require + one peer, measured); a robot short of memory
- * can keep it out.
+ * (werift) adds ~12 MB RSS in server mode (docs/PERFORMANCE.md, "Robot footprint"); a robot short
+ * of memory can keep it out. Read when a run starts.
  */
-const DRIVE_CHANNEL_ON = process.env.HAVATAR_DRIVE_CHANNEL !== 'off';
+const driveChannelOn = (): boolean => process.env.HAVATAR_DRIVE_CHANNEL !== 'off';
+/**
+ * The longest the link waits for WebRTC's warm-up: whatever happens inside werift, the robot
+ * still connects to its relay, with drive over the socket alone at worst.
+ */
+const WARM_UP_BOUND_MS = 5000;
 
 /** How long a new link waits for the relay's publish credential before publishing without one. */
 export const CREDENTIAL_WAIT_MS = 2000;
@@ -60,6 +65,7 @@ export class ServerRun {
    * socket and by the channel: `copies` lets the first through and drops the second.
    */
   private channel: DriveChannel | null = null;
+  private readonly channelOn = driveChannelOn();
   private channelRetry: NodeJS.Timeout | undefined;
   /** Channel offers in a row that did not open (the retry pause doubles with each). */
   private channelFailures = 0;
@@ -84,7 +90,7 @@ export class ServerRun {
     const player = sink ? new TalkPlayer({ sink, url: () => this.talkUrl(cred()), log: log.child('talk') }) : null;
     this.talk = new ServerTalk(player, this.publisher, deps.gateway, cfg.stream_key);
     this.clients = new RelayClients({ link: this.link, lease: deps.lease, gateway: deps.gateway, talk: this.talk });
-    this.link.on('up', () => { this.linkUp(); if (DRIVE_CHANNEL_ON) void this.openChannel(); });
+    this.link.on('up', () => { this.linkUp(); if (this.channelOn) void this.openChannel(); });
     this.link.on('down', (reason: string, wasUp: boolean) => { this.stopWaiting(); this.closeChannel(); this.clearRecording(); on.linkDown(reason, wasUp); });
     this.link.on('frame', (f: RelayToRobotMessage, at: number) => {
       if (f.type === 'publish_credential') this.credentialArrived(f);
@@ -187,10 +193,13 @@ export class ServerRun {
     void this.tunnel?.listen().catch((err: Error) => this.deps.log.warn('talk tunnel did not start', { error: err.message }));
     // WebRTC's first set-up blocks the event loop (drive-channel.ts warmWebRtc): paid before the
     // link is up, so the relay never sees a silent robot; without WebRTC the link starts anyway.
-    if (!DRIVE_CHANNEL_ON) { this.link.start(); return; }
-    void import('./drive-channel.ts').then((m) => m.warmWebRtc())
+    if (!this.channelOn) { this.link.start(); return; }
+    let bound: NodeJS.Timeout | undefined;
+    const warm = import('./drive-channel.ts').then((m) => m.warmWebRtc());
+    const late = new Promise<void>((_, reject) => { bound = setTimeout(() => reject(new Error(`no warm-up within ${WARM_UP_BOUND_MS} ms`)), WARM_UP_BOUND_MS); });
+    void Promise.race([warm, late])
       .catch((err: Error) => this.deps.log.warn('WebRTC did not start: drive goes over the relay socket alone', { error: err.message }))
-      .finally(() => { if (!this.closed) this.link.start(); });
+      .finally(() => { clearTimeout(bound); if (!this.closed) this.link.start(); });
   }
 
   /** Everything of this run stopped: the link, every relay client (a remote driver leaves a stopped robot), the stream, talk. */

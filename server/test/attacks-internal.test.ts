@@ -25,19 +25,25 @@ const published = (s: Service) => (s.ports ?? []).map((p) => (typeof p === 'stri
 after(stopAll);
 
 describe('compose: nothing internal is reachable from outside', () => {
-  test('only Caddy (80/443) and MediaMTX media ports are published; API, metrics, pprof, Redis and the relay are not', () => {
+  test('only Caddy (80/443), MediaMTX media ports and the relay\'s drive-channel UDP range are published; API, metrics, pprof, Redis and the relay\'s HTTP are not', () => {
     const byService = Object.fromEntries(Object.entries(compose.services).map(([n, s]) => [n, published(s)]));
     assert.deepEqual(byService.caddy!.sort(), ['443/tcp', '443/udp', '80/tcp']);
     const media = new Set(['8554/tcp', '8322/tcp', '8189/udp', '8189/tcp']); // RTSP, RTSPS, WebRTC ICE
     for (const p of byService.mediamtx!) assert.ok(media.has(p), `mediamtx publishes ${p}, which is not a media port`);
-    for (const name of ['relay', 'redis', 'prometheus']) assert.deepEqual(byService[name], [], `${name} publishes ${byService[name]!.join(', ')}`);
+    for (const name of ['redis', 'prometheus']) assert.deepEqual(byService[name], [], `${name} publishes ${byService[name]!.join(', ')}`);
+    // The relay answers ICE for its drive datagram channel (server/relay/datagram.ts) on a UDP
+    // range, as MediaMTX does for WebRTC; its HTTP and WebSocket stay behind Caddy.
+    const range = compose.services.relay!.environment!.HAVATAR_RELAY_UDP_PORTS!;
+    assert.deepEqual(compose.services.relay!.ports, [`${range}:${range}/udp`], 'the relay publishes its drive-channel UDP range and nothing else');
   });
 
-  test('relay, Redis and Prometheus sit only on internal networks; MediaMTX reaches them there', () => {
-    for (const name of ['relay', 'redis', 'prometheus']) {
+  test('Redis and Prometheus sit only on internal networks, the relay too but for the network its UDP range is published on; MediaMTX reaches them there', () => {
+    for (const name of ['redis', 'prometheus']) {
       const nets = networksOf(compose.services[name]!);
       assert.ok(nets.length > 0 && nets.every(isInternal), `${name} is on ${nets.join(', ')}: not all internal: true`);
     }
+    assert.deepEqual(networksOf(compose.services.relay!).filter((n) => !isInternal(n)), ['default'], 'the relay leaves the internal networks only for `default`, where docker forwards its UDP range');
+    assert.deepEqual(networksOf(compose.services.redis!).filter((n) => networksOf(compose.services.relay!).includes(n) && !isInternal(n)), [], 'Redis is not on the relay\'s public network');
     const shared = (a: string, b: string) => networksOf(compose.services[a]!).filter((n) => isInternal(n) && networksOf(compose.services[b]!).includes(n));
     assert.ok(shared('mediamtx', 'relay').length, 'mediamtx and the relay share an internal network');
     assert.ok(shared('relay', 'redis').length && shared('prometheus', 'mediamtx').length && shared('prometheus', 'relay').length);
