@@ -6,20 +6,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { freePort, freePorts, startStack, type Stack, type StackOptions } from '../scripts/stack.ts';
+import { distinctFreePorts, freePorts, startStack, type Stack, type StackOptions } from '../scripts/stack.ts';
 import { launchChromium } from './browser.ts';
 import type { StackLog } from './stack-log.ts';
 import { waitFor } from '../common/wait.ts';
 
 export async function startServerStack(log: NonNullable<StackOptions['log']>, dataDir: string): Promise<Stack> {
-  const ports = await freePorts();
+  const taken = new Set<number>();
+  const ports = await freePorts(taken);
   const bridgeOrigin = `http://127.0.0.1:${ports.bridge}`;
   const stack = await startStack({
     log,
     dataDir,
     ports,
     server: {
-      ports: { relay: await freePort(), rtsp: await freePort(), webrtc: await freePort(), webrtcUdp: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort(), playback: await freePort() },
+      ports: await distinctFreePorts(['relay', 'rtsp', 'webrtc', 'webrtcUdp', 'hls', 'api', 'metrics', 'playback'] as const, taken),
       appOrigins: [bridgeOrigin],
       appUrl: `${bridgeOrigin}/`,
     },

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { renderMediamtxConfig } from '../server/mediamtx-config.ts';
 import { BRIDGE_BUNDLE, BRIDGE_ENV, BRIDGE_NODE_FLAGS, bridgeBundleIsStale } from '../scripts/build-bridge.ts';
-import { buildAppIfStale, freePort, jsonEvent, launchCommand, lineMatching, mediamtxBinary, relayInvite, ROOT, stopProc, type Proc, type StackOptions } from '../scripts/stack.ts';
+import { buildAppIfStale, distinctFreePorts, jsonEvent, launchCommand, lineMatching, mediamtxBinary, relayInvite, ROOT, stopProc, type Proc, type StackOptions } from '../scripts/stack.ts';
 import { waitFor } from '../common/wait.ts';
 import { makeCertificates } from '../bridge/test/test-certs.ts';
 import type { FieldNet, Place } from './netns.ts';
@@ -54,22 +54,6 @@ export interface FieldStack {
 async function buildIfStale(log: FieldStackOptions['log']): Promise<void> {
   await buildAppIfStale(log);
   if (bridgeBundleIsStale()) execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/build-bridge.ts')], { stdio: 'ignore' });
-}
-
-/**
- * A free port for each name, no two alike: a port freePort() just released can be handed out again
- * (seen once in ~12 runs: MediaMTX's API drew its RTSPS port and MediaMTX exited on the bind).
- */
-async function distinctFreePorts<K extends string>(names: readonly K[]): Promise<Record<K, number>> {
-  const taken = new Set<number>();
-  const out = {} as Record<K, number>;
-  for (const name of names) {
-    let port = await freePort();
-    while (taken.has(port)) port = await freePort();
-    taken.add(port);
-    out[name] = port;
-  }
-  return out;
 }
 
 export async function startFieldStack(net: FieldNet, opts: FieldStackOptions): Promise<FieldStack> {

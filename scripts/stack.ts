@@ -158,8 +158,23 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function freePorts(): Promise<Ports> {
-  return { bridge: await freePort(), bridgeHttps: await freePort(), simControl: await freePort() };
+/**
+ * A free port for each name, no two alike: a port freePort() just released can be handed out again
+ * (seen in field/stack.ts and server/test: MediaMTX drew one port for two listeners and exited on the bind).
+ */
+export async function distinctFreePorts<K extends string>(names: readonly K[], taken = new Set<number>()): Promise<Record<K, number>> {
+  const out = {} as Record<K, number>;
+  for (const name of names) {
+    let port = await freePort();
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    out[name] = port;
+  }
+  return out;
+}
+
+export async function freePorts(taken = new Set<number>()): Promise<Ports> {
+  return distinctFreePorts(['bridge', 'bridgeHttps', 'simControl'] as const, taken);
 }
 
 /** Spawns `node --import tsx <script>` in its own process group and waits for its JSON ready line. */

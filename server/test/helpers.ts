@@ -3,13 +3,13 @@
 // runs in its own process group and is killed with SIGKILL by stopAll().
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
 import { WaitTimeout } from '../../common/wait.ts';
 import { renderMediamtxConfig, type MediamtxOptions } from '../mediamtx-config.ts';
+import { distinctFreePorts, freePort } from '../../scripts/stack.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -25,16 +25,7 @@ export const HOOK_SECRET = 'test-hook-secret-0123456789';
 export const API_SECRET = 'test-internal-api-secret-0123456789';
 export const mtxApiAuth = { Authorization: `Basic ${Buffer.from(`havatar:${API_SECRET}`).toString('base64')}` };
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
 
 export interface Proc { child: ChildProcess; lines: string[]; exited: Promise<number | null> }
 const procs = new Set<Proc>();
@@ -99,7 +90,7 @@ export function mediamtxBin(): string {
 }
 
 export async function mediamtxPorts() {
-  return { rtsp: await freePort(), webrtc: await freePort(), hls: await freePort(), api: await freePort(), metrics: await freePort(), udp: await freePort() };
+  return distinctFreePorts(['rtsp', 'webrtc', 'hls', 'api', 'metrics', 'udp'] as const);
 }
 
 export async function startMediamtx(authUrl: string, ports?: Awaited<ReturnType<typeof mediamtxPorts>>, extra: Partial<MediamtxOptions> = {}): Promise<MediamtxProc> {
